@@ -1,0 +1,68 @@
+# Entry points for people and CI. The real build description is CMakeLists.txt + CMakePresets.json;
+# these targets only chain bootstrap -> configure -> build -> run/test with the right presets.
+#
+#   make run      release build, then serve on :8080 with config/dev.ini (foreground)
+#   make test     ci preset: all tests; then asan-ubsan preset: unit tests
+#                 (make test-ci / make test-asan run one half)
+#   make build    release build only          make debug    debug build only
+#   make bench    release build, then bench/run.sh
+#   make format   clang-format -i the C++ sources
+#   make clean    remove build/
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+# Steps must run in order (test: ci before asan-ubsan), even under `make -j`.
+.NOTPARALLEL:
+
+# One compile job per core: Ninja's default (cores + 2) can run short of memory on Beast-heavy TUs.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(JOBS)
+# UBSan findings already stop the test (-fno-sanitize-recover=all); make them show where.
+export UBSAN_OPTIONS ?= print_stacktrace=1
+
+TACOS_BIN := build/release/src/app/tacos
+FORMAT_DIRS := $(wildcard src tests bench)
+
+.PHONY: bootstrap build debug run test test-ci test-asan bench clean format format-check
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap
+	cmake --preset release
+	cmake --build --preset release
+
+debug: bootstrap
+	cmake --preset debug
+	cmake --build --preset debug
+
+run: build
+	exec $(TACOS_BIN) serve --config config/dev.ini
+
+# The last lines `make test` prints are ctest's summary: nothing may be echoed after it.
+test: test-ci test-asan
+
+test-ci: bootstrap
+	cmake --preset ci
+	cmake --build --preset ci
+	ctest --preset ci --parallel $(JOBS)
+
+test-asan: bootstrap
+	cmake --preset asan-ubsan
+	cmake --build --preset asan-ubsan
+	ctest --preset asan-ubsan --parallel $(JOBS)
+
+bench: build
+	TACOS_BIN=$(TACOS_BIN) bench/run.sh
+
+clean:
+	rm -rf build
+
+format:
+	@[ -z "$(FORMAT_DIRS)" ] || find $(FORMAT_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) \
+	  -print0 | xargs -0 -r clang-format -i
+
+format-check:
+	@[ -z "$(FORMAT_DIRS)" ] || find $(FORMAT_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) \
+	  -print0 | xargs -0 -r clang-format --dry-run --Werror

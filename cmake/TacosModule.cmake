@@ -1,0 +1,23 @@
+# tacos_module(NAME SOURCES ... DEPS ... [UNIT_TESTS ...])
+#
+# Declares one module of src/ as a static library `tacos_<NAME>` with its sources, its
+# dependencies and its unit tests (each test file becomes one GoogleTest executable labelled
+# `unit`). One call per module keeps the dependency graph readable in one place.
+function(tacos_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;UNIT_TESTS" ${ARGN})
+  set(target tacos_${name})
+  add_library(${target} STATIC ${M_SOURCES})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${target} PUBLIC ${M_DEPS} PRIVATE tacos_warnings tacos_sanitizers)
+  target_link_libraries(${target} INTERFACE tacos_sanitizers)
+  foreach(test_src IN LISTS M_UNIT_TESTS)
+    get_filename_component(test_name ${test_src} NAME_WE)
+    add_executable(${test_name} ${test_src})
+    target_link_libraries(${test_name} PRIVATE ${target} GTest::gtest_main
+      tacos_warnings tacos_sanitizers)
+    target_compile_definitions(${test_name} PRIVATE TACOS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+    add_test(NAME ${test_name} COMMAND ${test_name})
+    set_tests_properties(${test_name} PROPERTIES LABELS unit TIMEOUT 120)
+    set_property(GLOBAL APPEND PROPERTY TACOS_UNIT_TESTS ${test_name})
+  endforeach()
+endfunction()

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Traffic Tacos needs, and nothing else.
+#
+#   scripts/bootstrap.sh [GROUP...]     GROUP: build (default), bench, all
+#
+# Idempotent and silent when every package is already installed, so `make` can call it before
+# every build. Only the missing packages are installed (apt-get update + install, no recommends).
+# To add a dependency, append it to the right group below (or add a group and list it in `all`).
+set -euo pipefail
+
+# Build + test dependencies. wrk, nginx and curl are here too because functional tests and the
+# benchmarks use them; keeping one default group keeps `make test` and `make bench` simple.
+pkgs_build=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libpq-dev libhiredis-dev
+  curl wrk nginx-light
+)
+# Benchmarks: currently the same tools as above; listed separately so the group can grow.
+pkgs_bench=(curl wrk nginx-light)
+# Future groups (uncomment and add to `all` when the project needs them):
+# pkgs_services=(postgresql redis-server)   # distributed storage mode, integration tests
+# pkgs_web=(nodejs npm chromium)            # web UI build and browser tests
+
+usage() {
+  echo "usage: $0 [build|bench|all]..." >&2
+  exit 2
+}
+
+groups=("$@")
+[[ ${#groups[@]} -gt 0 ]] || groups=(build)
+
+wanted=()
+for group in "${groups[@]}"; do
+  case "$group" in
+    build) wanted+=("${pkgs_build[@]}") ;;
+    bench) wanted+=("${pkgs_build[@]}" "${pkgs_bench[@]}") ;;
+    all) wanted+=("${pkgs_build[@]}" "${pkgs_bench[@]}") ;;
+    -h | --help) usage ;;
+    *)
+      echo "bootstrap: unknown group '$group'" >&2
+      usage
+      ;;
+  esac
+done
+
+missing=()
+declare -A seen=()
+for pkg in "${wanted[@]}"; do
+  [[ -z ${seen[$pkg]:-} ]] || continue
+  seen[$pkg]=1
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$pkg")
+done
+
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap: missing packages (${missing[*]}) and apt-get is not available;" \
+    "this script supports Debian 12 only" >&2
+  exit 1
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "bootstrap: missing packages (${missing[*]}); run as root or install sudo" >&2
+    exit 1
+  fi
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+apt_quiet=(-q -o Dpkg::Use-Pty=0)
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_quiet[@]}" update >/dev/null
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_quiet[@]}" install -y \
+  --no-install-recommends "${missing[@]}" >/dev/null
+
+# apt-get can succeed without installing what was asked (held packages, virtual names).
+still=()
+for pkg in "${missing[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || still+=("$pkg")
+done
+if [[ ${#still[@]} -gt 0 ]]; then
+  echo "bootstrap: still missing after install: ${still[*]}" >&2
+  exit 1
+fi

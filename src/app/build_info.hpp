@@ -1,0 +1,6 @@
+#pragma once
+#include "net/ops.hpp"
+
+namespace tacos::app {
+net::BuildInfo build_info();
+}

@@ -1,0 +1,266 @@
+#include "app/commands.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "app/build_info.hpp"
+#include "app/context.hpp"
+#include "app/roles.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "net/middleware.hpp"
+#include "net/ops.hpp"
+#include "roles/gateway/accounts.hpp"
+#include "roles/gateway/auth_middleware.hpp"
+#include "roles/inventory/catalogue.hpp"
+
+namespace tacos::app {
+
+Context::Context(const config::Config& c, const Clock& clk) : config(c), clock(clk) {}
+Context::~Context() = default;
+
+namespace {
+
+constexpr const char* kTopHelp = R"(tacos: the Traffic Tacos ticketing platform in one binary.
+
+Usage:
+  tacos serve   [--roles all|ROLE,...] [--config FILE] [--print-config] [--KEY=VALUE ...]
+  tacos migrate [--config FILE] [--KEY=VALUE ...]
+  tacos version
+  tacos config-reference
+  tacos COMMAND --help
+
+Configuration: defaults < --config FILE (or TACOS_CONFIG) < TACOS_* environment < --KEY=VALUE flags.
+Run `tacos config-reference` for every key.
+)";
+
+constexpr const char* kServeHelp = R"(tacos serve: run the server with the given roles.
+
+Usage: tacos serve [--roles all|ROLE,...] [--config FILE] [--print-config] [--KEY=VALUE ...]
+
+  --roles LIST      `all` (default) or a comma list of: gateway, queue, inventory, reservation,
+                    payment, worker. Roles start in dependency order and stop in reverse.
+  --config FILE     INI file ([section] then key = value); also TACOS_CONFIG.
+  --print-config    print the effective configuration (secrets redacted) and exit.
+  --KEY=VALUE       any configuration key, e.g. --http.port=9090 (see `tacos config-reference`).
+
+In embedded mode the SQLite schema is migrated at start-up. SIGTERM/SIGINT stop accepting
+connections and let in-flight requests finish within http.shutdown_timeout_ms.
+Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad configuration.
+)";
+
+constexpr const char* kMigrateHelp = R"(tacos migrate: apply pending schema migrations and exit.
+
+Usage: tacos migrate [--config FILE] [--KEY=VALUE ...]
+
+Uses store.driver and store.data_dir. Prints each migration it applies.
+)";
+
+constexpr const char* kVersionHelp = R"(tacos version: print version, git commit and build time.
+
+Usage: tacos version
+)";
+
+struct ParsedFlags {
+  std::string config_file;
+  bool print_config = false;
+  bool help = false;
+  std::vector<std::pair<std::string, std::string>> settings;
+  std::vector<std::string> errors;
+};
+
+ParsedFlags parse_flags(const std::vector<std::string>& args, std::size_t from) {
+  ParsedFlags f;
+  if (const char* env = std::getenv("TACOS_CONFIG")) f.config_file = env;
+  for (std::size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      f.help = true;
+      continue;
+    }
+    if (a == "--print-config") {
+      f.print_config = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) {
+      f.errors.push_back("unexpected argument '" + a + "'");
+      continue;
+    }
+    std::string key = a.substr(2);
+    std::string value;
+    auto eq = key.find('=');
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key.resize(eq);
+    } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+      value = args[++i];
+    } else {
+      f.errors.push_back("flag --" + key + " needs a value");
+      continue;
+    }
+    if (key == "config") f.config_file = value;
+    else f.settings.emplace_back(key, value);
+  }
+  return f;
+}
+
+// Loads configuration or prints every problem and returns nullopt.
+std::optional<config::Config> load_config(const ParsedFlags& flags) {
+  auto loaded = config::load(flags.config_file, config::process_environment(), flags.settings);
+  auto errors = flags.errors;
+  errors.insert(errors.end(), loaded.errors.begin(), loaded.errors.end());
+  if (loaded.ok()) {
+    if (auto roles = resolve_roles(loaded.config.string("roles")); !roles) {
+      errors.push_back(loaded.config.value("roles").source + ": roles: " + roles.error().message);
+    }
+  }
+  if (!errors.empty()) {
+    std::cerr << "tacos: invalid configuration (" << errors.size() << " problem" << (errors.size() == 1 ? "" : "s")
+              << "):\n";
+    for (const auto& e : errors) std::cerr << "  - " << e << "\n";
+    return std::nullopt;
+  }
+  return std::move(loaded.config);
+}
+
+std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
+  store::SqliteOptions o;
+  o.data_dir = cfg.string("store.data_dir");
+  o.synchronous_full = cfg.string("store.sqlite_synchronous") == "full";
+  return store::open_sqlite(o);
+}
+
+void init_logging(const config::Config& cfg, std::string_view role) {
+  log::Level level = log::Level::info;
+  log::parse_level(cfg.string("log.level"), level);
+  log::init(level, role);
+}
+
+int cmd_serve(const std::vector<std::string>& args) {
+  auto flags = parse_flags(args, 1);
+  if (flags.help) {
+    std::cout << kServeHelp;
+    return 0;
+  }
+  auto cfg = load_config(flags);
+  if (!cfg) return 2;
+  if (flags.print_config) {
+    std::cout << cfg->print();
+    return 0;
+  }
+  auto roles = resolve_roles(cfg->string("roles")).value();
+  std::string role_names;
+  for (const auto* r : roles) role_names += (role_names.empty() ? "" : ",") + std::string(r->name);
+  init_logging(*cfg, cfg->string("roles") == "all" ? "all" : role_names);
+
+  Context ctx(*cfg, SystemClock::instance());
+  try {
+    ctx.store = open_store(*cfg);
+    auto applied = ctx.store->migrate();
+    auto secret = cfg->string("auth.jwt_secret");
+    if (secret.empty()) {
+      log::warn("auth.jwt_secret is not set: using a random secret, tokens will not survive a restart");
+      secret = random_bytes(32);
+    }
+    ctx.jwt = std::make_unique<auth::HsJwt>(
+        auth::JwtSettings{secret, cfg->string("auth.jwt_issuer"), cfg->string("auth.jwt_audience"),
+                          cfg->integer("auth.token_ttl_sec"), cfg->integer("auth.clock_skew_sec")},
+        ctx.clock);
+    ctx.hasher = std::make_unique<auth::PasswordHasher>(
+        auth::PasswordCost{static_cast<std::uint64_t>(cfg->integer("auth.argon2_ops")),
+                           static_cast<std::uint64_t>(cfg->integer("auth.argon2_mem_kib")) * 1024});
+    int threads = static_cast<int>(cfg->integer("http.threads"));
+    if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    ctx.blocking = std::make_unique<net::BlockingPool>(std::max(2, threads));
+
+    ctx.middleware.push_back(std::make_shared<net::RequestIdMiddleware>());
+    ctx.middleware.push_back(std::make_shared<net::ObservabilityMiddleware>(ctx.metrics, cfg->boolean("http.access_log")));
+    ctx.middleware.push_back(std::make_shared<gateway::AuthMiddleware>(*ctx.jwt));
+
+    for (const auto* r : roles) {
+      r->start(ctx);
+      log::info("role started", {log::str("role", r->name)});
+    }
+    net::add_ops_routes(ctx.router, ctx.metrics, [&ctx] { return ctx.store->ping(); }, build_info());
+
+    net::ServerOptions so;
+    so.host = cfg->string("http.host");
+    so.port = static_cast<std::uint16_t>(cfg->integer("http.port"));
+    so.threads = threads;
+    so.max_header_bytes = static_cast<std::size_t>(cfg->integer("http.max_header_bytes"));
+    so.max_body_bytes = static_cast<std::size_t>(cfg->integer("http.max_body_bytes"));
+    so.read_timeout_ms = static_cast<int>(cfg->integer("http.read_timeout_ms"));
+    so.idle_timeout_ms = static_cast<int>(cfg->integer("http.idle_timeout_ms"));
+    so.shutdown_timeout_ms = static_cast<int>(cfg->integer("http.shutdown_timeout_ms"));
+    so.port_file = cfg->string("http.port_file");
+    net::Server server(so, std::move(ctx.router), ctx.middleware);
+    server.listen();
+    server.run();
+
+    ctx.blocking->join();  // password hashes still running finish before services go away
+    for (auto it = roles.rbegin(); it != roles.rend(); ++it) {
+      (*it)->stop(ctx);
+      log::info("role stopped", {log::str("role", (*it)->name)});
+    }
+    log::info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    log::error("fatal", {log::str("error", e.what())});
+    std::cerr << "tacos: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int cmd_migrate(const std::vector<std::string>& args) {
+  auto flags = parse_flags(args, 1);
+  if (flags.help) {
+    std::cout << kMigrateHelp;
+    return 0;
+  }
+  auto cfg = load_config(flags);
+  if (!cfg) return 2;
+  init_logging(*cfg, "migrate");
+  try {
+    auto store = open_store(*cfg);
+    auto applied = store->migrate();
+    if (applied.empty()) std::cout << "schema is up to date\n";
+    for (const auto& m : applied) std::cout << "applied " << m.version << "_" << m.name << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "tacos migrate: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int cmd_version(const std::vector<std::string>& args) {
+  if (args.size() > 1 && (args[1] == "--help" || args[1] == "-h")) {
+    std::cout << kVersionHelp;
+    return 0;
+  }
+  auto b = build_info();
+  std::cout << "tacos " << b.version << " (commit " << b.git_commit << ", built " << b.build_time << ")\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kTopHelp;
+    return args.empty() ? 2 : 0;
+  }
+  const auto& cmd = args[0];
+  if (cmd == "serve") return cmd_serve(args);
+  if (cmd == "migrate") return cmd_migrate(args);
+  if (cmd == "version" || cmd == "--version") return cmd_version(args);
+  if (cmd == "config-reference") {
+    std::cout << config::reference_markdown();
+    return 0;
+  }
+  std::cerr << "tacos: unknown command '" << cmd << "'\n\n" << kTopHelp;
+  return 2;
+}
+
+}  // namespace tacos::app

@@ -1,0 +1,46 @@
+#pragma once
+// Everything the roles of one process share, built once by `tacos serve` before any role starts.
+// Owned by the serve command; roles keep references into it for the life of the process.
+
+#include <memory>
+#include <vector>
+
+#include "auth/jwt.hpp"
+#include "auth/password.hpp"
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "config/config.hpp"
+#include "net/blocking_pool.hpp"
+#include "net/router.hpp"
+#include "net/server.hpp"
+#include "store/store.hpp"
+
+namespace tacos::inventory {
+class Catalogue;
+}
+namespace tacos::gateway {
+class Accounts;
+}
+
+namespace tacos::app {
+
+struct Context {
+  const config::Config& config;
+  const Clock& clock;
+  metrics::Registry metrics;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<auth::HsJwt> jwt;
+  std::unique_ptr<auth::PasswordHasher> hasher;
+  std::unique_ptr<net::BlockingPool> blocking;
+  net::Router router;
+  std::vector<std::shared_ptr<net::Middleware>> middleware;
+
+  // Role services, present when their role runs in this process.
+  std::unique_ptr<inventory::Catalogue> catalogue;
+  std::unique_ptr<gateway::Accounts> accounts;
+
+  Context(const config::Config& c, const Clock& clk);
+  ~Context();
+};
+
+}  // namespace tacos::app

@@ -1,0 +1,44 @@
+#include "common/errc.hpp"
+
+#include <array>
+#include <cstddef>
+
+namespace tacos {
+namespace {
+
+constexpr std::size_t kErrcCount = static_cast<std::size_t>(Errc::kCount);
+
+// The one table deciding what each error looks like on the wire. Order follows the enum.
+constexpr std::array<ErrcInfo, kErrcCount> kTable{{
+    {400, "BAD_REQUEST"},
+    {400, "INVALID_JSON"},
+    {400, "VALIDATION_FAILED"},
+    {413, "PAYLOAD_TOO_LARGE"},
+    {413, "HEADERS_TOO_LARGE"},
+    {414, "URI_TOO_LONG"},
+    {404, "NOT_FOUND"},
+    {405, "METHOD_NOT_ALLOWED"},
+    {401, "UNAUTHORIZED"},
+    {401, "INVALID_TOKEN"},
+    {401, "TOKEN_EXPIRED"},
+    {401, "INVALID_CREDENTIALS"},
+    {403, "FORBIDDEN"},
+    {409, "CONFLICT"},
+    {409, "USERNAME_TAKEN"},
+    {409, "EVENT_EXISTS"},
+    {412, "PRECONDITION_FAILED"},
+    {429, "RATE_LIMITED"},
+    {503, "UNAVAILABLE"},
+    {504, "TIMEOUT"},
+    {500, "INTERNAL"},
+}};
+
+}  // namespace
+
+const ErrcInfo& errc_info(Errc e) {
+  auto i = static_cast<std::size_t>(e);
+  if (i >= kErrcCount) i = static_cast<std::size_t>(Errc::internal);
+  return kTable[i];
+}
+
+}  // namespace tacos

@@ -1,0 +1,47 @@
+#pragma once
+// Every error the platform can answer with. The HTTP status and the public code string of each
+// are decided in one table (errc.cpp); errc_test fails when an entry is missing.
+
+#include <cstdint>
+#include <string_view>
+
+namespace tacos {
+
+enum class Errc : std::uint8_t {
+  // request shape
+  bad_request,
+  invalid_json,
+  validation_failed,
+  payload_too_large,
+  headers_too_large,
+  uri_too_long,
+  not_found,
+  method_not_allowed,
+  // identity
+  unauthorized,
+  invalid_token,
+  token_expired,
+  invalid_credentials,
+  forbidden,
+  // state
+  conflict,
+  username_taken,
+  event_exists,
+  precondition_failed,
+  // capacity
+  rate_limited,
+  unavailable,
+  timeout,
+  internal,
+  kCount  // sentinel: keep last
+};
+
+struct ErrcInfo {
+  int http_status;
+  std::string_view code;  // SCREAMING_SNAKE public code
+};
+
+/// The status and public code of an error. Defined for every value below Errc::kCount.
+const ErrcInfo& errc_info(Errc e);
+
+}  // namespace tacos

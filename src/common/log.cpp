@@ -1,0 +1,120 @@
+#include "common/log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+namespace tacos::log {
+namespace {
+
+std::shared_ptr<spdlog::logger>& logger() {
+  static std::shared_ptr<spdlog::logger> instance;
+  return instance;
+}
+std::atomic<int> g_level{static_cast<int>(Level::info)};
+std::mutex g_init_mu;
+
+spdlog::level::level_enum to_spd(Level l) {
+  switch (l) {
+    case Level::debug: return spdlog::level::debug;
+    case Level::info: return spdlog::level::info;
+    case Level::warn: return spdlog::level::warn;
+    case Level::error: return spdlog::level::err;
+    case Level::off: return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", u);
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+Field str(std::string_view key, std::string_view value) {
+  Field f{key, {}};
+  append_json_string(f.json, value);
+  return f;
+}
+Field num(std::string_view key, long long value) { return {key, std::to_string(value)}; }
+Field dbl(std::string_view key, double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  return {key, buf};
+}
+Field boolean(std::string_view key, bool value) { return {key, value ? "true" : "false"}; }
+
+bool parse_level(std::string_view text, Level& out) {
+  if (text == "debug") out = Level::debug;
+  else if (text == "info") out = Level::info;
+  else if (text == "warn") out = Level::warn;
+  else if (text == "error") out = Level::error;
+  else if (text == "off") out = Level::off;
+  else return false;
+  return true;
+}
+
+void init(Level level, std::string_view role) {
+  std::lock_guard lock(g_init_mu);
+  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  auto lg = std::make_shared<spdlog::logger>("tacos", sink);
+  std::string role_json;
+  append_json_string(role_json, role);
+  // spdlog writes ts and level; the rest of the object is rendered by write().
+  lg->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","role":)" + role_json + ",%v}",
+                  spdlog::pattern_time_type::utc);
+  lg->set_level(to_spd(level));
+  lg->flush_on(spdlog::level::warn);
+  spdlog::drop("tacos");
+  spdlog::register_logger(lg);
+  spdlog::flush_every(std::chrono::seconds(1));
+  logger() = lg;
+  g_level = static_cast<int>(level);
+}
+
+bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  auto lg = logger();
+  if (!lg) {
+    init(Level::info, "tacos");
+    lg = logger();
+  }
+  std::string line;
+  line.reserve(64 + msg.size());
+  line += "\"msg\":";
+  append_json_string(line, msg);
+  for (const auto& f : fields) {
+    line.push_back(',');
+    append_json_string(line, f.key);
+    line.push_back(':');
+    line += f.json;
+  }
+  lg->log(to_spd(level), "{}", line);
+}
+
+}  // namespace tacos::log

@@ -1,0 +1,161 @@
+#include "common/metrics.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+namespace tacos::metrics {
+namespace {
+
+void atomic_add(std::atomic<double>& a, double d) {
+  double cur = a.load(std::memory_order_relaxed);
+  while (!a.compare_exchange_weak(cur, cur + d, std::memory_order_relaxed)) {
+  }
+}
+
+std::string format_double(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) return "NaN";
+  // %g style like other Prometheus clients ("0.1", "0.0005", "100000", "1e+07"), with the fewest
+  // digits (at least 6) that read back as the same double; %.17g would print 0.1000...01.
+  char buf[40];
+  for (int precision = 6;; ++precision) {
+    auto end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision).ptr;
+    double back = 0;
+    std::from_chars(buf, end, back);
+    if (back == v || precision >= 17) return std::string(buf, end);
+  }
+}
+
+std::string with_label(const std::string& rendered, std::string_view key, std::string_view value) {
+  std::string extra = std::string(key) + "=\"" + std::string(value) + "\"";
+  if (rendered.empty()) return "{" + extra + "}";
+  return rendered.substr(0, rendered.size() - 1) + "," + extra + "}";
+}
+
+}  // namespace
+
+void Gauge::add(double d) { atomic_add(v_, d); }
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
+}
+
+void Histogram::observe(double v) {
+  std::size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  atomic_add(sum_, v);
+}
+
+const std::vector<double>& latency_buckets() {
+  static const std::vector<double> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return kBuckets;
+}
+
+std::string render_labels(const Labels& labels) {
+  if (labels.empty()) return {};
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += k;
+    out += "=\"";
+    for (char c : v) {
+      if (c == '\\') out += "\\\\";
+      else if (c == '"') out += "\\\"";
+      else if (c == '\n') out += "\\n";
+      else out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+Registry::Series& Registry::series(std::string_view name, std::string_view help, Kind kind, const Labels& labels) {
+  std::string key = render_labels(labels);
+  {
+    std::shared_lock lock(mu_);
+    auto f = families_.find(name);
+    if (f != families_.end()) {
+      auto s = f->second.series.find(key);
+      if (s != f->second.series.end()) {
+        if (f->second.kind != kind) throw std::logic_error("metric kind mismatch: " + std::string(name));
+        return s->second;
+      }
+    }
+  }
+  std::unique_lock lock(mu_);
+  auto [f, inserted] = families_.try_emplace(std::string(name), Family{kind, std::string(help), {}});
+  if (!inserted && f->second.kind != kind) throw std::logic_error("metric kind mismatch: " + std::string(name));
+  auto [s, created] = f->second.series.try_emplace(key);
+  if (created) s->second.labels = key;
+  return s->second;
+}
+
+Counter& Registry::counter(std::string_view name, std::string_view help, const Labels& labels) {
+  auto& s = series(name, help, Kind::counter, labels);
+  std::unique_lock lock(mu_);
+  if (!s.counter) s.counter = std::make_unique<Counter>();
+  return *s.counter;
+}
+
+Gauge& Registry::gauge(std::string_view name, std::string_view help, const Labels& labels) {
+  auto& s = series(name, help, Kind::gauge, labels);
+  std::unique_lock lock(mu_);
+  if (!s.gauge) s.gauge = std::make_unique<Gauge>();
+  return *s.gauge;
+}
+
+Histogram& Registry::histogram(std::string_view name, std::string_view help, const Labels& labels,
+                               const std::vector<double>& bounds) {
+  auto& s = series(name, help, Kind::histogram, labels);
+  std::unique_lock lock(mu_);
+  if (!s.histogram) s.histogram = std::make_unique<Histogram>(bounds);
+  return *s.histogram;
+}
+
+void Registry::gauge_fn(std::string_view name, std::string_view help, const Labels& labels,
+                        std::function<double()> fn) {
+  auto& s = series(name, help, Kind::gauge, labels);
+  std::unique_lock lock(mu_);
+  s.fn = std::move(fn);
+}
+
+std::string Registry::render() const {
+  std::shared_lock lock(mu_);
+  std::string out;
+  out.reserve(4096);
+  for (const auto& [name, fam] : families_) {
+    out += "# HELP " + name + " " + fam.help + "\n";
+    out += "# TYPE " + name + " ";
+    out += fam.kind == Kind::counter ? "counter\n" : fam.kind == Kind::gauge ? "gauge\n" : "histogram\n";
+    for (const auto& [key, s] : fam.series) {
+      if (s.counter) {
+        out += name + key + " " + std::to_string(s.counter->value()) + "\n";
+      } else if (s.fn) {
+        out += name + key + " " + format_double(s.fn()) + "\n";
+      } else if (s.gauge) {
+        out += name + key + " " + format_double(s.gauge->value()) + "\n";
+      } else if (s.histogram) {
+        const auto& h = *s.histogram;
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i <= h.bounds().size(); ++i) {
+          cumulative += h.bucket(i);
+          std::string le = i < h.bounds().size() ? format_double(h.bounds()[i]) : "+Inf";
+          out += name + "_bucket" + with_label(key, "le", le) + " " + std::to_string(cumulative) + "\n";
+        }
+        out += name + "_sum" + key + " " + format_double(h.sum()) + "\n";
+        out += name + "_count" + key + " " + std::to_string(h.count()) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace tacos::metrics

@@ -1,0 +1,224 @@
+#include "common/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tacos::metrics {
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(Counter, StartsAtZeroAndIncrements) {
+  Counter c;
+  EXPECT_EQ(c.value(), 0u);
+  c.inc();
+  c.inc(41);
+  EXPECT_EQ(c.value(), 42u);
+}
+
+TEST(Gauge, SetsAndAdds) {
+  Gauge g;
+  g.set(2.5);
+  g.add(1.5);
+  g.add(-5);
+  EXPECT_DOUBLE_EQ(g.value(), -1.0);
+}
+
+TEST(Histogram, CountsEachObservationInItsBucket) {
+  Histogram h({1, 5});
+  h.observe(0.5);
+  h.observe(1);  // upper bounds are inclusive (le)
+  h.observe(3);
+  h.observe(100);
+  EXPECT_EQ(h.bucket(0), 2u);
+  EXPECT_EQ(h.bucket(1), 1u);
+  EXPECT_EQ(h.bucket(2), 1u);  // +Inf
+  EXPECT_EQ(h.count(), 4u);
+  EXPECT_DOUBLE_EQ(h.sum(), 104.5);
+}
+
+TEST(RenderLabels, EscapesBackslashQuoteAndNewline) {
+  EXPECT_EQ(render_labels({}), "");
+  EXPECT_EQ(render_labels({{"route", "/a"}, {"code", "200"}}), R"({route="/a",code="200"})");
+  EXPECT_EQ(render_labels({{"v", "a\\b\"c\nd"}}), R"({v="a\\b\"c\nd"})");
+}
+
+TEST(Registry, RendersCounterWithHelpAndType) {
+  Registry r;
+  r.counter("tacos_test_requests_total", "Requests served", {{"route", "/events"}}).inc(3);
+  r.counter("tacos_test_requests_total", "Requests served", {{"route", "/holds"}}).inc();
+  EXPECT_EQ(r.render(),
+            "# HELP tacos_test_requests_total Requests served\n"
+            "# TYPE tacos_test_requests_total counter\n"
+            "tacos_test_requests_total{route=\"/events\"} 3\n"
+            "tacos_test_requests_total{route=\"/holds\"} 1\n");
+}
+
+TEST(Registry, RendersCounterWithoutLabels) {
+  Registry r;
+  r.counter("tacos_test_things_total", "Things").inc(7);
+  EXPECT_EQ(r.render(),
+            "# HELP tacos_test_things_total Things\n"
+            "# TYPE tacos_test_things_total counter\n"
+            "tacos_test_things_total 7\n");
+}
+
+TEST(Registry, EscapesLabelValuesWhenRendering) {
+  Registry r;
+  r.counter("tacos_test_total", "t", {{"path", "say \"hi\"\\\n"}}).inc();
+  EXPECT_TRUE(contains(r.render(), "tacos_test_total{path=\"say \\\"hi\\\"\\\\\\n\"} 1\n")) << r.render();
+}
+
+TEST(Registry, RendersGauge) {
+  Registry r;
+  r.gauge("tacos_test_inflight", "In-flight requests").set(2.5);
+  r.gauge("tacos_test_ratio", "A ratio").set(0.1);
+  auto text = r.render();
+  EXPECT_TRUE(contains(text, "# HELP tacos_test_inflight In-flight requests\n"
+                             "# TYPE tacos_test_inflight gauge\n"
+                             "tacos_test_inflight 2.5\n"))
+      << text;
+  // Shortest representation that reads back as the same double, as other Prometheus clients do.
+  EXPECT_TRUE(contains(text, "tacos_test_ratio 0.1\n")) << text;
+}
+
+TEST(Registry, RendersGaugeValuesReadablyAndExactly) {
+  Registry r;
+  auto& g = r.gauge("tacos_test_value", "v");
+  auto rendered = [&r, &g](double v) {
+    g.set(v);
+    auto text = r.render();
+    auto line = text.substr(text.rfind("tacos_test_value "));
+    return line.substr(line.find(' ') + 1, line.size() - line.find(' ') - 2);
+  };
+  EXPECT_EQ(rendered(0), "0");
+  EXPECT_EQ(rendered(1000), "1000");
+  EXPECT_EQ(rendered(100000), "100000");
+  EXPECT_EQ(rendered(1e7), "1e+07");
+  EXPECT_EQ(rendered(1234567.5), "1234567.5");
+  EXPECT_EQ(rendered(-0.25), "-0.25");
+  EXPECT_EQ(rendered(1e-05), "1e-05");
+  EXPECT_EQ(rendered(0.1 + 0.2), "0.30000000000000004");  // never rounded to a different double
+  EXPECT_EQ(rendered(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(rendered(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(rendered(std::numeric_limits<double>::quiet_NaN()), "NaN");
+}
+
+TEST(Registry, RendersGaugeFnValueAtScrapeTime) {
+  Registry r;
+  double depth = 3;
+  r.gauge_fn("tacos_test_queue_depth", "Waiting", {{"event", "e1"}}, [&depth] { return depth; });
+  EXPECT_TRUE(contains(r.render(), "# TYPE tacos_test_queue_depth gauge\n"
+                                   "tacos_test_queue_depth{event=\"e1\"} 3\n"))
+      << r.render();
+  depth = 12;
+  EXPECT_TRUE(contains(r.render(), "tacos_test_queue_depth{event=\"e1\"} 12\n")) << r.render();
+}
+
+TEST(Registry, RendersHistogramWithCumulativeBuckets) {
+  Registry r;
+  auto& h = r.histogram("tacos_test_duration_seconds", "Latency", {{"route", "/x"}}, {0.1, 0.5, 1});
+  h.observe(0.05);
+  h.observe(0.1);
+  h.observe(0.3);
+  h.observe(2);
+  EXPECT_EQ(r.render(),
+            "# HELP tacos_test_duration_seconds Latency\n"
+            "# TYPE tacos_test_duration_seconds histogram\n"
+            "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"
+            "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"0.5\"} 3\n"
+            "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"1\"} 3\n"
+            "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"
+            "tacos_test_duration_seconds_sum{route=\"/x\"} 2.45\n"
+            "tacos_test_duration_seconds_count{route=\"/x\"} 4\n");
+}
+
+TEST(Registry, RendersHistogramWithoutLabels) {
+  Registry r;
+  r.histogram("tacos_test_size_bytes", "Sizes", {}, {10}).observe(4);
+  EXPECT_EQ(r.render(),
+            "# HELP tacos_test_size_bytes Sizes\n"
+            "# TYPE tacos_test_size_bytes histogram\n"
+            "tacos_test_size_bytes_bucket{le=\"10\"} 1\n"
+            "tacos_test_size_bytes_bucket{le=\"+Inf\"} 1\n"
+            "tacos_test_size_bytes_sum 4\n"
+            "tacos_test_size_bytes_count 1\n");
+}
+
+TEST(Registry, DefaultLatencyBucketsRenderReadably) {
+  Registry r;
+  r.histogram("tacos_test_latency_seconds", "Latency").observe(0.003);
+  auto text = r.render();
+  EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"0.0005\"} 0\n")) << text;
+  EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"0.0025\"} 0\n")) << text;
+  EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"0.005\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"10\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"+Inf\"} 1\n")) << text;
+}
+
+TEST(Registry, ReturnsSameSeriesForSameLabels) {
+  Registry r;
+  auto& a = r.counter("tacos_test_total", "t", {{"k", "v"}});
+  auto& b = r.counter("tacos_test_total", "t", {{"k", "v"}});
+  auto& c = r.counter("tacos_test_total", "t", {{"k", "w"}});
+  EXPECT_EQ(&a, &b);
+  EXPECT_NE(&a, &c);
+  EXPECT_EQ(&r.gauge("tacos_test_g", "g"), &r.gauge("tacos_test_g", "g"));
+  EXPECT_EQ(&r.histogram("tacos_test_h", "h", {{"k", "v"}}), &r.histogram("tacos_test_h", "h", {{"k", "v"}}));
+  a.inc();
+  b.inc();
+  EXPECT_EQ(a.value(), 2u);
+  EXPECT_EQ(c.value(), 0u);
+}
+
+TEST(Registry, RejectsSameNameWithAnotherKind) {
+  Registry r;
+  r.counter("tacos_test_x", "x");
+  EXPECT_THROW(r.gauge("tacos_test_x", "x"), std::logic_error);
+  EXPECT_THROW(r.histogram("tacos_test_x", "x", {{"k", "v"}}), std::logic_error);
+}
+
+TEST(Registry, RendersFamiliesSortedByName) {
+  Registry r;
+  r.counter("tacos_test_b_total", "b").inc();
+  r.counter("tacos_test_a_total", "a").inc();
+  auto text = r.render();
+  EXPECT_LT(text.find("tacos_test_a_total"), text.find("tacos_test_b_total"));
+}
+
+TEST(Registry, ConcurrentIncrementsSumCorrectly) {
+  Registry r;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&r] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Looking the series up every time also exercises the registry lock.
+        r.counter("tacos_test_hits_total", "Hits", {{"k", "v"}}).inc();
+        r.gauge("tacos_test_level", "Level").add(1);
+        r.histogram("tacos_test_obs", "Obs", {}, {0.5}).observe(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  constexpr std::uint64_t kTotal = std::uint64_t{kThreads} * kPerThread;
+  EXPECT_EQ(r.counter("tacos_test_hits_total", "Hits", {{"k", "v"}}).value(), kTotal);
+  EXPECT_DOUBLE_EQ(r.gauge("tacos_test_level", "Level").value(), static_cast<double>(kTotal));
+  auto& h = r.histogram("tacos_test_obs", "Obs", {}, {0.5});
+  EXPECT_EQ(h.count(), kTotal);
+  EXPECT_EQ(h.bucket(1), kTotal);
+  EXPECT_DOUBLE_EQ(h.sum(), static_cast<double>(kTotal));
+  EXPECT_TRUE(contains(r.render(), "tacos_test_hits_total{k=\"v\"} " + std::to_string(kTotal) + "\n"));
+}
+
+}  // namespace
+}  // namespace tacos::metrics

@@ -1,0 +1,65 @@
+// The one place where configuration keys are declared.
+#include <array>
+
+#include "config/config.hpp"
+
+namespace tacos::config {
+namespace {
+
+using T = Type;
+constexpr std::int64_t kMiB = 1024 * 1024;
+
+constexpr std::array kKeys{
+    KeyDecl{"roles", T::string, "all",
+            "Roles this process runs: `all` or a comma list of gateway,queue,inventory,reservation,payment,worker"},
+
+    KeyDecl{"http.host", T::string, "0.0.0.0", "Address the HTTP server binds"},
+    KeyDecl{"http.port", T::integer, "8080", "TCP port (0 picks a free one, see http.port_file)", 0, 65535},
+    KeyDecl{"http.threads", T::integer, "0", "I/O threads (0 = one per CPU core)", 0, 256},
+    KeyDecl{"http.max_header_bytes", T::integer, "16384", "Largest request header block; larger gets 413", 1024,
+            kMiB},
+    KeyDecl{"http.max_body_bytes", T::integer, "1048576", "Largest request body; larger gets 413", 1024,
+            64 * kMiB},
+    KeyDecl{"http.read_timeout_ms", T::integer, "10000", "Time allowed to receive one whole request", 100,
+            600000},
+    KeyDecl{"http.idle_timeout_ms", T::integer, "60000", "Keep-alive connection idle time before it is closed",
+            100, 3600000},
+    KeyDecl{"http.shutdown_timeout_ms", T::integer, "10000",
+            "On SIGTERM, how long in-flight requests may take before the server exits", 0, 600000},
+    KeyDecl{"http.port_file", T::string, "", "If set, the bound port is written to this file once listening"},
+    KeyDecl{"http.access_log", T::boolean, "true", "Log one JSON line per request"},
+
+    KeyDecl{"store.driver", T::choice, "sqlite", "Durable store", 0, 0, "sqlite"},
+    KeyDecl{"store.data_dir", T::string, "var", "Directory for the embedded database"},
+    KeyDecl{"store.sqlite_synchronous", T::choice, "full",
+            "SQLite synchronous mode: full survives power loss, normal survives process crashes", 0, 0,
+            "full|normal"},
+
+    KeyDecl{"auth.jwt_secret", T::string, "",
+            "HS256 signing secret, at least 32 bytes; empty generates a random one per process (tokens die on "
+            "restart)",
+            0, 0, "", true},
+    KeyDecl{"auth.jwt_issuer", T::string, "traffic-tacos", "`iss` claim issued and required"},
+    KeyDecl{"auth.jwt_audience", T::string, "traffic-tacos-api", "`aud` claim issued and required"},
+    KeyDecl{"auth.token_ttl_sec", T::integer, "3600", "Lifetime of issued access tokens", 60, 30 * 86400},
+    KeyDecl{"auth.clock_skew_sec", T::integer, "30", "Leeway for exp/nbf/iat checks", 0, 300},
+    KeyDecl{"auth.argon2_ops", T::integer, "2", "Argon2id passes (libsodium opslimit)", 1, 10},
+    KeyDecl{"auth.argon2_mem_kib", T::integer, "65536", "Argon2id memory per hash in KiB", 8, 1048576},
+    KeyDecl{"auth.admin_username", T::string, "", "If set with auth.admin_password, this admin is created at start"},
+    KeyDecl{"auth.admin_password", T::string, "", "Password of the initial admin", 0, 0, "", true},
+    KeyDecl{"auth.admin_email", T::string, "admin@traffic-tacos.local", "Email of the initial admin"},
+
+    KeyDecl{"events.default_hold_ttl_sec", T::integer, "60", "Hold time when an event does not set one", 5, 3600},
+    KeyDecl{"events.default_admission_rate", T::integer, "100", "Admissions per second when an event does not set one",
+            1, 1000000},
+
+    KeyDecl{"demo.seed", T::boolean, "false", "Create the demo event (10,000 seats, on sale now) if missing"},
+    KeyDecl{"web.dir", T::string, "web/dist", "Built web UI served at / (skipped when missing)"},
+    KeyDecl{"log.level", T::choice, "info", "Log level", 0, 0, "debug|info|warn|error|off"},
+};
+
+}  // namespace
+
+std::span<const KeyDecl> declarations() { return kKeys; }
+
+}  // namespace tacos::config

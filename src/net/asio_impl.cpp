@@ -1,0 +1,3 @@
+// Separate compilation: the heavy Asio and Beast implementations are compiled once, here.
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>

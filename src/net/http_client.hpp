@@ -1,0 +1,46 @@
+#pragma once
+// A small blocking HTTP/1.1 client over one keep-alive connection. Used by the functional tests
+// and tools; reconnects once when the server closed an idle connection. Not thread-safe: one
+// client per thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/http.hpp"
+
+namespace tacos::net {
+
+struct ClientResponse {
+  int status = 0;
+  std::vector<Header> headers;  // names lower case
+  std::string body;
+  std::string_view header(std::string_view lower_name) const;
+};
+
+class HttpClient {
+ public:
+  HttpClient(std::string host, std::uint16_t port);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// Throws std::runtime_error on connection failure (no response at all).
+  ClientResponse request(std::string_view method, std::string_view target, std::string_view body = {},
+                         const std::vector<Header>& headers = {});
+  ClientResponse get(std::string_view target, const std::vector<Header>& headers = {}) {
+    return request("GET", target, {}, headers);
+  }
+  ClientResponse post(std::string_view target, std::string_view body, const std::vector<Header>& headers = {}) {
+    return request("POST", target, body, headers);
+  }
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tacos::net

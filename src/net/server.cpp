@@ -1,0 +1,406 @@
+#include "net/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "common/clock.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+
+namespace tacos::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+constexpr auto kHandlerDeadline = std::chrono::seconds(60);
+
+// Per-connection state visible to shutdown(); touched only on the connection's strand,
+// except for the registry map itself, which the server guards with a mutex.
+struct ConnState {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = true;  // waiting for the first byte of the next request
+};
+
+// Where an asynchronous handler's response lands; lives on the connection's strand.
+struct Slot {
+  explicit Slot(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::optional<Response> response;
+  std::atomic<std::thread::id> caller{};
+};
+
+Request to_request(http::request<http::string_body>&& msg, const std::string& remote_ip) {
+  Request req;
+  req.method = parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
+  req.target.assign(msg.target().data(), msg.target().size());
+  auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  req.headers.reserve(16);
+  for (const auto& f : msg) {
+    std::string name(f.name_string().data(), f.name_string().size());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers.push_back(Header{std::move(name), std::string(f.value().data(), f.value().size())});
+  }
+  req.body = std::move(msg.body());
+  req.remote_ip = remote_ip;
+  req.start_us = SystemClock::instance().steady_us();
+  return req;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  Router router;
+  std::vector<std::shared_ptr<Middleware>> middleware;
+
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::signal_set> signals;
+  std::atomic<bool> draining{false};
+  std::atomic<int> active{0};
+  std::uint16_t bound_port = 0;
+
+  std::mutex conns_mu;
+  std::unordered_map<std::uint64_t, std::pair<asio::any_io_executor, std::shared_ptr<ConnState>>> conns;
+  std::uint64_t next_conn = 0;
+
+  Impl(ServerOptions o, Router r, std::vector<std::shared_ptr<Middleware>> m)
+      : opt(std::move(o)), router(std::move(r)), middleware(std::move(m)), ioc(opt.threads) {}
+
+  awaitable<void> accept_loop();
+  awaitable<void> session(tcp::socket socket, std::uint64_t id, std::shared_ptr<ConnState> st);
+  awaitable<Response> dispatch(Request& req);
+  awaitable<Response> invoke(const Handler& handler, Request& req);
+  awaitable<void> drain();
+  void begin_shutdown();
+
+  Response early_error(Errc code, std::string msg) {
+    // Errors found before a Request exists still carry a trace id and pass the outbound
+    // middleware (security headers, metrics) through a synthetic request.
+    Request req;
+    req.request_id = new_hex128();
+    req.start_us = SystemClock::instance().steady_us();
+    Response r = error_response(Error(code, std::move(msg)), req.request_id);
+    r.set_header("x-request-id", req.request_id);
+    r.close = true;
+    for (auto it = middleware.rbegin(); it != middleware.rend(); ++it) (*it)->after(req, r);
+    return r;
+  }
+};
+
+awaitable<void> Server::Impl::accept_loop() {
+  asio::steady_timer backoff(ioc);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(ioc), kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || draining) co_return;
+      log::warn("accept failed", {log::str("error", ec.message())});
+      backoff.expires_after(std::chrono::milliseconds(10));  // e.g. out of file descriptors
+      co_await backoff.async_wait(kTuple);
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto st = std::make_shared<ConnState>();
+    std::uint64_t id;
+    {
+      std::lock_guard lock(conns_mu);
+      id = next_conn++;
+      conns.emplace(id, std::make_pair(socket.get_executor(), st));
+    }
+    ++active;
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, session(std::move(socket), id, st), asio::detached);
+  }
+}
+
+awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std::shared_ptr<ConnState> st) {
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string remote_ip = ec ? std::string() : remote.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  st->stream = &stream;
+  beast::flat_buffer buffer;
+  const auto read_timeout = std::chrono::milliseconds(opt.read_timeout_ms);
+  const auto idle_timeout = std::chrono::milliseconds(opt.idle_timeout_ms);
+  bool first = true;
+
+  auto write = [&](Response& r, bool keep_alive, bool head, unsigned version) -> awaitable<bool> {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "tacos");
+    bool bodyless = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+    if (!bodyless && !r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    for (auto& h : r.headers) res.set(h.name, h.value);
+    res.keep_alive(keep_alive);
+    std::size_t body_size = r.body.size();
+    if (!bodyless) res.body() = std::move(r.body);
+    res.prepare_payload();
+    stream.expires_after(read_timeout);
+    boost::system::error_code wec;
+    if (head) {
+      res.content_length(body_size);
+      http::response_serializer<http::string_body> sr{res};
+      std::tie(wec, std::ignore) = co_await http::async_write_header(stream, sr, kTuple);
+    } else {
+      std::tie(wec, std::ignore) = co_await http::async_write(stream, res, kTuple);
+    }
+    co_return !wec;
+  };
+
+  for (;;) {
+    if (draining) break;
+    if (buffer.size() == 0) {
+      // Idle between requests: shutdown() may close us here without cutting a request short.
+      st->idle = true;
+      stream.expires_after(first ? read_timeout : idle_timeout);
+      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+      st->idle = false;
+      if (rec) break;
+      buffer.commit(n);
+    }
+    st->idle = false;
+    stream.expires_after(read_timeout);
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+    parser.body_limit(opt.max_body_bytes);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    if (hec) {
+      if (hec == http::error::header_limit) {
+        Response r = early_error(Errc::headers_too_large, "request headers exceed " +
+                                                              std::to_string(opt.max_header_bytes) + " bytes");
+        co_await write(r, false, false, 11);
+      } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
+                 hec != asio::error::operation_aborted && hec != asio::error::eof &&
+                 hec != asio::error::connection_reset) {
+        Response r = early_error(Errc::bad_request, "malformed HTTP request");
+        co_await write(r, false, false, 11);
+      }
+      break;
+    }
+    auto& head_msg = parser.get();
+    unsigned version = head_msg.version();
+    if (auto cl = parser.content_length(); cl && *cl > opt.max_body_bytes) {
+      Response r = early_error(Errc::payload_too_large,
+                               "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
+      co_await write(r, false, false, version);
+      break;
+    }
+    if (beast::iequals(head_msg[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, version};
+      co_await http::async_write(stream, cont, kTuple);
+    }
+    if (!parser.is_done()) {
+      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+      if (bec) {
+        if (bec == http::error::body_limit) {
+          Response r = early_error(Errc::payload_too_large,
+                                   "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
+          co_await write(r, false, false, version);
+        }
+        break;
+      }
+    }
+    bool keep_alive = parser.get().keep_alive();
+    Request req = to_request(parser.release(), remote_ip);
+    bool is_head = req.method == Method::head;
+    Response res = co_await dispatch(req);
+    bool keep = keep_alive && !res.close && !draining;
+    if (!co_await write(res, keep, is_head, version) || !keep) break;
+    first = false;
+  }
+
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  st->stream = nullptr;
+  {
+    std::lock_guard lock(conns_mu);
+    conns.erase(id);
+  }
+  --active;
+}
+
+awaitable<Response> Server::Impl::invoke(const Handler& handler, Request& req) {
+  auto ex = co_await asio::this_coro::executor;
+  auto slot = std::make_shared<Slot>(ex);
+  Responder responder([slot, ex](Response&& r) {
+    if (slot->caller.load() == std::this_thread::get_id()) {
+      slot->response = std::move(r);  // answered synchronously inside the handler call
+      return;
+    }
+    asio::post(ex, [slot, r = std::move(r)]() mutable {
+      slot->response = std::move(r);
+      slot->timer.cancel();
+    });
+  });
+  slot->caller = std::this_thread::get_id();
+  try {
+    handler(req, responder);
+  } catch (const std::exception& e) {
+    log::error("handler threw", {log::str("route", req.route), log::str("error", e.what()),
+                                 log::str("request_id", req.request_id)});
+    responder.send(error_response(Error(Errc::internal, "internal error"), req.request_id));
+  }
+  slot->caller = std::thread::id{};
+  if (!slot->response) {
+    slot->timer.expires_after(kHandlerDeadline);
+    co_await slot->timer.async_wait(kTuple);
+    if (!slot->response) {
+      co_return error_response(Error(Errc::timeout, "the request took too long"), req.request_id);
+    }
+  }
+  co_return std::move(*slot->response);
+}
+
+awaitable<Response> Server::Impl::dispatch(Request& req) {
+  auto match = router.match(req.method, req.path);
+  if (match.handler) {
+    req.route = std::string(match.pattern);
+    req.params = std::move(match.params);
+  }
+  std::optional<Response> res;
+  std::size_t ran = 0;
+  while (ran < middleware.size()) {
+    auto r = middleware[ran]->before(req);
+    ++ran;
+    if (r) {
+      res = std::move(r);
+      break;
+    }
+  }
+  if (!res) {
+    if (match.handler) {
+      res = co_await invoke(*match.handler, req);
+    } else if (match.path_known) {
+      res = error_response(Error(Errc::method_not_allowed, std::string(method_name(req.method)) +
+                                                              " is not allowed on " + req.path),
+                           req.request_id);
+      res->set_header("allow", match.allow);
+    } else {
+      res = error_response(Error(Errc::not_found, "no route for " + req.path), req.request_id);
+    }
+  }
+  for (std::size_t i = ran; i-- > 0;) middleware[i]->after(req, *res);
+  co_return std::move(*res);
+}
+
+awaitable<void> Server::Impl::drain() {
+  asio::steady_timer timer(ioc);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.shutdown_timeout_ms);
+  while (active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(kTuple);
+  }
+  if (active.load() > 0) {
+    log::warn("shutdown deadline passed with requests in flight", {log::num("connections", active.load())});
+  } else {
+    log::info("all connections closed");
+  }
+  ioc.stop();
+}
+
+void Server::Impl::begin_shutdown() {
+  if (draining.exchange(true)) return;
+  log::info("shutting down: no new connections, finishing in-flight requests",
+            {log::num("connections", active.load())});
+  boost::system::error_code ec;
+  if (acceptor) acceptor->close(ec);
+  if (signals) signals->cancel(ec);
+  std::lock_guard lock(conns_mu);
+  for (auto& [id, entry] : conns) {
+    auto st = entry.second;
+    asio::post(entry.first, [st] {
+      if (st->stream && st->idle) st->stream->socket().close();
+    });
+  }
+  asio::co_spawn(ioc, drain(), asio::detached);
+}
+
+Server::Server(ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), std::move(middleware))) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::listen() {
+  auto& o = impl_->opt;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(o.host, ec);
+  if (ec) throw std::runtime_error("http.host '" + o.host + "' is not an IP address");
+  tcp::endpoint ep(addr, o.port);
+  auto& acc = impl_->acceptor.emplace(impl_->ioc);
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + ec.message());
+  impl_->bound_port = acc.local_endpoint().port();
+  if (!o.port_file.empty()) {
+    std::string tmp = o.port_file + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << impl_->bound_port << "\n";
+      if (!f) throw std::runtime_error("cannot write http.port_file " + o.port_file);
+    }
+    if (std::rename(tmp.c_str(), o.port_file.c_str()) != 0) {
+      throw std::runtime_error("cannot write http.port_file " + o.port_file);
+    }
+  }
+  return impl_->bound_port;
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+
+void Server::run(bool handle_signals) {
+  auto& im = *impl_;
+  if (!im.acceptor) listen();
+  if (handle_signals) {
+    im.signals.emplace(im.ioc, SIGINT, SIGTERM);
+    im.signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      log::info("signal received", {log::num("signal", sig)});
+      impl_->begin_shutdown();
+    });
+  }
+  asio::co_spawn(im.ioc, im.accept_loop(), asio::detached);
+  log::info("listening", {log::str("host", im.opt.host), log::num("port", im.bound_port),
+                          log::num("threads", im.opt.threads)});
+  std::vector<std::thread> threads;
+  for (int i = 1; i < im.opt.threads; ++i) threads.emplace_back([&im] { im.ioc.run(); });
+  im.ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::shutdown() {
+  asio::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace tacos::net

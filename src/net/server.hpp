@@ -1,0 +1,66 @@
+#pragma once
+// The HTTP/1.1 server: Boost.Beast on Asio, one C++20 coroutine per connection, keep-alive,
+// header/body limits, read and idle timeouts, and graceful shutdown (stop accepting, let
+// in-flight requests finish within a deadline). Boost stays inside server.cpp.
+//
+// Threading: run() drives `threads` I/O threads; each connection lives on its own strand.
+// Middleware and handlers may be called from any I/O thread and must be thread-safe.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/http.hpp"
+#include "net/router.hpp"
+
+namespace tacos::metrics {
+class Registry;
+}
+
+namespace tacos::net {
+
+/// A step of the request pipeline. before() runs in order after routing; returning a response
+/// skips the handler. after() runs in reverse order on every response, including errors.
+class Middleware {
+ public:
+  virtual ~Middleware() = default;
+  virtual std::optional<Response> before(Request&) { return std::nullopt; }
+  virtual void after(const Request&, Response&) {}
+};
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  int threads = 1;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  int read_timeout_ms = 10000;
+  int idle_timeout_ms = 60000;
+  int shutdown_timeout_ms = 10000;
+  std::string port_file;  // written with the bound port once listening
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds (throws std::runtime_error if it cannot) and returns the bound port.
+  std::uint16_t listen();
+  /// Serves until shutdown() completes or SIGINT/SIGTERM arrives (when handle_signals). Blocks.
+  void run(bool handle_signals = true);
+  /// Starts a graceful shutdown; thread-safe and idempotent.
+  void shutdown();
+  std::uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tacos::net

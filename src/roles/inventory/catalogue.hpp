@@ -1,0 +1,56 @@
+#pragma once
+// The event catalogue of the inventory role: creates events and serves the public reads from
+// rendered JSON cached per event (with its ETag), so a browse never touches the write path.
+// Thread-safe: the cache is guarded by one shared mutex; the store is thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "domain/catalogue.hpp"
+#include "store/store.hpp"
+
+namespace tacos::inventory {
+
+/// A rendered response body and its strong ETag.
+struct Rendered {
+  std::string body;
+  std::string etag;
+  std::int64_t valid_until_ms = INT64_MAX;  // e.g. `on_sale` flips at the sale start
+};
+
+class Catalogue {
+ public:
+  Catalogue(store::EventRepository& events, const Clock& clock);
+
+  /// Validates, assigns an id when none was given, stores. Errc::event_exists on a taken id.
+  Result<domain::Event> create(domain::EventSpec spec);
+  std::optional<domain::Event> get(std::string_view id);
+
+  std::shared_ptr<const Rendered> list_json();
+  Result<std::shared_ptr<const Rendered>> event_json(std::string_view id);
+  Result<std::shared_ptr<const Rendered>> seats_json(std::string_view id);
+
+  /// Drops cached renderings of one event (and the list), after its seats change.
+  void invalidate(std::string_view id);
+
+ private:
+  std::shared_ptr<const Rendered> cached(const std::string& key);
+  std::shared_ptr<const Rendered> remember(const std::string& key, std::string body, std::int64_t valid_until_ms);
+
+  store::EventRepository& events_;
+  const Clock& clock_;
+  std::shared_mutex mu_;
+  std::map<std::string, std::shared_ptr<const Rendered>, std::less<>> cache_;
+};
+
+/// JSON renderings shared by the HTTP API and tests.
+std::string event_to_json(const domain::Event& e, std::int64_t now_ms);
+
+}  // namespace tacos::inventory

@@ -1,0 +1,20 @@
+#pragma once
+// The inventory role's public routes: the event catalogue (reads) and event creation (admin).
+
+#include "common/clock.hpp"
+#include "net/router.hpp"
+#include "roles/inventory/catalogue.hpp"
+
+namespace tacos::inventory {
+
+struct EventDefaults {
+  int hold_ttl_sec = 60;
+  int admission_rate = 100;
+};
+
+void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults);
+
+/// Builds an EventSpec from the admin's JSON body; the error names the offending field.
+Result<domain::EventSpec> parse_event_spec(std::string_view body, std::int64_t now_ms, EventDefaults defaults);
+
+}  // namespace tacos::inventory

@@ -1,0 +1,67 @@
+#pragma once
+// Thin RAII over the SQLite C API: a connection and prepared statements. Errors throw
+// StoreError with SQLite's message. A Db is used by one thread at a time (callers lock).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tacos::store::sqlite {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind_null(int index);
+  /// True while there is a row to read; false when done.
+  bool step();
+  /// Runs to completion (INSERT/UPDATE/DELETE); returns the SQLite result code.
+  int exec();
+  void reset();
+
+  std::string text(int col) const;
+  std::int64_t integer(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Db {
+ public:
+  explicit Db(const std::string& path, bool read_only = false);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  void exec(std::string_view sql);
+  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+  sqlite3* raw() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+/// BEGIN IMMEDIATE ... COMMIT, rolled back on scope exit unless commit() ran.
+class Transaction {
+ public:
+  explicit Transaction(Db& db);
+  ~Transaction();
+  void commit();
+
+ private:
+  Db& db_;
+  bool done_ = false;
+};
+
+}  // namespace tacos::store::sqlite

@@ -1,0 +1,304 @@
+// The embedded store: one SQLite file in WAL mode. Writes go through one connection under a
+// mutex (SQLite has a single writer anyway); reads use a small pool of connections so they
+// run concurrently with writes.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "common/log.hpp"
+#include "store/sqlite/db.hpp"
+#include "store/store.hpp"
+
+namespace tacos::store {
+namespace {
+
+using sqlite::Db;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+class ReadPool {
+ public:
+  ReadPool(const std::string& path, int n) {
+    for (int i = 0; i < n; ++i) free_.push_back(std::make_unique<Db>(path));
+  }
+  // A borrowed connection, returned on destruction.
+  class Lease {
+   public:
+    Lease(ReadPool& p, std::unique_ptr<Db> db) : pool_(p), db_(std::move(db)) {}
+    ~Lease() { pool_.give_back(std::move(db_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Db* operator->() { return db_.get(); }
+    Db& operator*() { return *db_; }
+
+   private:
+    ReadPool& pool_;
+    std::unique_ptr<Db> db_;
+  };
+  Lease take() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    auto db = std::move(free_.back());
+    free_.pop_back();
+    return Lease(*this, std::move(db));
+  }
+
+ private:
+  void give_back(std::unique_ptr<Db> db) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(db));
+    }
+    cv_.notify_one();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Db>> free_;
+};
+
+domain::User read_user(const Statement& s) {
+  domain::User u;
+  u.id = s.text(0);
+  u.username = s.text(1);
+  u.email = s.text(2);
+  u.display_name = s.text(3);
+  u.password_hash = s.text(4);
+  u.role = s.text(5);
+  u.created_at_ms = s.integer(6);
+  return u;
+}
+
+constexpr std::string_view kUserCols = "id, username, email, display_name, password_hash, role, created_at_ms";
+constexpr std::string_view kEventCols =
+    "id, name, venue, starts_at_ms, sale_starts_at_ms, hold_ttl_sec, admission_rate, currency, general_admission, "
+    "created_at_ms";
+
+class SqliteStore final : public Store, public UserRepository, public EventRepository {
+ public:
+  explicit SqliteStore(const SqliteOptions& o) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.data_dir, ec);
+    if (ec) throw StoreError("cannot create data directory " + o.data_dir + ": " + ec.message());
+    path_ = (std::filesystem::path(o.data_dir) / "tacos.db").string();
+    writer_ = std::make_unique<Db>(path_);
+    writer_->exec("PRAGMA journal_mode=WAL");
+    writer_->exec(o.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    writer_->exec("PRAGMA foreign_keys=ON");
+    readers_ = std::make_unique<ReadPool>(path_, o.read_connections);
+  }
+
+  UserRepository& users() override { return *this; }
+  EventRepository& events() override { return *this; }
+
+  std::vector<MigrationInfo> migrate() override {
+    std::lock_guard lock(write_mu_);
+    writer_->exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at_ms INTEGER NOT NULL)");
+    std::vector<MigrationInfo> applied;
+    for (const auto& m : sqlite_migrations()) {
+      auto q = writer_->prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+      q.bind(1, static_cast<std::int64_t>(m.version));
+      if (q.step()) continue;
+      Transaction tx(*writer_);
+      try {
+        writer_->exec(m.sql);
+      } catch (const StoreError& e) {
+        throw StoreError("migration " + std::to_string(m.version) + "_" + std::string(m.name) + " failed: " + e.what());
+      }
+      auto ins = writer_->prepare(
+          "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
+      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+      ins.bind(1, static_cast<std::int64_t>(m.version)).bind(2, m.name).bind(3, static_cast<std::int64_t>(now_ms));
+      ins.exec();
+      tx.commit();
+      applied.push_back({m.version, std::string(m.name)});
+      log::info("migration applied", {log::num("version", m.version), log::str("name", m.name)});
+    }
+    return applied;
+  }
+
+  Status ping() override {
+    try {
+      auto db = readers_->take();
+      auto s = db->prepare("SELECT 1");
+      s.step();
+      return {};
+    } catch (const StoreError& e) {
+      return Error(Errc::unavailable, e.what());
+    }
+  }
+
+  // --- users
+  Status create(const domain::User& u) override {
+    std::lock_guard lock(write_mu_);
+    auto s = writer_->prepare(
+        "INSERT INTO users (id, username, email, display_name, password_hash, role, created_at_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, u.id).bind(2, u.username).bind(3, u.email).bind(4, u.display_name).bind(5, u.password_hash);
+    s.bind(6, u.role).bind(7, u.created_at_ms);
+    if (s.exec() == SQLITE_CONSTRAINT) return Error(Errc::username_taken, "username '" + u.username + "' is taken", "username");
+    return {};
+  }
+
+  std::optional<domain::User> find_by_username(std::string_view username) override {
+    auto db = readers_->take();
+    auto s = db->prepare("SELECT " + std::string(kUserCols) + " FROM users WHERE username = ? COLLATE NOCASE");
+    s.bind(1, username);
+    if (!s.step()) return std::nullopt;
+    return read_user(s);
+  }
+
+  std::optional<domain::User> find_by_id(std::string_view id) override {
+    auto db = readers_->take();
+    auto s = db->prepare("SELECT " + std::string(kUserCols) + " FROM users WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_user(s);
+  }
+
+  std::int64_t count() override {
+    auto db = readers_->take();
+    auto s = db->prepare("SELECT COUNT(*) FROM users");
+    s.step();
+    return s.integer(0);
+  }
+
+  // --- events
+  Status create(const domain::Event& e, const std::vector<domain::Seat>& seats) override {
+    std::lock_guard lock(write_mu_);
+    Transaction tx(*writer_);
+    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?)");
+    ev.bind(1, e.id).bind(2, e.name).bind(3, e.venue).bind(4, e.starts_at_ms).bind(5, e.sale_starts_at_ms);
+    ev.bind(6, static_cast<std::int64_t>(e.hold_ttl_sec)).bind(7, static_cast<std::int64_t>(e.admission_rate));
+    ev.bind(8, e.currency).bind(9, static_cast<std::int64_t>(e.general_admission ? 1 : 0)).bind(10, e.created_at_ms);
+    if (ev.exec() == SQLITE_CONSTRAINT) return Error(Errc::event_exists, "event '" + e.id + "' already exists", "id");
+    auto sec = writer_->prepare(
+        "INSERT INTO sections (event_id, position, name, price, rows, seats_per_row, capacity, ga_available) "
+        "VALUES (?,?,?,?,?,?,?,?)");
+    std::int64_t pos = 0;
+    for (const auto& s : e.sections) {
+      sec.reset();
+      sec.bind(1, e.id).bind(2, pos++).bind(3, s.name).bind(4, s.price).bind(5, static_cast<std::int64_t>(s.rows));
+      sec.bind(6, static_cast<std::int64_t>(s.seats_per_row)).bind(7, s.capacity);
+      if (e.general_admission) sec.bind(8, s.available);
+      else sec.bind_null(8);
+      sec.exec();
+    }
+    auto seat = writer_->prepare("INSERT INTO seats (event_id, seat_id, section, row_no, seat_no, status) VALUES (?,?,?,?,?,?)");
+    for (const auto& st : seats) {
+      seat.reset();
+      seat.bind(1, e.id).bind(2, st.seat_id).bind(3, st.section).bind(4, static_cast<std::int64_t>(st.row));
+      seat.bind(5, static_cast<std::int64_t>(st.number)).bind(6, domain::to_string(st.status));
+      if (seat.exec() == SQLITE_CONSTRAINT) throw StoreError("duplicate seat " + st.seat_id);
+    }
+    tx.commit();
+    return {};
+  }
+
+  std::vector<domain::Event> list() override {
+    auto db = readers_->take();
+    auto s = db->prepare("SELECT " + std::string(kEventCols) + " FROM events ORDER BY starts_at_ms, id");
+    std::vector<domain::Event> out;
+    while (s.step()) out.push_back(read_event(s));
+    for (auto& e : out) load_sections(*db, e);
+    return out;
+  }
+
+  std::optional<domain::Event> get(std::string_view id) override {
+    auto db = readers_->take();
+    auto s = db->prepare("SELECT " + std::string(kEventCols) + " FROM events WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    auto e = read_event(s);
+    load_sections(*db, e);
+    return e;
+  }
+
+  std::vector<domain::Seat> seats(std::string_view event_id) override {
+    auto db = readers_->take();
+    auto s = db->prepare(
+        "SELECT s.seat_id, s.section, s.row_no, s.seat_no, s.status FROM seats s "
+        "JOIN sections c ON c.event_id = s.event_id AND c.name = s.section "
+        "WHERE s.event_id = ? ORDER BY c.position, s.row_no, s.seat_no");
+    s.bind(1, event_id);
+    std::vector<domain::Seat> out;
+    while (s.step()) {
+      domain::Seat seat;
+      seat.seat_id = s.text(0);
+      seat.section = s.text(1);
+      seat.row = static_cast<int>(s.integer(2));
+      seat.number = static_cast<int>(s.integer(3));
+      seat.status = domain::parse_seat_status(s.text(4)).value_or(domain::SeatStatus::available);
+      out.push_back(std::move(seat));
+    }
+    return out;
+  }
+
+ private:
+  static domain::Event read_event(const Statement& s) {
+    domain::Event e;
+    e.id = s.text(0);
+    e.name = s.text(1);
+    e.venue = s.text(2);
+    e.starts_at_ms = s.integer(3);
+    e.sale_starts_at_ms = s.integer(4);
+    e.hold_ttl_sec = static_cast<int>(s.integer(5));
+    e.admission_rate = static_cast<int>(s.integer(6));
+    e.currency = s.text(7);
+    e.general_admission = s.integer(8) != 0;
+    e.created_at_ms = s.integer(9);
+    return e;
+  }
+
+  static void load_sections(Db& db, domain::Event& e) {
+    auto s = db.prepare(
+        "SELECT name, price, rows, seats_per_row, capacity, ga_available FROM sections WHERE event_id = ? "
+        "ORDER BY position");
+    s.bind(1, e.id);
+    while (s.step()) {
+      domain::Section sec;
+      sec.name = s.text(0);
+      sec.price = s.integer(1);
+      sec.rows = static_cast<int>(s.integer(2));
+      sec.seats_per_row = static_cast<int>(s.integer(3));
+      sec.capacity = s.integer(4);
+      if (!s.is_null(5)) {
+        sec.available = s.integer(5);
+        // Held and sold general-admission stock is tracked by reservations (a later migration).
+        sec.sold = sec.capacity - sec.available;
+      }
+      e.sections.push_back(std::move(sec));
+    }
+    if (e.general_admission) return;
+    auto c = db.prepare("SELECT section, status, COUNT(*) FROM seats WHERE event_id = ? GROUP BY section, status");
+    c.bind(1, e.id);
+    std::map<std::string, domain::Section*> by_name;
+    for (auto& sec : e.sections) by_name[sec.name] = &sec;
+    while (c.step()) {
+      auto it = by_name.find(c.text(0));
+      if (it == by_name.end()) continue;
+      auto status = domain::parse_seat_status(c.text(1)).value_or(domain::SeatStatus::available);
+      std::int64_t n = c.integer(2);
+      if (status == domain::SeatStatus::available) it->second->available = n;
+      else if (status == domain::SeatStatus::held) it->second->held = n;
+      else it->second->sold = n;
+    }
+  }
+
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Db> writer_;
+  std::unique_ptr<ReadPool> readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite(const SqliteOptions& options) { return std::make_unique<SqliteStore>(options); }
+
+}  // namespace tacos::store

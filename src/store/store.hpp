@@ -1,0 +1,80 @@
+#pragma once
+// Repository interfaces for durable state. Domain code and roles see only these; the SQLite
+// implementation (store/sqlite) satisfies them today and a PostgreSQL one can later without
+// touching callers. Implementations are thread-safe.
+// Unexpected storage failures (disk full, corrupt file) throw StoreError; expected outcomes
+// (duplicate username, unknown id) are Results.
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/catalogue.hpp"
+#include "domain/user.hpp"
+
+namespace tacos::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class UserRepository {
+ public:
+  virtual ~UserRepository() = default;
+  /// Errc::username_taken when the username exists (case-insensitive).
+  virtual Status create(const domain::User& user) = 0;
+  virtual std::optional<domain::User> find_by_username(std::string_view username) = 0;
+  virtual std::optional<domain::User> find_by_id(std::string_view id) = 0;
+  virtual std::int64_t count() = 0;
+};
+
+class EventRepository {
+ public:
+  virtual ~EventRepository() = default;
+  /// Stores the event, its sections and (seated) every seat, atomically.
+  /// Errc::event_exists when the id is taken.
+  virtual Status create(const domain::Event& event, const std::vector<domain::Seat>& seats) = 0;
+  virtual std::vector<domain::Event> list() = 0;
+  virtual std::optional<domain::Event> get(std::string_view id) = 0;
+  virtual std::vector<domain::Seat> seats(std::string_view event_id) = 0;
+};
+
+struct MigrationInfo {
+  int version;
+  std::string name;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual UserRepository& users() = 0;
+  virtual EventRepository& events() = 0;
+  /// Applies pending migrations; returns those applied now.
+  virtual std::vector<MigrationInfo> migrate() = 0;
+  /// Cheap reachability check for /readyz.
+  virtual Status ping() = 0;
+};
+
+struct SqliteOptions {
+  std::string data_dir = "var";
+  bool synchronous_full = true;
+  int read_connections = 4;
+};
+
+/// Opens (creating the directory and file if needed) `<data_dir>/tacos.db` in WAL mode.
+std::unique_ptr<Store> open_sqlite(const SqliteOptions& options);
+
+/// The migrations compiled into the binary, in order.
+struct Migration {
+  int version;
+  std::string_view name;
+  std::string_view sql;
+};
+std::vector<Migration> sqlite_migrations();
+
+}  // namespace tacos::store

@@ -1,0 +1,126 @@
+#pragma once
+// Starts the real `tacos` binary for functional tests: port 0, a private data directory, and
+// the bound port read back from http.port_file. Stops it with SIGTERM (graceful) or SIGKILL.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/http_client.hpp"
+
+namespace tacos::test {
+
+/// A fresh temporary directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class ServerProcess {
+ public:
+  /// `env` adds TACOS_* settings to the defaults below; `args` go after `serve`.
+  explicit ServerProcess(std::map<std::string, std::string> env = {}, std::vector<std::string> args = {},
+                         std::string data_dir = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  /// Starts and waits until the port file appears (throws after 30 s or if the process exits).
+  void start();
+  /// SIGTERM and wait; returns the exit status (or -1 if it had to be killed after 30 s).
+  int stop();
+  void kill9();
+  bool running();
+  /// Waits up to `timeout_ms` for the process to exit by itself (e.g. after a signal sent through
+  /// pid()); returns its exit status (128 + signal if killed), or -1 if it is still running.
+  int wait_exit(int timeout_ms);
+
+  std::uint16_t port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& log_path() const { return log_path_; }
+  std::unique_ptr<net::HttpClient> client() const;
+  pid_t pid() const { return pid_; }
+
+  /// Settings every test server gets unless overridden.
+  static std::map<std::string, std::string> defaults();
+
+ private:
+  std::map<std::string, std::string> env_;
+  std::vector<std::string> args_;
+  std::unique_ptr<TempDir> own_dir_;
+  std::string data_dir_;
+  std::string port_file_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+/// One response read off a RawSocket. Header names are lower case.
+struct RawResponse {
+  int status = 0;
+  std::string status_line;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string header(const std::string& lower_name) const;
+};
+
+/// A plain blocking TCP connection to 127.0.0.1, for tests that must control the bytes on the
+/// wire (partial bodies, malformed requests, HEAD, one connection for many requests). Every
+/// read is bounded by the timeout given at construction.
+class RawSocket {
+ public:
+  /// Throws std::runtime_error when the connection cannot be made (e.g. refused).
+  explicit RawSocket(std::uint16_t port, int timeout_ms = 5000);
+  ~RawSocket();
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  /// Sends every byte; false if the peer is gone.
+  bool send_all(std::string_view data);
+  /// Reads one response: the header block, then a Content-Length body unless `head_request`.
+  /// nullopt when the connection closes or times out before a whole response arrived.
+  std::optional<RawResponse> read_response(bool head_request = false);
+  /// True when the peer closes the connection (EOF or reset) within the timeout; bytes that
+  /// arrive first are appended to `leftover` if given.
+  bool peer_closed(std::string* leftover = nullptr);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+  /// Reads more bytes into buffer_; 0 on EOF/reset, -1 on timeout.
+  long fill();
+};
+
+/// True if a TCP connection to 127.0.0.1:port is accepted right now.
+bool can_connect(std::uint16_t port);
+
+/// Runs `tacos` with arguments and environment, returning exit code and combined output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
+/// Admin credentials the default test server configures.
+inline constexpr const char* kAdminUser = "admin";
+inline constexpr const char* kAdminPassword = "admin-password-123";
+
+/// Registers (or logs in) and returns the bearer token; asserts on failure.
+std::string register_user(net::HttpClient& c, const std::string& username, const std::string& password = "s3cret-pass");
+std::string login(net::HttpClient& c, const std::string& username, const std::string& password);
+std::vector<net::Header> bearer(const std::string& token);
+
+}  // namespace tacos::test
