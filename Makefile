@@ -31,7 +31,7 @@ bootstrap:
 
 build: bootstrap
 	cmake --preset release
-	cmake --build --preset release
+	cmake --build --preset release --target tacos
 
 debug: bootstrap
 	cmake --preset debug
@@ -54,6 +54,7 @@ test-asan: bootstrap
 	ctest --preset asan-ubsan --parallel $(JOBS)
 
 bench: build
+	@scripts/bootstrap.sh bench
 	TACOS_BIN=$(TACOS_BIN) bench/run.sh
 
 clean:

@@ -11,7 +11,8 @@ function(tacos_module name)
   target_link_libraries(${target} PUBLIC ${M_DEPS} PRIVATE tacos_warnings tacos_sanitizers)
   target_link_libraries(${target} INTERFACE tacos_sanitizers)
   foreach(test_src IN LISTS M_UNIT_TESTS)
-    get_filename_component(test_name ${test_src} NAME_WE)
+    get_filename_component(test_file ${test_src} NAME_WE)
+    set(test_name ${name}_${test_file})  # e.g. queue_service_test: unique across modules
     add_executable(${test_name} ${test_src})
     target_link_libraries(${test_name} PRIVATE ${target} GTest::gtest_main
       tacos_warnings tacos_sanitizers)

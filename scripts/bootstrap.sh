@@ -8,17 +8,14 @@
 # To add a dependency, append it to the right group below (or add a group and list it in `all`).
 set -euo pipefail
 
-# Build + test dependencies. wrk, nginx and curl are here too because functional tests and the
-# benchmarks use them; keeping one default group keeps `make test` and `make bench` simple.
+# Build + test dependencies (what `make run` and `make test` need).
 pkgs_build=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev
-  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpq-dev libhiredis-dev
-  curl wrk nginx-light
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
 )
-# Benchmarks: currently the same tools as above; listed separately so the group can grow.
-pkgs_bench=(curl wrk nginx-light)
+# Benchmarks: load generator and the reference servers we compare against in the same run.
+pkgs_bench=(curl wrk nginx-light libbenchmark-dev)
 # Future groups (uncomment and add to `all` when the project needs them):
 # pkgs_services=(postgresql redis-server)   # distributed storage mode, integration tests
 # pkgs_web=(nodejs npm chromium)            # web UI build and browser tests

@@ -7,6 +7,7 @@
 #include "app/build_info.hpp"
 #include "app/context.hpp"
 #include "app/roles.hpp"
+#include "auth/signed_token.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
@@ -15,6 +16,8 @@
 #include "roles/gateway/accounts.hpp"
 #include "roles/gateway/auth_middleware.hpp"
 #include "roles/inventory/catalogue.hpp"
+#include "roles/inventory/client.hpp"
+#include "roles/queue/service.hpp"
 
 namespace tacos::app {
 
@@ -55,7 +58,7 @@ constexpr const char* kMigrateHelp = R"(tacos migrate: apply pending schema migr
 
 Usage: tacos migrate [--config FILE] [--KEY=VALUE ...]
 
-Uses store.driver and store.data_dir. Prints each migration it applies.
+Uses store.data_dir (the embedded SQLite store). Prints each migration it applies.
 )";
 
 constexpr const char* kVersionHelp = R"(tacos version: print version, git commit and build time.
@@ -114,6 +117,11 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
   if (loaded.ok()) {
     if (auto roles = resolve_roles(loaded.config.string("roles")); !roles) {
       errors.push_back(loaded.config.value("roles").source + ": roles: " + roles.error().message);
+    }
+    if (const auto& keys = loaded.config.value("queue.token_keys"); !keys.text.empty()) {
+      if (auto ring = auth::TokenSigner::parse_keyring(keys.text); !ring) {
+        errors.push_back(keys.source + ": queue.token_keys: " + ring.error().message);
+      }
     }
   }
   if (!errors.empty()) {
@@ -221,6 +229,10 @@ int cmd_migrate(const std::vector<std::string>& args) {
   }
   auto cfg = load_config(flags);
   if (!cfg) return 2;
+  if (flags.print_config) {
+    std::cout << cfg->print();
+    return 0;
+  }
   init_logging(*cfg, "migrate");
   try {
     auto store = open_store(*cfg);
@@ -256,6 +268,10 @@ int run_cli(const std::vector<std::string>& args) {
   if (cmd == "migrate") return cmd_migrate(args);
   if (cmd == "version" || cmd == "--version") return cmd_version(args);
   if (cmd == "config-reference") {
+    if (args.size() > 1) {
+      std::cout << "tacos config-reference: print every configuration key as a Markdown table.\n";
+      return args[1] == "--help" || args[1] == "-h" ? 0 : 2;
+    }
     std::cout << config::reference_markdown();
     return 0;
   }

@@ -17,9 +17,13 @@
 
 namespace tacos::inventory {
 class Catalogue;
+class InventoryClient;
 }
 namespace tacos::gateway {
 class Accounts;
+}
+namespace tacos::queue {
+class QueueService;
 }
 
 namespace tacos::app {
@@ -38,6 +42,8 @@ struct Context {
   // Role services, present when their role runs in this process.
   std::unique_ptr<inventory::Catalogue> catalogue;
   std::unique_ptr<gateway::Accounts> accounts;
+  std::unique_ptr<inventory::InventoryClient> inventory_client;  // for roles that call inventory
+  std::unique_ptr<queue::QueueService> queue;
 
   Context(const config::Config& c, const Clock& clk);
   ~Context();

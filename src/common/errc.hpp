@@ -28,6 +28,15 @@ enum class Errc : std::uint8_t {
   username_taken,
   event_exists,
   precondition_failed,
+  // waiting room
+  not_ready,
+  not_in_queue,
+  place_lost,
+  token_used,
+  reservation_token_invalid,
+  reservation_token_expired,
+  reservation_token_wrong_user,
+  reservation_token_wrong_event,
   // capacity
   rate_limited,
   unavailable,

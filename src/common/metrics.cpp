@@ -77,7 +77,8 @@ std::string render_labels(const Labels& labels) {
   return out;
 }
 
-Registry::Series& Registry::series(std::string_view name, std::string_view help, Kind kind, const Labels& labels) {
+Registry::Series& Registry::series(std::string_view name, std::string_view help, Kind kind, const Labels& labels,
+                                   const std::vector<double>* bounds) {
   std::string key = render_labels(labels);
   {
     std::shared_lock lock(mu_);
@@ -94,35 +95,39 @@ Registry::Series& Registry::series(std::string_view name, std::string_view help,
   auto [f, inserted] = families_.try_emplace(std::string(name), Family{kind, std::string(help), {}});
   if (!inserted && f->second.kind != kind) throw std::logic_error("metric kind mismatch: " + std::string(name));
   auto [s, created] = f->second.series.try_emplace(key);
-  if (created) s->second.labels = key;
+  if (created) {
+    // The value object is made here, under the exclusive lock, so later lookups only read.
+    s->second.labels = key;
+    if (kind == Kind::counter) s->second.counter = std::make_unique<Counter>();
+    if (kind == Kind::gauge) s->second.gauge = std::make_unique<Gauge>();
+    if (kind == Kind::histogram) s->second.histogram = std::make_unique<Histogram>(bounds ? *bounds : latency_buckets());
+  }
   return s->second;
 }
 
 Counter& Registry::counter(std::string_view name, std::string_view help, const Labels& labels) {
-  auto& s = series(name, help, Kind::counter, labels);
-  std::unique_lock lock(mu_);
-  if (!s.counter) s.counter = std::make_unique<Counter>();
-  return *s.counter;
+  return *series(name, help, Kind::counter, labels, nullptr).counter;
 }
 
 Gauge& Registry::gauge(std::string_view name, std::string_view help, const Labels& labels) {
-  auto& s = series(name, help, Kind::gauge, labels);
-  std::unique_lock lock(mu_);
-  if (!s.gauge) s.gauge = std::make_unique<Gauge>();
-  return *s.gauge;
+  return *series(name, help, Kind::gauge, labels, nullptr).gauge;
 }
 
 Histogram& Registry::histogram(std::string_view name, std::string_view help, const Labels& labels,
                                const std::vector<double>& bounds) {
-  auto& s = series(name, help, Kind::histogram, labels);
-  std::unique_lock lock(mu_);
-  if (!s.histogram) s.histogram = std::make_unique<Histogram>(bounds);
-  return *s.histogram;
+  return *series(name, help, Kind::histogram, labels, &bounds).histogram;
 }
 
 void Registry::gauge_fn(std::string_view name, std::string_view help, const Labels& labels,
                         std::function<double()> fn) {
-  auto& s = series(name, help, Kind::gauge, labels);
+  auto& s = series(name, help, Kind::gauge, labels, nullptr);
+  std::unique_lock lock(mu_);
+  s.fn = std::move(fn);
+}
+
+void Registry::counter_fn(std::string_view name, std::string_view help, const Labels& labels,
+                          std::function<double()> fn) {
+  auto& s = series(name, help, Kind::counter, labels, nullptr);
   std::unique_lock lock(mu_);
   s.fn = std::move(fn);
 }
@@ -136,10 +141,10 @@ std::string Registry::render() const {
     out += "# TYPE " + name + " ";
     out += fam.kind == Kind::counter ? "counter\n" : fam.kind == Kind::gauge ? "gauge\n" : "histogram\n";
     for (const auto& [key, s] : fam.series) {
-      if (s.counter) {
-        out += name + key + " " + std::to_string(s.counter->value()) + "\n";
-      } else if (s.fn) {
+      if (s.fn) {
         out += name + key + " " + format_double(s.fn()) + "\n";
+      } else if (s.counter) {
+        out += name + key + " " + std::to_string(s.counter->value()) + "\n";
       } else if (s.gauge) {
         out += name + key + " " + format_double(s.gauge->value()) + "\n";
       } else if (s.histogram) {

@@ -67,6 +67,8 @@ class Registry {
                        const std::vector<double>& bounds = latency_buckets());
   /// A gauge whose value is read at scrape time (queue lengths, pool sizes).
   void gauge_fn(std::string_view name, std::string_view help, const Labels& labels, std::function<double()> fn);
+  /// A counter whose value is read at scrape time from a monotonic source.
+  void counter_fn(std::string_view name, std::string_view help, const Labels& labels, std::function<double()> fn);
 
   /// The whole registry in Prometheus text format.
   std::string render() const;
@@ -85,7 +87,8 @@ class Registry {
     std::string help;
     std::map<std::string, Series> series;  // by rendered labels
   };
-  Series& series(std::string_view name, std::string_view help, Kind kind, const Labels& labels);
+  Series& series(std::string_view name, std::string_view help, Kind kind, const Labels& labels,
+                 const std::vector<double>* bounds);
 
   mutable std::shared_mutex mu_;
   std::map<std::string, Family, std::less<>> families_;

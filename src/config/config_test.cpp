@@ -206,10 +206,10 @@ TEST(ConfigLoad, RejectsBadBoolean) {
 }
 
 TEST(ConfigLoad, RejectsBadChoice) {
-  auto r = load("", {}, {{"log.level", "verbose"}, {"store.driver", "postgres"}});
+  auto r = load("", {}, {{"log.level", "verbose"}, {"store.sqlite_synchronous", "off"}});
   ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
   EXPECT_TRUE(has_error(r, "log.level: 'verbose' is not one of debug|info|warn|error|off")) << all_errors(r);
-  EXPECT_TRUE(has_error(r, "store.driver: 'postgres' is not one of sqlite")) << all_errors(r);
+  EXPECT_TRUE(has_error(r, "store.sqlite_synchronous: 'off' is not one of full|normal")) << all_errors(r);
 }
 
 TEST(ConfigLoad, AcceptsEveryChoice) {

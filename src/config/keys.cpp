@@ -29,7 +29,6 @@ constexpr std::array kKeys{
     KeyDecl{"http.port_file", T::string, "", "If set, the bound port is written to this file once listening"},
     KeyDecl{"http.access_log", T::boolean, "true", "Log one JSON line per request"},
 
-    KeyDecl{"store.driver", T::choice, "sqlite", "Durable store", 0, 0, "sqlite"},
     KeyDecl{"store.data_dir", T::string, "var", "Directory for the embedded database"},
     KeyDecl{"store.sqlite_synchronous", T::choice, "full",
             "SQLite synchronous mode: full survives power loss, normal survives process crashes", 0, 0,
@@ -52,6 +51,22 @@ constexpr std::array kKeys{
     KeyDecl{"events.default_hold_ttl_sec", T::integer, "60", "Hold time when an event does not set one", 5, 3600},
     KeyDecl{"events.default_admission_rate", T::integer, "100", "Admissions per second when an event does not set one",
             1, 1000000},
+    KeyDecl{"events.default_active_buyer_cap", T::integer, "1000",
+            "Admitted buyers who may shop at once when an event does not set it", 1, 1000000},
+
+    KeyDecl{"queue.token_keys", T::string, "",
+            "Waiting/reservation token keys `kid:secret[,kid:secret...]` (first signs, all verify; secrets >= 32 "
+            "bytes); empty makes a random key per process",
+            0, 0, "", true},
+    KeyDecl{"queue.waiting_token_ttl_sec", T::integer, "86400", "How long a waiting token stays valid", 60, 30 * 86400},
+    KeyDecl{"queue.abandon_after_sec", T::integer, "60", "A waiting user who does not poll this long loses the place",
+            5, 86400},
+    KeyDecl{"queue.entry_window_sec", T::integer, "120", "Time an admitted user has to call enter", 5, 86400},
+    KeyDecl{"queue.reservation_token_ttl_sec", T::integer, "120", "Validity of the single-use reservation token", 5,
+            3600},
+    KeyDecl{"queue.buyer_timeout_sec", T::integer, "900",
+            "An admitted buyer not reported finished by then stops counting against the active-buyer cap", 30, 86400},
+    KeyDecl{"queue.tick_ms", T::integer, "20", "How often admission advances", 1, 1000},
 
     KeyDecl{"demo.seed", T::boolean, "false", "Create the demo event (10,000 seats, on sale now) if missing"},
     KeyDecl{"web.dir", T::string, "web/dist", "Built web UI served at / (skipped when missing)"},

@@ -55,6 +55,9 @@ Status validate(const EventSpec& s) {
   if (s.admission_rate < 1 || s.admission_rate > 1'000'000) {
     return invalid("admission_rate", "field 'admission_rate' must be between 1 and 1000000");
   }
+  if (s.active_buyer_cap < 1 || s.active_buyer_cap > 1'000'000) {
+    return invalid("active_buyer_cap", "field 'active_buyer_cap' must be between 1 and 1000000");
+  }
   if (s.currency.size() != 3) return invalid("currency", "field 'currency' must be a 3-letter ISO 4217 code");
   for (char c : s.currency) {
     if (c < 'A' || c > 'Z') return invalid("currency", "field 'currency' must be a 3-letter ISO 4217 code");
@@ -124,6 +127,7 @@ Event make_event(const EventSpec& spec, std::int64_t created_at_ms) {
   e.sale_starts_at_ms = spec.sale_starts_at_ms;
   e.hold_ttl_sec = spec.hold_ttl_sec;
   e.admission_rate = spec.admission_rate;
+  e.active_buyer_cap = spec.active_buyer_cap;
   e.currency = spec.currency;
   e.created_at_ms = created_at_ms;
   e.general_admission = spec.ga_quantity.has_value();

@@ -35,6 +35,7 @@ struct EventSpec {
   std::int64_t sale_starts_at_ms = 0;
   int hold_ttl_sec = 60;
   int admission_rate = 100;  // users per second
+  int active_buyer_cap = 1000;  // admitted buyers shopping at once
   std::string currency = "KRW";
   std::vector<SectionSpec> sections;       // seated events
   std::optional<std::int64_t> ga_quantity;  // general admission events
@@ -64,6 +65,7 @@ struct Event {
   std::int64_t sale_starts_at_ms = 0;
   int hold_ttl_sec = 60;
   int admission_rate = 100;
+  int active_buyer_cap = 1000;
   std::string currency;
   bool general_admission = false;
   std::int64_t created_at_ms = 0;

@@ -33,14 +33,30 @@ void RequestIdMiddleware::after(const Request& req, Response& res) {
 ObservabilityMiddleware::ObservabilityMiddleware(metrics::Registry& registry, bool access_log)
     : registry_(registry), access_log_(access_log) {}
 
+ObservabilityMiddleware::Series ObservabilityMiddleware::series(const Request& req, int status) {
+  std::string key = req.route;
+  key += '\0';
+  key += method_name(req.method);
+  key += std::to_string(status);
+  {
+    std::shared_lock lock(mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  }
+  metrics::Labels labels{
+      {"route", req.route}, {"method", std::string(method_name(req.method))}, {"status", std::to_string(status)}};
+  Series s{&registry_.counter("tacos_http_requests_total", "HTTP requests by route, method and status", labels),
+           &registry_.histogram("tacos_http_request_duration_seconds",
+                                "HTTP request latency by route, method and status", labels)};
+  std::unique_lock lock(mu_);
+  cache_.emplace(std::move(key), s);
+  return s;
+}
+
 void ObservabilityMiddleware::after(const Request& req, Response& res) {
   double seconds = static_cast<double>(SystemClock::instance().steady_us() - req.start_us) / 1e6;
-  std::string status = std::to_string(res.status);
-  metrics::Labels labels{{"route", req.route}, {"method", std::string(method_name(req.method))}, {"status", status}};
-  registry_.counter("tacos_http_requests_total", "HTTP requests by route, method and status", labels).inc();
-  registry_.histogram("tacos_http_request_duration_seconds", "HTTP request latency by route, method and status",
-                      labels)
-      .observe(seconds);
+  auto s = series(req, res.status);
+  s.requests->inc();
+  s.duration->observe(seconds);
   if (access_log_ && log::enabled(log::Level::info)) {
     log::info("request", {log::str("request_id", req.request_id), log::str("method", method_name(req.method)),
                           log::str("path", req.path), log::str("route", req.route), log::num("status", res.status),

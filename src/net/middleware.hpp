@@ -4,12 +4,16 @@
 // idempotency, CORS) live in roles/gateway.
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "net/server.hpp"
 
 namespace tacos::metrics {
 class Registry;
+class Counter;
+class Histogram;
 }
 
 namespace tacos::net {
@@ -30,8 +34,17 @@ class ObservabilityMiddleware final : public Middleware {
   void after(const Request& req, Response& res) override;
 
  private:
+  struct Series {
+    metrics::Counter* requests;
+    metrics::Histogram* duration;
+  };
+  Series series(const Request& req, int status);
+
   metrics::Registry& registry_;
   bool access_log_;
+  // route+method+status -> series, so the hot path skips rendering label strings.
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, Series> cache_;
 };
 
 }  // namespace tacos::net

@@ -100,6 +100,9 @@ Router::Match Router::match(Method method, std::string_view path) const {
     match_segments(*best, parts, &m.params);
     m.handler = &best->handler;
     m.pattern = best->pattern;
+  } else if (!m.path_known && fallback_ && (method == Method::get || method == Method::head)) {
+    m.handler = &fallback_;
+    m.pattern = "static";
   }
   return m;
 }

@@ -26,6 +26,10 @@ class Router {
   };
   Match match(Method method, std::string_view path) const;
 
+  /// Answers GET/HEAD requests whose path no route knows (the web UI's files). The matched
+  /// pattern reported for metrics is "static".
+  void set_fallback(Handler handler) { fallback_ = std::move(handler); }
+
   /// Every registered route as "METHOD pattern", for docs and tests.
   std::vector<std::string> describe() const;
 
@@ -39,6 +43,7 @@ class Router {
   static bool match_segments(const Route& r, const std::vector<std::string_view>& parts,
                              std::vector<std::pair<std::string, std::string>>* params);
   std::vector<Route> routes_;
+  Handler fallback_;
 };
 
 }  // namespace tacos::net

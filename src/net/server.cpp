@@ -200,6 +200,11 @@ awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std:
         Response r = early_error(Errc::headers_too_large, "request headers exceed " +
                                                               std::to_string(opt.max_header_bytes) + " bytes");
         co_await write(r, false, false, 11);
+      } else if (hec == http::error::body_limit) {
+        // Beast checks a declared Content-Length against body_limit while parsing the header.
+        Response r = early_error(Errc::payload_too_large,
+                                 "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
+        co_await write(r, false, false, 11);
       } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
                  hec != asio::error::operation_aborted && hec != asio::error::eof &&
                  hec != asio::error::connection_reset) {

@@ -42,6 +42,8 @@ class EventRepository {
   virtual std::vector<domain::Event> list() = 0;
   virtual std::optional<domain::Event> get(std::string_view id) = 0;
   virtual std::vector<domain::Seat> seats(std::string_view event_id) = 0;
+  /// Admission settings an admin changed at run time. Errc::not_found for an unknown event.
+  virtual Status update_queue_settings(std::string_view id, int admission_rate, int active_buyer_cap) = 0;
 };
 
 struct MigrationInfo {

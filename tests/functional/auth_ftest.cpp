@@ -6,6 +6,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/api_checks.hpp"
 #include "support/server_process.hpp"
@@ -171,6 +173,43 @@ TEST_F(Auth, JsonArrayBodyIsRejected) {
   expect_error(r, 400, "INVALID_JSON");
 }
 
+TEST_F(Auth, DeeplyNestedJsonIsRejected) {
+  std::string deep = "{\"username\":" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  expect_error(client_->post(kRegister, deep), 400, "INVALID_JSON");
+  EXPECT_EQ(client_->get("/healthz").status, 200);
+}
+
+TEST_F(Auth, InvalidUtf8IsRejected) {
+  std::string body = "{\"username\":\"bad\xff\xfename\",\"password\":\"s3cret-pass\",\"email\":\"u@example.com\"}";
+  expect_error(client_->post(kRegister, body), 400, "INVALID_JSON");
+}
+
+TEST_F(Auth, ConcurrentRegistrationsOfOneNameHaveOneWinner) {
+  const auto name = unique_name("racer");
+  constexpr int kThreads = 8;
+  std::vector<int> statuses(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        auto c = server_->client();
+        statuses[static_cast<std::size_t>(i)] =
+            c->post(kRegister, registration(name, "password-" + std::to_string(i)).dump()).status;
+      } catch (const std::exception&) {
+        statuses[static_cast<std::size_t>(i)] = -1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0, taken = 0;
+  for (int st : statuses) {
+    created += st == 201 ? 1 : 0;
+    taken += st == 409 ? 1 : 0;
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(taken, kThreads - 1);
+}
+
 TEST_F(Auth, ShortPasswordIsRejected) {
   expect_error(post(kRegister, registration(unique_name("leo"), "short")), 400, "VALIDATION_FAILED", "password");
 }
@@ -224,6 +263,19 @@ TEST_F(Auth, ClientRequestIdIsEchoed) {
 
   auto ok = client_->get("/healthz", {{"x-request-id", rid}});
   EXPECT_EQ(std::string(ok.header("x-request-id")), rid);
+}
+
+TEST_F(Auth, UnsafeClientRequestIdIsReplaced) {
+  for (const std::string& bad : {std::string("has spaces in it"), std::string(100, 'a'), std::string("a\"b")}) {
+    SCOPED_TRACE(bad);
+    auto r = client_->post(kLogin, json{{"username", unique_name("rita")}, {"password", "nope-nope-nope"}}.dump(),
+                           {{"x-request-id", bad}});
+    std::string rid(r.header("x-request-id"));
+    EXPECT_FALSE(rid.empty());
+    EXPECT_NE(rid, bad);
+    auto e = expect_error(r, 401, "INVALID_CREDENTIALS");
+    EXPECT_EQ(e.value("trace_id", ""), rid);
+  }
 }
 
 TEST_F(Auth, AdminLoginHasAdminRole) {

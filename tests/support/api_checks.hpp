@@ -5,12 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "net/http_client.hpp"
 
 namespace tacos::test {
+
+/// Extra TACOS_* settings for a ServerProcess (spelled out so brace lists are not ambiguous).
+using Env = std::map<std::string, std::string>;
 
 /// The body as JSON; a discarded value (is_discarded()) when it does not parse.
 inline nlohmann::json json_body(const net::ClientResponse& r) {
@@ -38,15 +42,18 @@ inline nlohmann::json expect_error(const net::ClientResponse& r, int status, con
   EXPECT_EQ(j.size(), 1u) << r.body;
   auto e = j["error"];
   EXPECT_TRUE(e.contains("code") && e["code"].is_string()) << r.body;
-  EXPECT_TRUE(e.contains("message") && e["message"].is_string() && !e["message"].get<std::string>().empty())
-      << r.body;
+  EXPECT_TRUE(e.contains("message") && e["message"].is_string() && !e["message"].get<std::string>().empty()) << r.body;
   EXPECT_TRUE(e.contains("trace_id") && e["trace_id"].is_string() && !e["trace_id"].get<std::string>().empty())
       << r.body;
   for (const auto& [k, v] : e.items()) {
     EXPECT_TRUE(k == "code" || k == "message" || k == "trace_id" || k == "field") << "unexpected key " << k;
   }
-  if (e.contains("code")) EXPECT_EQ(e["code"], code) << r.body;
-  if (e.contains("trace_id")) EXPECT_EQ(e["trace_id"].get<std::string>(), std::string(r.header("x-request-id")));
+  if (e.contains("code")) {
+    EXPECT_EQ(e["code"], code) << r.body;
+  }
+  if (e.contains("trace_id")) {
+    EXPECT_EQ(e["trace_id"].get<std::string>(), std::string(r.header("x-request-id")));
+  }
   if (!field.empty()) {
     EXPECT_EQ(e.value("field", std::string()), field) << r.body;
     EXPECT_NE(e.value("message", std::string()).find(field), std::string::npos)

@@ -13,7 +13,6 @@
 
 #include <cctype>
 #include <cerrno>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -285,7 +284,8 @@ bool RawSocket::peer_closed(std::string* leftover) {
   return true;
 }
 
-CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                        int timeout_ms) {
   TempDir dir;
   std::string out_path = dir.path() + "/out";
   pid_t pid = ::fork();
@@ -309,14 +309,26 @@ CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std
     ::execve(argv[0], argv.data(), envp.data());
     std::_Exit(127);
   }
+  if (pid < 0) throw std::runtime_error("fork failed");
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  bool timed_out = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.exit_code = !timed_out && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream f(out_path);
   std::stringstream ss;
   ss << f.rdbuf();
   r.output = ss.str();
+  if (timed_out) r.output += "\n[run_tacos: killed after " + std::to_string(timeout_ms) + " ms]\n";
   return r;
 }
 

@@ -107,12 +107,15 @@ class RawSocket {
 /// True if a TCP connection to 127.0.0.1:port is accepted right now.
 bool can_connect(std::uint16_t port);
 
-/// Runs `tacos` with arguments and environment, returning exit code and combined output.
+/// Runs `tacos` with arguments and environment, returning exit code and combined output. A run
+/// still going after `timeout_ms` is killed and reported with exit_code -1 (e.g. a command that
+/// should have failed started serving instead).
 struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
-CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                        int timeout_ms = 30000);
 
 /// Admin credentials the default test server configures.
 inline constexpr const char* kAdminUser = "admin";

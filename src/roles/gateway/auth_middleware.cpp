@@ -1,15 +1,24 @@
 #include "roles/gateway/auth_middleware.hpp"
 
+#include <cctype>
+
 #include "net/guards.hpp"
 
 namespace tacos::gateway {
+namespace {
+
+bool admin_area(std::string_view path) { return path.starts_with("/api/v1/admin/") || path == "/api/v1/admin"; }
+
+}  // namespace
 
 std::optional<net::Response> AuthMiddleware::before(net::Request& req) {
   auto authz = req.header("authorization");
   if (!authz.empty()) {
     req.bearer_presented = true;
-    constexpr std::string_view kBearer = "Bearer ";
-    if (authz.size() > kBearer.size() && (authz.substr(0, 7) == kBearer || authz.substr(0, 7) == "bearer ")) {
+    constexpr std::string_view kBearer = "bearer ";
+    auto scheme = std::string(authz.substr(0, kBearer.size()));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (authz.size() > kBearer.size() && scheme == kBearer) {  // the scheme is case-insensitive (RFC 9110)
       auto claims = jwt_.verify(authz.substr(kBearer.size()));
       if (claims) {
         req.identity.user_id = claims->sub;
@@ -22,7 +31,9 @@ std::optional<net::Response> AuthMiddleware::before(net::Request& req) {
       req.auth_error = Error(Errc::invalid_token, "Authorization header must be 'Bearer <token>'");
     }
   }
-  if (req.path.starts_with("/api/v1/admin/") || req.path == "/api/v1/admin") {
+  // Judge by the matched route pattern too: routing ignores empty segments, so a raw path such as
+  // "//api/v1/admin/events" reaches an admin handler without starting with "/api/v1/admin/".
+  if (admin_area(req.path) || admin_area(req.route)) {
     if (auto denied = net::check_admin(req)) return denied;
   }
   return std::nullopt;

@@ -58,6 +58,7 @@ std::string event_to_json(const domain::Event& e, std::int64_t now_ms) {
   json j = summary_json(e, now_ms);
   j["hold_ttl_sec"] = e.hold_ttl_sec;
   j["admission_rate"] = e.admission_rate;
+  j["active_buyer_cap"] = e.active_buyer_cap;
   json sections = json::array();
   for (const auto& s : e.sections) sections.push_back(section_json(s, e.general_admission));
   j["sections"] = std::move(sections);
@@ -78,6 +79,12 @@ Result<domain::Event> Catalogue::create(domain::EventSpec spec) {
 
 std::optional<domain::Event> Catalogue::get(std::string_view id) { return events_.get(id); }
 
+Status Catalogue::update_queue_settings(std::string_view id, int admission_rate, int active_buyer_cap) {
+  auto st = events_.update_queue_settings(id, admission_rate, active_buyer_cap);
+  if (st) invalidate(id);
+  return st;
+}
+
 std::shared_ptr<const Rendered> Catalogue::cached(const std::string& key) {
   std::shared_lock lock(mu_);
   auto it = cache_.find(key);
@@ -85,19 +92,25 @@ std::shared_ptr<const Rendered> Catalogue::cached(const std::string& key) {
   return it->second;
 }
 
+std::uint64_t Catalogue::generation() {
+  std::shared_lock lock(mu_);
+  return generation_;
+}
+
 std::shared_ptr<const Rendered> Catalogue::remember(const std::string& key, std::string body,
-                                                    std::int64_t valid_until_ms) {
+                                                    std::int64_t valid_until_ms, std::uint64_t generation) {
   auto r = std::make_shared<Rendered>();
   r->etag = etag_of(body);
   r->body = std::move(body);
   r->valid_until_ms = valid_until_ms;
   std::unique_lock lock(mu_);
-  cache_[key] = r;
+  if (generation == generation_) cache_[key] = r;
   return r;
 }
 
 std::shared_ptr<const Rendered> Catalogue::list_json() {
   if (auto hit = cached("list")) return hit;
+  auto gen = generation();
   auto now = clock_.now_ms();
   json events = json::array();
   std::int64_t valid_until = INT64_MAX;
@@ -105,21 +118,23 @@ std::shared_ptr<const Rendered> Catalogue::list_json() {
     events.push_back(summary_json(e, now));
     if (!e.on_sale(now)) valid_until = std::min(valid_until, e.sale_starts_at_ms);
   }
-  return remember("list", json{{"events", std::move(events)}}.dump(), valid_until);
+  return remember("list", json{{"events", std::move(events)}}.dump(), valid_until, gen);
 }
 
 Result<std::shared_ptr<const Rendered>> Catalogue::event_json(std::string_view id) {
   std::string key = "event:" + std::string(id);
   if (auto hit = cached(key)) return hit;
+  auto gen = generation();
   auto e = events_.get(id);
   if (!e) return Error(Errc::not_found, "no event '" + std::string(id) + "'");
   auto now = clock_.now_ms();
-  return remember(key, event_to_json(*e, now), e->on_sale(now) ? INT64_MAX : e->sale_starts_at_ms);
+  return remember(key, event_to_json(*e, now), e->on_sale(now) ? INT64_MAX : e->sale_starts_at_ms, gen);
 }
 
 Result<std::shared_ptr<const Rendered>> Catalogue::seats_json(std::string_view id) {
   std::string key = "seats:" + std::string(id);
   if (auto hit = cached(key)) return hit;
+  auto gen = generation();
   auto e = events_.get(id);
   if (!e) return Error(Errc::not_found, "no event '" + std::string(id) + "'");
   // Written by hand: 10,000 seats render several times faster than through json objects.
@@ -135,11 +150,12 @@ Result<std::shared_ptr<const Rendered>> Catalogue::seats_json(std::string_view i
             "\"}";
   }
   body += "]}";
-  return remember(key, std::move(body), INT64_MAX);
+  return remember(key, std::move(body), INT64_MAX, gen);
 }
 
 void Catalogue::invalidate(std::string_view id) {
   std::unique_lock lock(mu_);
+  ++generation_;
   cache_.erase("list");
   cache_.erase("event:" + std::string(id));
   cache_.erase("seats:" + std::string(id));

@@ -32,6 +32,7 @@ class Catalogue {
   /// Validates, assigns an id when none was given, stores. Errc::event_exists on a taken id.
   Result<domain::Event> create(domain::EventSpec spec);
   std::optional<domain::Event> get(std::string_view id);
+  Status update_queue_settings(std::string_view id, int admission_rate, int active_buyer_cap);
 
   std::shared_ptr<const Rendered> list_json();
   Result<std::shared_ptr<const Rendered>> event_json(std::string_view id);
@@ -42,12 +43,17 @@ class Catalogue {
 
  private:
   std::shared_ptr<const Rendered> cached(const std::string& key);
-  std::shared_ptr<const Rendered> remember(const std::string& key, std::string body, std::int64_t valid_until_ms);
+  /// Stores a rendering made from data read at `generation`, unless an invalidation came since
+  /// (the rendering may predate the change and must not outlive it).
+  std::shared_ptr<const Rendered> remember(const std::string& key, std::string body, std::int64_t valid_until_ms,
+                                           std::uint64_t generation);
+  std::uint64_t generation();
 
   store::EventRepository& events_;
   const Clock& clock_;
   std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const Rendered>, std::less<>> cache_;
+  std::uint64_t generation_ = 0;  // bumped by every invalidate()
 };
 
 /// JSON renderings shared by the HTTP API and tests.

@@ -42,6 +42,8 @@ Result<domain::EventSpec> parse_event_spec(std::string_view body, std::int64_t n
   s.hold_ttl_sec = static_cast<int>(r.optional_int("hold_ttl_sec", 5, 3600).value_or(defaults.hold_ttl_sec));
   s.admission_rate =
       static_cast<int>(r.optional_int("admission_rate", 1, 1'000'000).value_or(defaults.admission_rate));
+  s.active_buyer_cap =
+      static_cast<int>(r.optional_int("active_buyer_cap", 1, 1'000'000).value_or(defaults.active_buyer_cap));
   s.currency = r.optional_string("currency", 3).value_or("KRW");
   const auto* sections = r.array("sections", false, domain::kMaxSectionsPerEvent);
   const auto* ga = r.object("general_admission", false);
@@ -79,7 +81,8 @@ Result<domain::EventSpec> parse_event_spec(std::string_view body, std::int64_t n
   return s;
 }
 
-void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults) {
+void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults,
+                net::BlockingPool& pool) {
   router.add_sync(Method::get, "/api/v1/events", [&catalogue](Request& req) {
     auto r = catalogue.list_json();
     return net::conditional(req, r->body, r->etag);
@@ -98,15 +101,18 @@ void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, E
   });
 
   // Admin only: the gateway's authentication middleware guards every /api/v1/admin/ path.
-  router.add_sync(Method::post, "/api/v1/admin/events", [&catalogue, &clock, defaults](Request& req) {
-    auto spec = parse_event_spec(req.body, clock.now_ms(), defaults);
-    if (!spec) return net::error_response(spec.error(), req.request_id);
-    auto event = catalogue.create(std::move(*spec));
-    if (!event) return net::error_response(event.error(), req.request_id);
-    Response res(201, event_to_json(*event, clock.now_ms()));
-    res.set_header("location", "/api/v1/events/" + event->id);
-    return res;
-  });
+  router.add(Method::post, "/api/v1/admin/events",
+             [&catalogue, &clock, &pool, defaults](Request& req, net::Responder responder) {
+               auto spec = parse_event_spec(req.body, clock.now_ms(), defaults);
+               if (!spec) return responder.send(net::error_response(spec.error(), req.request_id));
+               pool.submit([&catalogue, &clock, responder, spec = std::move(*spec), rid = req.request_id]() mutable {
+                 auto event = catalogue.create(std::move(spec));
+                 if (!event) return responder.send(net::error_response(event.error(), rid));
+                 Response res(201, event_to_json(*event, clock.now_ms()));
+                 res.set_header("location", "/api/v1/events/" + event->id);
+                 responder.send(std::move(res));
+               });
+             });
 }
 
 }  // namespace tacos::inventory

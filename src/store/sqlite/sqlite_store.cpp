@@ -75,7 +75,7 @@ domain::User read_user(const Statement& s) {
 constexpr std::string_view kUserCols = "id, username, email, display_name, password_hash, role, created_at_ms";
 constexpr std::string_view kEventCols =
     "id, name, venue, starts_at_ms, sale_starts_at_ms, hold_ttl_sec, admission_rate, currency, general_admission, "
-    "created_at_ms";
+    "created_at_ms, active_buyer_cap";
 
 class SqliteStore final : public Store, public UserRepository, public EventRepository {
  public:
@@ -173,10 +173,11 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   Status create(const domain::Event& e, const std::vector<domain::Seat>& seats) override {
     std::lock_guard lock(write_mu_);
     Transaction tx(*writer_);
-    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?)");
+    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     ev.bind(1, e.id).bind(2, e.name).bind(3, e.venue).bind(4, e.starts_at_ms).bind(5, e.sale_starts_at_ms);
     ev.bind(6, static_cast<std::int64_t>(e.hold_ttl_sec)).bind(7, static_cast<std::int64_t>(e.admission_rate));
     ev.bind(8, e.currency).bind(9, static_cast<std::int64_t>(e.general_admission ? 1 : 0)).bind(10, e.created_at_ms);
+    ev.bind(11, static_cast<std::int64_t>(e.active_buyer_cap));
     if (ev.exec() == SQLITE_CONSTRAINT) return Error(Errc::event_exists, "event '" + e.id + "' already exists", "id");
     auto sec = writer_->prepare(
         "INSERT INTO sections (event_id, position, name, price, rows, seats_per_row, capacity, ga_available) "
@@ -240,6 +241,15 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     return out;
   }
 
+  Status update_queue_settings(std::string_view id, int admission_rate, int active_buyer_cap) override {
+    std::lock_guard lock(write_mu_);
+    auto s = writer_->prepare("UPDATE events SET admission_rate = ?, active_buyer_cap = ? WHERE id = ?");
+    s.bind(1, static_cast<std::int64_t>(admission_rate)).bind(2, static_cast<std::int64_t>(active_buyer_cap)).bind(3, id);
+    s.exec();
+    if (sqlite3_changes(writer_->raw()) == 0) return Error(Errc::not_found, "no event '" + std::string(id) + "'");
+    return {};
+  }
+
  private:
   static domain::Event read_event(const Statement& s) {
     domain::Event e;
@@ -253,6 +263,7 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     e.currency = s.text(7);
     e.general_admission = s.integer(8) != 0;
     e.created_at_ms = s.integer(9);
+    e.active_buyer_cap = static_cast<int>(s.integer(10));
     return e;
   }
 

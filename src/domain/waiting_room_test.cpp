@@ -1,0 +1,248 @@
+#include "domain/waiting_room.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+namespace tacos::domain {
+namespace {
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+
+WaitingRoomSettings fast(double rate = 1000, std::int64_t cap = 1'000'000) {
+  WaitingRoomSettings s;
+  s.admission_rate = rate;
+  s.active_buyer_cap = cap;
+  return s;
+}
+
+// Joins n users (keys base..base+n-1) at `now`, returning their tickets in join order.
+std::vector<Ticket> join_many(WaitingRoom& room, int n, std::int64_t now, std::uint64_t base = 1) {
+  std::vector<Ticket> out;
+  for (int i = 0; i < n; ++i) out.push_back(room.join(base + static_cast<std::uint64_t>(i), now).ticket);
+  return out;
+}
+
+TEST(WaitingRoom, AdmitsInStrictArrivalOrder) {
+  WaitingRoom room(fast(500), kT0, kT0, 1);
+  auto tickets = join_many(room, 5000, kT0);
+  for (std::size_t i = 0; i < tickets.size(); ++i) ASSERT_EQ(tickets[i].index, i + 1);  // seq = arrival order
+  std::int64_t now = kT0;
+  for (int step = 0; step < 300; ++step) {
+    now += 20;
+    room.tick(now);
+    // Everyone admitted so far arrived before everyone still waiting.
+    std::uint32_t last_admitted = 0, first_waiting = UINT32_MAX;
+    for (const auto& t : tickets) {
+      auto v = room.peek(t);
+      if (v->state == PlaceState::ready) last_admitted = std::max(last_admitted, t.index);
+      if (v->state == PlaceState::waiting) first_waiting = std::min(first_waiting, t.index);
+    }
+    ASSERT_LT(last_admitted, first_waiting);
+  }
+  EXPECT_NEAR(static_cast<double>(room.stats().admitted_total), 3000.0, 20.0);  // 6 s at 500/s
+}
+
+TEST(WaitingRoom, OneUserHoldsOnePlace) {
+  WaitingRoom room(fast(), kT0, kT0, 1);
+  auto a = room.join(42, kT0);
+  auto b = room.join(42, kT0 + 5);
+  EXPECT_FALSE(a.existing);
+  EXPECT_TRUE(b.existing);
+  EXPECT_EQ(a.ticket, b.ticket);
+  EXPECT_EQ(room.stats().joined_total, 1);
+}
+
+TEST(WaitingRoom, ShufflesThePreQueueAheadOfLaterArrivals) {
+  const std::int64_t open_at = kT0 + 10'000;
+  WaitingRoom room(fast(1), open_at, kT0, 12345);
+  auto early = join_many(room, 1000, kT0 + 1000);
+  for (const auto& t : early) {
+    EXPECT_TRUE(t.pre);
+    auto v = room.poll(t, kT0 + 2000);
+    ASSERT_TRUE(v.has_value());
+    EXPECT_FALSE(v->position.has_value());  // no position before the draw
+  }
+  room.tick(open_at);
+  ASSERT_TRUE(room.open());
+  auto late = join_many(room, 1000, open_at + 1, 100'000);
+  std::vector<std::int64_t> early_positions;
+  for (const auto& t : early) {
+    auto v = room.peek(t);
+    ASSERT_TRUE(v && v->position);
+    early_positions.push_back(*v->position);
+  }
+  for (const auto& t : late) {
+    auto v = room.peek(t);
+    ASSERT_TRUE(v && v->position);
+    EXPECT_GE(*v->position, 999);  // behind every early arrival still waiting
+  }
+  // Among the early arrivals the positions are a permutation of 0..999, and not the join order.
+  auto sorted = early_positions;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) ASSERT_EQ(sorted[i], static_cast<std::int64_t>(i));
+  int in_place = 0;
+  for (std::size_t i = 0; i < early_positions.size(); ++i) in_place += early_positions[i] == static_cast<std::int64_t>(i);
+  EXPECT_LT(in_place, 20);  // a random permutation fixes about one
+}
+
+TEST(WaitingRoom, PositionNeverIncreases) {
+  WaitingRoomSettings settings = fast(50);
+  settings.abandon_after_ms = 5'000;
+  WaitingRoom room(settings, kT0, kT0, 9);
+  std::mt19937 rng(3);
+  std::vector<Ticket> tickets;
+  std::map<std::uint32_t, std::int64_t> last_position;
+  std::int64_t now = kT0;
+  std::uint64_t next_user = 1;
+  for (int step = 0; step < 2000; ++step) {
+    now += 10;
+    int joins = std::uniform_int_distribution<int>(0, 3)(rng);
+    for (int j = 0; j < joins; ++j) tickets.push_back(room.join(next_user++, now).ticket);
+    if (!tickets.empty() && std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
+      room.leave(tickets[std::uniform_int_distribution<std::size_t>(0, tickets.size() - 1)(rng)]);
+    }
+    room.tick(now);
+    for (const auto& t : tickets) {
+      // Only some users poll, so some are abandoned along the way.
+      auto v = (t.index % 7 == 0) ? room.peek(t) : room.poll(t, now);
+      if (!v || !v->position) continue;
+      auto it = last_position.find(t.index);
+      if (it != last_position.end()) ASSERT_LE(*v->position, it->second) << "seq " << t.index;
+      last_position[t.index] = *v->position;
+    }
+  }
+  EXPECT_GT(room.stats().abandoned_total, 0);
+  EXPECT_GT(room.stats().left_total, 0);
+}
+
+TEST(WaitingRoom, AbandonedPlacesReleasePeopleBehindAndDoNotBlockAdmission) {
+  WaitingRoomSettings s = fast(1);
+  s.abandon_after_ms = 60'000;
+  WaitingRoom room(s, kT0, kT0, 1);
+  room.set_active_buyer_cap(1);
+  auto first = room.join(1, kT0).ticket;  // will be admitted and stay an active buyer
+  auto gone = room.join(2, kT0).ticket;   // stops polling
+  auto fan = room.join(3, kT0).ticket;    // keeps polling
+  room.tick(kT0 + 1000);
+  EXPECT_EQ(room.peek(first)->state, PlaceState::ready);
+  EXPECT_EQ(*room.poll(fan, kT0 + 1000)->position, 1);
+  std::int64_t now = kT0 + 1000;
+  while (now < kT0 + 63'000) {
+    now += 1000;
+    room.poll(fan, now);
+    room.tick(now);
+  }
+  EXPECT_EQ(room.peek(gone)->state, PlaceState::abandoned);
+  EXPECT_EQ(*room.poll(fan, now)->position, 0);
+  room.finish(first);  // frees the cap
+  room.tick(now + 1000);
+  EXPECT_EQ(room.peek(fan)->state, PlaceState::ready);  // the abandoned place was skipped for free
+  EXPECT_EQ(room.stats().admitted_total, 2);
+}
+
+TEST(WaitingRoom, AdmitsAtTheConfiguredRate) {
+  WaitingRoom room(fast(10), kT0, kT0, 1);
+  join_many(room, 100, kT0);
+  std::int64_t now = kT0;
+  for (int i = 0; i < 250; ++i) room.tick(now += 20);  // 5 s
+  EXPECT_NEAR(static_cast<double>(room.stats().admitted_total), 50.0, 2.0);
+  room.set_admission_rate(40);
+  for (int i = 0; i < 50; ++i) room.tick(now += 20);  // 1 s more
+  EXPECT_NEAR(static_cast<double>(room.stats().admitted_total), 90.0, 3.0);
+}
+
+TEST(WaitingRoom, ActiveBuyerCapClosesTheLoop) {
+  WaitingRoom room(fast(1000, 5), kT0, kT0, 1);
+  auto t = join_many(room, 20, kT0);
+  room.tick(kT0 + 1000);
+  EXPECT_EQ(room.stats().admitted_total, 5);
+  EXPECT_EQ(room.stats().active_buyers, 5);
+  room.tick(kT0 + 2000);
+  EXPECT_EQ(room.stats().admitted_total, 5);  // nobody finished: nobody else gets in
+  ASSERT_TRUE(room.enter(t[0], kT0 + 2000).ok());
+  ASSERT_TRUE(room.consume(t[0], kT0 + 2000).ok());
+  room.finish(t[0]);
+  room.leave(t[1]);  // an admitted user leaving frees a slot too
+  room.tick(kT0 + 3000);
+  EXPECT_EQ(room.stats().admitted_total, 7);
+  EXPECT_EQ(room.peek(t[5])->state, PlaceState::ready);
+  EXPECT_EQ(room.peek(t[6])->state, PlaceState::ready);
+  EXPECT_EQ(room.peek(t[7])->state, PlaceState::waiting);
+}
+
+TEST(WaitingRoom, AdmissionsThatAreNotUsedLapse) {
+  WaitingRoomSettings s = fast(1000, 2);
+  s.entry_window_ms = 10'000;
+  s.reservation_ttl_ms = 5'000;
+  WaitingRoom room(s, kT0, kT0, 1);
+  auto t = join_many(room, 4, kT0);
+  room.tick(kT0 + 100);
+  ASSERT_TRUE(room.enter(t[1], kT0 + 200).ok());
+  for (std::int64_t now = kT0 + 1000; now <= kT0 + 6'000; now += 1000) {
+    for (const auto& x : t) room.poll(x, now);
+    room.tick(now);
+  }
+  EXPECT_EQ(room.peek(t[1])->state, PlaceState::lapsed);  // entered, token never used
+  EXPECT_EQ(room.peek(t[0])->state, PlaceState::ready);   // still inside its entry window
+  EXPECT_EQ(room.peek(t[2])->state, PlaceState::ready);   // took the freed slot
+  for (std::int64_t now = kT0 + 7'000; now <= kT0 + 12'000; now += 1000) {
+    for (const auto& x : t) room.poll(x, now);
+    room.tick(now);
+  }
+  EXPECT_EQ(room.peek(t[0])->state, PlaceState::lapsed);
+  EXPECT_EQ(room.stats().lapsed_total, 2);
+  EXPECT_FALSE(room.consume(t[1], kT0 + 12'000).ok());
+}
+
+TEST(WaitingRoom, EnterAndConsumeFollowTheRules) {
+  WaitingRoom room(fast(1000, 10), kT0, kT0, 1);
+  auto a = room.join(1, kT0).ticket;
+  auto b = room.join(2, kT0).ticket;
+  room.set_active_buyer_cap(1);
+  room.tick(kT0 + 100);
+  EXPECT_EQ(room.enter(b, kT0 + 100).error().code, Errc::not_ready);
+  EXPECT_FALSE(room.consume(a, kT0 + 100).ok());  // must enter first
+  ASSERT_TRUE(room.enter(a, kT0 + 100).ok());
+  EXPECT_TRUE(room.enter(a, kT0 + 150).ok());  // asking again is fine
+  ASSERT_TRUE(room.consume(a, kT0 + 200).ok());
+  EXPECT_EQ(room.consume(a, kT0 + 200).error().code, Errc::token_used);
+  EXPECT_EQ(room.enter(a, kT0 + 300).error().code, Errc::token_used);
+}
+
+TEST(WaitingRoom, LeavingReturnsNoPlaceAndJoiningAgainGivesANewOne) {
+  WaitingRoom room(fast(), kT0 + 1000, kT0, 1);
+  auto a = room.join(7, kT0).ticket;
+  room.leave(a);
+  EXPECT_EQ(room.peek(a)->state, PlaceState::left);
+  auto again = room.join(7, kT0 + 10);
+  EXPECT_FALSE(again.existing);
+  EXPECT_NE(again.ticket, a);
+  room.tick(kT0 + 1000);
+  EXPECT_EQ(room.stats().waiting, 1);
+}
+
+TEST(WaitingRoom, EtaUsesTheConfiguredRateUntilThereIsHistory) {
+  WaitingRoom room(fast(20), kT0, kT0, 1);
+  EXPECT_DOUBLE_EQ(room.eta_rate(), 20);
+  join_many(room, 1000, kT0);
+  room.set_active_buyer_cap(10);  // the cap, not the configured rate, limits admissions
+  std::int64_t now = kT0;
+  for (int i = 0; i < 100; ++i) room.tick(now += 100);
+  EXPECT_EQ(room.stats().admitted_total, 10);
+  EXPECT_LT(room.eta_rate(), 5);  // measured: 10 in the first second, nothing since
+  EXPECT_GT(room.eta_rate(), 0);
+}
+
+TEST(WaitingRoom, MillionPlacesStayCompact) {
+  WaitingRoom room(fast(), kT0, kT0, 1);
+  for (std::uint64_t i = 1; i <= 1'000'000; ++i) room.join(i, kT0);
+  EXPECT_EQ(room.stats().waiting, 1'000'000);
+  EXPECT_EQ(*room.peek(Ticket{false, 1'000'000})->position, 999'999);
+  EXPECT_LT(room.memory_bytes(), 80u * 1024 * 1024);
+}
+
+}  // namespace
+}  // namespace tacos::domain

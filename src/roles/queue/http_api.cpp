@@ -1,0 +1,183 @@
+#include "roles/queue/http_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/ids.hpp"
+#include "common/json_reader.hpp"
+#include "common/time_format.hpp"
+#include "net/guards.hpp"
+
+namespace tacos::queue {
+
+using net::Method;
+using net::Request;
+using net::Response;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kClientCookie = "tacos_cid";
+
+bool valid_client_id(std::string_view id) {
+  if (id.size() < 8 || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string cookie(const Request& req, std::string_view name) {
+  std::string_view all = req.header("cookie");
+  while (!all.empty()) {
+    auto semi = all.find(';');
+    auto part = all.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.substr(0, name.size()) == name && part[name.size()] == '=') {
+      return std::string(part.substr(name.size() + 1));
+    }
+    if (semi == std::string_view::npos) break;
+    all.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+json position_json(std::optional<std::int64_t> p) { return p ? json(*p) : json(nullptr); }
+
+std::string stats_json(const QueueStats& s) {
+  const auto& r = s.room;
+  return json{{"event_id", s.event_id},
+              {"open", r.open},
+              {"sale_starts_at", format_rfc3339(s.sale_starts_at_ms)},
+              {"waiting", r.waiting},
+              {"pre_queue", r.pre_queue},
+              {"admitted", r.admitted_total},
+              {"active_buyers", r.active_buyers},
+              {"active_buyer_cap", s.active_buyer_cap},
+              {"admission_rate", s.admission_rate},
+              {"measured_admission_rate", std::round(r.measured_rate * 100) / 100},
+              {"serving", r.serving},
+              {"joined", r.joined_total},
+              {"abandoned", r.abandoned_total},
+              {"left", r.left_total},
+              {"lapsed", r.lapsed_total},
+              {"finished", r.finished_total}}
+      .dump();
+}
+
+// The waiting token from ?token= or, for POST bodies, {"waiting_token": ...}.
+Result<std::string> token_from(const Request& req, bool allow_body) {
+  if (auto t = req.query_param("token"); t && !t->empty()) return *t;
+  if (allow_body && !req.body.empty()) {
+    auto body = parse_json_object(req.body);
+    if (!body) return body.error();
+    JsonReader r(*body);
+    auto t = r.optional_string("waiting_token", 1024);
+    if (!r.ok()) return r.error();
+    if (t) return *t;
+  }
+  return Error(Errc::validation_failed, "the waiting token is required (?token=...)", "token");
+}
+
+}  // namespace
+
+std::string status_json(const StatusResult& s) {
+  json j{{"event_id", s.event_id},          {"status", s.status},
+         {"position", position_json(s.position)}, {"eta_sec", s.eta_sec},
+         {"waiting_time", s.waiting_time_sec}, {"ready_for_entry", s.ready_for_entry}};
+  if (s.opens_in_sec) j["opens_in_sec"] = *s.opens_in_sec;
+  return j.dump();
+}
+
+void add_routes(net::Router& router, QueueService& service) {
+  router.add_sync(Method::post, "/api/v1/queue/join", [&service](Request& req) {
+    // Signing in is optional here, but a token that is presented must be valid.
+    if (req.bearer_presented && !req.identity.authenticated()) return *net::check_user(req);
+    auto body = parse_json_object(req.body);
+    if (!body) return net::error_response(body.error(), req.request_id);
+    JsonReader r(*body);
+    auto event_id = r.required_string("event_id", 1, 64);
+    if (!r.ok()) return net::error_response(r.error(), req.request_id);
+
+    Subject who;
+    std::string new_client_id;
+    if (req.identity.authenticated()) {
+      who.user_id = req.identity.user_id;
+    } else {
+      std::string cid(req.header("x-client-id"));
+      if (!valid_client_id(cid)) cid = cookie(req, kClientCookie);
+      if (!valid_client_id(cid)) cid = new_client_id = new_id("cid_", 24);
+      who.client_id = cid;
+    }
+    auto joined = service.join(event_id, who);
+    if (!joined) return net::error_response(joined.error(), req.request_id);
+    json j{{"waiting_token", joined->waiting_token}, {"event_id", joined->event_id},
+           {"status", joined->status},               {"position_hint", position_json(joined->position)},
+           {"eta_sec", joined->eta_sec}};
+    if (!who.client_id.empty()) j["client_id"] = who.client_id;
+    Response res(202, j.dump());
+    if (!new_client_id.empty()) {
+      res.set_header("set-cookie", std::string(kClientCookie) + "=" + new_client_id +
+                                       "; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly");
+    }
+    return res;
+  });
+
+  router.add_sync(Method::get, "/api/v1/queue/status", [&service](Request& req) {
+    auto token = token_from(req, false);
+    if (!token) return net::error_response(token.error(), req.request_id);
+    auto s = service.status(*token, req.query_param("event_id").value_or(""));
+    if (!s) return net::error_response(s.error(), req.request_id);
+    Response res(200, status_json(*s));
+    res.set_header("cache-control", "no-store");
+    return res;
+  });
+
+  router.add_sync(Method::post, "/api/v1/queue/enter", [&service](Request& req) {
+    auto body = parse_json_object(req.body);
+    if (!body) return net::error_response(body.error(), req.request_id);
+    JsonReader r(*body);
+    auto token = r.required_string("waiting_token", 1, 1024);
+    auto event_id = r.optional_string("event_id", 64).value_or("");
+    if (!r.ok()) return net::error_response(r.error(), req.request_id);
+    auto e = service.enter(token, event_id);
+    if (!e) return net::error_response(e.error(), req.request_id);
+    return Response(200, json{{"admission", "granted"},
+                              {"reservation_token", e->reservation_token},
+                              {"ttl_sec", e->ttl_sec},
+                              {"event_id", e->event_id}}
+                             .dump());
+  });
+
+  auto leave = [&service](Request& req) {
+    auto token = token_from(req, true);
+    if (!token) return net::error_response(token.error(), req.request_id);
+    if (auto st = service.leave(*token); !st) return net::error_response(st.error(), req.request_id);
+    return Response(200, R"({"status":"left"})");
+  };
+  router.add_sync(Method::del, "/api/v1/queue/leave", leave);
+  router.add_sync(Method::post, "/api/v1/queue/leave", leave);  // navigator.sendBeacon sends POST
+
+  // Admin only: the authentication middleware guards every /api/v1/admin/ path.
+  router.add_sync(Method::get, "/api/v1/admin/events/{id}/queue", [&service](Request& req) {
+    auto s = service.stats(req.param("id"));
+    if (!s) return net::error_response(s.error(), req.request_id);
+    return Response(200, stats_json(*s));
+  });
+
+  router.add_sync(Method::patch, "/api/v1/admin/events/{id}/queue", [&service](Request& req) {
+    auto body = parse_json_object(req.body);
+    if (!body) return net::error_response(body.error(), req.request_id);
+    JsonReader r(*body);
+    auto rate = r.optional_int("admission_rate", 1, 1'000'000);
+    auto cap = r.optional_int("active_buyer_cap", 1, 1'000'000);
+    if (r.ok() && !rate && !cap) r.fail("admission_rate", "give 'admission_rate' and/or 'active_buyer_cap'");
+    if (!r.ok()) return net::error_response(r.error(), req.request_id);
+    auto s = service.configure(req.param("id"), rate ? std::optional<int>(static_cast<int>(*rate)) : std::nullopt,
+                               cap ? std::optional<int>(static_cast<int>(*cap)) : std::nullopt);
+    if (!s) return net::error_response(s.error(), req.request_id);
+    return Response(200, stats_json(*s));
+  });
+}
+
+}  // namespace tacos::queue

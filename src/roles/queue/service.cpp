@@ -1,0 +1,376 @@
+#include "roles/queue/service.hpp"
+
+#include <sodium.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "common/log.hpp"
+
+namespace tacos::queue {
+
+using domain::PlaceState;
+using domain::Ticket;
+
+namespace {
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  while (true) {
+    auto i = s.find(sep);
+    out.push_back(s.substr(0, i));
+    if (i == std::string_view::npos) break;
+    s.remove_prefix(i + 1);
+  }
+  return out;
+}
+
+template <typename T>
+bool to_int(std::string_view s, T& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t v;
+  auto b = random_bytes(sizeof v);
+  std::memcpy(&v, b.data(), sizeof v);
+  return v;
+}
+
+}  // namespace
+
+std::string encode_ticket(Ticket t) { return (t.pre ? "p" : "s") + std::to_string(t.index); }
+
+std::optional<Ticket> decode_ticket(std::string_view text) {
+  if (text.size() < 2 || (text[0] != 'p' && text[0] != 's')) return std::nullopt;
+  Ticket t;
+  t.pre = text[0] == 'p';
+  if (!to_int(text.substr(1), t.index)) return std::nullopt;
+  return t;
+}
+
+QueueService::QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
+                           std::vector<auth::SigningKey> keys, metrics::Registry& metrics)
+    : inventory_(inventory),
+      clock_(clock),
+      s_(settings),
+      waiting_signer_("wt1", keys),
+      reservation_signer_("rt1", keys),
+      metrics_(metrics),
+      joins_(metrics.counter("tacos_queue_joins_total", "Waiting-room joins (new places)")),
+      user_key_secret_(random_bytes(crypto_shorthash_KEYBYTES)) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+}
+
+QueueService::~QueueService() { stop_ticker(); }
+
+void QueueService::start_ticker() {
+  ticker_ = std::thread([this] {
+    std::unique_lock lock(ticker_mu_);
+    while (!ticker_stop_) {
+      ticker_cv_.wait_for(lock, std::chrono::milliseconds(s_.tick_ms));
+      if (ticker_stop_) break;
+      lock.unlock();
+      try {
+        tick();
+      } catch (const std::exception& e) {
+        log::error("queue tick failed", {log::str("error", e.what())});
+      }
+      lock.lock();
+    }
+  });
+}
+
+void QueueService::stop_ticker() {
+  {
+    std::lock_guard lock(ticker_mu_);
+    ticker_stop_ = true;
+  }
+  ticker_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void QueueService::tick() {
+  std::vector<Room*> rooms;
+  {
+    std::shared_lock lock(rooms_mu_);
+    for (auto& [id, r] : rooms_) rooms.push_back(r.get());
+  }
+  auto now = clock_.now_ms();
+  for (auto* r : rooms) {
+    std::lock_guard lock(r->mu);
+    r->room.tick(now);
+  }
+}
+
+std::uint64_t QueueService::user_key(const std::string& subject) const {
+  // Keyed SipHash: 8 bytes per user instead of the id, and not steerable into collisions.
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(subject.data()), subject.size(),
+                   reinterpret_cast<const unsigned char*>(user_key_secret_.data()));
+  std::uint64_t v;
+  std::memcpy(&v, out, sizeof v);
+  return v;
+}
+
+void QueueService::register_metrics(const std::string& event_id, Room* room) {
+  metrics::Labels labels{{"event_id", event_id}};
+  auto read = [room](auto field) {
+    return [room, field] {
+      std::lock_guard lock(room->mu);
+      return static_cast<double>(field(room->room.stats()));
+    };
+  };
+  using S = domain::WaitingRoomStats;
+  metrics_.gauge_fn("tacos_queue_waiting", "People waiting in line", labels, read([](const S& s) { return s.waiting + s.pre_queue; }));
+  metrics_.gauge_fn("tacos_queue_active_buyers", "Admitted buyers who have not finished", labels,
+                    read([](const S& s) { return s.active_buyers; }));
+  metrics_.gauge_fn("tacos_queue_admission_rate", "Measured admissions per second (smoothed)", labels,
+                    read([](const S& s) { return s.measured_rate; }));
+  metrics_.counter_fn("tacos_queue_admitted_total", "People admitted from the line", labels,
+                      read([](const S& s) { return s.admitted_total; }));
+  metrics_.counter_fn("tacos_queue_abandoned_total", "Places released because polling stopped", labels,
+                      read([](const S& s) { return s.abandoned_total; }));
+}
+
+Result<QueueService::Room*> QueueService::room_for(std::string_view event_id, bool create) {
+  {
+    std::shared_lock lock(rooms_mu_);
+    auto it = rooms_.find(event_id);
+    if (it != rooms_.end()) return it->second.get();
+  }
+  if (!create) return Error(Errc::not_in_queue, "this event has no queue yet");
+  auto info = inventory_.event_info(event_id);
+  if (!info) return Error(Errc::not_found, "no event '" + std::string(event_id) + "'");
+  domain::WaitingRoomSettings ws;
+  ws.admission_rate = info->admission_rate;
+  ws.active_buyer_cap = info->active_buyer_cap;
+  ws.abandon_after_ms = s_.abandon_after_ms;
+  ws.entry_window_ms = s_.entry_window_ms;
+  ws.reservation_ttl_ms = s_.reservation_ttl_ms;
+  ws.buyer_timeout_ms = s_.buyer_timeout_ms;
+  std::unique_lock lock(rooms_mu_);
+  auto it = rooms_.find(event_id);
+  if (it != rooms_.end()) return it->second.get();
+  auto room = std::make_unique<Room>(domain::WaitingRoom(ws, info->sale_starts_at_ms, clock_.now_ms(), random_u64()),
+                                     random_u64() >> 16);
+  Room* raw = room.get();
+  rooms_.emplace(std::string(event_id), std::move(room));
+  lock.unlock();
+  register_metrics(std::string(event_id), raw);
+  return raw;
+}
+
+std::string QueueService::waiting_token(const std::string& event_id, std::uint64_t epoch, Ticket t,
+                                        std::int64_t issued_ms, const std::string& subject) const {
+  return waiting_signer_.sign("w|" + event_id + "|" + std::to_string(epoch) + "|" + encode_ticket(t) + "|" +
+                              std::to_string(issued_ms) + "|" + subject);
+}
+
+Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService::open_waiting_token(
+    std::string_view token, std::string_view expected_event) {
+  if (token.empty()) return Error(Errc::invalid_token, "a waiting token is required");
+  auto payload = waiting_signer_.verify(token);
+  if (!payload) return Error(Errc::invalid_token, "the waiting token is not valid");
+  auto parts = split(*payload, '|');
+  WaitingClaims c;
+  std::optional<Ticket> ticket;
+  if (parts.size() != 6 || parts[0] != "w" || !to_int(parts[2], c.epoch) || !(ticket = decode_ticket(parts[3])) ||
+      !to_int(parts[4], c.issued_ms)) {
+    return Error(Errc::invalid_token, "the waiting token is not valid");
+  }
+  c.event_id = parts[1];
+  c.ticket = *ticket;
+  c.subject = parts[5];
+  if (clock_.now_ms() >= c.issued_ms + s_.waiting_token_ttl_ms) {
+    return Error(Errc::token_expired, "the waiting token has expired; join again");
+  }
+  if (!expected_event.empty() && expected_event != c.event_id) {
+    return Error(Errc::not_in_queue, "this waiting token belongs to another event's queue");
+  }
+  auto room = room_for(c.event_id, false);
+  if (!room) return Error(Errc::place_lost, "the queue for this event was restarted; join again");
+  if ((*room)->epoch != c.epoch) return Error(Errc::place_lost, "the queue for this event was restarted; join again");
+  return std::make_pair(*room, std::move(c));
+}
+
+std::int64_t QueueService::eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position,
+                                   std::int64_t now_ms) const {
+  if (!room.open()) {
+    return std::clamp<std::int64_t>((room.sale_starts_at_ms() - now_ms + 999) / 1000, 0, s_.max_eta_sec);
+  }
+  if (!position) return 0;  // not waiting: admitted or done
+  double rate = std::max(room.eta_rate(), 0.01);
+  return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(static_cast<double>(*position + 1) / rate)), 1,
+                                  s_.max_eta_sec);
+}
+
+Result<JoinResult> QueueService::join(std::string_view event_id, const Subject& subject) {
+  auto room = room_for(event_id, true);
+  if (!room) return room.error();
+  std::string who = subject.user_id.empty() ? "c:" + subject.client_id : "u:" + subject.user_id;
+  auto key = user_key(who);
+  auto now = clock_.now_ms();
+  JoinResult out;
+  out.event_id = std::string(event_id);
+  domain::Ticket ticket;
+  {
+    std::lock_guard lock((*room)->mu);
+    auto& r = (*room)->room;
+    auto joined = r.join(key, now);
+    auto view = r.peek(joined.ticket);
+    ticket = joined.ticket;
+    out.existing = joined.existing;
+    out.status = view && view->state != PlaceState::waiting ? "ready" : "waiting";
+    out.position = view ? view->position : std::nullopt;
+    if (!out.position && !r.open()) out.position = r.stats().pre_queue;  // a hint: the draw is at opening
+    bool waiting = view && view->state == PlaceState::waiting;
+    out.eta_sec = eta_sec(r, waiting ? view->position : std::nullopt, now);
+  }
+  if (!out.existing) joins_.inc();
+  out.waiting_token = waiting_token(out.event_id, (*room)->epoch, ticket, now, who);
+  return out;
+}
+
+Result<StatusResult> QueueService::status(std::string_view token, std::string_view expected_event) {
+  auto opened = open_waiting_token(token, expected_event);
+  if (!opened) return opened.error();
+  auto& [room, claims] = *opened;
+  auto now = clock_.now_ms();
+  StatusResult out;
+  out.event_id = claims.event_id;
+  out.waiting_time_sec = std::max<std::int64_t>(0, (now - claims.issued_ms) / 1000);
+  std::lock_guard lock(room->mu);
+  auto view = room->room.poll(claims.ticket, now);
+  if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
+  switch (view->state) {
+    case PlaceState::waiting: out.status = "waiting"; break;
+    case PlaceState::ready:
+    case PlaceState::entered:
+      out.status = "ready";
+      out.ready_for_entry = true;
+      break;
+    case PlaceState::consumed: out.status = "done"; break;
+    case PlaceState::finished: out.status = "done"; break;
+    case PlaceState::left: return Error(Errc::place_lost, "you left the queue; join again for a new place");
+    case PlaceState::abandoned:
+      return Error(Errc::place_lost, "your place was released because the page stopped checking in; join again");
+    case PlaceState::lapsed: return Error(Errc::place_lost, "your turn passed without entering in time; join again");
+  }
+  out.position = view->position;
+  out.eta_sec = eta_sec(room->room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
+  if (!room->room.open()) out.opens_in_sec = out.eta_sec;
+  return out;
+}
+
+Result<EnterResult> QueueService::enter(std::string_view token, std::string_view expected_event) {
+  auto opened = open_waiting_token(token, expected_event);
+  if (!opened) return opened.error();
+  auto& [room, claims] = *opened;
+  auto now = clock_.now_ms();
+  {
+    std::lock_guard lock(room->mu);
+    if (auto st = room->room.enter(claims.ticket, now); !st) return st.error();
+  }
+  // Bound to the user when the join was signed in; to the event only for an anonymous join.
+  std::string user = claims.subject.rfind("u:", 0) == 0 ? claims.subject.substr(2) : std::string();
+  EnterResult out;
+  out.event_id = claims.event_id;
+  out.ttl_sec = s_.reservation_ttl_ms / 1000;
+  out.reservation_token =
+      reservation_signer_.sign("r|" + claims.event_id + "|" + std::to_string(claims.epoch) + "|" +
+                               encode_ticket(claims.ticket) + "|" + std::to_string(now + s_.reservation_ttl_ms) + "|" + user);
+  return out;
+}
+
+Status QueueService::leave(std::string_view token) {
+  auto opened = open_waiting_token(token, {});
+  if (!opened) {
+    // Leaving a place that is already gone is what the caller wanted anyway.
+    if (opened.error().code == Errc::place_lost || opened.error().code == Errc::not_in_queue) return {};
+    return opened.error();
+  }
+  auto& [room, claims] = *opened;
+  std::lock_guard lock(room->mu);
+  room->room.leave(claims.ticket);
+  return {};
+}
+
+Result<Admission> QueueService::consume_reservation_token(std::string_view token, std::string_view event_id,
+                                                          std::string_view user_id) {
+  auto invalid = [] { return Error(Errc::reservation_token_invalid, "the reservation token is not valid"); };
+  if (token.empty()) return Error(Errc::reservation_token_invalid, "a reservation token from the waiting room is required");
+  auto payload = reservation_signer_.verify(token);
+  if (!payload) return invalid();
+  auto parts = split(*payload, '|');
+  std::uint64_t epoch = 0;
+  std::int64_t expires_ms = 0;
+  std::optional<Ticket> ticket;
+  if (parts.size() != 6 || parts[0] != "r" || !to_int(parts[2], epoch) || !(ticket = decode_ticket(parts[3])) ||
+      !to_int(parts[4], expires_ms)) {
+    return invalid();
+  }
+  if (parts[1] != event_id) {
+    return Error(Errc::reservation_token_wrong_event, "this reservation token was issued for another event");
+  }
+  if (clock_.now_ms() >= expires_ms) return Error(Errc::reservation_token_expired, "the reservation token has expired");
+  if (!parts[5].empty() && parts[5] != user_id) {
+    return Error(Errc::reservation_token_wrong_user, "this reservation token belongs to another user");
+  }
+  auto room = room_for(event_id, false);
+  if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
+  {
+    std::lock_guard lock((*room)->mu);
+    if (auto st = (*room)->room.consume(*ticket, clock_.now_ms()); !st) return st.error();
+  }
+  return Admission{std::string(event_id), std::to_string(epoch) + ":" + encode_ticket(*ticket), std::string(user_id)};
+}
+
+void QueueService::buyer_finished(std::string_view event_id, std::string_view ticket) {
+  auto colon = ticket.find(':');
+  std::uint64_t epoch = 0;
+  if (colon == std::string_view::npos || !to_int(ticket.substr(0, colon), epoch)) return;
+  auto t = decode_ticket(ticket.substr(colon + 1));
+  auto room = room_for(event_id, false);
+  if (!t || !room || (*room)->epoch != epoch) return;
+  std::lock_guard lock((*room)->mu);
+  (*room)->room.finish(*t);
+}
+
+Result<QueueStats> QueueService::stats(std::string_view event_id) {
+  auto room = room_for(event_id, true);
+  if (!room) return room.error();
+  std::lock_guard lock((*room)->mu);
+  QueueStats s;
+  s.event_id = std::string(event_id);
+  s.room = (*room)->room.stats();
+  s.admission_rate = (*room)->room.settings().admission_rate;
+  s.active_buyer_cap = (*room)->room.settings().active_buyer_cap;
+  s.sale_starts_at_ms = (*room)->room.sale_starts_at_ms();
+  return s;
+}
+
+Result<QueueStats> QueueService::configure(std::string_view event_id, std::optional<int> admission_rate,
+                                           std::optional<int> active_buyer_cap) {
+  auto room = room_for(event_id, true);
+  if (!room) return room.error();
+  int rate, cap;
+  {
+    std::lock_guard lock((*room)->mu);
+    auto& r = (*room)->room;
+    if (admission_rate) r.set_admission_rate(*admission_rate);
+    if (active_buyer_cap) r.set_active_buyer_cap(*active_buyer_cap);
+    rate = static_cast<int>(r.settings().admission_rate);
+    cap = static_cast<int>(r.settings().active_buyer_cap);
+  }
+  if (auto st = inventory_.set_queue_settings(event_id, rate, cap); !st) return st.error();
+  log::info("queue settings changed", {log::str("event_id", event_id), log::num("admission_rate", rate),
+                                       log::num("active_buyer_cap", cap)});
+  return stats(event_id);
+}
+
+}  // namespace tacos::queue

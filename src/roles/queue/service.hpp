@@ -1,0 +1,149 @@
+#pragma once
+// The queue role: one WaitingRoom per event, signed waiting and reservation tokens, and a ticker
+// that advances every room (admission, abandonment, lapses).
+// Threading: the room map is guarded by a shared mutex; each room by its own mutex, held only
+// for the few counter reads or updates of one call. Token signing and checks happen outside locks.
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "auth/signed_token.hpp"
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "domain/waiting_room.hpp"
+#include "roles/inventory/client.hpp"
+#include "roles/queue/client.hpp"
+
+namespace tacos::queue {
+
+struct Settings {
+  std::int64_t abandon_after_ms = 60'000;
+  std::int64_t entry_window_ms = 120'000;
+  std::int64_t reservation_ttl_ms = 120'000;
+  std::int64_t buyer_timeout_ms = 900'000;
+  std::int64_t waiting_token_ttl_ms = 86'400'000;
+  std::int64_t tick_ms = 20;
+  std::int64_t max_eta_sec = 6 * 3600;
+};
+
+/// The caller of join: a signed-in user or an anonymous client id.
+struct Subject {
+  std::string user_id;
+  std::string client_id;
+};
+
+struct JoinResult {
+  std::string waiting_token;
+  std::string event_id;
+  std::string status;
+  std::optional<std::int64_t> position;
+  std::int64_t eta_sec = 0;
+  bool existing = false;
+};
+
+struct StatusResult {
+  std::string event_id;
+  std::string status;  // waiting | ready | done
+  std::optional<std::int64_t> position;
+  std::int64_t eta_sec = 0;
+  std::int64_t waiting_time_sec = 0;
+  bool ready_for_entry = false;
+  std::optional<std::int64_t> opens_in_sec;
+};
+
+struct EnterResult {
+  std::string reservation_token;
+  std::string event_id;
+  std::int64_t ttl_sec = 0;
+};
+
+struct QueueStats {
+  std::string event_id;
+  domain::WaitingRoomStats room;
+  double admission_rate = 0;
+  std::int64_t active_buyer_cap = 0;
+  std::int64_t sale_starts_at_ms = 0;
+};
+
+class QueueService final : public QueueClient {
+ public:
+  QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
+               std::vector<auth::SigningKey> keys, metrics::Registry& metrics);
+  ~QueueService() override;
+  QueueService(const QueueService&) = delete;
+  QueueService& operator=(const QueueService&) = delete;
+
+  /// Runs tick() every settings.tick_ms on a background thread until stop_ticker().
+  void start_ticker();
+  void stop_ticker();
+  /// Advances every room to the clock's now (the ticker calls this; tests call it by hand).
+  void tick();
+
+  Result<JoinResult> join(std::string_view event_id, const Subject& subject);
+  /// `expected_event` (may be empty) must match the token's event.
+  Result<StatusResult> status(std::string_view waiting_token, std::string_view expected_event);
+  Result<EnterResult> enter(std::string_view waiting_token, std::string_view expected_event);
+  Status leave(std::string_view waiting_token);
+
+  Result<QueueStats> stats(std::string_view event_id);
+  Result<QueueStats> configure(std::string_view event_id, std::optional<int> admission_rate,
+                               std::optional<int> active_buyer_cap);
+
+  Result<Admission> consume_reservation_token(std::string_view token, std::string_view event_id,
+                                              std::string_view user_id) override;
+  void buyer_finished(std::string_view event_id, std::string_view ticket) override;
+
+ private:
+  struct Room {
+    Room(domain::WaitingRoom r, std::uint64_t e) : room(std::move(r)), epoch(e) {}
+    std::mutex mu;
+    domain::WaitingRoom room;
+    std::uint64_t epoch;  // differs per process lifetime: tokens of a previous run do not alias
+  };
+  struct WaitingClaims {
+    std::string event_id;
+    std::uint64_t epoch = 0;
+    domain::Ticket ticket;
+    std::int64_t issued_ms = 0;
+    std::string subject;
+  };
+
+  Result<Room*> room_for(std::string_view event_id, bool create);
+  Result<std::pair<Room*, WaitingClaims>> open_waiting_token(std::string_view token, std::string_view expected_event);
+  std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t,
+                            std::int64_t issued_ms, const std::string& subject) const;
+  /// Seconds until admission for someone waiting with `position` people ahead (nullopt: not waiting).
+  std::int64_t eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position, std::int64_t now_ms) const;
+  std::uint64_t user_key(const std::string& subject) const;
+  void register_metrics(const std::string& event_id, Room* room);
+
+  inventory::InventoryClient& inventory_;
+  const Clock& clock_;
+  Settings s_;
+  auth::TokenSigner waiting_signer_;
+  auth::TokenSigner reservation_signer_;
+  metrics::Registry& metrics_;
+  metrics::Counter& joins_;
+  std::string user_key_secret_;
+
+  std::shared_mutex rooms_mu_;
+  std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
+
+  std::mutex ticker_mu_;
+  std::condition_variable ticker_cv_;
+  bool ticker_stop_ = false;
+  std::thread ticker_;
+};
+
+/// Ticket <-> token text ("s123" for a seq, "p17" for a pre-queue ticket).
+std::string encode_ticket(domain::Ticket t);
+std::optional<domain::Ticket> decode_ticket(std::string_view text);
+
+}  // namespace tacos::queue

@@ -1,0 +1,217 @@
+#include "roles/queue/service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace tacos::queue {
+namespace {
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+
+class FakeInventory final : public inventory::InventoryClient {
+ public:
+  std::optional<inventory::EventInfo> event_info(std::string_view id) override {
+    if (id == "evt_open") return inventory::EventInfo{"evt_open", kT0 - 1000, 1000, 100, 60};
+    if (id == "evt_later") return inventory::EventInfo{"evt_later", kT0 + 60'000, 1000, 100, 60};
+    return std::nullopt;
+  }
+  Status set_queue_settings(std::string_view, int rate, int cap) override {
+    last_rate = rate;
+    last_cap = cap;
+    return {};
+  }
+  int last_rate = 0;
+  int last_cap = 0;
+};
+
+class QueueServiceTest : public ::testing::Test {
+ protected:
+  QueueServiceTest() : clock_(kT0), service_(inventory_, clock_, settings(), keys(), metrics_) {}
+  static Settings settings() {
+    Settings s;
+    s.waiting_token_ttl_ms = 3'600'000;
+    return s;
+  }
+  static std::vector<auth::SigningKey> keys() { return {{"k1", std::string(32, 'k')}}; }
+
+  // Joins as a user and walks through admission; returns the reservation token.
+  std::string admitted(const std::string& user, const std::string& event = "evt_open") {
+    auto j = service_.join(event, Subject{user, ""});
+    EXPECT_TRUE(j.ok());
+    advance(100);
+    auto e = service_.enter(j->waiting_token, event);
+    EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
+    return e.ok() ? e->reservation_token : std::string();
+  }
+  void advance(std::int64_t ms) {
+    for (std::int64_t t = 0; t < ms; t += 20) {
+      clock_.advance_ms(20);
+      service_.tick();
+    }
+  }
+
+  FakeInventory inventory_;
+  ManualClock clock_;
+  metrics::Registry metrics_;
+  QueueService service_;
+};
+
+TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
+  auto j = service_.join("evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->status, "waiting");
+  EXPECT_EQ(j->position, 0);
+  auto before = service_.status(j->waiting_token, "");
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before->ready_for_entry);
+  EXPECT_EQ(service_.enter(j->waiting_token, "").error().code, Errc::not_ready);
+  advance(100);
+  auto after = service_.status(j->waiting_token, "evt_open");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, "ready");
+  EXPECT_TRUE(after->ready_for_entry);
+  auto e = service_.enter(j->waiting_token, "");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->ttl_sec, 120);
+  auto a = service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->user_id, "usr_1");
+  EXPECT_EQ(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1").error().code,
+            Errc::token_used);
+}
+
+TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
+  auto a = service_.join("evt_open", Subject{"usr_1", ""});
+  service_.join("evt_open", Subject{"usr_2", ""});
+  auto again = service_.join("evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->position, 0);
+  EXPECT_EQ(service_.status(again->waiting_token, "")->position, 0);
+  EXPECT_EQ(service_.stats("evt_open")->room.joined_total, 2);
+  (void)a;
+}
+
+TEST_F(QueueServiceTest, UnknownEventIsNotFound) {
+  EXPECT_EQ(service_.join("evt_nope", Subject{"usr_1", ""}).error().code, Errc::not_found);
+}
+
+TEST_F(QueueServiceTest, RejectsForgedExpiredAndOtherEventTokens) {
+  auto j = service_.join("evt_open", Subject{"", "cid_abcdefgh"});
+  ASSERT_TRUE(j.ok());
+  std::string forged = j->waiting_token;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'x' ? 'y' : 'x';
+  EXPECT_EQ(service_.status(forged, "").error().code, Errc::invalid_token);
+  auto other_key = QueueService(inventory_, clock_, settings(), {{"k1", std::string(32, 'z')}}, metrics_)
+                       .join("evt_open", Subject{"usr_9", ""});
+  EXPECT_EQ(service_.status(other_key->waiting_token, "").error().code, Errc::invalid_token);
+  EXPECT_EQ(service_.status(j->waiting_token, "evt_later").error().code, Errc::not_in_queue);
+  EXPECT_EQ(service_.status("", "").error().code, Errc::invalid_token);
+  clock_.advance_ms(3'600'000);
+  EXPECT_EQ(service_.status(j->waiting_token, "").error().code, Errc::token_expired);
+}
+
+TEST_F(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
+  auto token = admitted("usr_1");
+  EXPECT_EQ(service_.consume_reservation_token(token, "evt_later", "usr_1").error().code,
+            Errc::reservation_token_wrong_event);
+  EXPECT_EQ(service_.consume_reservation_token(token, "evt_open", "usr_2").error().code,
+            Errc::reservation_token_wrong_user);
+  EXPECT_EQ(service_.consume_reservation_token("rt1.k1.bogus.bogus", "evt_open", "usr_1").error().code,
+            Errc::reservation_token_invalid);
+  clock_.advance_ms(121'000);
+  EXPECT_EQ(service_.consume_reservation_token(token, "evt_open", "usr_1").error().code,
+            Errc::reservation_token_expired);
+}
+
+TEST_F(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
+  auto j = service_.join("evt_open", Subject{"", "cid_anonymous1"});
+  advance(100);
+  auto e = service_.enter(j->waiting_token, "");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_late").ok());
+  EXPECT_EQ(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_other").error().code,
+            Errc::token_used);
+}
+
+TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
+  for (int round = 0; round < 20; ++round) {
+    auto token = admitted("usr_race_" + std::to_string(round));
+    std::atomic<int> wins{0}, used{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 16; ++i) {
+      threads.emplace_back([&] {
+        auto r = service_.consume_reservation_token(token, "evt_open", "usr_race_" + std::to_string(round));
+        if (r.ok()) ++wins;
+        else if (r.error().code == Errc::token_used) ++used;
+      });
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(wins.load(), 1);
+    ASSERT_EQ(used.load(), 15);
+  }
+}
+
+TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
+  service_.configure("evt_open", std::nullopt, 1);
+  auto first = service_.join("evt_open", Subject{"usr_1", ""});
+  auto second = service_.join("evt_open", Subject{"usr_2", ""});
+  advance(200);
+  EXPECT_TRUE(service_.status(first->waiting_token, "")->ready_for_entry);
+  EXPECT_FALSE(service_.status(second->waiting_token, "")->ready_for_entry);
+  auto e = service_.enter(first->waiting_token, "");
+  auto a = service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1");
+  ASSERT_TRUE(a.ok());
+  service_.buyer_finished(a->event_id, a->ticket);
+  advance(200);
+  EXPECT_TRUE(service_.status(second->waiting_token, "")->ready_for_entry);
+}
+
+TEST_F(QueueServiceTest, LeavingLosesThePlace) {
+  auto j = service_.join("evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(service_.leave(j->waiting_token).ok());
+  EXPECT_EQ(service_.status(j->waiting_token, "").error().code, Errc::place_lost);
+  EXPECT_TRUE(service_.leave(j->waiting_token).ok());  // leaving twice is harmless
+}
+
+TEST_F(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
+  auto j = service_.join("evt_later", Subject{"usr_1", ""});
+  ASSERT_TRUE(j.ok());
+  auto s = service_.status(j->waiting_token, "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->position.has_value());
+  ASSERT_TRUE(s->opens_in_sec.has_value());
+  EXPECT_EQ(*s->opens_in_sec, 60);
+  for (int i = 0; i < 61; ++i) {  // keep polling so the place is not abandoned
+    clock_.advance_ms(1000);
+    service_.tick();
+    service_.status(j->waiting_token, "");
+  }
+  s = service_.status(j->waiting_token, "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->ready_for_entry);
+}
+
+TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
+  auto s = service_.configure("evt_open", 250, 40);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->admission_rate, 250);
+  EXPECT_EQ(s->active_buyer_cap, 40);
+  EXPECT_EQ(inventory_.last_rate, 250);
+  EXPECT_EQ(inventory_.last_cap, 40);
+}
+
+TEST_F(QueueServiceTest, WaitingTimeComesFromTheToken) {
+  auto j = service_.join("evt_open", Subject{"usr_1", ""});
+  service_.configure("evt_open", std::nullopt, 1);
+  service_.join("evt_open", Subject{"usr_0", ""});
+  clock_.advance_ms(7000);
+  auto s = service_.status(j->waiting_token, "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->waiting_time_sec, 7);
+}
+
+}  // namespace
+}  // namespace tacos::queue
