@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include <cstring>
+#include <random>
 #include <stdexcept>
 
 #include "common/encoding.hpp"
@@ -29,6 +31,18 @@ std::string new_id(std::string_view prefix, std::size_t len) {
   return out;
 }
 
-std::string new_hex128() { return hex_encode(random_bytes(16)); }
+std::string new_hex128() {
+  // Request and trace ids need uniqueness, not secrecy: a per-thread generator seeded from the
+  // OS saves a getrandom() system call on every request.
+  thread_local std::mt19937_64 rng = [] {
+    std::uint64_t seed[2];
+    auto b = random_bytes(sizeof seed);
+    std::memcpy(seed, b.data(), sizeof seed);
+    std::seed_seq seq{seed[0], seed[1]};
+    return std::mt19937_64(seq);
+  }();
+  std::uint64_t v[2] = {rng(), rng()};
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(v), sizeof v));
+}
 
 }  // namespace tacos
