@@ -110,7 +110,9 @@ TEST(WaitingRoom, PositionNeverIncreases) {
       auto v = (t.index % 7 == 0) ? room.peek(t) : room.poll(t, now);
       if (!v || !v->position) continue;
       auto it = last_position.find(t.index);
-      if (it != last_position.end()) ASSERT_LE(*v->position, it->second) << "seq " << t.index;
+      if (it != last_position.end()) {
+        ASSERT_LE(*v->position, it->second) << "seq " << t.index;
+      }
       last_position[t.index] = *v->position;
     }
   }

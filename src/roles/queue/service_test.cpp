@@ -84,7 +84,7 @@ TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
 
 TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
   auto a = service_.join("evt_open", Subject{"usr_1", ""});
-  service_.join("evt_open", Subject{"usr_2", ""});
+  ASSERT_TRUE(service_.join("evt_open", Subject{"usr_2", ""}).ok());
   auto again = service_.join("evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->existing);
@@ -155,7 +155,7 @@ TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
 }
 
 TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
-  service_.configure("evt_open", std::nullopt, 1);
+  ASSERT_TRUE(service_.configure("evt_open", std::nullopt, 1).ok());
   auto first = service_.join("evt_open", Subject{"usr_1", ""});
   auto second = service_.join("evt_open", Subject{"usr_2", ""});
   advance(200);
@@ -187,7 +187,7 @@ TEST_F(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
   for (int i = 0; i < 61; ++i) {  // keep polling so the place is not abandoned
     clock_.advance_ms(1000);
     service_.tick();
-    service_.status(j->waiting_token, "");
+    ASSERT_TRUE(service_.status(j->waiting_token, "").ok());
   }
   s = service_.status(j->waiting_token, "");
   ASSERT_TRUE(s.ok());
@@ -205,8 +205,8 @@ TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
 
 TEST_F(QueueServiceTest, WaitingTimeComesFromTheToken) {
   auto j = service_.join("evt_open", Subject{"usr_1", ""});
-  service_.configure("evt_open", std::nullopt, 1);
-  service_.join("evt_open", Subject{"usr_0", ""});
+  ASSERT_TRUE(service_.configure("evt_open", std::nullopt, 1).ok());
+  ASSERT_TRUE(service_.join("evt_open", Subject{"usr_0", ""}).ok());
   clock_.advance_ms(7000);
   auto s = service_.status(j->waiting_token, "");
   ASSERT_TRUE(s.ok());
