@@ -18,6 +18,11 @@
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/queue/service.hpp"
+#include "auth/webhook_signer.hpp"
+#include "roles/inventory/hold_book.hpp"
+#include "roles/payment/service.hpp"
+#include "roles/reservation/service.hpp"
+#include "roles/worker/job_runner.hpp"
 
 namespace tacos::app {
 

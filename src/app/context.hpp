@@ -25,6 +25,21 @@ class Accounts;
 namespace tacos::queue {
 class QueueService;
 }
+namespace tacos::inventory {
+class HoldBook;
+}
+namespace tacos::worker {
+class JobRunner;
+}
+namespace tacos::payment {
+class PaymentService;
+}
+namespace tacos::reservation {
+class ReservationService;
+}
+namespace tacos::auth {
+class WebhookSigner;
+}
 
 namespace tacos::app {
 
@@ -42,8 +57,13 @@ struct Context {
   // Role services, present when their role runs in this process.
   std::unique_ptr<inventory::Catalogue> catalogue;
   std::unique_ptr<gateway::Accounts> accounts;
+  std::unique_ptr<inventory::HoldBook> holds;
   std::unique_ptr<inventory::InventoryClient> inventory_client;  // for roles that call inventory
   std::unique_ptr<queue::QueueService> queue;
+  std::unique_ptr<auth::WebhookSigner> webhook_signer;
+  std::unique_ptr<worker::JobRunner> jobs;  // made by the first role that needs it; run by `worker`
+  std::unique_ptr<payment::PaymentService> payment;
+  std::unique_ptr<reservation::ReservationService> reservation;
 
   Context(const config::Config& c, const Clock& clk);
   ~Context();

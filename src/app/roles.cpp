@@ -15,15 +15,20 @@
 #include "roles/inventory/local_client.hpp"
 #include "roles/queue/http_api.hpp"
 #include "roles/queue/service.hpp"
+#include "auth/webhook_signer.hpp"
+#include "net/http_client.hpp"
+#include "roles/inventory/hold_book.hpp"
+#include "roles/payment/http_api.hpp"
+#include "roles/payment/service.hpp"
+#include "roles/reservation/http_api.hpp"
+#include "roles/reservation/service.hpp"
+#include "roles/worker/http_api.hpp"
+#include "roles/worker/job_runner.hpp"
 
 namespace tacos::app {
 namespace {
 
 void nothing(Context&) {}
-
-// Roles whose capabilities arrive in later work register no routes yet; they still take part
-// in ordering so `--roles` accepts every name of the design.
-void not_built_yet(Context&) {}
 
 void start_inventory(Context& ctx) {
   ctx.catalogue = std::make_unique<inventory::Catalogue>(ctx.store->events(), ctx.clock);
@@ -46,9 +51,98 @@ inventory::InventoryClient& inventory_client(Context& ctx) {
     if (!ctx.catalogue) {
       throw std::runtime_error("this role needs the inventory role in the same process (remote roles arrive later)");
     }
-    ctx.inventory_client = std::make_unique<inventory::LocalInventoryClient>(*ctx.catalogue);
+    ctx.holds = std::make_unique<inventory::HoldBook>(*ctx.catalogue, ctx.store->ledger());
+    ctx.inventory_client = std::make_unique<inventory::LocalInventoryClient>(*ctx.catalogue, *ctx.holds);
   }
   return *ctx.inventory_client;
+}
+
+worker::JobRunner& job_runner(Context& ctx) {
+  if (!ctx.jobs) {
+    const auto& c = ctx.config;
+    worker::Settings s;
+    s.max_attempts = static_cast<int>(c.integer("worker.max_attempts"));
+    s.base_backoff_ms = c.integer("worker.backoff_base_ms");
+    s.max_backoff_ms = c.integer("worker.backoff_max_ms");
+    s.concurrency = static_cast<int>(c.integer("worker.concurrency"));
+    ctx.jobs = std::make_unique<worker::JobRunner>(ctx.store->ledger(), ctx.clock, s, ctx.metrics);
+  }
+  return *ctx.jobs;
+}
+
+const auth::WebhookSigner& webhook_signer(Context& ctx) {
+  if (!ctx.webhook_signer) {
+    auto secret = ctx.config.string("payment.webhook_secret");
+    if (secret.empty()) {
+      log::warn("payment.webhook_secret is not set: using a random one (fine when payment and reservation share "
+                "this process)");
+      secret = random_bytes(32);
+    }
+    ctx.webhook_signer = std::make_unique<auth::WebhookSigner>(secret, ctx.clock);
+  }
+  return *ctx.webhook_signer;
+}
+
+void start_payment(Context& ctx) {
+  payment::Settings s;
+  s.delay_ms = ctx.config.integer("payment.delay_ms");
+  s.random_approval_rate = static_cast<double>(ctx.config.integer("payment.random_approval_percent")) / 100.0;
+  auto& jobs = job_runner(ctx);
+  ctx.payment = std::make_unique<payment::PaymentService>(ctx.store->ledger(), jobs, ctx.clock, s, webhook_signer(ctx),
+                                                          ctx.metrics);
+  auto* svc = ctx.payment.get();
+  jobs.handle("payment.settle", [svc](const store::Job& j, std::function<void(Status)> f) { svc->settle_job(j, std::move(f)); });
+  jobs.handle("webhook.deliver", [svc](const store::Job& j, std::function<void(Status)> f) { svc->deliver_job(j, std::move(f)); });
+  if (auto url = ctx.config.string("payment.webhook_url"); !url.empty()) {
+    // http://host:port/path, delivered from the blocking pool (HttpClient blocks).
+    auto rest = url.substr(url.find("//") == std::string::npos ? 0 : url.find("//") + 2);
+    auto slash = rest.find('/');
+    auto hostport = rest.substr(0, slash);
+    auto path = slash == std::string::npos ? std::string("/") : rest.substr(slash);
+    auto colon = hostport.rfind(':');
+    std::string host = hostport.substr(0, colon);
+    auto port = static_cast<std::uint16_t>(colon == std::string::npos ? 80 : std::stoi(hostport.substr(colon + 1)));
+    auto* pool = ctx.blocking.get();
+    svc->set_transport([pool, host, port, path](std::string body, std::string sig, std::function<void(Status)> done) {
+      pool->submit([=] {
+        try {
+          net::HttpClient client(host, port);
+          auto r = client.post(path, body, {{std::string(auth::kSignatureHeader), sig}});
+          if (r.status / 100 == 2) return done(Status());
+          done(Error(Errc::unavailable, "webhook answered " + std::to_string(r.status) + ": " + r.body.substr(0, 200)));
+        } catch (const std::exception& e) {
+          done(Error(Errc::unavailable, std::string("webhook delivery failed: ") + e.what()));
+        }
+      });
+    });
+  }
+  payment::add_routes(ctx.router, *ctx.payment);
+}
+
+void start_reservation(Context& ctx) {
+  if (!ctx.queue) throw std::runtime_error("the reservation role needs the queue role in the same process");
+  auto& jobs = job_runner(ctx);
+  ctx.reservation = std::make_unique<reservation::ReservationService>(
+      ctx.store->ledger(), inventory_client(ctx), *ctx.queue, jobs, webhook_signer(ctx), ctx.clock, ctx.metrics);
+  auto* svc = ctx.reservation.get();
+  jobs.handle("reservation.expire", [svc](const store::Job& j, std::function<void(Status)> f) { svc->expire_job(j, std::move(f)); });
+  reservation::add_routes(ctx.router, *ctx.reservation);
+  if (ctx.payment && ctx.config.string("payment.webhook_url").empty()) {
+    // Same process: hand the signed webhook straight to the receiver, which still verifies it.
+    ctx.payment->set_transport([svc](std::string body, std::string sig, std::function<void(Status)> done) {
+      svc->receive_webhook(std::move(body), std::move(sig), std::move(done));
+    });
+  }
+}
+
+void start_worker(Context& ctx) {
+  auto& jobs = job_runner(ctx);
+  worker::add_routes(ctx.router, jobs, ctx.store->invariants(), ctx.clock);
+  jobs.start();
+}
+
+void stop_worker(Context& ctx) {
+  if (ctx.jobs) ctx.jobs->stop();
 }
 
 void start_queue(Context& ctx) {
@@ -101,11 +195,11 @@ const std::vector<RoleSpec>& table() {
        nothing},
       {"queue", "the virtual waiting room: join, position, admission, entry tokens", {"inventory"}, start_queue,
        stop_queue},
-      {"payment", "the payment simulator: intents, scenarios, signed webhooks", {}, not_built_yet, nothing},
+      {"payment", "the payment simulator: intents, scenarios, signed webhooks", {}, start_payment, nothing},
       {"reservation", "holds, confirmations, cancellations, expiry, orders", {"inventory", "queue", "payment"},
-       not_built_yet, nothing},
+       start_reservation, nothing},
       {"worker", "background jobs: expiry, webhooks, outbox relay, retries", {"reservation", "payment"},
-       not_built_yet, nothing},
+       start_worker, stop_worker},
       {"gateway", "public API edge: accounts, authentication, routing",
        {"inventory", "queue", "payment", "reservation"}, start_gateway, nothing},
   };

@@ -37,6 +37,15 @@ enum class Errc : std::uint8_t {
   reservation_token_expired,
   reservation_token_wrong_user,
   reservation_token_wrong_event,
+  // ticketing
+  seat_unavailable,
+  sold_out,
+  reservation_expired,
+  reservation_not_cancellable,
+  payment_not_approved,
+  payment_not_payable,
+  amount_mismatch,
+  invalid_signature,
   // capacity
   rate_limited,
   unavailable,

@@ -68,6 +68,21 @@ constexpr std::array kKeys{
             "An admitted buyer not reported finished by then stops counting against the active-buyer cap", 30, 86400},
     KeyDecl{"queue.tick_ms", T::integer, "20", "How often admission advances", 1, 1000},
 
+    KeyDecl{"payment.webhook_secret", T::string, "",
+            "HMAC key of payment webhooks (>= 32 bytes); empty makes a random one per process", 0, 0, "", true},
+    KeyDecl{"payment.webhook_url", T::string, "",
+            "Where the simulator POSTs webhooks (http://host:port/api/v1/webhooks/payment); empty delivers "
+            "in-process, still signed and verified"},
+    KeyDecl{"payment.delay_ms", T::integer, "3000", "How long the 'delay' scenario takes to approve", 0, 600000},
+    KeyDecl{"payment.random_approval_percent", T::integer, "70", "Share of 'random' payments that are approved", 0,
+            100},
+
+    KeyDecl{"worker.max_attempts", T::integer, "8", "Attempts before a job becomes a dead letter", 1, 100},
+    KeyDecl{"worker.backoff_base_ms", T::integer, "500", "First retry delay; doubles per attempt, with jitter", 1,
+            3600000},
+    KeyDecl{"worker.backoff_max_ms", T::integer, "60000", "Longest retry delay", 1, 86400000},
+    KeyDecl{"worker.concurrency", T::integer, "256", "Jobs running at once", 1, 100000},
+
     KeyDecl{"demo.seed", T::boolean, "false", "Create the demo event (10,000 seats, on sale now) if missing"},
     KeyDecl{"web.dir", T::string, "web/dist", "Built web UI served at / (skipped when missing)"},
     KeyDecl{"log.level", T::choice, "info", "Log level", 0, 0, "debug|info|warn|error|off"},

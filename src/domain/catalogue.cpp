@@ -58,6 +58,9 @@ Status validate(const EventSpec& s) {
   if (s.active_buyer_cap < 1 || s.active_buyer_cap > 1'000'000) {
     return invalid("active_buyer_cap", "field 'active_buyer_cap' must be between 1 and 1000000");
   }
+  if (s.max_seats_per_reservation < 1 || s.max_seats_per_reservation > 100) {
+    return invalid("max_seats_per_reservation", "field 'max_seats_per_reservation' must be between 1 and 100");
+  }
   if (s.currency.size() != 3) return invalid("currency", "field 'currency' must be a 3-letter ISO 4217 code");
   for (char c : s.currency) {
     if (c < 'A' || c > 'Z') return invalid("currency", "field 'currency' must be a 3-letter ISO 4217 code");
@@ -128,6 +131,7 @@ Event make_event(const EventSpec& spec, std::int64_t created_at_ms) {
   e.hold_ttl_sec = spec.hold_ttl_sec;
   e.admission_rate = spec.admission_rate;
   e.active_buyer_cap = spec.active_buyer_cap;
+  e.max_seats_per_reservation = spec.max_seats_per_reservation;
   e.currency = spec.currency;
   e.created_at_ms = created_at_ms;
   e.general_admission = spec.ga_quantity.has_value();

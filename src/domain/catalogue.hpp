@@ -36,6 +36,7 @@ struct EventSpec {
   int hold_ttl_sec = 60;
   int admission_rate = 100;  // users per second
   int active_buyer_cap = 1000;  // admitted buyers shopping at once
+  int max_seats_per_reservation = 10;
   std::string currency = "KRW";
   std::vector<SectionSpec> sections;       // seated events
   std::optional<std::int64_t> ga_quantity;  // general admission events
@@ -66,6 +67,7 @@ struct Event {
   int hold_ttl_sec = 60;
   int admission_rate = 100;
   int active_buyer_cap = 1000;
+  int max_seats_per_reservation = 10;
   std::string currency;
   bool general_admission = false;
   std::int64_t created_at_ms = 0;

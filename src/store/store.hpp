@@ -12,9 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 #include "domain/catalogue.hpp"
 #include "domain/user.hpp"
+#include "store/ledger.hpp"
 
 namespace tacos::store {
 
@@ -56,6 +58,9 @@ class Store {
   virtual ~Store() = default;
   virtual UserRepository& users() = 0;
   virtual EventRepository& events() = 0;
+  /// The ticketing core's state and its group-commit writer (started on first use).
+  virtual Ledger& ledger() = 0;
+  virtual InvariantChecker& invariants() = 0;
   /// Applies pending migrations; returns those applied now.
   virtual std::vector<MigrationInfo> migrate() = 0;
   /// Cheap reachability check for /readyz.
@@ -66,6 +71,8 @@ struct SqliteOptions {
   std::string data_dir = "var";
   bool synchronous_full = true;
   int read_connections = 4;
+  int max_batch = 512;  // ops per group commit
+  const Clock* clock = nullptr;  // defaults to the system clock
 };
 
 /// Opens (creating the directory and file if needed) `<data_dir>/tacos.db` in WAL mode.

@@ -46,6 +46,10 @@ json summary_json(const domain::Event& e, std::int64_t now_ms) {
               {"available", e.available()}};
 }
 
+// Availability changes with every hold; renderings are rebuilt at most this often, so a burst
+// of holds costs one query per second instead of one per browse.
+constexpr std::int64_t kFreshMs = 1000;
+
 std::string etag_of(const std::string& body) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(fnv1a64(body)));
@@ -59,6 +63,7 @@ std::string event_to_json(const domain::Event& e, std::int64_t now_ms) {
   j["hold_ttl_sec"] = e.hold_ttl_sec;
   j["admission_rate"] = e.admission_rate;
   j["active_buyer_cap"] = e.active_buyer_cap;
+  j["max_seats_per_reservation"] = e.max_seats_per_reservation;
   json sections = json::array();
   for (const auto& s : e.sections) sections.push_back(section_json(s, e.general_admission));
   j["sections"] = std::move(sections);
@@ -113,7 +118,7 @@ std::shared_ptr<const Rendered> Catalogue::list_json() {
   auto gen = generation();
   auto now = clock_.now_ms();
   json events = json::array();
-  std::int64_t valid_until = INT64_MAX;
+  std::int64_t valid_until = now + kFreshMs;
   for (const auto& e : events_.list()) {
     events.push_back(summary_json(e, now));
     if (!e.on_sale(now)) valid_until = std::min(valid_until, e.sale_starts_at_ms);
@@ -128,7 +133,8 @@ Result<std::shared_ptr<const Rendered>> Catalogue::event_json(std::string_view i
   auto e = events_.get(id);
   if (!e) return Error(Errc::not_found, "no event '" + std::string(id) + "'");
   auto now = clock_.now_ms();
-  return remember(key, event_to_json(*e, now), e->on_sale(now) ? INT64_MAX : e->sale_starts_at_ms, gen);
+  return remember(key, event_to_json(*e, now), std::min(now + kFreshMs, e->on_sale(now) ? INT64_MAX : e->sale_starts_at_ms),
+                  gen);
 }
 
 Result<std::shared_ptr<const Rendered>> Catalogue::seats_json(std::string_view id) {
@@ -150,7 +156,7 @@ Result<std::shared_ptr<const Rendered>> Catalogue::seats_json(std::string_view i
             "\"}";
   }
   body += "]}";
-  return remember(key, std::move(body), INT64_MAX, gen);
+  return remember(key, std::move(body), clock_.now_ms() + kFreshMs, gen);
 }
 
 void Catalogue::invalidate(std::string_view id) {

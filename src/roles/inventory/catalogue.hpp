@@ -1,6 +1,7 @@
 #pragma once
 // The event catalogue of the inventory role: creates events and serves the public reads from
-// rendered JSON cached per event (with its ETag), so a browse never touches the write path.
+// rendered JSON cached per event (with its ETag) for at most a second, so a browse never touches
+// the write path and a burst of holds costs one re-render per second.
 // Thread-safe: the cache is guarded by one shared mutex; the store is thread-safe.
 
 #include <cstdint>

@@ -21,8 +21,9 @@ class QueueClient {
  public:
   virtual ~QueueClient() = default;
   /// Errors (all 403): RESERVATION_TOKEN_INVALID, _EXPIRED, _WRONG_EVENT, _WRONG_USER, TOKEN_ALREADY_USED.
+  /// With `dry_run` the token is checked but not spent.
   virtual Result<Admission> consume_reservation_token(std::string_view token, std::string_view event_id,
-                                                      std::string_view user_id) = 0;
+                                                      std::string_view user_id, bool dry_run = false) = 0;
   /// The buyer's reservation reached an end (confirmed, cancelled or expired). Idempotent.
   virtual void buyer_finished(std::string_view event_id, std::string_view ticket) = 0;
 };

@@ -97,7 +97,7 @@ class QueueService final : public QueueClient {
                                std::optional<int> active_buyer_cap);
 
   Result<Admission> consume_reservation_token(std::string_view token, std::string_view event_id,
-                                              std::string_view user_id) override;
+                                              std::string_view user_id, bool dry_run = false) override;
   void buyer_finished(std::string_view event_id, std::string_view ticket) override;
 
  private:

@@ -22,6 +22,14 @@ class FakeInventory final : public inventory::InventoryClient {
     last_cap = cap;
     return {};
   }
+  // The queue never holds seats; these are not reached.
+  Result<inventory::HoldPlan> hold(const inventory::HoldRequest&) override { return Error(Errc::internal, ""); }
+  void undo_hold(const inventory::HoldPlan&) override {}
+  Status write_hold(store::WriteTx&, const inventory::HoldPlan&, std::string_view) override { return {}; }
+  Status write_release(store::WriteTx&, const store::Reservation&) override { return {}; }
+  void released(const store::Reservation&) override {}
+  Status write_sell(store::WriteTx&, const store::Reservation&) override { return {}; }
+  void sold(const store::Reservation&) override {}
   int last_rate = 0;
   int last_cap = 0;
 };

@@ -3,6 +3,8 @@
 // StoreError with SQLite's message. A Db is used by one thread at a time (callers lock).
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,10 +48,13 @@ class Db {
 
   void exec(std::string_view sql);
   Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+  /// A statement prepared once per connection and reset for each use (hot write paths).
+  Statement& cached(const std::string& sql);
   sqlite3* raw() { return db_; }
 
  private:
   sqlite3* db_ = nullptr;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
 };
 
 /// BEGIN IMMEDIATE ... COMMIT, rolled back on scope exit unless commit() ran.

@@ -11,54 +11,16 @@
 
 #include "common/log.hpp"
 #include "store/sqlite/db.hpp"
+#include "store/sqlite/internal.hpp"
 #include "store/store.hpp"
 
 namespace tacos::store {
 namespace {
 
 using sqlite::Db;
+using sqlite::ReadPool;
 using sqlite::Statement;
 using sqlite::Transaction;
-
-class ReadPool {
- public:
-  ReadPool(const std::string& path, int n) {
-    for (int i = 0; i < n; ++i) free_.push_back(std::make_unique<Db>(path));
-  }
-  // A borrowed connection, returned on destruction.
-  class Lease {
-   public:
-    Lease(ReadPool& p, std::unique_ptr<Db> db) : pool_(p), db_(std::move(db)) {}
-    ~Lease() { pool_.give_back(std::move(db_)); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Db* operator->() { return db_.get(); }
-    Db& operator*() { return *db_; }
-
-   private:
-    ReadPool& pool_;
-    std::unique_ptr<Db> db_;
-  };
-  Lease take() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !free_.empty(); });
-    auto db = std::move(free_.back());
-    free_.pop_back();
-    return Lease(*this, std::move(db));
-  }
-
- private:
-  void give_back(std::unique_ptr<Db> db) {
-    {
-      std::lock_guard lock(mu_);
-      free_.push_back(std::move(db));
-    }
-    cv_.notify_one();
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Db>> free_;
-};
 
 domain::User read_user(const Statement& s) {
   domain::User u;
@@ -75,7 +37,7 @@ domain::User read_user(const Statement& s) {
 constexpr std::string_view kUserCols = "id, username, email, display_name, password_hash, role, created_at_ms";
 constexpr std::string_view kEventCols =
     "id, name, venue, starts_at_ms, sale_starts_at_ms, hold_ttl_sec, admission_rate, currency, general_admission, "
-    "created_at_ms, active_buyer_cap";
+    "created_at_ms, active_buyer_cap, max_seats_per_reservation";
 
 class SqliteStore final : public Store, public UserRepository, public EventRepository {
  public:
@@ -89,10 +51,26 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     writer_->exec(o.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     writer_->exec("PRAGMA foreign_keys=ON");
     readers_ = std::make_unique<ReadPool>(path_, o.read_connections);
+    clock_ = o.clock ? o.clock : &SystemClock::instance();
+    max_batch_ = o.max_batch;
+  }
+
+  ~SqliteStore() override {
+    if (ledger_) ledger_->stop();
   }
 
   UserRepository& users() override { return *this; }
   EventRepository& events() override { return *this; }
+  Ledger& ledger() override {
+    std::call_once(ledger_once_, [this] {
+      ledger_ = sqlite::make_ledger(*writer_, write_mu_, *readers_, *clock_, max_batch_);
+    });
+    return *ledger_;
+  }
+  InvariantChecker& invariants() override {
+    std::call_once(checker_once_, [this] { checker_ = sqlite::make_invariant_checker(*readers_); });
+    return *checker_;
+  }
 
   std::vector<MigrationInfo> migrate() override {
     std::lock_guard lock(write_mu_);
@@ -173,11 +151,12 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   Status create(const domain::Event& e, const std::vector<domain::Seat>& seats) override {
     std::lock_guard lock(write_mu_);
     Transaction tx(*writer_);
-    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     ev.bind(1, e.id).bind(2, e.name).bind(3, e.venue).bind(4, e.starts_at_ms).bind(5, e.sale_starts_at_ms);
     ev.bind(6, static_cast<std::int64_t>(e.hold_ttl_sec)).bind(7, static_cast<std::int64_t>(e.admission_rate));
     ev.bind(8, e.currency).bind(9, static_cast<std::int64_t>(e.general_admission ? 1 : 0)).bind(10, e.created_at_ms);
     ev.bind(11, static_cast<std::int64_t>(e.active_buyer_cap));
+    ev.bind(12, static_cast<std::int64_t>(e.max_seats_per_reservation));
     if (ev.exec() == SQLITE_CONSTRAINT) return Error(Errc::event_exists, "event '" + e.id + "' already exists", "id");
     auto sec = writer_->prepare(
         "INSERT INTO sections (event_id, position, name, price, rows, seats_per_row, capacity, ga_available) "
@@ -264,6 +243,7 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     e.general_admission = s.integer(8) != 0;
     e.created_at_ms = s.integer(9);
     e.active_buyer_cap = static_cast<int>(s.integer(10));
+    e.max_seats_per_reservation = static_cast<int>(s.integer(11));
     return e;
   }
 
@@ -279,14 +259,21 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
       sec.rows = static_cast<int>(s.integer(2));
       sec.seats_per_row = static_cast<int>(s.integer(3));
       sec.capacity = s.integer(4);
-      if (!s.is_null(5)) {
-        sec.available = s.integer(5);
-        // Held and sold general-admission stock is tracked by reservations (a later migration).
-        sec.sold = sec.capacity - sec.available;
-      }
+      if (!s.is_null(5)) sec.available = s.integer(5);
       e.sections.push_back(std::move(sec));
     }
-    if (e.general_admission) return;
+    if (e.general_admission) {
+      // Held and sold general-admission stock is the sum of live reservations.
+      auto r = db.prepare(
+          "SELECT status, COALESCE(SUM(quantity), 0) FROM reservations WHERE event_id = ? AND status IN ('HOLD', "
+          "'CONFIRMED') GROUP BY status");
+      r.bind(1, e.id);
+      while (r.step()) {
+        if (e.sections.empty()) break;
+        (r.text(0) == "HOLD" ? e.sections[0].held : e.sections[0].sold) = r.integer(1);
+      }
+      return;
+    }
     auto c = db.prepare("SELECT section, status, COUNT(*) FROM seats WHERE event_id = ? GROUP BY section, status");
     c.bind(1, e.id);
     std::map<std::string, domain::Section*> by_name;
@@ -306,6 +293,12 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   std::mutex write_mu_;
   std::unique_ptr<Db> writer_;
   std::unique_ptr<ReadPool> readers_;
+  const Clock* clock_ = nullptr;
+  int max_batch_ = 512;
+  std::once_flag ledger_once_;
+  std::unique_ptr<Ledger> ledger_;
+  std::once_flag checker_once_;
+  std::unique_ptr<InvariantChecker> checker_;
 };
 
 }  // namespace

@@ -1,0 +1,177 @@
+#include "roles/inventory/hold_book.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace tacos::inventory {
+
+using domain::SeatStatus;
+
+HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger) : catalogue_(catalogue), ledger_(ledger) {}
+
+Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id) {
+  std::string key(event_id);
+  {
+    std::shared_lock lock(mu_);
+    auto it = events_.find(key);
+    if (it != events_.end()) return it->second.get();
+  }
+  auto event = catalogue_.get(event_id);
+  if (!event) return Error(Errc::not_found, "no event '" + key + "'");
+  auto st = std::make_unique<EventState>();
+  st->event = std::move(*event);
+  if (st->event.general_admission) {
+    st->ga_available = ledger_.ga_available(event_id);
+    st->ga_held = st->event.sections.empty() ? 0 : st->event.sections[0].held;
+  } else {
+    std::unordered_map<std::string, std::int64_t> section_price;
+    for (const auto& s : st->event.sections) section_price[s.name] = s.price;
+    auto seats = ledger_.seats(event_id);
+    st->index.reserve(seats.size());
+    st->status.reserve(seats.size());
+    st->price.reserve(seats.size());
+    for (auto& s : seats) {
+      st->index.emplace(std::move(s.seat_id), static_cast<std::uint32_t>(st->status.size()));
+      st->status.push_back(s.status);
+      st->price.push_back(section_price[s.section]);
+    }
+  }
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = events_.try_emplace(key, std::move(st));
+  return it->second.get();
+}
+
+Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
+  auto st = state(req.event_id);
+  if (!st) return st.error();
+  auto& e = **st;
+  HoldPlan plan;
+  plan.event_id = req.event_id;
+  plan.currency = e.event.currency;
+  plan.hold_ttl_sec = e.event.hold_ttl_sec;
+  plan.general_admission = e.event.general_admission;
+  const int max_seats = e.event.max_seats_per_reservation;
+
+  if (e.event.general_admission) {
+    if (!req.seat_ids.empty()) {
+      return Error(Errc::validation_failed, "this event is general admission: ask for a 'quantity', not seats",
+                   "seat_ids");
+    }
+    if (req.quantity < 1 || req.quantity > max_seats) {
+      return Error(Errc::validation_failed, "field 'quantity' must be between 1 and " + std::to_string(max_seats),
+                   "quantity");
+    }
+    std::lock_guard lock(e.mu);
+    if (e.ga_available < req.quantity) {
+      return Error(Errc::sold_out, "only " + std::to_string(e.ga_available) + " tickets are left");
+    }
+    e.ga_available -= req.quantity;
+    e.ga_held += req.quantity;
+    plan.quantity = req.quantity;
+    plan.amount = req.quantity * (e.event.sections.empty() ? 0 : e.event.sections[0].price);
+    return plan;
+  }
+
+  if (req.seat_ids.empty()) {
+    return Error(Errc::validation_failed, "this event has a seat map: choose 'seat_ids'", "seat_ids");
+  }
+  if (static_cast<int>(req.seat_ids.size()) > max_seats) {
+    return Error(Errc::validation_failed, "at most " + std::to_string(max_seats) + " seats per reservation",
+                 "seat_ids");
+  }
+  std::set<std::string> unique(req.seat_ids.begin(), req.seat_ids.end());
+  if (unique.size() != req.seat_ids.size()) {
+    return Error(Errc::validation_failed, "a seat is listed twice in 'seat_ids'", "seat_ids");
+  }
+  std::vector<std::uint32_t> slots;
+  std::string unknown;
+  for (const auto& id : req.seat_ids) {
+    auto it = e.index.find(id);
+    if (it == e.index.end()) unknown += (unknown.empty() ? "" : ", ") + id;
+    else slots.push_back(it->second);
+  }
+  if (!unknown.empty()) return Error(Errc::validation_failed, "no such seats: " + unknown, "seat_ids");
+
+  std::lock_guard lock(e.mu);
+  std::string taken;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (e.status[slots[i]] != SeatStatus::available) taken += (taken.empty() ? "" : ", ") + req.seat_ids[i];
+  }
+  if (!taken.empty()) return Error(Errc::seat_unavailable, "seats no longer available: " + taken, "seat_ids");
+  for (auto slot : slots) {
+    e.status[slot] = SeatStatus::held;
+    plan.amount += e.price[slot];
+  }
+  plan.seat_ids = req.seat_ids;
+  plan.quantity = static_cast<std::int64_t>(req.seat_ids.size());
+  return plan;
+}
+
+void HoldBook::undo_hold(const HoldPlan& plan) {
+  auto st = state(plan.event_id);
+  if (!st) return;
+  auto& e = **st;
+  std::lock_guard lock(e.mu);
+  if (plan.general_admission) {
+    e.ga_available += plan.quantity;
+    e.ga_held -= plan.quantity;
+    return;
+  }
+  for (const auto& id : plan.seat_ids) {
+    auto it = e.index.find(id);
+    if (it != e.index.end() && e.status[it->second] == SeatStatus::held) e.status[it->second] = SeatStatus::available;
+  }
+}
+
+void HoldBook::released(const store::Reservation& r) {
+  auto st = state(r.event_id);
+  if (!st) return;
+  auto& e = **st;
+  std::lock_guard lock(e.mu);
+  if (e.event.general_admission) {
+    e.ga_available += r.quantity;
+    e.ga_held -= r.quantity;
+    return;
+  }
+  for (const auto& id : r.seat_ids) {
+    auto it = e.index.find(id);
+    if (it != e.index.end()) e.status[it->second] = SeatStatus::available;
+  }
+}
+
+void HoldBook::sold(const store::Reservation& r) {
+  auto st = state(r.event_id);
+  if (!st) return;
+  auto& e = **st;
+  std::lock_guard lock(e.mu);
+  if (e.event.general_admission) {
+    e.ga_held -= r.quantity;
+    return;
+  }
+  for (const auto& id : r.seat_ids) {
+    auto it = e.index.find(id);
+    if (it != e.index.end()) e.status[it->second] = SeatStatus::sold;
+  }
+}
+
+Result<HoldBook::Counts> HoldBook::counts(std::string_view event_id) {
+  auto st = state(event_id);
+  if (!st) return st.error();
+  auto& e = **st;
+  std::lock_guard lock(e.mu);
+  Counts c;
+  if (e.event.general_admission) {
+    c.available = e.ga_available;
+    c.held = e.ga_held;
+    c.sold = e.event.capacity() - e.ga_available - e.ga_held;
+    return c;
+  }
+  for (auto s : e.status) {
+    if (s == SeatStatus::available) ++c.available;
+    else if (s == SeatStatus::held) ++c.held;
+    else ++c.sold;
+  }
+  return c;
+}
+
+}  // namespace tacos::inventory

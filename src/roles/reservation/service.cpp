@@ -1,0 +1,314 @@
+#include "roles/reservation/service.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+
+namespace tacos::reservation {
+
+using nlohmann::json;
+using store::PaymentStatus;
+using store::ReservationStatus;
+
+namespace {
+constexpr std::string_view kExpireJob = "reservation.expire";
+
+std::string event_payload(const store::Reservation& r) {
+  return json{{"reservation_id", r.id},     {"event_id", r.event_id},         {"user_id", r.user_id},
+              {"seat_ids", r.seat_ids},     {"quantity", r.quantity},         {"total_amount", r.total_amount},
+              {"status", std::string(store::to_string(r.status))}}
+      .dump();
+}
+}  // namespace
+
+std::string reservation_json(const store::Reservation& r) {
+  json j{{"reservation_id", r.id},
+         {"status", std::string(store::to_string(r.status))},
+         {"event_id", r.event_id},
+         {"seat_ids", r.seat_ids},
+         {"quantity", r.quantity},
+         {"user_id", r.user_id},
+         {"hold_expires_at", format_rfc3339(r.hold_expires_at_ms)},
+         {"total_amount", r.total_amount},
+         {"currency", r.currency},
+         {"created_at", format_rfc3339(r.created_at_ms)}};
+  if (!r.payment_intent_id.empty()) j["payment_intent_id"] = r.payment_intent_id;
+  if (!r.end_reason.empty()) j["end_reason"] = r.end_reason;
+  return j.dump();
+}
+
+ReservationService::ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory,
+                                       queue::QueueClient& queue, worker::JobRunner& jobs,
+                                       const auth::WebhookSigner& webhook_signer, const Clock& clock,
+                                       metrics::Registry& metrics)
+    : ledger_(ledger),
+      inventory_(inventory),
+      queue_(queue),
+      jobs_(jobs),
+      webhook_signer_(webhook_signer),
+      clock_(clock),
+      holds_(metrics.counter("tacos_reservation_holds_total", "Holds made")),
+      confirmed_(metrics.counter("tacos_reservation_confirmed_total", "Reservations confirmed (sales)")),
+      expired_(metrics.counter("tacos_reservation_expired_total", "Holds released by expiry")),
+      cancelled_(metrics.counter("tacos_reservation_cancelled_total", "Holds cancelled (by the buyer or a failed payment)")) {}
+
+void ReservationService::create(CreateRequest req, Done<Created> done) {
+  // A replay of a request that already succeeded answers with what it made.
+  if (!req.idempotency_key.empty()) {
+    for (const auto& r : ledger_.reservations_of(req.user_id, 1000)) {
+      if (r.idempotency_key == req.idempotency_key) {
+        if (r.event_id != req.event_id) {
+          return done(Error(Errc::conflict, "this Idempotency-Key was used for another request"));
+        }
+        return done(Created{r, true});
+      }
+    }
+  }
+  // Check the entry token before taking seats, take them, then spend the token: a request that
+  // loses the race for a seat keeps its token and can try other seats.
+  if (auto st = queue_.consume_reservation_token(req.reservation_token, req.event_id, req.user_id, true); !st) {
+    return done(st.error());
+  }
+  auto plan = inventory_.hold(inventory::HoldRequest{req.event_id, req.seat_ids, req.quantity});
+  if (!plan) return done(plan.error());
+  auto admission = queue_.consume_reservation_token(req.reservation_token, req.event_id, req.user_id, false);
+  if (!admission) {
+    inventory_.undo_hold(*plan);
+    return done(admission.error());
+  }
+
+  auto now = clock_.now_ms();
+  auto r = std::make_shared<store::Reservation>();
+  r->id = new_id("rsv_", 20);
+  r->event_id = req.event_id;
+  r->user_id = req.user_id;
+  r->status = ReservationStatus::hold;
+  r->seat_ids = plan->seat_ids;
+  r->quantity = plan->quantity;
+  r->total_amount = plan->amount;
+  r->currency = plan->currency;
+  r->hold_expires_at_ms = now + static_cast<std::int64_t>(plan->hold_ttl_sec) * 1000;
+  r->created_at_ms = r->updated_at_ms = now;
+  r->queue_ticket = admission->ticket;
+  r->idempotency_key = req.idempotency_key;
+  auto expiry = std::make_shared<store::Job>();
+  ledger_.submit(store::WriteOp{
+      [this, r, plan = *plan, expiry](store::WriteTx& tx) -> Status {
+        tx.insert_reservation(*r);
+        if (auto st = inventory_.write_hold(tx, plan, r->id); !st) return st;
+        tx.add_outbox("reservation.created", r->id, event_payload(*r));
+        expiry->kind = kExpireJob;
+        expiry->payload = json{{"reservation_id", r->id}}.dump();
+        expiry->run_at_ms = r->hold_expires_at_ms;
+        expiry->id = tx.add_job(expiry->kind, expiry->payload, expiry->run_at_ms);
+        return {};
+      },
+      [this, r, plan = *plan, expiry, admission = *admission, done](const Status& st) {
+        if (!st) {
+          inventory_.undo_hold(plan);
+          queue_.buyer_finished(admission.event_id, admission.ticket);
+          return done(st.error());
+        }
+        holds_.inc();
+        jobs_.schedule(*expiry);
+        done(Created{*r, false});
+      }});
+}
+
+Status ReservationService::release_in_tx(store::WriteTx& tx, store::Reservation r, ReservationStatus to,
+                                         std::string_view reason, Effects& fx) {
+  if (!tx.transition_reservation(r.id, ReservationStatus::hold, to, "", reason)) return {};
+  if (auto st = inventory_.write_release(tx, r); !st) return st;
+  r.status = to;
+  r.end_reason = std::string(reason);
+  tx.add_outbox(to == ReservationStatus::expired ? "reservation.expired" : "reservation.cancelled", r.id,
+                event_payload(r));
+  fx.released = r;
+  return {};
+}
+
+Status ReservationService::confirm_in_tx(store::WriteTx& tx, const std::string& reservation_id,
+                                         const store::PaymentIntent& payment, Effects& fx) {
+  auto r = tx.reservation(reservation_id);
+  if (!r) return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
+  if (payment.status != PaymentStatus::approved) {
+    fx.outcome = Outcome::not_approved;
+    return {};
+  }
+  if (r->status == ReservationStatus::confirmed) {
+    if (r->payment_intent_id == payment.id) {
+      fx.outcome = Outcome::already_confirmed;
+    } else {
+      // A second approved payment for a reservation that is already paid: refund it.
+      tx.require_refund(payment.id);
+      tx.add_outbox("payment.refund_required", payment.id, json{{"reservation_id", r->id}}.dump());
+      fx.outcome = Outcome::refund_only;
+    }
+    return {};
+  }
+  if (r->status == ReservationStatus::hold && tx.now_ms() < r->hold_expires_at_ms) {
+    if (!tx.transition_reservation(r->id, ReservationStatus::hold, ReservationStatus::confirmed, payment.id, "")) {
+      return Error(Errc::conflict, "the reservation changed while confirming");
+    }
+    if (auto st = inventory_.write_sell(tx, *r); !st) return st;
+    store::Order o{new_id("ord_", 20), r->id,        payment.id, r->user_id, r->event_id,
+                   r->total_amount,    r->currency, tx.now_ms()};
+    tx.insert_order(o);
+    r->status = ReservationStatus::confirmed;
+    r->payment_intent_id = payment.id;
+    tx.add_outbox("reservation.confirmed", r->id, event_payload(*r));
+    fx.sold = *r;
+    fx.outcome = Outcome::confirmed;
+    return {};
+  }
+  // Too late: the hold ran out (release it now if the expiry job has not yet) and the money goes back.
+  if (r->status == ReservationStatus::hold) {
+    if (auto st = release_in_tx(tx, *r, ReservationStatus::expired, "hold_expired", fx); !st) return st;
+  }
+  tx.require_refund(payment.id);
+  tx.add_outbox("payment.refund_required", payment.id, json{{"reservation_id", r->id}}.dump());
+  fx.outcome = r->status == ReservationStatus::cancelled ? Outcome::cancelled : Outcome::expired;
+  return {};
+}
+
+void ReservationService::apply(const Effects& fx) {
+  if (fx.released) {
+    inventory_.released(*fx.released);
+    queue_.buyer_finished(fx.released->event_id, fx.released->queue_ticket);
+    (fx.released->status == ReservationStatus::expired ? expired_ : cancelled_).inc();
+  }
+  if (fx.sold) {
+    inventory_.sold(*fx.sold);
+    queue_.buyer_finished(fx.sold->event_id, fx.sold->queue_ticket);
+    confirmed_.inc();
+  }
+}
+
+void ReservationService::confirm(const net::Identity& who, std::string reservation_id, std::string payment_intent_id,
+                                 Done<store::Reservation> done) {
+  auto fx = std::make_shared<Effects>();
+  ledger_.submit(store::WriteOp{
+      [=, this](store::WriteTx& tx) -> Status {
+        auto r = tx.reservation(reservation_id);
+        if (!r || (r->user_id != who.user_id && !who.is_admin())) {
+          return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
+        }
+        auto p = tx.payment(payment_intent_id);
+        if (!p || p->reservation_id != reservation_id) {
+          return Error(Errc::payment_not_approved, "payment intent '" + payment_intent_id +
+                                                       "' does not belong to this reservation");
+        }
+        return confirm_in_tx(tx, reservation_id, *p, *fx);
+      },
+      [this, fx, reservation_id, done](const Status& st) {
+        if (!st) return done(st.error());
+        apply(*fx);
+        switch (fx->outcome) {
+          case Outcome::not_approved:
+            return done(Error(Errc::payment_not_approved, "the payment has not been approved"));
+          case Outcome::expired:
+            return done(Error(Errc::reservation_expired, "the hold expired before the payment; it will be refunded"));
+          case Outcome::cancelled:
+            return done(Error(Errc::reservation_not_cancellable, "the reservation was cancelled; the payment will be refunded"));
+          case Outcome::refund_only:
+            return done(Error(Errc::conflict, "the reservation was paid with another payment; this one will be refunded"));
+          default: break;
+        }
+        auto r = ledger_.reservation(reservation_id);
+        if (!r) return done(Error(Errc::internal, "confirmed reservation not found"));
+        done(*r);
+      }});
+}
+
+void ReservationService::cancel(const net::Identity& who, std::string reservation_id, Done<store::Reservation> done) {
+  auto fx = std::make_shared<Effects>();
+  ledger_.submit(store::WriteOp{
+      [=, this](store::WriteTx& tx) -> Status {
+        auto r = tx.reservation(reservation_id);
+        if (!r || (r->user_id != who.user_id && !who.is_admin())) {
+          return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
+        }
+        switch (r->status) {
+          case ReservationStatus::confirmed:
+            return Error(Errc::reservation_not_cancellable, "a confirmed reservation cannot be cancelled here");
+          case ReservationStatus::expired: return Error(Errc::reservation_expired, "the hold has already expired");
+          case ReservationStatus::cancelled: return {};  // cancelling twice is fine
+          case ReservationStatus::hold: break;
+        }
+        return release_in_tx(tx, *r, ReservationStatus::cancelled, "cancelled_by_user", *fx);
+      },
+      [this, fx, reservation_id, done](const Status& st) {
+        if (!st) return done(st.error());
+        apply(*fx);
+        auto r = ledger_.reservation(reservation_id);
+        if (!r) return done(Error(Errc::internal, "cancelled reservation not found"));
+        done(*r);
+      }});
+}
+
+Result<store::Reservation> ReservationService::get(const net::Identity& who, std::string_view id) {
+  auto r = ledger_.reservation(id);
+  if (!r || (r->user_id != who.user_id && !who.is_admin())) {
+    return Error(Errc::not_found, "no reservation '" + std::string(id) + "'");
+  }
+  return *r;
+}
+
+std::vector<store::Reservation> ReservationService::list(const net::Identity& who) {
+  return ledger_.reservations_of(who.user_id, 200);
+}
+
+void ReservationService::expire_job(const store::Job& job, std::function<void(Status)> finish) {
+  auto payload = json::parse(job.payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("reservation_id")) {
+    return finish(Error(Errc::internal, "malformed expiry job"));
+  }
+  std::string id = payload["reservation_id"].get<std::string>();
+  auto fx = std::make_shared<Effects>();
+  ledger_.submit(store::WriteOp{
+      [this, id, fx](store::WriteTx& tx) -> Status {
+        auto r = tx.reservation(id);
+        if (!r || r->status != ReservationStatus::hold) return {};  // confirmed, cancelled or done before
+        if (tx.now_ms() < r->hold_expires_at_ms) return Error(Errc::unavailable, "not due yet");
+        return release_in_tx(tx, *r, ReservationStatus::expired, "hold_expired", *fx);
+      },
+      [this, fx, finish](const Status& st) {
+        if (st) apply(*fx);
+        finish(st);
+      }});
+}
+
+void ReservationService::receive_webhook(std::string body, std::string signature, std::function<void(Status)> done) {
+  if (auto st = webhook_signer_.verify(signature, body); !st) return done(st);
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string() || !j.contains("data") || !j["data"].is_object() ||
+      !j["data"].contains("payment_intent_id") || !j["data"]["payment_intent_id"].is_string()) {
+    return done(Error(Errc::validation_failed, "the webhook body is not a payment event"));
+  }
+  std::string webhook_id = j["id"].get<std::string>();
+  std::string intent_id = j["data"]["payment_intent_id"].get<std::string>();
+  auto fx = std::make_shared<Effects>();
+  ledger_.submit(store::WriteOp{
+      [this, webhook_id, intent_id, fx](store::WriteTx& tx) -> Status {
+        if (!tx.record_webhook(webhook_id)) return {};  // seen before: already applied
+        auto p = tx.payment(intent_id);
+        if (!p) return Error(Errc::not_found, "no payment intent '" + intent_id + "'");
+        // The event says what happened; the store says what is true now. Act on the latter.
+        if (p->status == PaymentStatus::approved) return confirm_in_tx(tx, p->reservation_id, *p, *fx);
+        if (p->status == PaymentStatus::failed) {
+          auto r = tx.reservation(p->reservation_id);
+          if (r && r->status == ReservationStatus::hold) {
+            return release_in_tx(tx, *r, ReservationStatus::cancelled, "payment_failed", *fx);
+          }
+        }
+        return {};
+      },
+      [this, fx, done](const Status& st) {
+        if (st) apply(*fx);
+        done(st);
+      }});
+}
+
+}  // namespace tacos::reservation

@@ -1,0 +1,94 @@
+#pragma once
+// The reservation role: holds (seats or general-admission stock taken for a short time),
+// confirmation by an approved payment, cancellation and expiry. It orchestrates the other roles
+// through their client interfaces: the queue redeems the entry token, inventory takes and gives
+// back seats. Every change is one ledger op: the reservation, the seats, the order, the outbox
+// event and the expiry job commit together, and the caller is answered after the commit.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "net/http.hpp"
+#include "roles/inventory/client.hpp"
+#include "auth/webhook_signer.hpp"
+#include "roles/queue/client.hpp"
+#include "roles/worker/job_runner.hpp"
+#include "store/ledger.hpp"
+
+namespace tacos::reservation {
+
+template <typename T>
+using Done = std::function<void(Result<T>)>;
+
+struct CreateRequest {
+  std::string user_id;
+  std::string event_id;
+  std::vector<std::string> seat_ids;
+  std::int64_t quantity = 0;
+  std::string reservation_token;
+  std::string idempotency_key;
+};
+
+struct Created {
+  store::Reservation reservation;
+  bool replayed = false;  // an earlier request with the same Idempotency-Key made it
+};
+
+class ReservationService {
+ public:
+  ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory, queue::QueueClient& queue,
+                     worker::JobRunner& jobs, const auth::WebhookSigner& webhook_signer, const Clock& clock,
+                     metrics::Registry& metrics);
+
+  void create(CreateRequest req, Done<Created> done);
+  /// Confirms with an approved payment. PAYMENT_NOT_APPROVED (412) otherwise; RESERVATION_EXPIRED
+  /// (410) when the hold has run out, in which case an approved payment is marked for refund.
+  void confirm(const net::Identity& who, std::string reservation_id, std::string payment_intent_id,
+               Done<store::Reservation> done);
+  void cancel(const net::Identity& who, std::string reservation_id, Done<store::Reservation> done);
+  /// The caller's own reservation (admins see all); NOT_FOUND otherwise.
+  Result<store::Reservation> get(const net::Identity& who, std::string_view id);
+  std::vector<store::Reservation> list(const net::Identity& who);
+
+  /// The payment webhook receiver: verifies the signature, deduplicates by webhook id, and
+  /// applies the payment's real state (read from the store, so order of arrival does not matter).
+  void receive_webhook(std::string body, std::string signature, std::function<void(Status)> done);
+
+  /// Job handler for "reservation.expire".
+  void expire_job(const store::Job& job, std::function<void(Status)> finish);
+
+ private:
+  enum class Outcome { none, confirmed, already_confirmed, expired, cancelled, refund_only, not_approved };
+  struct Effects {
+    std::optional<store::Reservation> released;
+    std::optional<store::Reservation> sold;
+    Outcome outcome = Outcome::none;
+  };
+  /// Inside an op: confirm if the hold is live and the payment approved; otherwise expire /
+  /// refund as the state demands. Writes everything; records what memory must do afterwards.
+  Status confirm_in_tx(store::WriteTx& tx, const std::string& reservation_id, const store::PaymentIntent& payment,
+                       Effects& fx);
+  Status release_in_tx(store::WriteTx& tx, store::Reservation r, store::ReservationStatus to, std::string_view reason,
+                       Effects& fx);
+  void apply(const Effects& fx);
+
+  store::Ledger& ledger_;
+  inventory::InventoryClient& inventory_;
+  queue::QueueClient& queue_;
+  worker::JobRunner& jobs_;
+  const auth::WebhookSigner& webhook_signer_;
+  const Clock& clock_;
+  metrics::Counter& holds_;
+  metrics::Counter& confirmed_;
+  metrics::Counter& expired_;
+  metrics::Counter& cancelled_;
+};
+
+/// `{reservation_id, status, event_id, seat_ids, quantity, user_id, hold_expires_at, total_amount, ...}`.
+std::string reservation_json(const store::Reservation& r);
+
+}  // namespace tacos::reservation

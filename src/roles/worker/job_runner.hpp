@@ -1,0 +1,85 @@
+#pragma once
+// The worker role: runs durable jobs (store table `jobs`) at their time, at least once.
+// Handlers must be idempotent. A failed attempt is retried with exponential backoff and jitter;
+// after max_attempts the job is dead (a dead letter) until an admin replays it.
+// Owns one scheduling thread; due jobs run concurrently up to `concurrency`. The in-memory
+// schedule is rebuilt from the store at start(), so nothing is lost across a restart.
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "store/ledger.hpp"
+
+namespace tacos::worker {
+
+struct Settings {
+  int max_attempts = 8;
+  std::int64_t base_backoff_ms = 500;
+  std::int64_t max_backoff_ms = 60'000;
+  int concurrency = 256;
+  std::int64_t outbox_interval_ms = 1000;
+};
+
+class JobRunner {
+ public:
+  /// `finish` must be called exactly once, from any thread, with the attempt's outcome.
+  using Handler = std::function<void(const store::Job& job, std::function<void(Status)> finish)>;
+
+  JobRunner(store::Ledger& ledger, const Clock& clock, Settings settings, metrics::Registry& metrics);
+  ~JobRunner();
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  void handle(std::string kind, Handler handler);
+  /// Loads pending jobs and starts the scheduling thread.
+  void start();
+  void stop();
+  /// Adds a job whose row has committed (its id, kind, payload and run time).
+  void schedule(const store::Job& job);
+  /// Runs every job due now (the thread calls this; tests may too). Returns how many started.
+  int run_due();
+
+  std::vector<store::Job> dead_letters(int limit) { return ledger_.dead_jobs(limit); }
+  /// Puts a dead job back in line to run now. Errc::not_found when it is not dead.
+  Status replay(std::int64_t job_id);
+
+  /// Delay before attempt `attempts + 1`: base * 2^attempts, capped, with +-20 % jitter.
+  std::int64_t backoff_ms(int attempts) const;
+
+  struct Stats {
+    std::size_t scheduled = 0;
+    int in_flight = 0;
+  };
+  Stats stats() const;
+
+ private:
+  void finished(const store::Job& job, const Status& st);
+  void relay_outbox();
+
+  store::Ledger& ledger_;
+  const Clock& clock_;
+  Settings s_;
+  metrics::Counter& succeeded_;
+  metrics::Counter& failed_;
+  metrics::Counter& dead_;
+  std::map<std::string, Handler, std::less<>> handlers_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  // Due time -> job; a multimap keeps equal times in arrival order.
+  std::multimap<std::int64_t, store::Job> due_;
+  int in_flight_ = 0;
+  bool stopping_ = false;
+  std::int64_t next_outbox_ms_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace tacos::worker

@@ -1,0 +1,182 @@
+#pragma once
+// Durable state of the ticketing core (reservations, seats, payments, orders, outbox, jobs) and
+// the group-commit writer that changes it.
+//
+// Every change runs as a WriteOp on the store's single writer thread. The writer gathers the
+// ops that are waiting into one transaction (each op in its own savepoint), commits once, and
+// only then calls each op's `done`: many requests share one fsync, and a request is answered
+// only after its change is durable. Because one thread applies every op in order, an op can
+// read, decide and write without racing another op (confirm vs. expiry, duplicate webhooks).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/catalogue.hpp"
+
+namespace tacos::store {
+
+enum class ReservationStatus : std::uint8_t { hold, confirmed, cancelled, expired };
+std::string_view to_string(ReservationStatus s);
+std::optional<ReservationStatus> parse_reservation_status(std::string_view s);
+
+struct Reservation {
+  std::string id;
+  std::string event_id;
+  std::string user_id;
+  ReservationStatus status = ReservationStatus::hold;
+  std::vector<std::string> seat_ids;  // empty for general admission
+  std::int64_t quantity = 0;
+  std::int64_t total_amount = 0;
+  std::string currency;
+  std::int64_t hold_expires_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  std::string queue_ticket;
+  std::string idempotency_key;
+  std::string payment_intent_id;  // set when confirmed
+  std::string end_reason;         // why it was cancelled or expired
+};
+
+enum class PaymentStatus : std::uint8_t { pending, processing, approved, failed };
+std::string_view to_string(PaymentStatus s);
+std::optional<PaymentStatus> parse_payment_status(std::string_view s);
+
+struct PaymentIntent {
+  std::string id;
+  std::string reservation_id;
+  std::string user_id;
+  std::int64_t amount = 0;
+  std::string currency;
+  PaymentStatus status = PaymentStatus::pending;
+  std::string scenario;
+  bool refund_required = false;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+struct Order {
+  std::string id;
+  std::string reservation_id;
+  std::string payment_intent_id;
+  std::string user_id;
+  std::string event_id;
+  std::int64_t amount = 0;
+  std::string currency;
+  std::int64_t created_at_ms = 0;
+};
+
+struct Job {
+  std::int64_t id = 0;
+  std::string kind;
+  std::string payload;
+  std::int64_t run_at_ms = 0;
+  int attempts = 0;
+  std::string status;  // PENDING | DONE | DEAD
+  std::string last_error;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+/// The writes (and the reads that decide them) available inside one op. Only valid during
+/// WriteOp::apply, on the writer thread.
+class WriteTx {
+ public:
+  virtual ~WriteTx() = default;
+  virtual std::int64_t now_ms() const = 0;
+
+  virtual std::optional<Reservation> reservation(std::string_view id) = 0;
+  virtual std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) = 0;
+  virtual void insert_reservation(const Reservation& r) = 0;
+  /// Moves a reservation from `from` to `to`; false when it was not in `from`.
+  virtual bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
+                                      std::string_view payment_intent_id, std::string_view end_reason) = 0;
+
+  /// Moves each seat from one status to another; returns how many moved (all or the op must fail).
+  virtual std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids,
+                                  domain::SeatStatus from, domain::SeatStatus to, std::string_view reservation_id) = 0;
+  /// Adds `delta` to the general-admission stock; false if it would go below zero.
+  virtual bool adjust_ga_stock(std::string_view event_id, std::int64_t delta) = 0;
+
+  virtual std::optional<PaymentIntent> payment(std::string_view id) = 0;
+  virtual std::optional<PaymentIntent> open_payment_for(std::string_view reservation_id) = 0;
+  virtual void insert_payment(const PaymentIntent& p) = 0;
+  virtual bool transition_payment(std::string_view id, PaymentStatus from, PaymentStatus to,
+                                  std::string_view scenario) = 0;
+  virtual void require_refund(std::string_view payment_id) = 0;
+
+  virtual void insert_order(const Order& o) = 0;
+
+  virtual void add_outbox(std::string_view topic, std::string_view aggregate_id, std::string_view payload) = 0;
+  /// Marks up to `limit` unpublished outbox events published; returns them (oldest first).
+  struct OutboxEvent {
+    std::int64_t id;
+    std::string topic;
+    std::string aggregate_id;
+  };
+  virtual std::vector<OutboxEvent> publish_outbox(int limit) = 0;
+  virtual std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) = 0;
+  virtual void finish_job(std::int64_t id) = 0;
+  /// Records a failed attempt: retried at `retry_at_ms`, or dead when `dead`.
+  virtual void fail_job(std::int64_t id, std::string_view error, std::int64_t retry_at_ms, bool dead) = 0;
+  virtual bool replay_job(std::int64_t id) = 0;
+  /// First sight of a webhook event id: true; a duplicate: false.
+  virtual bool record_webhook(std::string_view event_id) = 0;
+};
+
+struct WriteOp {
+  /// Runs on the writer thread inside the batch transaction. An error rolls back this op only.
+  std::function<Status(WriteTx&)> apply;
+  /// Runs after the batch committed (the op's status) or failed to commit (that error).
+  std::function<void(const Status&)> done;
+};
+
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+  /// Queues an op for the next batch. Thread-safe; never blocks on the disk.
+  virtual void submit(WriteOp op) = 0;
+  /// Runs an op and waits for it to be durable (for tools, start-up and tests).
+  Status run(std::function<Status(WriteTx&)> apply);
+
+  // Reads of committed state, from any thread.
+  virtual std::optional<Reservation> reservation(std::string_view id) = 0;
+  virtual std::vector<Reservation> reservations_of(std::string_view user_id, int limit) = 0;
+  virtual std::optional<PaymentIntent> payment(std::string_view id) = 0;
+  virtual std::optional<Order> order_for(std::string_view reservation_id) = 0;
+  virtual std::vector<Job> pending_jobs() = 0;
+  virtual std::vector<Job> dead_jobs(int limit) = 0;
+  /// Seat statuses and general-admission stock of one event, to rebuild in-memory state.
+  virtual std::vector<domain::Seat> seats(std::string_view event_id) = 0;
+  virtual std::int64_t ga_available(std::string_view event_id) = 0;
+
+  struct Stats {
+    std::uint64_t batches = 0;
+    std::uint64_t ops = 0;
+    std::size_t queued = 0;
+  };
+  virtual Stats stats() const = 0;
+  /// Finishes queued ops and stops the writer thread.
+  virtual void stop() = 0;
+};
+
+/// One finding of the invariant checker.
+struct Violation {
+  std::string invariant;
+  std::string detail;
+};
+
+/// Checks DESIGN.md's invariants over committed state: per event free + held + sold = capacity,
+/// no seat in two live reservations, no negative stock, every confirmed reservation has exactly
+/// one approved payment and one order, and no hold outlives its expiry by more than `grace_ms`.
+class InvariantChecker {
+ public:
+  virtual ~InvariantChecker() = default;
+  virtual std::vector<Violation> check(std::int64_t now_ms, std::int64_t grace_ms) = 0;
+};
+
+}  // namespace tacos::store

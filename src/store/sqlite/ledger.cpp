@@ -1,0 +1,592 @@
+// The group-commit writer of the embedded store and its reads (see store/ledger.hpp).
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/log.hpp"
+#include "store/sqlite/internal.hpp"
+#include "store/store.hpp"
+
+namespace tacos::store {
+
+std::string_view to_string(ReservationStatus s) {
+  switch (s) {
+    case ReservationStatus::hold: return "HOLD";
+    case ReservationStatus::confirmed: return "CONFIRMED";
+    case ReservationStatus::cancelled: return "CANCELLED";
+    case ReservationStatus::expired: return "EXPIRED";
+  }
+  return "HOLD";
+}
+
+std::optional<ReservationStatus> parse_reservation_status(std::string_view s) {
+  if (s == "HOLD") return ReservationStatus::hold;
+  if (s == "CONFIRMED") return ReservationStatus::confirmed;
+  if (s == "CANCELLED") return ReservationStatus::cancelled;
+  if (s == "EXPIRED") return ReservationStatus::expired;
+  return std::nullopt;
+}
+
+std::string_view to_string(PaymentStatus s) {
+  switch (s) {
+    case PaymentStatus::pending: return "PENDING";
+    case PaymentStatus::processing: return "PROCESSING";
+    case PaymentStatus::approved: return "APPROVED";
+    case PaymentStatus::failed: return "FAILED";
+  }
+  return "PENDING";
+}
+
+std::optional<PaymentStatus> parse_payment_status(std::string_view s) {
+  if (s == "PENDING") return PaymentStatus::pending;
+  if (s == "PROCESSING") return PaymentStatus::processing;
+  if (s == "APPROVED") return PaymentStatus::approved;
+  if (s == "FAILED") return PaymentStatus::failed;
+  return std::nullopt;
+}
+
+Status Ledger::run(std::function<Status(WriteTx&)> apply) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  submit(WriteOp{std::move(apply), [promise](const Status& st) { promise->set_value(st); }});
+  return future.get();
+}
+
+namespace sqlite {
+namespace {
+
+constexpr const char* kReservationCols =
+    "id, event_id, user_id, status, quantity, total_amount, currency, hold_expires_at_ms, created_at_ms, "
+    "updated_at_ms, queue_ticket, idempotency_key, payment_intent_id, end_reason";
+constexpr const char* kPaymentCols =
+    "id, reservation_id, user_id, amount, currency, status, scenario, refund_status, created_at_ms, updated_at_ms";
+constexpr const char* kJobCols = "id, kind, payload, run_at_ms, attempts, status, last_error, created_at_ms, updated_at_ms";
+
+Reservation read_reservation(const Statement& s) {
+  Reservation r;
+  r.id = s.text(0);
+  r.event_id = s.text(1);
+  r.user_id = s.text(2);
+  r.status = parse_reservation_status(s.text(3)).value_or(ReservationStatus::hold);
+  r.quantity = s.integer(4);
+  r.total_amount = s.integer(5);
+  r.currency = s.text(6);
+  r.hold_expires_at_ms = s.integer(7);
+  r.created_at_ms = s.integer(8);
+  r.updated_at_ms = s.integer(9);
+  r.queue_ticket = s.text(10);
+  r.idempotency_key = s.text(11);
+  r.payment_intent_id = s.text(12);
+  r.end_reason = s.text(13);
+  return r;
+}
+
+void load_seats(Db& db, Reservation& r) {
+  auto& s = db.cached("SELECT seat_id FROM reservation_seats WHERE reservation_id = ? ORDER BY rowid");
+  s.bind(1, r.id);
+  while (s.step()) r.seat_ids.push_back(s.text(0));
+}
+
+PaymentIntent read_payment(const Statement& s) {
+  PaymentIntent p;
+  p.id = s.text(0);
+  p.reservation_id = s.text(1);
+  p.user_id = s.text(2);
+  p.amount = s.integer(3);
+  p.currency = s.text(4);
+  p.status = parse_payment_status(s.text(5)).value_or(PaymentStatus::pending);
+  p.scenario = s.text(6);
+  p.refund_required = s.text(7) == "REQUIRED";
+  p.created_at_ms = s.integer(8);
+  p.updated_at_ms = s.integer(9);
+  return p;
+}
+
+Job read_job(const Statement& s) {
+  Job j;
+  j.id = s.integer(0);
+  j.kind = s.text(1);
+  j.payload = s.text(2);
+  j.run_at_ms = s.integer(3);
+  j.attempts = static_cast<int>(s.integer(4));
+  j.status = s.text(5);
+  j.last_error = s.text(6);
+  j.created_at_ms = s.integer(7);
+  j.updated_at_ms = s.integer(8);
+  return j;
+}
+
+std::optional<Reservation> find_reservation(Db& db, std::string_view id) {
+  auto& s = db.cached(std::string("SELECT ") + kReservationCols + " FROM reservations WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  auto r = read_reservation(s);
+  s.reset();
+  load_seats(db, r);
+  return r;
+}
+
+std::optional<PaymentIntent> find_payment(Db& db, std::string_view id) {
+  auto& s = db.cached(std::string("SELECT ") + kPaymentCols + " FROM payment_intents WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_payment(s);
+}
+
+class SqliteWriteTx final : public WriteTx {
+ public:
+  SqliteWriteTx(Db& db, const Clock& clock) : db_(db), now_(clock.now_ms()) {}
+  std::int64_t now_ms() const override { return now_; }
+
+  std::optional<Reservation> reservation(std::string_view id) override { return find_reservation(db_, id); }
+
+  std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) override {
+    auto& s = db_.cached(std::string("SELECT ") + kReservationCols +
+                         " FROM reservations WHERE user_id = ? AND idempotency_key = ?");
+    s.bind(1, user_id).bind(2, key);
+    if (!s.step()) return std::nullopt;
+    auto r = read_reservation(s);
+    s.reset();
+    load_seats(db_, r);
+    return r;
+  }
+
+  void insert_reservation(const Reservation& r) override {
+    auto& s = db_.cached(
+        "INSERT INTO reservations (id, event_id, user_id, status, quantity, total_amount, currency, "
+        "hold_expires_at_ms, created_at_ms, updated_at_ms, queue_ticket, idempotency_key) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, r.id).bind(2, r.event_id).bind(3, r.user_id).bind(4, to_string(r.status)).bind(5, r.quantity);
+    s.bind(6, r.total_amount).bind(7, r.currency).bind(8, r.hold_expires_at_ms).bind(9, r.created_at_ms);
+    s.bind(10, r.updated_at_ms).bind(11, r.queue_ticket);
+    if (r.idempotency_key.empty()) s.bind_null(12);
+    else s.bind(12, r.idempotency_key);
+    if (s.exec() != SQLITE_OK) throw StoreError("reservation " + r.id + " conflicts with an existing one");
+    auto& seat = db_.cached("INSERT INTO reservation_seats (reservation_id, event_id, seat_id) VALUES (?,?,?)");
+    for (const auto& id : r.seat_ids) {
+      seat.reset();
+      seat.bind(1, r.id).bind(2, r.event_id).bind(3, id);
+      if (seat.exec() != SQLITE_OK) throw StoreError("seat " + id + " listed twice");
+    }
+  }
+
+  bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
+                              std::string_view payment_intent_id, std::string_view end_reason) override {
+    auto& s = db_.cached(
+        "UPDATE reservations SET status = ?, updated_at_ms = ?, payment_intent_id = COALESCE(?, payment_intent_id), "
+        "end_reason = COALESCE(?, end_reason) WHERE id = ? AND status = ?");
+    s.bind(1, to_string(to)).bind(2, now_);
+    if (payment_intent_id.empty()) s.bind_null(3);
+    else s.bind(3, payment_intent_id);
+    if (end_reason.empty()) s.bind_null(4);
+    else s.bind(4, end_reason);
+    s.bind(5, id).bind(6, to_string(from));
+    s.exec();
+    return sqlite3_changes(db_.raw()) == 1;
+  }
+
+  std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids,
+                          domain::SeatStatus from, domain::SeatStatus to, std::string_view reservation_id) override {
+    // Seats that are held or sold move only for the reservation that has them.
+    bool owned = from != domain::SeatStatus::available;
+    auto& s = db_.cached(owned ? "UPDATE seats SET status = ?, reservation_id = ? WHERE event_id = ? AND seat_id = ? "
+                                 "AND status = ? AND reservation_id = ?"
+                               : "UPDATE seats SET status = ?, reservation_id = ? WHERE event_id = ? AND seat_id = ? "
+                                 "AND status = ?");
+    std::int64_t moved = 0;
+    for (const auto& id : seat_ids) {
+      s.reset();
+      s.bind(1, domain::to_string(to));
+      if (to == domain::SeatStatus::available) s.bind_null(2);
+      else s.bind(2, reservation_id);
+      s.bind(3, event_id).bind(4, id).bind(5, domain::to_string(from));
+      if (owned) s.bind(6, reservation_id);
+      s.exec();
+      moved += sqlite3_changes(db_.raw());
+    }
+    return moved;
+  }
+
+  bool adjust_ga_stock(std::string_view event_id, std::int64_t delta) override {
+    auto& s = db_.cached(
+        "UPDATE sections SET ga_available = ga_available + ? WHERE event_id = ? AND ga_available IS NOT NULL "
+        "AND ga_available + ? >= 0 AND ga_available + ? <= capacity");
+    s.bind(1, delta).bind(2, event_id).bind(3, delta).bind(4, delta);
+    s.exec();
+    return sqlite3_changes(db_.raw()) == 1;
+  }
+
+  std::optional<PaymentIntent> payment(std::string_view id) override { return find_payment(db_, id); }
+
+  std::optional<PaymentIntent> open_payment_for(std::string_view reservation_id) override {
+    auto& s = db_.cached(std::string("SELECT ") + kPaymentCols +
+                         " FROM payment_intents WHERE reservation_id = ? AND status IN ('PENDING', 'PROCESSING', "
+                         "'APPROVED') ORDER BY created_at_ms DESC LIMIT 1");
+    s.bind(1, reservation_id);
+    if (!s.step()) return std::nullopt;
+    return read_payment(s);
+  }
+
+  void insert_payment(const PaymentIntent& p) override {
+    auto& s = db_.cached(
+        "INSERT INTO payment_intents (id, reservation_id, user_id, amount, currency, status, scenario, refund_status, "
+        "created_at_ms, updated_at_ms) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, p.id).bind(2, p.reservation_id).bind(3, p.user_id).bind(4, p.amount).bind(5, p.currency);
+    s.bind(6, to_string(p.status)).bind(7, p.scenario).bind(8, p.refund_required ? "REQUIRED" : "NONE");
+    s.bind(9, p.created_at_ms).bind(10, p.updated_at_ms);
+    if (s.exec() != SQLITE_OK) throw StoreError("payment intent " + p.id + " conflicts");
+  }
+
+  bool transition_payment(std::string_view id, PaymentStatus from, PaymentStatus to, std::string_view scenario) override {
+    auto& s = db_.cached(
+        "UPDATE payment_intents SET status = ?, scenario = COALESCE(?, scenario), updated_at_ms = ? "
+        "WHERE id = ? AND status = ?");
+    s.bind(1, to_string(to));
+    if (scenario.empty()) s.bind_null(2);
+    else s.bind(2, scenario);
+    s.bind(3, now_).bind(4, id).bind(5, to_string(from));
+    s.exec();
+    return sqlite3_changes(db_.raw()) == 1;
+  }
+
+  void require_refund(std::string_view payment_id) override {
+    auto& s = db_.cached("UPDATE payment_intents SET refund_status = 'REQUIRED', updated_at_ms = ? WHERE id = ?");
+    s.bind(1, now_).bind(2, payment_id);
+    s.exec();
+  }
+
+  void insert_order(const Order& o) override {
+    auto& s = db_.cached(
+        "INSERT INTO orders (id, reservation_id, payment_intent_id, user_id, event_id, amount, currency, "
+        "created_at_ms) VALUES (?,?,?,?,?,?,?,?)");
+    s.bind(1, o.id).bind(2, o.reservation_id).bind(3, o.payment_intent_id).bind(4, o.user_id).bind(5, o.event_id);
+    s.bind(6, o.amount).bind(7, o.currency).bind(8, o.created_at_ms);
+    if (s.exec() != SQLITE_OK) throw StoreError("an order for reservation " + o.reservation_id + " already exists");
+  }
+
+  void add_outbox(std::string_view topic, std::string_view aggregate_id, std::string_view payload) override {
+    auto& s = db_.cached("INSERT INTO outbox (topic, aggregate_id, payload, created_at_ms) VALUES (?,?,?,?)");
+    s.bind(1, topic).bind(2, aggregate_id).bind(3, payload).bind(4, now_);
+    s.exec();
+  }
+
+  std::vector<OutboxEvent> publish_outbox(int limit) override {
+    auto& s = db_.cached("SELECT id, topic, aggregate_id FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT ?");
+    s.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<OutboxEvent> out;
+    while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2)});
+    s.reset();
+    if (out.empty()) return out;
+    auto& u = db_.cached("UPDATE outbox SET published_at_ms = ? WHERE published_at_ms IS NULL AND id <= ?");
+    u.bind(1, now_).bind(2, out.back().id);
+    u.exec();
+    return out;
+  }
+
+  std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) override {
+    auto& s = db_.cached(
+        "INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms) VALUES (?,?,?,?,?)");
+    s.bind(1, kind).bind(2, payload).bind(3, run_at_ms).bind(4, now_).bind(5, now_);
+    s.exec();
+    return sqlite3_last_insert_rowid(db_.raw());
+  }
+
+  void finish_job(std::int64_t id) override {
+    auto& s = db_.cached("UPDATE jobs SET status = 'DONE', attempts = attempts + 1, updated_at_ms = ? WHERE id = ?");
+    s.bind(1, now_).bind(2, id);
+    s.exec();
+  }
+
+  void fail_job(std::int64_t id, std::string_view error, std::int64_t retry_at_ms, bool dead) override {
+    auto& s = db_.cached(
+        "UPDATE jobs SET attempts = attempts + 1, last_error = ?, run_at_ms = ?, status = ?, updated_at_ms = ? "
+        "WHERE id = ?");
+    s.bind(1, error).bind(2, retry_at_ms).bind(3, dead ? "DEAD" : "PENDING").bind(4, now_).bind(5, id);
+    s.exec();
+  }
+
+  bool replay_job(std::int64_t id) override {
+    auto& s = db_.cached(
+        "UPDATE jobs SET status = 'PENDING', attempts = 0, run_at_ms = ?, updated_at_ms = ? WHERE id = ? AND "
+        "status = 'DEAD'");
+    s.bind(1, now_).bind(2, now_).bind(3, id);
+    s.exec();
+    return sqlite3_changes(db_.raw()) == 1;
+  }
+
+  bool record_webhook(std::string_view event_id) override {
+    auto& s = db_.cached("INSERT OR IGNORE INTO webhook_receipts (event_id, received_at_ms) VALUES (?, ?)");
+    s.bind(1, event_id).bind(2, now_);
+    s.exec();
+    return sqlite3_changes(db_.raw()) == 1;
+  }
+
+ private:
+  Db& db_;
+  std::int64_t now_;
+};
+
+class SqliteLedger final : public Ledger {
+ public:
+  SqliteLedger(Db& writer, std::mutex& write_mu, ReadPool& readers, const Clock& clock, int max_batch)
+      : writer_(writer), write_mu_(write_mu), readers_(readers), clock_(clock), max_batch_(max_batch) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~SqliteLedger() override { stop(); }
+
+  void submit(WriteOp op) override {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(op));  // after stop() the loop still drains what is queued
+    }
+    cv_.notify_one();
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Stats stats() const override {
+    std::lock_guard lock(mu_);
+    return Stats{batches_, ops_, queue_.size()};
+  }
+
+  std::optional<Reservation> reservation(std::string_view id) override {
+    auto db = readers_.take();
+    return find_reservation(*db, id);
+  }
+
+  std::vector<Reservation> reservations_of(std::string_view user_id, int limit) override {
+    auto db = readers_.take();
+    auto& s = db->cached(std::string("SELECT ") + kReservationCols +
+                         " FROM reservations WHERE user_id = ? ORDER BY created_at_ms DESC, id LIMIT ?");
+    s.bind(1, user_id).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<Reservation> out;
+    while (s.step()) out.push_back(read_reservation(s));
+    s.reset();
+    for (auto& r : out) load_seats(*db, r);
+    return out;
+  }
+
+  std::optional<PaymentIntent> payment(std::string_view id) override {
+    auto db = readers_.take();
+    return find_payment(*db, id);
+  }
+
+  std::optional<Order> order_for(std::string_view reservation_id) override {
+    auto db = readers_.take();
+    auto& s = db->cached(
+        "SELECT id, reservation_id, payment_intent_id, user_id, event_id, amount, currency, created_at_ms "
+        "FROM orders WHERE reservation_id = ?");
+    s.bind(1, reservation_id);
+    if (!s.step()) return std::nullopt;
+    return Order{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5), s.text(6), s.integer(7)};
+  }
+
+  std::vector<Job> pending_jobs() override {
+    auto db = readers_.take();
+    auto& s = db->cached(std::string("SELECT ") + kJobCols + " FROM jobs WHERE status = 'PENDING' ORDER BY run_at_ms");
+    std::vector<Job> out;
+    while (s.step()) out.push_back(read_job(s));
+    return out;
+  }
+
+  std::vector<Job> dead_jobs(int limit) override {
+    auto db = readers_.take();
+    auto& s = db->cached(std::string("SELECT ") + kJobCols +
+                         " FROM jobs WHERE status = 'DEAD' ORDER BY updated_at_ms DESC LIMIT ?");
+    s.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<Job> out;
+    while (s.step()) out.push_back(read_job(s));
+    return out;
+  }
+
+  std::vector<domain::Seat> seats(std::string_view event_id) override {
+    auto db = readers_.take();
+    auto& s = db->cached("SELECT seat_id, section, row_no, seat_no, status FROM seats WHERE event_id = ?");
+    s.bind(1, event_id);
+    std::vector<domain::Seat> out;
+    while (s.step()) {
+      out.push_back(domain::Seat{s.text(0), s.text(1), static_cast<int>(s.integer(2)), static_cast<int>(s.integer(3)),
+                                 domain::parse_seat_status(s.text(4)).value_or(domain::SeatStatus::available)});
+    }
+    return out;
+  }
+
+  std::int64_t ga_available(std::string_view event_id) override {
+    auto db = readers_.take();
+    auto& s = db->cached("SELECT ga_available FROM sections WHERE event_id = ? AND ga_available IS NOT NULL");
+    s.bind(1, event_id);
+    return s.step() ? s.integer(0) : 0;
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::deque<WriteOp> batch;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      run_batch(batch);
+    }
+  }
+
+  void run_batch(std::deque<WriteOp>& batch) {
+    std::vector<Status> results(batch.size());
+    Status commit_status;
+    {
+      std::lock_guard lock(write_mu_);
+      try {
+        writer_.exec("BEGIN IMMEDIATE");
+        SqliteWriteTx tx(writer_, clock_);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          writer_.exec("SAVEPOINT op");
+          try {
+            results[i] = batch[i].apply(tx);
+          } catch (const std::exception& e) {
+            log::error("write op failed", {log::str("error", e.what())});
+            results[i] = Error(Errc::internal, e.what());
+          }
+          writer_.exec(results[i] ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+        }
+        writer_.exec("COMMIT");  // one fsync for the whole batch
+      } catch (const std::exception& e) {
+        log::error("group commit failed", {log::str("error", e.what()), log::num("ops", static_cast<long long>(batch.size()))});
+        try {
+          writer_.exec("ROLLBACK");
+        } catch (const std::exception&) {
+        }
+        commit_status = Error(Errc::unavailable, "the store could not save the change; try again");
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      ++batches_;
+      ops_ += batch.size();
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i].done) continue;
+      try {
+        batch[i].done(commit_status ? results[i] : commit_status);
+      } catch (const std::exception& e) {
+        log::error("write completion failed", {log::str("error", e.what())});
+      }
+    }
+  }
+
+  Db& writer_;
+  std::mutex& write_mu_;
+  ReadPool& readers_;
+  const Clock& clock_;
+  int max_batch_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteOp> queue_;
+  bool stopping_ = false;
+  std::uint64_t batches_ = 0;
+  std::uint64_t ops_ = 0;
+  std::thread thread_;
+};
+
+class SqliteInvariants final : public InvariantChecker {
+ public:
+  explicit SqliteInvariants(ReadPool& readers) : readers_(readers) {}
+
+  std::vector<Violation> check(std::int64_t now_ms, std::int64_t grace_ms) override {
+    auto db = readers_.take();
+    std::vector<Violation> out;
+    // One read transaction: every query sees the same snapshot.
+    db->exec("BEGIN");
+    auto each = [&](const char* name, const std::string& sql, std::function<void(Statement&)> bind) {
+      auto s = db->prepare(sql);
+      if (bind) bind(s);
+      while (s.step()) out.push_back({name, s.text(0)});
+    };
+    each("capacity",
+         "SELECT 'event ' || c.event_id || ' section ' || c.name || ': free ' || free || ' + held ' || held || "
+         "' + sold ' || sold || ' != capacity ' || c.capacity FROM ("
+         " SELECT sc.event_id, sc.name, sc.capacity,"
+         "  CASE WHEN sc.ga_available IS NULL THEN"
+         "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'AVAILABLE')"
+         "  ELSE sc.ga_available END AS free,"
+         "  CASE WHEN sc.ga_available IS NULL THEN"
+         "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'HELD')"
+         "  ELSE (SELECT COALESCE(SUM(quantity), 0) FROM reservations r WHERE r.event_id = sc.event_id AND r.status = 'HOLD') END AS held,"
+         "  CASE WHEN sc.ga_available IS NULL THEN"
+         "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'SOLD')"
+         "  ELSE (SELECT COALESCE(SUM(quantity), 0) FROM reservations r WHERE r.event_id = sc.event_id AND r.status = 'CONFIRMED') END AS sold"
+         " FROM sections sc) c WHERE free + held + sold != c.capacity",
+         nullptr);
+    each("seat_status_matches_reservation",
+         "SELECT 'seat ' || s.event_id || '/' || s.seat_id || ' is ' || s.status || ' but its reservation is ' || "
+         "COALESCE(r.status, 'missing') FROM seats s LEFT JOIN reservations r ON r.id = s.reservation_id "
+         "WHERE (s.status = 'HELD' AND (r.status IS NULL OR r.status != 'HOLD')) OR "
+         "(s.status = 'SOLD' AND (r.status IS NULL OR r.status != 'CONFIRMED')) OR "
+         "(s.status = 'AVAILABLE' AND s.reservation_id IS NOT NULL)",
+         nullptr);
+    each("no_seat_sold_twice",
+         "SELECT 'seat ' || rs.event_id || '/' || rs.seat_id || ' is in ' || COUNT(*) || ' live reservations' "
+         "FROM reservation_seats rs JOIN reservations r ON r.id = rs.reservation_id "
+         "WHERE r.status IN ('HOLD', 'CONFIRMED') GROUP BY rs.event_id, rs.seat_id HAVING COUNT(*) > 1",
+         nullptr);
+    each("live_reservation_owns_its_seats",
+         "SELECT 'reservation ' || r.id || ' (' || r.status || ') lists seat ' || rs.seat_id || ' which is ' || "
+         "COALESCE(s.status, 'missing') FROM reservations r JOIN reservation_seats rs ON rs.reservation_id = r.id "
+         "LEFT JOIN seats s ON s.event_id = rs.event_id AND s.seat_id = rs.seat_id "
+         "WHERE r.status IN ('HOLD', 'CONFIRMED') AND (s.reservation_id IS NULL OR s.reservation_id != r.id)",
+         nullptr);
+    each("no_negative_stock",
+         "SELECT 'event ' || event_id || ' general admission stock is ' || ga_available FROM sections "
+         "WHERE ga_available IS NOT NULL AND ga_available < 0",
+         nullptr);
+    each("confirmed_has_one_approved_payment_and_order",
+         "SELECT 'reservation ' || r.id || ': ' || "
+         "(SELECT COUNT(*) FROM payment_intents p WHERE p.reservation_id = r.id AND p.status = 'APPROVED' AND "
+         "p.refund_status = 'NONE') || ' approved payments, ' || "
+         "(SELECT COUNT(*) FROM orders o WHERE o.reservation_id = r.id) || ' orders' FROM reservations r "
+         "WHERE r.status = 'CONFIRMED' AND ((SELECT COUNT(*) FROM payment_intents p WHERE p.reservation_id = r.id AND "
+         "p.status = 'APPROVED' AND p.refund_status = 'NONE') != 1 OR (SELECT COUNT(*) FROM orders o WHERE "
+         "o.reservation_id = r.id) != 1)",
+         nullptr);
+    each("hold_released_on_time",
+         "SELECT 'reservation ' || id || ' still holds seats ' || ((? - hold_expires_at_ms) / 1000) || "
+         "' s after its expiry' FROM reservations WHERE status = 'HOLD' AND hold_expires_at_ms + ? < ?",
+         [&](Statement& s) { s.bind(1, now_ms).bind(2, grace_ms).bind(3, now_ms); });
+    db->exec("COMMIT");
+    return out;
+  }
+
+ private:
+  ReadPool& readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Ledger> make_ledger(Db& writer, std::mutex& write_mu, ReadPool& readers, const Clock& clock,
+                                    int max_batch) {
+  return std::make_unique<SqliteLedger>(writer, write_mu, readers, clock, max_batch);
+}
+
+std::unique_ptr<InvariantChecker> make_invariant_checker(ReadPool& readers) {
+  return std::make_unique<SqliteInvariants>(readers);
+}
+
+}  // namespace sqlite
+}  // namespace tacos::store
