@@ -1,1 +1,280 @@
+// The group-commit ledger and the invariant checker over a real SQLite file.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "store/store.hpp"
+
+namespace tacos::store {
+namespace {
+
+using domain::SeatStatus;
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tacos-ledger-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    SqliteOptions o;
+    o.data_dir = dir_;
+    o.clock = &clock_;
+    store_ = open_sqlite(o);
+    store_->migrate();
+    domain::EventSpec s;
+    s.id = "evt_l";
+    s.name = "Show";
+    s.venue = "Hall";
+    s.starts_at_ms = clock_.now_ms() + 1'000'000;
+    s.sale_starts_at_ms = 0;
+    s.sections = {{"A", 100, 1, 4}};
+    ASSERT_TRUE(store_->events().create(domain::make_event(s, 1), domain::expand_seats(s)).ok());
+    domain::EventSpec ga = s;
+    ga.id = "evt_ga";
+    ga.sections.clear();
+    ga.ga_quantity = 10;
+    ga.ga_price = 5;
+    ASSERT_TRUE(store_->events().create(domain::make_event(ga, 1), {}).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Ledger& ledger() { return store_->ledger(); }
+
+  Reservation hold(std::string id, std::vector<std::string> seats) {
+    Reservation r;
+    r.id = std::move(id);
+    r.event_id = "evt_l";
+    r.user_id = "usr_1";
+    r.seat_ids = std::move(seats);
+    r.quantity = static_cast<std::int64_t>(r.seat_ids.size());
+    r.total_amount = 100 * r.quantity;
+    r.currency = "KRW";
+    r.hold_expires_at_ms = clock_.now_ms() + 60'000;
+    r.created_at_ms = r.updated_at_ms = clock_.now_ms();
+    r.queue_ticket = "1:s1";
+    return r;
+  }
+  Status insert_hold(const Reservation& r) {
+    return ledger().run([&](WriteTx& tx) -> Status {
+      tx.insert_reservation(r);
+      if (tx.move_seats(r.event_id, r.seat_ids, SeatStatus::available, SeatStatus::held, r.id) !=
+          static_cast<std::int64_t>(r.seat_ids.size())) {
+        return Error(Errc::seat_unavailable, "taken");
+      }
+      return {};
+    });
+  }
+
+  ManualClock clock_{1'700'000'000'000};
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(LedgerTest, CommittedChangesAreVisibleWhenDoneRuns) {
+  auto r = hold("rsv_1", {"A-1-1", "A-1-2"});
+  std::promise<bool> seen;
+  ledger().submit(WriteOp{[&](WriteTx& tx) {
+                            tx.insert_reservation(r);
+                            return Status();
+                          },
+                          [&](const Status& st) { seen.set_value(st.ok() && ledger().reservation("rsv_1").has_value()); }});
+  EXPECT_TRUE(seen.get_future().get());
+  auto back = ledger().reservation("rsv_1");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->seat_ids, (std::vector<std::string>{"A-1-1", "A-1-2"}));
+  EXPECT_EQ(back->status, ReservationStatus::hold);
+}
+
+TEST_F(LedgerTest, AFailingOpRollsBackAloneInItsBatch) {
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 20; ++i) {
+    auto p = std::make_shared<std::promise<Status>>();
+    results.push_back(p->get_future());
+    ledger().submit(WriteOp{[this, i](WriteTx& tx) -> Status {
+                              auto r = hold("rsv_" + std::to_string(i), {});
+                              r.quantity = 1;  // general-admission style: no seats
+                              tx.insert_reservation(r);
+                              if (i % 2) return Error(Errc::conflict, "odd ones fail");
+                              return {};
+                            },
+                            [p](const Status& st) { p->set_value(st); }});
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto st = results[static_cast<std::size_t>(i)].get();
+    EXPECT_EQ(st.ok(), i % 2 == 0) << i;
+    EXPECT_EQ(ledger().reservation("rsv_" + std::to_string(i)).has_value(), i % 2 == 0) << i;
+  }
+}
+
+TEST_F(LedgerTest, ManyOpsShareFewCommits) {
+  constexpr int kOps = 2000;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::future<void>> waits;
+      for (int i = 0; i < kOps / 4; ++i) {
+        auto p = std::make_shared<std::promise<void>>();
+        waits.push_back(p->get_future());
+        ledger().submit(WriteOp{[](WriteTx& tx) {
+                                  tx.add_outbox("test.event", "agg", "{}");
+                                  return Status();
+                                },
+                                [&ok, p](const Status& st) {
+                                  if (st) ++ok;
+                                  p->set_value();
+                                }});
+      }
+      for (auto& w : waits) w.get();
+      (void)t;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kOps);
+  auto stats = ledger().stats();
+  EXPECT_GE(stats.ops, static_cast<std::uint64_t>(kOps));
+  EXPECT_LT(stats.batches, stats.ops / 4) << "group commit should batch concurrent writers";
+}
+
+TEST_F(LedgerTest, SeatsMoveOnlyFromTheExpectedStateAndOwner) {
+  ASSERT_TRUE(insert_hold(hold("rsv_a", {"A-1-1"})).ok());
+  // Someone else cannot take it, nor release it.
+  EXPECT_FALSE(insert_hold(hold("rsv_b", {"A-1-1", "A-1-2"})).ok());
+  EXPECT_FALSE(ledger().reservation("rsv_b").has_value());
+  std::int64_t moved = -1;
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    moved = tx.move_seats("evt_l", {"A-1-1"}, SeatStatus::held, SeatStatus::available, "rsv_other");
+                    return Status();
+                  })
+                  .ok());
+  EXPECT_EQ(moved, 0);
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    moved = tx.move_seats("evt_l", {"A-1-1"}, SeatStatus::held, SeatStatus::sold, "rsv_a");
+                    return Status();
+                  })
+                  .ok());
+  EXPECT_EQ(moved, 1);
+}
+
+TEST_F(LedgerTest, GeneralAdmissionStockStaysWithinZeroAndCapacity) {
+  bool ok = false;
+  auto adjust = [&](std::int64_t d) {
+    EXPECT_TRUE(ledger()
+                    .run([&](WriteTx& tx) {
+                      ok = tx.adjust_ga_stock("evt_ga", d);
+                      return Status();
+                    })
+                    .ok());
+    return ok;
+  };
+  EXPECT_TRUE(adjust(-7));
+  EXPECT_FALSE(adjust(-4));  // only 3 left
+  EXPECT_TRUE(adjust(-3));
+  EXPECT_EQ(ledger().ga_available("evt_ga"), 0);
+  EXPECT_FALSE(adjust(11));  // above capacity
+  EXPECT_TRUE(adjust(10));
+}
+
+TEST_F(LedgerTest, ReservationTransitionsAreCompareAndSet) {
+  ASSERT_TRUE(insert_hold(hold("rsv_t", {"A-1-3"})).ok());
+  int wins = 0;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(ledger()
+                    .run([&](WriteTx& tx) {
+                      if (tx.transition_reservation("rsv_t", ReservationStatus::hold, ReservationStatus::expired, "",
+                                                    "hold_expired")) {
+                        ++wins;
+                      }
+                      return Status();
+                    })
+                    .ok());
+  }
+  EXPECT_EQ(wins, 1);
+  EXPECT_EQ(ledger().reservation("rsv_t")->end_reason, "hold_expired");
+}
+
+TEST_F(LedgerTest, JobsRetryDieAndReplay) {
+  std::int64_t id = 0;
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    id = tx.add_job("test.kind", "{}", clock_.now_ms());
+    return Status();
+  }).ok());
+  ASSERT_EQ(ledger().pending_jobs().size(), 1u);
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.fail_job(id, "boom", clock_.now_ms() + 500, false);
+    return Status();
+  }).ok());
+  auto pending = ledger().pending_jobs();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempts, 1);
+  EXPECT_EQ(pending[0].last_error, "boom");
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.fail_job(id, "boom again", clock_.now_ms(), true);
+    return Status();
+  }).ok());
+  EXPECT_TRUE(ledger().pending_jobs().empty());
+  ASSERT_EQ(ledger().dead_jobs(10).size(), 1u);
+  bool replayed = false;
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    replayed = tx.replay_job(id);
+    return Status();
+  }).ok());
+  EXPECT_TRUE(replayed);
+  EXPECT_EQ(ledger().pending_jobs().size(), 1u);
+  EXPECT_TRUE(ledger().dead_jobs(10).empty());
+}
+
+TEST_F(LedgerTest, WebhookIdsAreRecordedOnce) {
+  std::vector<bool> firsts;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+      firsts.push_back(tx.record_webhook("whe_1"));
+      return Status();
+    }).ok());
+  }
+  EXPECT_EQ(firsts, (std::vector<bool>{true, false, false}));
+}
+
+TEST_F(LedgerTest, InvariantsHoldForConsistentStateAndCatchDrift) {
+  ASSERT_TRUE(insert_hold(hold("rsv_ok", {"A-1-1"})).ok());
+  EXPECT_TRUE(store_->invariants().check(clock_.now_ms(), 5000).empty());
+  // A seat marked held with no reservation behind it is drift the checker must report.
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.move_seats("evt_l", {"A-1-4"}, SeatStatus::available, SeatStatus::held, "rsv_ghost");
+    return Status();
+  }).ok());
+  auto found = store_->invariants().check(clock_.now_ms(), 5000);
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found[0].invariant, "seat_status_matches_reservation");
+}
+
+TEST_F(LedgerTest, InvariantsReportHoldsPastTheirExpiry) {
+  ASSERT_TRUE(insert_hold(hold("rsv_late", {"A-1-2"})).ok());
+  clock_.advance_ms(60'000 + 6'000);
+  auto found = store_->invariants().check(clock_.now_ms(), 5000);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].invariant, "hold_released_on_time");
+}
+
+TEST_F(LedgerTest, ConfirmedWithoutPaymentOrOrderIsAViolation) {
+  ASSERT_TRUE(insert_hold(hold("rsv_c", {"A-1-1"})).ok());
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.transition_reservation("rsv_c", ReservationStatus::hold, ReservationStatus::confirmed, "pi_x", "");
+    tx.move_seats("evt_l", {"A-1-1"}, SeatStatus::held, SeatStatus::sold, "rsv_c");
+    return Status();
+  }).ok());
+  auto found = store_->invariants().check(clock_.now_ms(), 5000);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].invariant, "confirmed_has_one_approved_payment_and_order");
+}
+
+}  // namespace
+}  // namespace tacos::store

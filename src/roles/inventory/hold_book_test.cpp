@@ -1,0 +1,137 @@
+#include "roles/inventory/hold_book.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "store/store.hpp"
+
+namespace tacos::inventory {
+namespace {
+
+class HoldBookTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tacos-holds-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    store::SqliteOptions o;
+    o.data_dir = dir_;
+    store_ = store::open_sqlite(o);
+    store_->migrate();
+    catalogue_ = std::make_unique<Catalogue>(store_->events(), clock_);
+    domain::EventSpec s;
+    s.id = "evt_seats";
+    s.name = "Show";
+    s.venue = "Hall";
+    s.starts_at_ms = clock_.now_ms() + 1'000'000;
+    s.sale_starts_at_ms = 0;
+    s.max_seats_per_reservation = 4;
+    s.sections = {{"VIP", 100, 1, 10}, {"A", 10, 1, 10}};
+    ASSERT_TRUE(catalogue_->create(s).ok());
+    s.id = "evt_ga";
+    s.sections.clear();
+    s.ga_quantity = 100;
+    s.ga_price = 7;
+    ASSERT_TRUE(catalogue_->create(s).ok());
+    book_ = std::make_unique<HoldBook>(*catalogue_, store_->ledger());
+  }
+  void TearDown() override {
+    book_.reset();
+    catalogue_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ManualClock clock_{1'700'000'000'000};
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Catalogue> catalogue_;
+  std::unique_ptr<HoldBook> book_;
+};
+
+TEST_F(HoldBookTest, HoldsAllRequestedSeatsAndPricesThem) {
+  auto p = book_->hold({"evt_seats", {"VIP-1-1", "A-1-2"}, 0});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->amount, 110);
+  EXPECT_EQ(p->quantity, 2);
+  EXPECT_EQ(book_->counts("evt_seats")->held, 2);
+}
+
+TEST_F(HoldBookTest, TakesNoSeatWhenAnyIsTaken) {
+  ASSERT_TRUE(book_->hold({"evt_seats", {"VIP-1-3"}, 0}).ok());
+  auto p = book_->hold({"evt_seats", {"VIP-1-2", "VIP-1-3"}, 0});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, Errc::seat_unavailable);
+  EXPECT_NE(p.error().message.find("VIP-1-3"), std::string::npos);
+  EXPECT_TRUE(book_->hold({"evt_seats", {"VIP-1-2"}, 0}).ok());  // VIP-1-2 was not taken
+}
+
+TEST_F(HoldBookTest, RejectsBadRequests) {
+  EXPECT_EQ(book_->hold({"evt_seats", {"Z-9-9"}, 0}).error().code, Errc::validation_failed);
+  EXPECT_EQ(book_->hold({"evt_seats", {"A-1-1", "A-1-1"}, 0}).error().code, Errc::validation_failed);
+  EXPECT_EQ(book_->hold({"evt_seats", {"A-1-1", "A-1-2", "A-1-3", "A-1-4", "A-1-5"}, 0}).error().code,
+            Errc::validation_failed);  // over the per-reservation limit
+  EXPECT_EQ(book_->hold({"evt_seats", {}, 2}).error().code, Errc::validation_failed);
+  EXPECT_EQ(book_->hold({"evt_ga", {"A-1-1"}, 0}).error().code, Errc::validation_failed);
+  EXPECT_EQ(book_->hold({"evt_nope", {}, 1}).error().code, Errc::not_found);
+}
+
+TEST_F(HoldBookTest, UndoAndReleaseGiveSeatsBack) {
+  auto p = book_->hold({"evt_seats", {"VIP-1-5"}, 0});
+  ASSERT_TRUE(p.ok());
+  book_->undo_hold(*p);
+  auto again = book_->hold({"evt_seats", {"VIP-1-5"}, 0});
+  ASSERT_TRUE(again.ok());
+  store::Reservation r;
+  r.event_id = "evt_seats";
+  r.seat_ids = {"VIP-1-5"};
+  r.quantity = 1;
+  book_->sold(r);
+  EXPECT_EQ(book_->counts("evt_seats")->sold, 1);
+  EXPECT_EQ(book_->hold({"evt_seats", {"VIP-1-5"}, 0}).error().code, Errc::seat_unavailable);
+}
+
+TEST_F(HoldBookTest, ConcurrentBuyersNeverShareASeat) {
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        int a = (t * 7 + i) % 10 + 1, b = (t * 3 + i * 5) % 10 + 1;
+        std::vector<std::string> seats{"VIP-1-" + std::to_string(a)};
+        if (b != a) seats.push_back("VIP-1-" + std::to_string(b));
+        if (book_->hold({"evt_seats", seats, 0}).ok()) wins += static_cast<int>(seats.size());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto c = book_->counts("evt_seats");
+  EXPECT_EQ(c->held, wins.load());
+  EXPECT_LE(wins.load(), 10);
+  EXPECT_EQ(c->held + c->available, 20);
+}
+
+TEST_F(HoldBookTest, GeneralAdmissionStockNeverGoesNegative) {
+  std::atomic<int> got{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (auto p = book_->hold({"evt_ga", {}, 3}); p.ok()) got += 3;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(got.load(), 99);  // 33 holds of 3; the last ticket cannot make a group of 3
+  auto c = book_->counts("evt_ga");
+  EXPECT_EQ(c->available, 1);
+  EXPECT_EQ(book_->hold({"evt_ga", {}, 2}).error().code, Errc::sold_out);
+  EXPECT_TRUE(book_->hold({"evt_ga", {}, 1}).ok());
+}
+
+}  // namespace
+}  // namespace tacos::inventory
