@@ -275,12 +275,14 @@ EOF
 
 # Runs wrk against url (warm-up first, unmeasured) and records the results under label.
 bench_wrk() {
-  local label=$1 url=$2 out limit pid
+  local label=$1 url=$2 script=${3:-} out limit pid
+  local -a extra=()
+  [[ -z $script ]] || extra=(-s "$script")
   out=$BENCH_TMP/wrk-$label.txt
   limit=$(($(_bench_seconds "$BENCH_DURATION") + 30))
   if [[ $BENCH_WARMUP != 0 ]]; then
     timeout -k 5 "$limit" wrk -t"$BENCH_WRK_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_WARMUP" \
-      "$url" >/dev/null 2>&1 </dev/null &
+      "${extra[@]}" "$url" >/dev/null 2>&1 </dev/null &
     pid=$!
     _bench_pids+=("$pid")
     wait "$pid" || true
@@ -288,7 +290,7 @@ bench_wrk() {
   bench_log "wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION --latency $url"
   # In the background, so that an INT/TERM trap runs at once instead of after the run.
   timeout -k 5 "$limit" wrk -t"$BENCH_WRK_THREADS" -c"$BENCH_CONNECTIONS" \
-    -d"$BENCH_DURATION" --latency "$url" >"$out" 2>&1 </dev/null &
+    -d"$BENCH_DURATION" --latency "${extra[@]}" "$url" >"$out" 2>&1 </dev/null &
   pid=$!
   _bench_pids+=("$pid")
   if ! wait "$pid"; then

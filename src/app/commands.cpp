@@ -196,6 +196,15 @@ int cmd_serve(const std::vector<std::string>& args) {
       r->start(ctx);
       log::info("role started", {log::str("role", r->name)});
     }
+    {
+      auto* ledger = &ctx.store->ledger();
+      ctx.metrics.counter_fn("tacos_store_commits_total", "Group commits (one fsync each)", {},
+                             [ledger] { return static_cast<double>(ledger->stats().batches); });
+      ctx.metrics.counter_fn("tacos_store_ops_total", "Write operations committed or rolled back", {},
+                             [ledger] { return static_cast<double>(ledger->stats().ops); });
+      ctx.metrics.gauge_fn("tacos_store_queued_ops", "Write operations waiting for the next commit", {},
+                           [ledger] { return static_cast<double>(ledger->stats().queued); });
+    }
     net::add_ops_routes(ctx.router, ctx.metrics, [&ctx] { return ctx.store->ping(); }, build_info());
 
     net::ServerOptions so;

@@ -146,6 +146,7 @@ class Ledger {
   // Reads of committed state, from any thread.
   virtual std::optional<Reservation> reservation(std::string_view id) = 0;
   virtual std::vector<Reservation> reservations_of(std::string_view user_id, int limit) = 0;
+  virtual std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) = 0;
   virtual std::optional<PaymentIntent> payment(std::string_view id) = 0;
   virtual std::optional<Order> order_for(std::string_view reservation_id) = 0;
   virtual std::vector<Job> pending_jobs() = 0;

@@ -54,7 +54,7 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
 
   if (e.event.general_admission) {
     if (!req.seat_ids.empty()) {
-      return Error(Errc::validation_failed, "this event is general admission: ask for a 'quantity', not seats",
+      return Error(Errc::validation_failed, "this event is general admission: ask for a 'quantity', not 'seat_ids'",
                    "seat_ids");
     }
     if (req.quantity < 1 || req.quantity > max_seats) {
@@ -76,7 +76,8 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
     return Error(Errc::validation_failed, "this event has a seat map: choose 'seat_ids'", "seat_ids");
   }
   if (static_cast<int>(req.seat_ids.size()) > max_seats) {
-    return Error(Errc::validation_failed, "at most " + std::to_string(max_seats) + " seats per reservation",
+    return Error(Errc::validation_failed,
+                 "field 'seat_ids' may list at most " + std::to_string(max_seats) + " seats per reservation",
                  "seat_ids");
   }
   std::set<std::string> unique(req.seat_ids.begin(), req.seat_ids.end());
@@ -90,7 +91,9 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
     if (it == e.index.end()) unknown += (unknown.empty() ? "" : ", ") + id;
     else slots.push_back(it->second);
   }
-  if (!unknown.empty()) return Error(Errc::validation_failed, "no such seats: " + unknown, "seat_ids");
+  if (!unknown.empty()) {
+    return Error(Errc::validation_failed, "field 'seat_ids' names seats that do not exist: " + unknown, "seat_ids");
+  }
 
   std::lock_guard lock(e.mu);
   std::string taken;

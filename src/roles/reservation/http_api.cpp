@@ -41,7 +41,8 @@ void add_routes(net::Router& router, ReservationService& service) {
                c.user_id = req.identity.user_id;
                c.idempotency_key = std::string(key);
                c.event_id = r.required_string("event_id", 1, 64);
-               c.reservation_token = r.required_string("reservation_token", 1, 1024);
+               // A missing token is the queue's to judge (403 RESERVATION_TOKEN_INVALID), like a bad one.
+               c.reservation_token = r.optional_string("reservation_token", 1024).value_or("");
                const auto* seats = r.array("seat_ids", false, 100);
                c.quantity = r.optional_int("quantity", 1, 100).value_or(0);
                if (r.ok() && seats) {

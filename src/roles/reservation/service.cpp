@@ -1,5 +1,6 @@
 #include "roles/reservation/service.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
@@ -21,6 +22,18 @@ std::string event_payload(const store::Reservation& r) {
               {"status", std::string(store::to_string(r.status))}}
       .dump();
 }
+
+// Whether `req` asks for what `r` (made under the same Idempotency-Key) holds.
+bool same_request(const store::Reservation& r, const CreateRequest& req) {
+  if (r.event_id != req.event_id) return false;
+  if (req.seat_ids.empty()) return r.seat_ids.empty() && r.quantity == req.quantity;
+  auto asked = req.seat_ids;
+  auto held = r.seat_ids;
+  std::sort(asked.begin(), asked.end());
+  std::sort(held.begin(), held.end());
+  return asked == held;
+}
+
 }  // namespace
 
 std::string reservation_json(const store::Reservation& r) {
@@ -57,13 +70,12 @@ ReservationService::ReservationService(store::Ledger& ledger, inventory::Invento
 void ReservationService::create(CreateRequest req, Done<Created> done) {
   // A replay of a request that already succeeded answers with what it made.
   if (!req.idempotency_key.empty()) {
-    for (const auto& r : ledger_.reservations_of(req.user_id, 1000)) {
-      if (r.idempotency_key == req.idempotency_key) {
-        if (r.event_id != req.event_id) {
-          return done(Error(Errc::conflict, "this Idempotency-Key was used for another request"));
-        }
-        return done(Created{r, true});
+    if (auto r = ledger_.reservation_by_key(req.user_id, req.idempotency_key)) {
+      // The key names one request (DESIGN.md §4): the same key with other seats is refused.
+      if (!same_request(*r, req)) {
+        return done(Error(Errc::conflict, "this Idempotency-Key was used for another request"));
       }
+      return done(Created{*r, true});
     }
   }
   // Check the entry token before taking seats, take them, then spend the token: a request that

@@ -130,11 +130,24 @@ std::optional<Reservation> find_reservation(Db& db, std::string_view id) {
   return r;
 }
 
+std::optional<Reservation> find_reservation_by_key(Db& db, std::string_view user_id, std::string_view key) {
+  auto& s = db.cached(std::string("SELECT ") + kReservationCols +
+                      " FROM reservations WHERE user_id = ? AND idempotency_key = ?");
+  s.bind(1, user_id).bind(2, key);
+  if (!s.step()) return std::nullopt;
+  auto r = read_reservation(s);
+  s.reset();
+  load_seats(db, r);
+  return r;
+}
+
 std::optional<PaymentIntent> find_payment(Db& db, std::string_view id) {
   auto& s = db.cached(std::string("SELECT ") + kPaymentCols + " FROM payment_intents WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
-  return read_payment(s);
+  auto p = read_payment(s);
+  s.reset();  // a statement left mid-step keeps the connection's read snapshot (and the WAL) pinned
+  return p;
 }
 
 class SqliteWriteTx final : public WriteTx {
@@ -145,14 +158,7 @@ class SqliteWriteTx final : public WriteTx {
   std::optional<Reservation> reservation(std::string_view id) override { return find_reservation(db_, id); }
 
   std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) override {
-    auto& s = db_.cached(std::string("SELECT ") + kReservationCols +
-                         " FROM reservations WHERE user_id = ? AND idempotency_key = ?");
-    s.bind(1, user_id).bind(2, key);
-    if (!s.step()) return std::nullopt;
-    auto r = read_reservation(s);
-    s.reset();
-    load_seats(db_, r);
-    return r;
+    return find_reservation_by_key(db_, user_id, key);
   }
 
   void insert_reservation(const Reservation& r) override {
@@ -228,7 +234,9 @@ class SqliteWriteTx final : public WriteTx {
                          "'APPROVED') ORDER BY created_at_ms DESC LIMIT 1");
     s.bind(1, reservation_id);
     if (!s.step()) return std::nullopt;
-    return read_payment(s);
+    auto p = read_payment(s);
+    s.reset();
+    return p;
   }
 
   void insert_payment(const PaymentIntent& p) override {
@@ -335,6 +343,7 @@ class SqliteLedger final : public Ledger {
   SqliteLedger(Db& writer, std::mutex& write_mu, ReadPool& readers, const Clock& clock, int max_batch)
       : writer_(writer), write_mu_(write_mu), readers_(readers), clock_(clock), max_batch_(max_batch) {
     thread_ = std::thread([this] { loop(); });
+    completer_ = std::thread([this] { complete_loop(); });
   }
   ~SqliteLedger() override { stop(); }
 
@@ -343,7 +352,7 @@ class SqliteLedger final : public Ledger {
       std::lock_guard lock(mu_);
       queue_.push_back(std::move(op));  // after stop() the loop still drains what is queued
     }
-    cv_.notify_one();
+    cv_.notify_all();
   }
 
   void stop() override {
@@ -352,8 +361,9 @@ class SqliteLedger final : public Ledger {
       if (stopping_) return;
       stopping_ = true;
     }
-    cv_.notify_one();
+    cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (completer_.joinable()) completer_.join();
   }
 
   Stats stats() const override {
@@ -378,6 +388,11 @@ class SqliteLedger final : public Ledger {
     return out;
   }
 
+  std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) override {
+    auto db = readers_.take();
+    return find_reservation_by_key(*db, user_id, key);
+  }
+
   std::optional<PaymentIntent> payment(std::string_view id) override {
     auto db = readers_.take();
     return find_payment(*db, id);
@@ -390,7 +405,9 @@ class SqliteLedger final : public Ledger {
         "FROM orders WHERE reservation_id = ?");
     s.bind(1, reservation_id);
     if (!s.step()) return std::nullopt;
-    return Order{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5), s.text(6), s.integer(7)};
+    Order o{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.integer(5), s.text(6), s.integer(7)};
+    s.reset();
+    return o;
   }
 
   std::vector<Job> pending_jobs() override {
@@ -427,7 +444,9 @@ class SqliteLedger final : public Ledger {
     auto db = readers_.take();
     auto& s = db->cached("SELECT ga_available FROM sections WHERE event_id = ? AND ga_available IS NOT NULL");
     s.bind(1, event_id);
-    return s.step() ? s.integer(0) : 0;
+    std::int64_t n = s.step() ? s.integer(0) : 0;
+    s.reset();
+    return n;
   }
 
  private:
@@ -437,7 +456,11 @@ class SqliteLedger final : public Ledger {
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
+        if (queue_.empty() && stopping_) {
+          writer_done_ = true;
+          cv_.notify_all();
+          return;
+        }
         while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
@@ -456,14 +479,15 @@ class SqliteLedger final : public Ledger {
         writer_.exec("BEGIN IMMEDIATE");
         SqliteWriteTx tx(writer_, clock_);
         for (std::size_t i = 0; i < batch.size(); ++i) {
-          writer_.exec("SAVEPOINT op");
+          writer_.cached("SAVEPOINT op").exec();
           try {
             results[i] = batch[i].apply(tx);
           } catch (const std::exception& e) {
             log::error("write op failed", {log::str("error", e.what())});
             results[i] = Error(Errc::internal, e.what());
           }
-          writer_.exec(results[i] ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+          if (!results[i]) writer_.cached("ROLLBACK TO op").exec();
+          writer_.cached("RELEASE op").exec();
         }
         writer_.exec("COMMIT");  // one fsync for the whole batch
       } catch (const std::exception& e) {
@@ -475,17 +499,37 @@ class SqliteLedger final : public Ledger {
         commit_status = Error(Errc::unavailable, "the store could not save the change; try again");
       }
     }
+    // Answering callers (rendering responses, scheduling jobs) happens on the completion
+    // thread, so the writer can start the next batch at once.
+    Completed c;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) c.emplace_back(std::move(batch[i].done), commit_status ? results[i] : commit_status);
+    }
     {
       std::lock_guard lock(mu_);
       ++batches_;
       ops_ += batch.size();
+      completed_.push_back(std::move(c));
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!batch[i].done) continue;
-      try {
-        batch[i].done(commit_status ? results[i] : commit_status);
-      } catch (const std::exception& e) {
-        log::error("write completion failed", {log::str("error", e.what())});
+    cv_.notify_all();
+  }
+
+  void complete_loop() {
+    for (;;) {
+      Completed c;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !completed_.empty() || (writer_done_ && completed_.empty()); });
+        if (completed_.empty()) return;
+        c = std::move(completed_.front());
+        completed_.pop_front();
+      }
+      for (auto& [done, st] : c) {
+        try {
+          done(st);
+        } catch (const std::exception& e) {
+          log::error("write completion failed", {log::str("error", e.what())});
+        }
       }
     }
   }
@@ -499,7 +543,11 @@ class SqliteLedger final : public Ledger {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<WriteOp> queue_;
+  using Completed = std::vector<std::pair<std::function<void(const Status&)>, Status>>;
+  std::deque<Completed> completed_;
   bool stopping_ = false;
+  bool writer_done_ = false;
+  std::thread completer_;
   std::uint64_t batches_ = 0;
   std::uint64_t ops_ = 0;
   std::thread thread_;

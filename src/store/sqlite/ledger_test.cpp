@@ -243,6 +243,34 @@ TEST_F(LedgerTest, WebhookIdsAreRecordedOnce) {
   EXPECT_EQ(firsts, (std::vector<bool>{true, false, false}));
 }
 
+// A single-row read must not leave its statement open: that would pin the reader connection to
+// an old snapshot, and later reads on it would miss every commit since.
+TEST_F(LedgerTest, SingleRowReadsDoNotPinAStaleSnapshot) {
+  ASSERT_TRUE(insert_hold(hold("rsv_1", {"A-1-1"})).ok());
+  PaymentIntent p;
+  p.id = "pi_1";
+  p.reservation_id = "rsv_1";
+  p.user_id = "usr_1";
+  p.amount = 100;
+  p.currency = "KRW";
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.insert_payment(p);
+    tx.insert_order(Order{"ord_1", "rsv_1", "pi_1", "usr_1", "evt_l", 100, "KRW", clock_.now_ms()});
+    return Status();
+  }).ok());
+  ASSERT_TRUE(ledger().payment("pi_1").has_value());
+  ASSERT_TRUE(ledger().order_for("rsv_1").has_value());
+  EXPECT_EQ(ledger().ga_available("evt_ga"), 10);
+
+  ASSERT_TRUE(insert_hold(hold("rsv_2", {"A-1-2"})).ok());
+  ASSERT_TRUE(ledger().run([](WriteTx& tx) -> Status {
+    if (!tx.adjust_ga_stock("evt_ga", -3)) return Error(Errc::sold_out, "short");
+    return {};
+  }).ok());
+  EXPECT_TRUE(ledger().reservation("rsv_2").has_value());
+  EXPECT_EQ(ledger().ga_available("evt_ga"), 7);
+}
+
 TEST_F(LedgerTest, InvariantsHoldForConsistentStateAndCatchDrift) {
   ASSERT_TRUE(insert_hold(hold("rsv_ok", {"A-1-1"})).ok());
   EXPECT_TRUE(store_->invariants().check(clock_.now_ms(), 5000).empty());

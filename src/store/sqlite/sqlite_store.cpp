@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <thread>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -50,13 +51,39 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     writer_->exec("PRAGMA journal_mode=WAL");
     writer_->exec(o.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     writer_->exec("PRAGMA foreign_keys=ON");
+    writer_->exec("PRAGMA cache_size=-65536");  // 64 MiB: the hot B-tree pages stay in memory
+    writer_->exec("PRAGMA temp_store=MEMORY");
+    // Checkpoints run on their own thread and connection (below), not inside a commit that
+    // requests are waiting for.
+    writer_->exec("PRAGMA wal_autocheckpoint=0");
     readers_ = std::make_unique<ReadPool>(path_, o.read_connections);
     clock_ = o.clock ? o.clock : &SystemClock::instance();
     max_batch_ = o.max_batch;
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+  }
+
+  void checkpoint_loop() {
+    Db db(path_);
+    std::unique_lock lock(checkpoint_mu_);
+    while (!checkpoint_stop_) {
+      checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500));
+      try {
+        // PASSIVE never blocks the writer; it copies what it can and leaves the rest for later.
+        db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      } catch (const StoreError& e) {
+        log::warn("checkpoint failed", {log::str("error", e.what())});
+      }
+    }
   }
 
   ~SqliteStore() override {
     if (ledger_) ledger_->stop();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();
   }
 
   UserRepository& users() override { return *this; }
@@ -297,6 +324,10 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   int max_batch_ = 512;
   std::once_flag ledger_once_;
   std::unique_ptr<Ledger> ledger_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_stop_ = false;
+  std::thread checkpointer_;
   std::once_flag checker_once_;
   std::unique_ptr<InvariantChecker> checker_;
 };

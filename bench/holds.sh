@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Holds of distinct seats per second over HTTP, each durable (group commit) before its 201.
+# Prepares an event with BENCH_SEATS seats and as many single-use reservation tokens
+# (bench/holds_setup), then wrk holds one seat per request for BENCH_DURATION.
+# Also reports the group commit's batching (ops per fsync) from /metrics.
+#
+#   BENCH_SEATS     seats and tokens to prepare (default 150000; must exceed what wrk sends)
+#   BENCH_DURATION  wrk duration (default 5s)
+#   TACOS_THREADS   server I/O threads (default 1)
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+: "${BENCH_SEATS:=150000}"
+BENCH_DURATION=${BENCH_DURATION_HOLDS:-5s}
+SETUP_BIN=${HOLDS_SETUP_BIN:-$(dirname "$TACOS_BIN")/../../bench/holds_setup}
+bench_init
+bench_require curl wrk
+[[ -x $SETUP_BIN ]] || bench_die "holds_setup not found at $SETUP_BIN (cmake --build --preset release --target holds_setup)"
+
+TACOS_AUTH_ADMIN_USERNAME=admin TACOS_AUTH_ADMIN_PASSWORD=bench-admin-password \
+  TACOS_AUTH_ARGON2_MEM_KIB=1024 TACOS_HTTP_MAX_BODY_BYTES=1048576 bench_start_tacos
+bench_log "preparing $BENCH_SEATS seats and reservation tokens"
+"$SETUP_BIN" "$BENCH_TACOS_PORT" admin bench-admin-password "$BENCH_SEATS" 4 "$BENCH_TMP" >&2
+
+export BENCH_HOLDS_FILE=$BENCH_TMP/holds.txt BENCH_BEARER_FILE=$BENCH_TMP/bearer.txt
+BENCH_WARMUP=0
+bench_wrk tacos_holds "http://127.0.0.1:$BENCH_TACOS_PORT/api/v1/reservations" \
+  "$(dirname "${BASH_SOURCE[0]}")/holds.lua"
+
+metrics=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics")
+holds=$(awk '$1 == "tacos_reservation_holds_total" { print $2 }' <<<"$metrics")
+batches=$(awk '$1 == "tacos_store_commits_total" { print $2 }' <<<"$metrics")
+ops=$(awk '$1 == "tacos_store_ops_total" { print $2 }' <<<"$metrics")
+mkdir -p "$BENCH_RESULTS_DIR"
+{
+  echo "holds: distinct seats, one durable hold per request, wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION, server threads $TACOS_THREADS"
+  printf '  holds/s          %12s\n' "${BENCH_RPS[tacos_holds]}"
+  printf '  p99              %12s ms\n' "${BENCH_P99_MS[tacos_holds]}"
+  printf '  holds made       %12s   (non-2xx %s)\n' "$holds" "${BENCH_NON2XX[tacos_holds]}"
+  printf '  commits          %12s   (%s ops, %s ops per fsync)\n' "$batches" "$ops" \
+    "$(awk -v o="$ops" -v b="$batches" 'BEGIN { if (b > 0) printf "%.1f", o / b; else print "-" }')"
+} | tee "$BENCH_RESULTS_DIR/holds.txt"
+printf '{"holds_per_sec":%s,"p99_ms":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s}\n' \
+  "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
+  "${batches:-0}" "${ops:-0}" >"$BENCH_RESULTS_DIR/holds.json"
+[[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"

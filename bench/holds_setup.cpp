@@ -1,0 +1,99 @@
+// Prepares the holds benchmark against a running server: an event with `seats` seats, one
+// signed-in buyer, and `seats` single-use reservation tokens (anonymous joins admitted at once,
+// redeemable by the signed-in buyer). Writes one "reservation_token seat_id" line per seat to
+// <out>/holds.txt and the buyer's bearer token to <out>/bearer.txt.
+//
+//   holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/http_client.hpp"
+
+using nlohmann::json;
+using tacos::net::HttpClient;
+
+namespace {
+
+std::string must(const tacos::net::ClientResponse& r, int status, const char* what) {
+  if (r.status != status) {
+    std::cerr << what << " answered " << r.status << ": " << r.body << "\n";
+    std::exit(1);
+  }
+  return r.body;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 7) {
+    std::cerr << "usage: holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR\n";
+    return 2;
+  }
+  auto port = static_cast<std::uint16_t>(std::stoi(argv[1]));
+  std::string admin_user = argv[2], admin_password = argv[3], out = argv[6];
+  int seats = std::stoi(argv[4]), threads = std::stoi(argv[5]);
+  int rows = (seats + 999) / 1000;
+
+  HttpClient c("127.0.0.1", port);
+  auto admin = json::parse(must(c.post("/api/v1/auth/login", json{{"username", admin_user}, {"password", admin_password}}.dump()),
+                                200, "admin login"))["token"].get<std::string>();
+  json event{{"id", "evt_bench_holds"},
+             {"name", "Holds benchmark"},
+             {"venue", "Loopback Arena"},
+             {"starts_at", "2030-01-01T19:00:00Z"},
+             {"hold_ttl_sec", 3600},
+             {"admission_rate", 1000000},
+             {"active_buyer_cap", 1000000},
+             {"sections", {{{"name", "B"}, {"price", 1000}, {"rows", rows}, {"seats_per_row", 1000}}}}};
+  must(c.post("/api/v1/admin/events", event.dump(), {{"authorization", "Bearer " + admin}}), 201, "create event");
+  auto buyer = json::parse(must(c.post("/api/v1/auth/register",
+                                       json{{"username", "bench_buyer"}, {"password", "bench-password"},
+                                            {"email", "bench@example.com"}}
+                                           .dump()),
+                                201, "register"))["token"].get<std::string>();
+  std::ofstream(out + "/bearer.txt") << buyer << "\n";
+
+  // Join everyone first, then enter: admission happens on the queue's next tick, so by the time
+  // the second pass reaches a place it has long been admitted.
+  std::vector<std::string> waiting(static_cast<std::size_t>(seats));
+  std::vector<std::string> lines(static_cast<std::size_t>(seats));
+  auto parallel = [&](auto work) {
+    std::atomic<int> next{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        HttpClient h("127.0.0.1", port);
+        for (int i = next++; i < seats; i = next++) work(h, i);
+      });
+    }
+    for (auto& th : pool) th.join();
+  };
+  parallel([&](HttpClient& h, int i) {
+    auto j = h.post("/api/v1/queue/join", json{{"event_id", "evt_bench_holds"}}.dump(),
+                    {{"x-client-id", "bench_client_" + std::to_string(i)}});
+    waiting[static_cast<std::size_t>(i)] = json::parse(must(j, 202, "join"))["waiting_token"].get<std::string>();
+  });
+  parallel([&](HttpClient& h, int i) {
+    for (int attempt = 0;; ++attempt) {
+      auto e = h.post("/api/v1/queue/enter", json{{"waiting_token", waiting[static_cast<std::size_t>(i)]}}.dump());
+      if (e.status == 200) {
+        auto rt = json::parse(e.body)["reservation_token"].get<std::string>();
+        lines[static_cast<std::size_t>(i)] =
+            rt + " B-" + std::to_string(i / 1000 + 1) + "-" + std::to_string(i % 1000 + 1);
+        return;
+      }
+      if (e.status != 403 || attempt > 500) must(e, 200, "enter");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // not admitted yet: next tick
+    }
+  });
+  std::ofstream f(out + "/holds.txt");
+  for (const auto& l : lines) f << l << "\n";
+  std::cout << "prepared " << seats << " reservation tokens\n";
+  return 0;
+}
