@@ -5,14 +5,16 @@
 # Also reports the group commit's batching (ops per fsync) from /metrics.
 #
 #   BENCH_SEATS     seats and tokens to prepare (default 150000; must exceed what wrk sends)
-#   BENCH_DURATION  wrk duration (default 5s)
+#   BENCH_DURATION  wrk duration (default 5s); BENCH_WRK_THREADS must stay 1 (holds.lua
+#                   hands each request the next token from one list)
 #   TACOS_THREADS   server I/O threads (default 1)
 set -euo pipefail
+# Holds use up their tokens: 5 s by default so BENCH_SEATS (150,000) outlasts the run.
+: "${BENCH_DURATION:=5s}"
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${BENCH_SEATS:=150000}"
-BENCH_DURATION=${BENCH_DURATION_HOLDS:-5s}
 SETUP_BIN=${HOLDS_SETUP_BIN:-$(dirname "$TACOS_BIN")/../../bench/holds_setup}
 bench_init
 bench_require curl wrk

@@ -123,6 +123,9 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
     if (auto roles = resolve_roles(loaded.config.string("roles")); !roles) {
       errors.push_back(loaded.config.value("roles").source + ": roles: " + roles.error().message);
     }
+    if (const auto& s = loaded.config.value("payment.webhook_secret"); !s.text.empty() && s.text.size() < 32) {
+      errors.push_back(s.source + ": payment.webhook_secret: must be at least 32 bytes");
+    }
     if (const auto& keys = loaded.config.value("queue.token_keys"); !keys.text.empty()) {
       if (auto ring = auth::TokenSigner::parse_keyring(keys.text); !ring) {
         errors.push_back(keys.source + ": queue.token_keys: " + ring.error().message);
@@ -221,11 +224,14 @@ int cmd_serve(const std::vector<std::string>& args) {
     server.listen();
     server.run();
 
-    ctx.blocking->join();  // password hashes still running finish before services go away
     for (auto it = roles.rbegin(); it != roles.rend(); ++it) {
       (*it)->stop(ctx);
       log::info("role stopped", {log::str("role", (*it)->name)});
     }
+    // Queued writes commit and their callbacks run while the services they call still exist;
+    // then background work (password hashes, webhook posts) finishes.
+    ctx.store->ledger().stop();
+    ctx.blocking->join();
     log::info("stopped");
     return 0;
   } catch (const std::exception& e) {

@@ -39,6 +39,7 @@ constexpr std::array<ErrcInfo, kErrcCount> kTable{{
     {409, "SOLD_OUT"},
     {410, "RESERVATION_EXPIRED"},
     {409, "RESERVATION_NOT_CANCELLABLE"},
+    {409, "RESERVATION_CANCELLED"},
     {412, "PAYMENT_NOT_APPROVED"},
     {409, "PAYMENT_NOT_PAYABLE"},
     {400, "AMOUNT_MISMATCH"},

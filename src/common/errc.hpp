@@ -42,6 +42,7 @@ enum class Errc : std::uint8_t {
   sold_out,
   reservation_expired,
   reservation_not_cancellable,
+  reservation_cancelled,
   payment_not_approved,
   payment_not_payable,
   amount_mismatch,

@@ -223,7 +223,7 @@ void ReservationService::confirm(const net::Identity& who, std::string reservati
           case Outcome::expired:
             return done(Error(Errc::reservation_expired, "the hold expired before the payment; it will be refunded"));
           case Outcome::cancelled:
-            return done(Error(Errc::reservation_not_cancellable, "the reservation was cancelled; the payment will be refunded"));
+            return done(Error(Errc::reservation_cancelled, "the reservation was cancelled; the payment will be refunded"));
           case Outcome::refund_only:
             return done(Error(Errc::conflict, "the reservation was paid with another payment; this one will be refunded"));
           default: break;

@@ -560,8 +560,18 @@ class SqliteInvariants final : public InvariantChecker {
   std::vector<Violation> check(std::int64_t now_ms, std::int64_t grace_ms) override {
     auto db = readers_.take();
     std::vector<Violation> out;
-    // One read transaction: every query sees the same snapshot.
+    // One read transaction: every query sees the same snapshot. Ended on every path, so the
+    // connection never goes back to the pool inside a transaction.
     db->exec("BEGIN");
+    struct EndRead {
+      Db& db;
+      ~EndRead() {
+        try {
+          db.exec("COMMIT");
+        } catch (const std::exception&) {
+        }
+      }
+    } end_read{*db};
     auto each = [&](const char* name, const std::string& sql, std::function<void(Statement&)> bind) {
       auto s = db->prepare(sql);
       if (bind) bind(s);
@@ -617,7 +627,6 @@ class SqliteInvariants final : public InvariantChecker {
          "SELECT 'reservation ' || id || ' still holds seats ' || ((? - hold_expires_at_ms) / 1000) || "
          "' s after its expiry' FROM reservations WHERE status = 'HOLD' AND hold_expires_at_ms + ? < ?",
          [&](Statement& s) { s.bind(1, now_ms).bind(2, grace_ms).bind(3, now_ms); });
-    db->exec("COMMIT");
     return out;
   }
 
