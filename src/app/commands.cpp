@@ -172,6 +172,23 @@ int cmd_serve(const std::vector<std::string>& args) {
   init_logging(*cfg, cfg->string("roles") == "all" ? "all" : role_names);
 
   Context ctx(*cfg, SystemClock::instance());
+  std::vector<const RoleSpec*> started;
+  // Stops what started, in reverse, then drains the ledger (whose callbacks use the services)
+  // and background work. Runs on a clean exit and on a failed start alike: threads must not
+  // outlive the services they call.
+  auto stop_all = [&] {
+    for (auto it = started.rbegin(); it != started.rend(); ++it) {
+      try {
+        (*it)->stop(ctx);
+        log::info("role stopped", {log::str("role", (*it)->name)});
+      } catch (const std::exception& e) {
+        log::error("role failed to stop", {log::str("role", (*it)->name), log::str("error", e.what())});
+      }
+    }
+    started.clear();
+    if (ctx.store) ctx.store->ledger().stop();
+    if (ctx.blocking) ctx.blocking->join();
+  };
   try {
     ctx.store = open_store(*cfg);
     auto applied = ctx.store->migrate();
@@ -196,6 +213,7 @@ int cmd_serve(const std::vector<std::string>& args) {
     ctx.middleware.push_back(std::make_shared<gateway::AuthMiddleware>(*ctx.jwt));
 
     for (const auto* r : roles) {
+      started.push_back(r);  // a role that throws half-way may have started threads: stop it too
       r->start(ctx);
       log::info("role started", {log::str("role", r->name)});
     }
@@ -224,19 +242,13 @@ int cmd_serve(const std::vector<std::string>& args) {
     server.listen();
     server.run();
 
-    for (auto it = roles.rbegin(); it != roles.rend(); ++it) {
-      (*it)->stop(ctx);
-      log::info("role stopped", {log::str("role", (*it)->name)});
-    }
-    // Queued writes commit and their callbacks run while the services they call still exist;
-    // then background work (password hashes, webhook posts) finishes.
-    ctx.store->ledger().stop();
-    ctx.blocking->join();
+    stop_all();
     log::info("stopped");
     return 0;
   } catch (const std::exception& e) {
     log::error("fatal", {log::str("error", e.what())});
     std::cerr << "tacos: " << e.what() << "\n";
+    stop_all();
     return 1;
   }
 }

@@ -252,11 +252,13 @@ void WaitingRoom::admit(std::int64_t now_ms) {
 }
 
 void WaitingRoom::sweep_abandoned(std::int64_t now_ms) {
-  auto limit_s = static_cast<std::uint32_t>(s_.abandon_after_ms / 1000);
-  std::uint32_t now = now_s(now_ms);
+  const std::int64_t limit_s = s_.abandon_after_ms / 1000;
+  const std::int64_t now = now_s(now_ms);
+  // Signed: a poll stamped a moment after this sweep read the clock counts as fresh.
+  auto stale = [&](std::uint32_t last_seen) { return now - static_cast<std::int64_t>(last_seen) > limit_s; };
   if (!open_) {
     for (std::size_t i = 0; i < pre_state_.size(); ++i) {
-      if (pre_state_[i] == PlaceState::waiting && now - pre_last_seen_s_[i] > limit_s) {
+      if (pre_state_[i] == PlaceState::waiting && stale(pre_last_seen_s_[i])) {
         pre_state_[i] = PlaceState::abandoned;
         --counters_.pre_queue;
         ++counters_.abandoned_total;
@@ -265,7 +267,7 @@ void WaitingRoom::sweep_abandoned(std::int64_t now_ms) {
     return;
   }
   for (std::size_t seq = serving_ + 1; seq < state_.size(); ++seq) {
-    if (state_[seq] == PlaceState::waiting && now - last_seen_s_[seq] > limit_s) {
+    if (state_[seq] == PlaceState::waiting && stale(last_seen_s_[seq])) {
       set_state(static_cast<std::uint32_t>(seq), PlaceState::abandoned);
     }
   }

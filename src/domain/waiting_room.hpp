@@ -8,6 +8,7 @@
 // 1..P ahead of everyone who arrives later. Per place the room keeps one state byte and the
 // last poll time (5 bytes) plus one Fenwick counter, so a million places fit in a few MB.
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -118,7 +119,7 @@ class WaitingRoom {
   void sweep_abandoned(std::int64_t now_ms);
   void sweep_lapses(std::int64_t now_ms);
   std::uint32_t now_s(std::int64_t now_ms) const {
-    return static_cast<std::uint32_t>((now_ms - created_ms_) / 1000);
+    return static_cast<std::uint32_t>(std::max<std::int64_t>(0, now_ms - created_ms_) / 1000);
   }
   std::uint32_t append_place(std::int64_t now_ms);
 

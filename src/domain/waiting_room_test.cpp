@@ -248,3 +248,20 @@ TEST(WaitingRoom, MillionPlacesStayCompact) {
 
 }  // namespace
 }  // namespace tacos::domain
+
+namespace tacos::domain {
+namespace {
+
+TEST(WaitingRoom, APollStampedAfterTheSweepReadTheClockIsFresh) {
+  WaitingRoom room(WaitingRoomSettings{}, kT0, kT0, 1);
+  room.set_active_buyer_cap(0);
+  auto t = room.join(1, kT0).ticket;
+  room.poll(t, kT0 + 42'000);  // a poll that read the clock just after the sweep did
+  room.tick(kT0 + 41'500);
+  EXPECT_EQ(room.peek(t)->state, PlaceState::waiting);
+  room.tick(kT0 + 43'000);
+  EXPECT_EQ(room.peek(t)->state, PlaceState::waiting);
+}
+
+}  // namespace
+}  // namespace tacos::domain

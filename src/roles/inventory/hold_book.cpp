@@ -9,7 +9,8 @@ using domain::SeatStatus;
 
 HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger) : catalogue_(catalogue), ledger_(ledger) {}
 
-Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id) {
+Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* loaded_now) {
+  if (loaded_now) *loaded_now = false;
   std::string key(event_id);
   {
     std::shared_lock lock(mu_);
@@ -38,6 +39,7 @@ Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id) {
   }
   std::unique_lock lock(mu_);
   auto [it, inserted] = events_.try_emplace(key, std::move(st));
+  if (loaded_now) *loaded_now = inserted;
   return it->second.get();
 }
 
@@ -127,8 +129,9 @@ void HoldBook::undo_hold(const HoldPlan& plan) {
 }
 
 void HoldBook::released(const store::Reservation& r) {
-  auto st = state(r.event_id);
-  if (!st) return;
+  bool fresh = false;
+  auto st = state(r.event_id, &fresh);
+  if (!st || fresh) return;  // a fresh load already reflects this committed release
   auto& e = **st;
   std::lock_guard lock(e.mu);
   if (e.event.general_admission) {
@@ -143,8 +146,9 @@ void HoldBook::released(const store::Reservation& r) {
 }
 
 void HoldBook::sold(const store::Reservation& r) {
-  auto st = state(r.event_id);
-  if (!st) return;
+  bool fresh = false;
+  auto st = state(r.event_id, &fresh);
+  if (!st || fresh) return;  // a fresh load already reflects this committed sale
   auto& e = **st;
   std::lock_guard lock(e.mu);
   if (e.event.general_admission) {

@@ -42,7 +42,9 @@ class HoldBook {
     std::int64_t ga_available = 0;
     std::int64_t ga_held = 0;
   };
-  Result<EventState*> state(std::string_view event_id);
+  /// The event's live state, loaded from the store on first use; `loaded_now` tells the caller
+  /// that the load already includes every committed change.
+  Result<EventState*> state(std::string_view event_id, bool* loaded_now = nullptr);
 
   Catalogue& catalogue_;
   store::Ledger& ledger_;

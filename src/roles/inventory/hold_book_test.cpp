@@ -133,5 +133,18 @@ TEST_F(HoldBookTest, GeneralAdmissionStockNeverGoesNegative) {
   EXPECT_TRUE(book_->hold({"evt_ga", {}, 1}).ok());
 }
 
+TEST_F(HoldBookTest, AReleaseCommittedBeforeTheFirstLoadIsNotCountedTwice) {
+  // After a restart the first touch of an event may be an expiry that already committed: the
+  // load from the store includes it, so applying it again would invent stock.
+  store::Reservation r;
+  r.event_id = "evt_ga";
+  r.quantity = 3;
+  HoldBook fresh(*catalogue_, store_->ledger());
+  fresh.released(r);
+  EXPECT_EQ(fresh.counts("evt_ga")->available, 100);
+  fresh.released(r);  // loaded now: a later release is applied
+  EXPECT_EQ(fresh.counts("evt_ga")->available, 103);
+}
+
 }  // namespace
 }  // namespace tacos::inventory

@@ -118,7 +118,16 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
                                     tx.finish_job(id);
                                     return Status();
                                   },
-                                  [release](const Status&) { release(); }});
+                                  [this, release, job](const Status& committed) {
+                                    // Not recorded as done: the row is still pending, so run it
+                                    // again later (handlers are idempotent).
+                                    if (!committed) {
+                                      store::Job again = job;
+                                      again.run_at_ms = clock_.now_ms() + backoff_ms(job.attempts);
+                                      schedule(again);
+                                    }
+                                    release();
+                                  }});
     return;
   }
   failed_.inc();
@@ -137,7 +146,8 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
                                   return Status();
                                 },
                                 [this, release, next, dead](const Status& committed) {
-                                  if (committed && !dead) schedule(next);
+                                  // A failed commit leaves the row pending as it was: retry it too.
+                                  if (!dead || !committed) schedule(next);
                                   release();
                                 }});
 }

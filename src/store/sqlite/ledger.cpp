@@ -350,7 +350,15 @@ class SqliteLedger final : public Ledger {
   void submit(WriteOp op) override {
     {
       std::lock_guard lock(mu_);
-      queue_.push_back(std::move(op));  // after stop() the loop still drains what is queued
+      if (!writer_done_) {
+        queue_.push_back(std::move(op));  // after stop() the loop still drains what is queued
+        op.done = nullptr;
+      }
+    }
+    if (op.done) {
+      // The writer has stopped: nothing will apply this op, so say so rather than stay silent.
+      op.done(Error(Errc::unavailable, "the store is shutting down"));
+      return;
     }
     cv_.notify_all();
   }
