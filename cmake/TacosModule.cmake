@@ -17,6 +17,7 @@ function(tacos_module name)
     target_link_libraries(${test_name} PRIVATE ${target} GTest::gtest_main
       tacos_warnings tacos_sanitizers)
     target_compile_definitions(${test_name} PRIVATE TACOS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+    target_include_directories(${test_name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # support/temp_dir.hpp
     add_test(NAME ${test_name} COMMAND ${test_name})
     set_tests_properties(${test_name} PROPERTIES LABELS unit TIMEOUT 120)
     set_property(GLOBAL APPEND PROPERTY TACOS_UNIT_TESTS ${test_name})

@@ -26,17 +26,6 @@ namespace tacos::test {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "tacos-test-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 std::map<std::string, std::string> ServerProcess::defaults() {
   return {
       {"TACOS_HTTP_HOST", "127.0.0.1"},

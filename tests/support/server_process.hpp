@@ -13,21 +13,9 @@
 #include <vector>
 
 #include "net/http_client.hpp"
+#include "support/temp_dir.hpp"
 
 namespace tacos::test {
-
-/// A fresh temporary directory, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class ServerProcess {
  public:

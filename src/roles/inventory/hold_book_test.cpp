@@ -1,7 +1,8 @@
 #include "roles/inventory/hold_book.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
+
+#include "support/temp_dir.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -15,9 +16,6 @@ namespace {
 class HoldBookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tacos-holds-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     store::SqliteOptions o;
     o.data_dir = dir_;
     store_ = store::open_sqlite(o);
@@ -43,11 +41,11 @@ class HoldBookTest : public ::testing::Test {
     book_.reset();
     catalogue_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   ManualClock clock_{1'700'000'000'000};
-  std::string dir_;
+  test::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Catalogue> catalogue_;
   std::unique_ptr<HoldBook> book_;

@@ -1,7 +1,8 @@
 #include "roles/worker/job_runner.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
+
+#include "support/temp_dir.hpp"
 
 #include <filesystem>
 #include <future>
@@ -14,9 +15,6 @@ namespace {
 class JobRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tacos-jobs-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     store::SqliteOptions o;
     o.data_dir = dir_;
     o.clock = &clock_;
@@ -31,7 +29,6 @@ class JobRunnerTest : public ::testing::Test {
   void TearDown() override {
     runner_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   store::Job add(std::string kind, std::int64_t run_at) {
     store::Job j;
@@ -54,7 +51,8 @@ class JobRunnerTest : public ::testing::Test {
 
   ManualClock clock_{1'700'000'000'000};
   metrics::Registry metrics_;
-  std::string dir_;
+  test::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<JobRunner> runner_;
 };

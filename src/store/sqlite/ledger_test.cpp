@@ -1,6 +1,7 @@
 // The group-commit ledger and the invariant checker over a real SQLite file.
 #include <gtest/gtest.h>
-#include <stdlib.h>
+
+#include "support/temp_dir.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -17,9 +18,6 @@ using domain::SeatStatus;
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tacos-ledger-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     SqliteOptions o;
     o.data_dir = dir_;
     o.clock = &clock_;
@@ -42,7 +40,6 @@ class LedgerTest : public ::testing::Test {
   }
   void TearDown() override {
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   Ledger& ledger() { return store_->ledger(); }
 
@@ -72,7 +69,8 @@ class LedgerTest : public ::testing::Test {
   }
 
   ManualClock clock_{1'700'000'000'000};
-  std::string dir_;
+  test::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
   std::unique_ptr<Store> store_;
 };
 

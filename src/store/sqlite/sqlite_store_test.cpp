@@ -1,6 +1,7 @@
 // Storage contract for the embedded store. A PostgreSQL implementation will run the same cases.
 #include <gtest/gtest.h>
-#include <stdlib.h>
+
+#include "support/temp_dir.hpp"
 
 #include <filesystem>
 #include <thread>
@@ -13,15 +14,11 @@ namespace {
 class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tacos-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     store_ = open();
     store_->migrate();
   }
   void TearDown() override {
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::unique_ptr<Store> open() {
     SqliteOptions o;
@@ -41,7 +38,8 @@ class SqliteStoreTest : public ::testing::Test {
     return s;
   }
 
-  std::string dir_;
+  test::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
   std::unique_ptr<Store> store_;
 };
 
