@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/api_checks.hpp"
+#include "support/invariants.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -55,6 +56,9 @@ class Catalogue : public ::testing::Test {
     delete user_token_;
     server_ = nullptr;
     admin_token_ = user_token_ = nullptr;
+  }
+  void TearDown() override {
+    if (server_) expect_invariants(*server_);  // capacity = free + held + sold for every new event
   }
   void SetUp() override {
     ASSERT_NE(server_, nullptr);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "support/api_checks.hpp"
+#include "support/invariants.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -26,6 +27,7 @@ class QueueFTest : public ::testing::Test {
     delete admin_token_;
     delete server_;
   }
+  void TearDown() override { expect_invariants(*server_); }
 
   // An event on sale now (or later), with the given admission settings.
   static std::string create_event(int admission_rate, int cap, const std::string& sale_starts_at = {}) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/api_checks.hpp"
+#include "support/invariants.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -94,6 +95,7 @@ TEST(Restart, StateSurvivesKill9) {
 
   ServerProcess second(Env{}, {}, data);  // same data dir, same JWT secret (the test default)
   second.start();
+  expect_invariants(second);
   auto c = second.client();
 
   // Accounts: every user logs in with the password it registered with, and no other.
