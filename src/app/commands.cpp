@@ -15,6 +15,7 @@
 #include "net/ops.hpp"
 #include "roles/gateway/accounts.hpp"
 #include "roles/gateway/auth_middleware.hpp"
+#include "roles/gateway/edge_middleware.hpp"
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/queue/service.hpp"
@@ -208,9 +209,16 @@ int cmd_serve(const std::vector<std::string>& args) {
     if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     ctx.blocking = std::make_unique<net::BlockingPool>(std::max(2, threads));
 
-    ctx.middleware.push_back(std::make_shared<net::RequestIdMiddleware>());
-    ctx.middleware.push_back(std::make_shared<net::ObservabilityMiddleware>(ctx.metrics, cfg->boolean("http.access_log")));
-    ctx.middleware.push_back(std::make_shared<gateway::AuthMiddleware>(*ctx.jwt));
+    // In order for before(), reversed for after(): ids and metrics see every request (CORS
+    // preflights and auth failures included); headers decorate every answer, errors too.
+    ctx.middleware = {
+        std::make_shared<net::RequestIdMiddleware>(),
+        std::make_shared<net::ObservabilityMiddleware>(ctx.metrics, cfg->boolean("http.access_log")),
+        std::make_shared<gateway::SecurityHeadersMiddleware>(cfg->boolean("http.behind_tls")),
+        std::make_shared<gateway::CorsMiddleware>(
+            gateway::CorsMiddleware::parse_origins(cfg->string("http.cors_allowed_origins"))),
+        std::make_shared<gateway::AuthMiddleware>(*ctx.jwt),
+    };
 
     for (const auto* r : roles) {
       started.push_back(r);  // a role that throws half-way may have started threads: stop it too

@@ -28,6 +28,10 @@ constexpr std::array kKeys{
             "On SIGTERM, how long in-flight requests may take before the server exits", 0, 600000},
     KeyDecl{"http.port_file", T::string, "", "If set, the bound port is written to this file once listening"},
     KeyDecl{"http.access_log", T::boolean, "true", "Log one JSON line per request"},
+    KeyDecl{"http.cors_allowed_origins", T::string, "",
+            "Comma list of origins browsers may call the API from (e.g. https://tickets.example); empty: none; `*` "
+            "allows any origin without credentials"},
+    KeyDecl{"http.behind_tls", T::boolean, "false", "Served over TLS (by a proxy): adds Strict-Transport-Security"},
 
     KeyDecl{"store.data_dir", T::string, "var", "Directory for the embedded database"},
     KeyDecl{"store.sqlite_synchronous", T::choice, "full",
