@@ -20,18 +20,13 @@ using nlohmann::json;
 constexpr const char* kRegister = "/api/v1/auth/register";
 constexpr const char* kLogin = "/api/v1/auth/login";
 
-class Auth : public ::testing::Test {
+class Auth : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    server_->start();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
+  static void SetUpTestSuite() { start_server(); }
+  static void TearDownTestSuite() { stop_server(); }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
+    SharedServerTest::SetUp();
+    if (HasFatalFailure()) return;
     client_ = server_->client();
   }
 
@@ -61,11 +56,8 @@ class Auth : public ::testing::Test {
     EXPECT_FALSE(j.contains("password_hash")) << r.body;
   }
 
-  static ServerProcess* server_;
   std::unique_ptr<net::HttpClient> client_;
 };
-
-ServerProcess* Auth::server_ = nullptr;
 
 TEST_F(Auth, RegisterReturnsCreatedSession) {
   auto name = unique_name("alice");
@@ -187,25 +179,10 @@ TEST_F(Auth, InvalidUtf8IsRejected) {
 TEST_F(Auth, ConcurrentRegistrationsOfOneNameHaveOneWinner) {
   const auto name = unique_name("racer");
   constexpr int kThreads = 8;
-  std::vector<int> statuses(kThreads, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        auto c = server_->client();
-        statuses[static_cast<std::size_t>(i)] =
-            c->post(kRegister, registration(name, "password-" + std::to_string(i)).dump()).status;
-      } catch (const std::exception&) {
-        statuses[static_cast<std::size_t>(i)] = -1;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  int created = 0, taken = 0;
-  for (int st : statuses) {
-    created += st == 201 ? 1 : 0;
-    taken += st == 409 ? 1 : 0;
-  }
+  auto statuses = concurrent_statuses(*server_, kThreads, [&](net::HttpClient& c, int i) {
+    return c.post(kRegister, registration(name, "password-" + std::to_string(i)).dump());
+  });
+  int created = count_of(statuses, 201), taken = count_of(statuses, 409);
   EXPECT_EQ(created, 1);
   EXPECT_EQ(taken, kThreads - 1);
 }

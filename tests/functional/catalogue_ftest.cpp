@@ -136,25 +136,10 @@ TEST_F(Catalogue, AdminGuardCannotBeSidesteppedWithExtraSlashes) {
 TEST_F(Catalogue, ConcurrentCreatesWithOneIdHaveOneWinner) {
   const auto id = unique_name("evt_race");
   constexpr int kThreads = 8;
-  std::vector<int> statuses(kThreads, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        auto c = server_->client();
-        statuses[static_cast<std::size_t>(i)] =
-            c->post(kAdminEvents, seated_event(id).dump(), bearer(*admin_token_)).status;
-      } catch (const std::exception&) {
-        statuses[static_cast<std::size_t>(i)] = -1;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  int created = 0, conflicts = 0;
-  for (int st : statuses) {
-    created += st == 201 ? 1 : 0;
-    conflicts += st == 409 ? 1 : 0;
-  }
+  auto statuses = concurrent_statuses(*server_, kThreads, [&](net::HttpClient& c, int) {
+    return c.post(kAdminEvents, seated_event(id).dump(), bearer(*admin_token_));
+  });
+  int created = count_of(statuses, 201), conflicts = count_of(statuses, 409);
   EXPECT_EQ(created, 1);
   EXPECT_EQ(conflicts, kThreads - 1);
   auto seats = json_body(client_->get("/api/v1/events/" + id + "/seats"));

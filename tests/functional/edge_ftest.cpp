@@ -7,20 +7,11 @@
 namespace tacos::test {
 namespace {
 
-class Edge : public ::testing::Test {
+class Edge : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess(Env{{"TACOS_HTTP_CORS_ALLOWED_ORIGINS", "https://tickets.example"}});
-    server_->start();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static ServerProcess* server_;
+  static void SetUpTestSuite() { start_server(Env{{"TACOS_HTTP_CORS_ALLOWED_ORIGINS", "https://tickets.example"}}); }
+  static void TearDownTestSuite() { stop_server(); }
 };
-ServerProcess* Edge::server_ = nullptr;
-
 TEST_F(Edge, PreflightFromTheAllowedOriginIsAnswered) {
   auto c = server_->client();
   auto r = c->request("OPTIONS", "/api/v1/reservations", {},

@@ -43,26 +43,18 @@ void expect_raw_error(const RawResponse& r, int status, const std::string& code)
 // ---------------------------------------------------------------------------------------------
 // One shared server for everything that does not need special settings or a shutdown.
 
-class HttpServer : public ::testing::Test {
+class HttpServer : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    server_->start();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
+  static void SetUpTestSuite() { start_server(); }
+  static void TearDownTestSuite() { stop_server(); }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
+    SharedServerTest::SetUp();
+    if (HasFatalFailure()) return;
     client_ = server_->client();
   }
 
-  static ServerProcess* server_;
   std::unique_ptr<net::HttpClient> client_;
 };
-
-ServerProcess* HttpServer::server_ = nullptr;
 
 TEST_F(HttpServer, UnknownRouteIsNotFoundEnvelope) {
   for (const char* path : {"/api/v1/nope", "/", "/api/v1/events/x/y/z", "/healthz/extra"}) {
@@ -298,21 +290,11 @@ TEST_F(HttpServer, ServerStaysUpAfterGarbage) {
 // ---------------------------------------------------------------------------------------------
 // Request size limits.
 
-class HttpLimits : public ::testing::Test {
+class HttpLimits : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess(Env{{"TACOS_HTTP_MAX_BODY_BYTES", "2048"}, {"TACOS_HTTP_MAX_HEADER_BYTES", "2048"}});
-    server_->start();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr); }
-  static ServerProcess* server_;
+  static void SetUpTestSuite() { start_server(Env{{"TACOS_HTTP_MAX_BODY_BYTES", "2048"}, {"TACOS_HTTP_MAX_HEADER_BYTES", "2048"}}); }
+  static void TearDownTestSuite() { stop_server(); }
 };
-
-ServerProcess* HttpLimits::server_ = nullptr;
 
 TEST_F(HttpLimits, OversizedBodyIsPayloadTooLarge) {
   // A JSON document of 4096 bytes: valid except for its size.
@@ -372,21 +354,11 @@ TEST_F(HttpLimits, ManySmallHeadersCountTowardsTheLimit) {
 // ---------------------------------------------------------------------------------------------
 // Read and idle timeouts, shortened so the tests stay quick.
 
-class HttpTimeouts : public ::testing::Test {
+class HttpTimeouts : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess(Env{{"TACOS_HTTP_READ_TIMEOUT_MS", "400"}, {"TACOS_HTTP_IDLE_TIMEOUT_MS", "400"}});
-    server_->start();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr); }
-  static ServerProcess* server_;
+  static void SetUpTestSuite() { start_server(Env{{"TACOS_HTTP_READ_TIMEOUT_MS", "400"}, {"TACOS_HTTP_IDLE_TIMEOUT_MS", "400"}}); }
+  static void TearDownTestSuite() { stop_server(); }
 };
-
-ServerProcess* HttpTimeouts::server_ = nullptr;
 
 TEST_F(HttpTimeouts, SlowRequestIsCutOff) {
   RawSocket s(server_->port(), 5000);

@@ -2,7 +2,11 @@
 // Starts the real `tacos` binary for functional tests: port 0, a private data directory, and
 // the bound port read back from http.port_file. Stops it with SIGTERM (graceful) or SIGKILL.
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <cstdint>
 #include <map>
@@ -113,5 +117,50 @@ inline constexpr const char* kAdminPassword = "admin-password-123";
 std::string register_user(net::HttpClient& c, const std::string& username, const std::string& password = "s3cret-pass");
 std::string login(net::HttpClient& c, const std::string& username, const std::string& password);
 std::vector<net::Header> bearer(const std::string& token);
+
+}  // namespace tacos::test
+
+namespace tacos::test {
+
+/// Base of a test suite that shares one server: SetUpTestSuite calls start_server(env) and
+/// TearDownTestSuite stop_server(). Suites of one binary run one after another, so they can
+/// share the pointer.
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void start_server(std::map<std::string, std::string> env = {}) {
+    server_ = new ServerProcess(std::move(env));
+    server_->start();
+  }
+  static void stop_server() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr); }
+  inline static ServerProcess* server_ = nullptr;
+};
+
+/// Sends `request(client, i)` from `n` threads at once, each on its own connection, and
+/// returns the statuses (-1 where the request failed in transport).
+template <typename Request>
+std::vector<int> concurrent_statuses(ServerProcess& server, int n, Request request) {
+  std::vector<int> statuses(static_cast<std::size_t>(n), 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        auto c = server.client();
+        statuses[static_cast<std::size_t>(i)] = request(*c, i).status;
+      } catch (const std::exception&) {
+        statuses[static_cast<std::size_t>(i)] = -1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return statuses;
+}
+
+inline int count_of(const std::vector<int>& statuses, int status) {
+  return static_cast<int>(std::count(statuses.begin(), statuses.end(), status));
+}
 
 }  // namespace tacos::test
