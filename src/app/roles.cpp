@@ -22,6 +22,7 @@
 #include "roles/payment/service.hpp"
 #include "roles/reservation/http_api.hpp"
 #include "roles/reservation/service.hpp"
+#include "roles/reservation/stats_api.hpp"
 #include "roles/worker/http_api.hpp"
 #include "roles/worker/job_runner.hpp"
 
@@ -127,6 +128,7 @@ void start_reservation(Context& ctx) {
   auto* svc = ctx.reservation.get();
   jobs.handle("reservation.expire", [svc](const store::Job& j, std::function<void(Status)> f) { svc->expire_job(j, std::move(f)); });
   reservation::add_routes(ctx.router, *ctx.reservation);
+  reservation::add_stats_route(ctx.router, *ctx.catalogue, *ctx.queue, ctx.store->ledger(), ctx.clock);
   if (ctx.payment && ctx.config.string("payment.webhook_url").empty()) {
     // Same process: hand the signed webhook straight to the receiver, which still verifies it.
     ctx.payment->set_transport([svc](std::string body, std::string sig, std::function<void(Status)> done) {

@@ -155,6 +155,24 @@ class Ledger {
   virtual std::vector<domain::Seat> seats(std::string_view event_id) = 0;
   virtual std::int64_t ga_available(std::string_view event_id) = 0;
 
+  /// What happened to an event's reservations and payments, for the organiser's dashboard.
+  struct EventActivity {
+    std::int64_t holds = 0;  // reservations ever made, whatever became of them
+    std::int64_t confirmed = 0;
+    std::int64_t cancelled = 0;       // by the buyer
+    std::int64_t expired = 0;         // hold ran out
+    std::int64_t payment_failed = 0;  // released because the payment failed
+    std::int64_t payments_approved = 0;
+    std::int64_t payments_failed = 0;
+    struct Minute {
+      std::int64_t start_ms = 0;  // start of the minute (UTC)
+      std::int64_t seats = 0;     // seats (or general-admission places) sold in it
+      std::int64_t orders = 0;
+    };
+    std::vector<Minute> sales;  // minutes with sales since `since_ms`, oldest first
+  };
+  virtual EventActivity activity(std::string_view event_id, std::int64_t since_ms) = 0;
+
   struct Stats {
     std::uint64_t batches = 0;
     std::uint64_t ops = 0;

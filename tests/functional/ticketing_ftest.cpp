@@ -601,6 +601,45 @@ TEST_F(TicketingFTest, CancellingReleasesAHoldButNotASale) {
   shop_->expect_seats(event, {"A-1-1"}, "SOLD");
 }
 
+TEST_F(TicketingFTest, TheOrganiserSeesWhatBecameOfAnEventsSeatsAndPayments) {
+  auto event = shop_->seated_event();
+  auto [buyer, bought] = shop_->fan_holding(event, {"A-1-1", "A-1-2"});
+  auto sold_id = bought["reservation_id"].get<std::string>();
+  shop_->process_ok(buyer, shop_->intent_ok(buyer, sold_id)["payment_intent_id"].get<std::string>(), "approve");
+  shop_->wait_reservation(buyer, sold_id, "CONFIRMED");
+  auto [loser, lost] = shop_->fan_holding(event, {"B-1-1"});
+  auto lost_id = lost["reservation_id"].get<std::string>();
+  shop_->process_ok(loser, shop_->intent_ok(loser, lost_id)["payment_intent_id"].get<std::string>(), "fail");
+  shop_->wait_reservation(loser, lost_id, "CANCELLED");
+  auto [holder, holding] = shop_->fan_holding(event, {"B-1-2"});
+
+  auto path = "/api/v1/admin/events/" + event + "/stats";
+  json stats;
+  // Seat counts come from the catalogue, which may be up to a second old.
+  EXPECT_TRUE(eventually(3000, [&] {
+    stats = json_body(shop_->c().get(path, bearer(shop_->admin())));
+    return stats.value("sold", -1) == 2 && stats.value("held", -1) == 1;
+  })) << stats;
+  EXPECT_EQ(stats["event_id"], event);
+  auto capacity = stats.value("capacity", 0);
+  EXPECT_GT(capacity, 3);
+  EXPECT_EQ(stats["free"], capacity - 3);
+  EXPECT_EQ(stats["reservations"], (json{{"holds", 3}, {"confirmed", 1}, {"cancelled", 0}, {"expired", 0},
+                                          {"payment_failed", 1}}));
+  EXPECT_EQ(stats["payments"], (json{{"approved", 1}, {"failed", 1}}));
+  ASSERT_TRUE(stats["sales"].is_array() && stats["sales"].size() == 1u) << stats;
+  EXPECT_EQ(stats["sales"][0]["seats"], 2);
+  EXPECT_EQ(stats["sales"][0]["orders"], 1);
+  EXPECT_TRUE(stats["sales"][0]["minute"].get<std::string>().ends_with(":00Z")) << stats;
+  ASSERT_TRUE(stats["queue"].is_object()) << stats;
+  EXPECT_EQ(stats["queue"]["admitted"], 3);
+  EXPECT_EQ(stats["queue"]["active_buyers"], 1);  // the buyer still holding
+
+  expect_error(shop_->c().get(path), 401, "UNAUTHORIZED");
+  expect_error(shop_->c().get(path, bearer(holder)), 403, "FORBIDDEN");
+  expect_error(shop_->c().get("/api/v1/admin/events/no-such-event/stats", bearer(shop_->admin())), 404, "NOT_FOUND");
+}
+
 TEST_F(TicketingFTest, ReservationsArePrivateToTheirOwner) {
   auto event = shop_->seated_event();
   auto [owner, held] = shop_->fan_holding(event, {"B-1-3"});

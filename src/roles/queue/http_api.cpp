@@ -44,6 +44,22 @@ std::string cookie(const Request& req, std::string_view name) {
 
 json position_json(std::optional<std::int64_t> p) { return p ? json(*p) : json(nullptr); }
 
+// The waiting token from ?token= or, for POST bodies, {"waiting_token": ...}.
+Result<std::string> token_from(const Request& req, bool allow_body) {
+  if (auto t = req.query_param("token"); t && !t->empty()) return *t;
+  if (allow_body && !req.body.empty()) {
+    auto body = parse_json_object(req.body);
+    if (!body) return body.error();
+    JsonReader r(*body);
+    auto t = r.optional_string("waiting_token", 1024);
+    if (!r.ok()) return r.error();
+    if (t) return *t;
+  }
+  return Error(Errc::validation_failed, "the waiting token is required (?token=...)", "token");
+}
+
+}  // namespace
+
 std::string stats_json(const QueueStats& s) {
   const auto& r = s.room;
   return json{{"event_id", s.event_id},
@@ -64,22 +80,6 @@ std::string stats_json(const QueueStats& s) {
               {"finished", r.finished_total}}
       .dump();
 }
-
-// The waiting token from ?token= or, for POST bodies, {"waiting_token": ...}.
-Result<std::string> token_from(const Request& req, bool allow_body) {
-  if (auto t = req.query_param("token"); t && !t->empty()) return *t;
-  if (allow_body && !req.body.empty()) {
-    auto body = parse_json_object(req.body);
-    if (!body) return body.error();
-    JsonReader r(*body);
-    auto t = r.optional_string("waiting_token", 1024);
-    if (!r.ok()) return r.error();
-    if (t) return *t;
-  }
-  return Error(Errc::validation_failed, "the waiting token is required (?token=...)", "token");
-}
-
-}  // namespace
 
 std::string status_json(const StatusResult& s) {
   json j{{"event_id", s.event_id},          {"status", s.status},

@@ -448,6 +448,42 @@ class SqliteLedger final : public Ledger {
     return out;
   }
 
+  EventActivity activity(std::string_view event_id, std::int64_t since_ms) override {
+    auto db = readers_.take();
+    EventActivity a;
+    auto& by_status = db->cached(
+        "SELECT status, COALESCE(end_reason, ''), COUNT(*) FROM reservations WHERE event_id = ? "
+        "GROUP BY status, end_reason");
+    by_status.bind(1, event_id);
+    while (by_status.step()) {
+      auto status = by_status.text(0);
+      auto reason = by_status.text(1);
+      auto n = by_status.integer(2);
+      a.holds += n;
+      if (status == "CONFIRMED") a.confirmed += n;
+      if (reason == "cancelled_by_user") a.cancelled += n;
+      if (reason == "hold_expired") a.expired += n;
+      if (reason == "payment_failed") a.payment_failed += n;
+    }
+    by_status.reset();
+    auto& payments = db->cached(
+        "SELECT p.status, COUNT(*) FROM payment_intents p JOIN reservations r ON r.id = p.reservation_id "
+        "WHERE r.event_id = ? AND p.status IN ('APPROVED', 'FAILED') GROUP BY p.status");
+    payments.bind(1, event_id);
+    while (payments.step()) {
+      (payments.text(0) == "APPROVED" ? a.payments_approved : a.payments_failed) = payments.integer(1);
+    }
+    payments.reset();
+    auto& sales = db->cached(
+        "SELECT o.created_at_ms / 60000, COUNT(*), SUM(r.quantity) FROM orders o "
+        "JOIN reservations r ON r.id = o.reservation_id WHERE o.event_id = ? AND o.created_at_ms >= ? "
+        "GROUP BY 1 ORDER BY 1");
+    sales.bind(1, event_id).bind(2, since_ms);
+    while (sales.step()) a.sales.push_back({sales.integer(0) * 60000, sales.integer(2), sales.integer(1)});
+    sales.reset();
+    return a;
+  }
+
   std::int64_t ga_available(std::string_view event_id) override {
     auto db = readers_.take();
     auto& s = db->cached("SELECT ga_available FROM sections WHERE event_id = ? AND ga_available IS NOT NULL");
