@@ -68,6 +68,18 @@ describe("ApiClient idempotency keys", () => {
     expect(keys[3]).not.toBe(keys[2]);
   });
 
+  it("keeps the key while the first try is still running (IDEMPOTENCY_KEY_IN_USE)", async () => {
+    const f = fakeFetch(
+      json(409, { error: { code: "IDEMPOTENCY_KEY_IN_USE", message: "in flight", trace_id: "t" } }),
+      json(200, { admission: "granted", reservation_token: "rt", ttl_sec: 120, event_id: "e" }),
+    );
+    const api = new ApiClient({ fetch: f.fetch });
+    const action = new ActionKey(seqUuid);
+    await expect(api.enterQueue("wt", action)).rejects.toMatchObject({ retryable: true });
+    await api.enterQueue("wt", action);
+    expect(header(f.calls[0], "Idempotency-Key")).toBe(header(f.calls[1], "Idempotency-Key"));
+  });
+
   it("uses a new key when the request changes (other seats), never replaying another body", async () => {
     const taken = json(409, { error: { code: "SEAT_UNAVAILABLE", message: "seats no longer available: A-1-1", trace_id: "t" } });
     const f = fakeFetch(new TypeError("offline"), taken, json(201, { reservation_id: "r" }));

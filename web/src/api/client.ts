@@ -56,7 +56,14 @@ export class ApiError extends Error {
 
   /** True when trying the same request again later may work (the key is kept for it). */
   get retryable(): boolean {
-    return this.code === "NETWORK" || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504;
+    return (
+      this.code === "NETWORK" ||
+      this.code === "IDEMPOTENCY_KEY_IN_USE" ||
+      this.status === 429 ||
+      this.status === 502 ||
+      this.status === 503 ||
+      this.status === 504
+    );
   }
 }
 
@@ -217,7 +224,9 @@ export class ApiClient {
       return { status: res.status, data: json as T, headers: res.headers };
     }
     const err = toApiError(res, json);
-    if (!err.retryable && err.code !== "CONFLICT") o.action?.finish();
+    // A final answer ends the action. Kept: network errors, 429, 5xx, and IDEMPOTENCY_KEY_IN_USE
+    // (the first try is still running; the same key later gets its answer).
+    if (!err.retryable) o.action?.finish();
     if (err.status === 401 && token && (err.code === "INVALID_TOKEN" || err.code === "TOKEN_EXPIRED") && o.auth !== false) {
       this.opts.onSessionExpired?.();
     }
