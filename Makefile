@@ -5,6 +5,7 @@
 #   make test     ci preset: all tests; then asan-ubsan preset: unit tests
 #                 (make test-ci / make test-asan run one half)
 #   make build    release build only          make debug    debug build only
+#   make web      the web UI: npm ci when web/node_modules is missing or stale, then build web/dist
 #   make bench    release build, then bench/run.sh
 #   make format   clang-format -i the C++ sources
 #   make clean    remove build/
@@ -24,7 +25,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1
 TACOS_BIN := build/release/src/app/tacos
 FORMAT_DIRS := $(wildcard src tests bench)
 
-.PHONY: bootstrap build debug run test test-ci test-asan bench clean format format-check
+.PHONY: bootstrap build debug web run test test-ci test-asan bench clean format format-check
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -37,13 +38,20 @@ debug: bootstrap
 	cmake --preset debug
 	cmake --build --preset debug
 
-run: build
+# npm ci leaves node_modules/.package-lock.json behind; it is older than package-lock.json when the
+# lock changed since the last install.
+web: bootstrap
+	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+	  echo "web: npm ci"; cd web && npm ci --no-audit --no-fund --loglevel=error; fi
+	cd web && npm run --silent build
+
+run: build web
 	exec $(TACOS_BIN) serve --config config/dev.ini
 
 # The last lines `make test` prints are ctest's summary: nothing may be echoed after it.
 test: test-ci test-asan
 
-test-ci: bootstrap
+test-ci: bootstrap web
 	cmake --preset ci
 	cmake --build --preset ci
 	ctest --preset ci --parallel $(JOBS)

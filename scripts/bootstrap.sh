@@ -14,11 +14,13 @@ pkgs_build=(
   libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
 )
+# Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
+# tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).
+pkgs_web=(nodejs npm chromium)
 # Benchmarks: load generator and the reference servers we compare against in the same run.
 pkgs_bench=(curl wrk nginx-light libbenchmark-dev)
 # Future groups (uncomment and add to `all` when the project needs them):
 # pkgs_services=(postgresql redis-server)   # distributed storage mode, integration tests
-# pkgs_web=(nodejs npm chromium)            # web UI build and browser tests
 
 usage() {
   echo "usage: $0 [build|bench|all]..." >&2
@@ -31,9 +33,9 @@ groups=("$@")
 wanted=()
 for group in "${groups[@]}"; do
   case "$group" in
-    build) wanted+=("${pkgs_build[@]}") ;;
-    bench) wanted+=("${pkgs_build[@]}" "${pkgs_bench[@]}") ;;
-    all) wanted+=("${pkgs_build[@]}" "${pkgs_bench[@]}") ;;
+    build) wanted+=("${pkgs_build[@]}" "${pkgs_web[@]}") ;;
+    bench) wanted+=("${pkgs_build[@]}" "${pkgs_web[@]}" "${pkgs_bench[@]}") ;;
+    all) wanted+=("${pkgs_build[@]}" "${pkgs_web[@]}" "${pkgs_bench[@]}") ;;
     -h | --help) usage ;;
     *)
       echo "bootstrap: unknown group '$group'" >&2
@@ -42,13 +44,24 @@ for group in "${groups[@]}"; do
   esac
 done
 
+# Installed: the Debian package, or for Node.js and npm their commands (a machine may have them from
+# another source, e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's npm).
+installed() {
+  case "$1" in
+    nodejs) command -v node >/dev/null 2>&1 && return 0 ;;
+    npm) command -v npm >/dev/null 2>&1 && return 0 ;;
+  esac
+  local status
+  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]]
+}
+
 missing=()
 declare -A seen=()
 for pkg in "${wanted[@]}"; do
   [[ -z ${seen[$pkg]:-} ]] || continue
   seen[$pkg]=1
-  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$pkg")
+  installed "$pkg" || missing+=("$pkg")
 done
 
 [[ ${#missing[@]} -eq 0 ]] && exit 0
@@ -78,8 +91,7 @@ apt_quiet=(-q -o Dpkg::Use-Pty=0)
 # apt-get can succeed without installing what was asked (held packages, virtual names).
 still=()
 for pkg in "${missing[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || still+=("$pkg")
+  installed "$pkg" || still+=("$pkg")
 done
 if [[ ${#still[@]} -gt 0 ]]; then
   echo "bootstrap: still missing after install: ${still[*]}" >&2
