@@ -29,7 +29,7 @@ describe("describeError", () => {
 
   it("names the seats someone else took", () => {
     expect(describeError(err("SEAT_UNAVAILABLE", 409, "seats no longer available: VIP-2-3"))).toBe(
-      "Sorry, Seat VIP-2-3 was just taken by someone else. Nothing was held: please pick other seats.",
+      "Sorry, seat VIP-2-3 was just taken by someone else. Nothing was held: please pick other seats.",
     );
     expect(takenSeats("seats no longer available: A-1-1, B-10-2")).toEqual(["A-1-1", "B-10-2"]);
   });

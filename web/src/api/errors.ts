@@ -96,10 +96,11 @@ export function describeError(err: unknown): string {
         : "Lots of people are buying right now and the server asked us to slow down. Please wait a little before trying again.";
     case "SEAT_UNAVAILABLE": {
       const seats = takenSeats(err.message);
-      const which = seats.length ? (seats.length === 1 ? `Seat ${seats[0]} was` : `Seats ${seats.join(", ")} were`) : "Some of those seats were";
+      const which = seats.length ? (seats.length === 1 ? `seat ${seats[0]} was` : `seats ${seats.join(", ")} were`) : "some of those seats were";
       return `Sorry, ${which} just taken by someone else. Nothing was held: please pick other seats.`;
     }
     case "VALIDATION_FAILED": {
+      if (err.field === "Idempotency-Key") return "The app sent a request without its safety key. Please reload the page and try again.";
       const label = err.field ? FIELD_LABELS[err.field] ?? err.field.replace(/_/g, " ") : null;
       const detail = err.message ? ` (${err.message})` : "";
       return label ? `Please check the ${label}${detail}.` : `Something in the request is not right${detail}.`;

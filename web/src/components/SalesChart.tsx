@@ -4,15 +4,18 @@
 import type { SalesPoint } from "../api/types";
 import { formatTime } from "../lib/time";
 
-/** Fills the gaps between the first and last minute with zero bars; at most `maxBars`, newest kept. */
-export function fillMinutes(points: SalesPoint[], maxBars = 60): SalesPoint[] {
+/**
+ * Fills the gaps between the first and last minute with zero bars: at least `minBars` (earlier
+ * empty minutes are added, so one busy minute is not drawn as a wall), at most `maxBars`.
+ */
+export function fillMinutes(points: SalesPoint[], maxBars = 60, minBars = 15): SalesPoint[] {
   if (points.length === 0) return [];
   const byMinute = new Map(points.map((p) => [Date.parse(p.minute), p] as const));
   const times = [...byMinute.keys()].filter((t) => !Number.isNaN(t)).sort((a, b) => a - b);
   if (times.length === 0) return [];
   const out: SalesPoint[] = [];
   const last = times[times.length - 1];
-  const first = Math.max(times[0], last - (maxBars - 1) * 60_000);
+  const first = Math.max(Math.min(times[0], last - (minBars - 1) * 60_000), last - (maxBars - 1) * 60_000);
   for (let t = first; t <= last; t += 60_000) {
     out.push(byMinute.get(t) ?? { minute: new Date(t).toISOString(), seats: 0, orders: 0 });
   }

@@ -22,8 +22,12 @@ describe("sales chart data", () => {
     const out = fillMinutes([
       { minute: "2026-11-21T10:01:00Z", seats: 3, orders: 2 },
       { minute: "2026-11-21T10:04:00Z", seats: 1, orders: 1 },
-    ]);
+    ], 60, 1);
     expect(out.map((p) => p.seats)).toEqual([3, 0, 0, 1]);
+    const padded = fillMinutes([{ minute: "2026-11-21T10:20:00Z", seats: 5, orders: 2 }]);
+    expect(padded).toHaveLength(15);
+    expect(padded[0].minute).toBe("2026-11-21T10:06:00.000Z");
+    expect(padded[14].seats).toBe(5);
   });
 
   it("adds what this page saw sold, per minute, for servers without /stats", () => {

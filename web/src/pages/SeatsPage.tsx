@@ -114,7 +114,9 @@ export function SeatsPage() {
         if (e.code === "SEAT_UNAVAILABLE") {
           const gone = new Set(takenSeats(e.message));
           if (gone.size) setSelected((prev) => new Set([...prev].filter((s) => !gone.has(s))));
+          // Show the taken seats as taken now, and again once the catalogue (at most 1 s old) has them.
           pollNow();
+          setTimeout(pollNow, 1500);
         }
         if (PASS_CODES.has(e.code)) {
           flow.setEntry(id, null);

@@ -44,6 +44,7 @@ describe("seat map layout", () => {
     expect(cellSizeFor(1100, [demo[0]])).toBe(21);
     expect(cellSizeFor(1100, demo)).toBe(14);
     expect(cellSizeFor(340, demo)).toBe(6);
+    expect(cellSizeFor(340, [demo[0]])).toBe(18); // a phone: tappable, scrolls sideways
   });
 
   it("finds every one of 10,000 seats by hit-testing its centre", () => {

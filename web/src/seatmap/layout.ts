@@ -43,14 +43,15 @@ export const STAGE_HEIGHT = 28;
 export const PADDING = 8;
 
 /**
- * The cell size for a width: as large as the widest section allows, within [min, max]. With one
- * section shown the seats are large enough to tap; with all of them, the map is an overview.
+ * The cell size for a width: as large as the widest section allows, within bounds. With all
+ * sections shown the map is an overview (6-14 px); with one section the seats are big enough to
+ * tap (at least 18 px: on a phone the map then scrolls sideways inside its box).
  */
-export function cellSizeFor(width: number, sections: SectionShape[], min = 6, max = 28): number {
+export function cellSizeFor(width: number, sections: SectionShape[]): number {
   const widest = Math.max(1, ...sections.map((s) => s.seats_per_row));
   const fit = Math.floor((width - 2 * PADDING) / widest);
-  const cap = sections.length > 1 ? Math.min(max, 14) : max;
-  return Math.max(min, Math.min(cap, fit));
+  const [min, max] = sections.length > 1 ? [6, 14] : [18, 28];
+  return Math.max(min, Math.min(max, fit));
 }
 
 export function computeLayout(sections: SectionShape[], width: number, cell: number): Layout {
