@@ -261,6 +261,47 @@ describe("two fans race for the same seat", () => {
   });
 });
 
+describe("checkout outcomes", () => {
+  test("a declined payment releases the seats; a delayed approval ends in the confirmation", T, async () => {
+    await createEvent(server.baseUrl, token, {
+      id: "pay-e2e",
+      name: "Pay Night",
+      venue: "Bank Hall",
+      starts_at: new Date(Date.now() + 30 * 86400e3).toISOString(),
+      sections: [{ name: "C", price: 15000, rows: 1, seats_per_row: 4 }],
+    });
+    const { page, problems } = await fan();
+    await signUp(page, uniqueName("payer"));
+    const holdFirstSeat = async () => {
+      await page.goto("/events/pay-e2e/queue");
+      await seatMap(page, 4);
+      await page.getByTestId("seatmap").focus();
+      await page.keyboard.press("Space");
+      await page.getByRole("button", { name: "Hold these seats" }).click();
+      await page.waitForURL(/\/checkout\//);
+    };
+
+    await holdFirstSeat();
+    await page.getByLabel(/^Decline/).check();
+    await page.getByRole("button", { name: /^Pay / }).click();
+    const outcome = page.getByTestId("checkout-outcome");
+    await outcome.waitFor({ timeout: 15_000 });
+    assert.match(await outcome.innerText(), /The payment was declined, so the seats were released\. You were not charged\./);
+    await screenshot(page, "08b-checkout-declined");
+    assert.deepEqual(await waitForSeats(server.baseUrl, "pay-e2e", { "C-1-1": "AVAILABLE" }), { "C-1-1": "AVAILABLE" });
+
+    // A new pass from the queue, the same seat again, and a bank that takes its time.
+    await holdFirstSeat();
+    await page.getByLabel(/^Approve after a delay/).check();
+    await page.getByRole("button", { name: /^Pay / }).click();
+    await page.getByText("The bank is processing your payment").waitFor();
+    await screenshot(page, "08c-checkout-processing");
+    await page.getByTestId("confirmed").waitFor({ timeout: 20_000 });
+    assert.equal(await page.getByTestId("order-seats").innerText(), "C-1-1");
+    assert.deepEqual(problems, []);
+  });
+});
+
 describe("a hold that is not paid", () => {
   test("expires and its seats are free again", T, async () => {
     await createEvent(server.baseUrl, token, {
