@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   int rows = (seats + 999) / 1000;
 
   HttpClient c("127.0.0.1", port);
+  c.auto_idempotency_keys(true);  // every POST under /api/v1 needs a key
   auto admin = json::parse(must(c.post("/api/v1/auth/login", json{{"username", admin_user}, {"password", admin_password}}.dump()),
                                 200, "admin login"))["token"].get<std::string>();
   json event{{"id", "evt_bench_holds"},
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         HttpClient h("127.0.0.1", port);
+        h.auto_idempotency_keys(true);
         for (int i = next++; i < seats; i = next++) work(h, i);
       });
     }

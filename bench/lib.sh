@@ -139,9 +139,14 @@ bench_free_port() {
 # Starts the tacos server on a kernel-chosen loopback port with a fresh data dir and the demo
 # seed. Sets BENCH_TACOS_PID and BENCH_TACOS_PORT. The server writes its bound port to
 # TACOS_HTTP_PORT_FILE once it listens; we wait for that file (30 s), then for a TCP connect.
+# One load generator on loopback is one client address: the limits stay on (their cost is part
+# of every measurement) but are raised so that no request is refused. BENCH_RATE_LIMITS=false
+# turns them off (bench/protections_overhead.sh compares both).
+_bench_no_limit="100000000/s 100000000"
+
 bench_start_tacos() {
   [[ -x $TACOS_BIN ]] || bench_die "server binary '$TACOS_BIN' not found (run: make build)"
-  local dir=$BENCH_TMP/tacos secret port="" deadline
+  local dir=$BENCH_TMP/tacos${BENCH_TACOS_SUFFIX:-} secret port="" deadline
   mkdir -p "$dir/data"
   secret=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n') # 40 hex characters
   # TACOS_BIN and TACOS_THREADS are this script's settings, not server config keys.
@@ -155,6 +160,10 @@ bench_start_tacos() {
     TACOS_STORE_DATA_DIR="$dir/data" \
     TACOS_DEMO_SEED=true \
     TACOS_AUTH_JWT_SECRET="$secret" \
+    TACOS_RATE_LIMIT_ENABLED="${BENCH_RATE_LIMITS:-true}" \
+    TACOS_RATE_LIMIT_PER_IP="$_bench_no_limit" TACOS_RATE_LIMIT_PER_USER="$_bench_no_limit" \
+    TACOS_RATE_LIMIT_QUEUE_POLL="$_bench_no_limit" TACOS_RATE_LIMIT_WRITES="$_bench_no_limit" \
+    TACOS_RATE_LIMIT_AUTH_PER_IP="$_bench_no_limit" \
     "$TACOS_BIN" serve >"$dir/tacos.log" 2>&1 </dev/null &
   BENCH_TACOS_PID=$!
   _bench_pids+=("$BENCH_TACOS_PID")

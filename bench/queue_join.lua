@@ -8,5 +8,6 @@ local body = '{"event_id":"evt_2025_1001"}'
 request = function()
   counter = counter + 1
   return wrk.format("POST", "/api/v1/queue/join",
-    { ["Content-Type"] = "application/json", ["X-Client-ID"] = prefix .. counter }, body)
+    { ["Content-Type"] = "application/json", ["X-Client-ID"] = prefix .. counter,
+      ["Idempotency-Key"] = prefix .. counter }, body)
 end

@@ -23,7 +23,7 @@ TACOS_QUEUE_ABANDON_AFTER_SEC=3600 bench_start_tacos
 base="http://127.0.0.1:$BENCH_TACOS_PORT"
 # One join creates the event's room, so the baseline includes it.
 curl -fsS -X POST "$base/api/v1/queue/join" -H 'Content-Type: application/json' \
-  -H 'X-Client-ID: bench_first_client' -d '{"event_id":"evt_2025_1001"}' >/dev/null
+  -H 'X-Client-ID: bench_first_client' -H "Idempotency-Key: first-$RANDOM$RANDOM" -d '{"event_id":"evt_2025_1001"}' >/dev/null
 before_kb=$(rss_kb "$BENCH_TACOS_PID")
 
 # wrk has no request-count limit, so it runs in 5 s rounds until enough places are taken.

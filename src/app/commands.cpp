@@ -1,5 +1,6 @@
 #include "app/commands.hpp"
 
+#include <array>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -16,6 +17,8 @@
 #include "roles/gateway/accounts.hpp"
 #include "roles/gateway/auth_middleware.hpp"
 #include "roles/gateway/edge_middleware.hpp"
+#include "roles/gateway/idempotency.hpp"
+#include "roles/gateway/rate_limit_middleware.hpp"
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/queue/service.hpp"
@@ -115,6 +118,29 @@ ParsedFlags parse_flags(const std::vector<std::string>& args, std::size_t from) 
   return f;
 }
 
+// Which configuration key sets which class of rate limit.
+struct LimitKey {
+  std::string_view key;
+  gateway::LimitClass cls;
+};
+constexpr std::array kLimitKeys{
+    LimitKey{"rate_limit.per_ip", gateway::LimitClass::ip},
+    LimitKey{"rate_limit.auth_per_ip", gateway::LimitClass::auth_ip},
+    LimitKey{"rate_limit.login_per_username", gateway::LimitClass::login_user},
+    LimitKey{"rate_limit.per_user", gateway::LimitClass::user},
+    LimitKey{"rate_limit.queue_poll", gateway::LimitClass::queue_poll},
+    LimitKey{"rate_limit.writes", gateway::LimitClass::writes},
+};
+
+gateway::RateLimitSettings rate_limit_settings(const config::Config& cfg) {
+  gateway::RateLimitSettings s;
+  s.enabled = cfg.boolean("rate_limit.enabled");
+  s.shadow = cfg.boolean("rate_limit.shadow");
+  s.trusted_proxies = gateway::parse_networks(cfg.string("rate_limit.trusted_proxies")).value();  // validated
+  for (auto k : kLimitKeys) s[k.cls] = gateway::Limit::parse(cfg.string(k.key)).value();
+  return s;
+}
+
 // Loads configuration or prints every problem and returns nullopt.
 std::optional<config::Config> load_config(const ParsedFlags& flags) {
   auto loaded = config::load(flags.config_file, config::process_environment(), flags.settings);
@@ -126,6 +152,13 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
     }
     if (const auto& s = loaded.config.value("payment.webhook_secret"); !s.text.empty() && s.text.size() < 32) {
       errors.push_back(s.source + ": payment.webhook_secret: must be at least 32 bytes");
+    }
+    for (auto cls : kLimitKeys) {
+      const auto& v = loaded.config.value(cls.key);
+      if (auto l = gateway::Limit::parse(v.text); !l) errors.push_back(v.source + ": " + std::string(cls.key) + ": " + l.error().message);
+    }
+    if (const auto& v = loaded.config.value("rate_limit.trusted_proxies"); !gateway::parse_networks(v.text)) {
+      errors.push_back(v.source + ": rate_limit.trusted_proxies: " + gateway::parse_networks(v.text).error().message);
     }
     if (const auto& keys = loaded.config.value("queue.token_keys"); !keys.text.empty()) {
       if (auto ring = auth::TokenSigner::parse_keyring(keys.text); !ring) {
@@ -210,14 +243,24 @@ int cmd_serve(const std::vector<std::string>& args) {
     ctx.blocking = std::make_unique<net::BlockingPool>(std::max(2, threads));
 
     // In order for before(), reversed for after(): ids and metrics see every request (CORS
-    // preflights and auth failures included); headers decorate every answer, errors too.
+    // preflights, refusals and auth failures included); headers decorate every answer, errors
+    // too. Per-IP limits come before the cost of checking a token; per-user limits and
+    // idempotency need to know the caller.
+    ctx.rate_limits = std::make_unique<gateway::MemoryRateLimitStore>();
+    ctx.idempotency = std::make_unique<gateway::MemoryIdempotencyStore>(
+        cfg->integer("idempotency.ttl_sec") * 1000, static_cast<std::size_t>(cfg->integer("idempotency.max_entries")));
+    auto limiter =
+        std::make_shared<gateway::RateLimiter>(rate_limit_settings(*cfg), *ctx.rate_limits, ctx.clock, ctx.metrics);
     ctx.middleware = {
         std::make_shared<net::RequestIdMiddleware>(),
         std::make_shared<net::ObservabilityMiddleware>(ctx.metrics, cfg->boolean("http.access_log")),
         std::make_shared<gateway::SecurityHeadersMiddleware>(cfg->boolean("http.behind_tls")),
         std::make_shared<gateway::CorsMiddleware>(
             gateway::CorsMiddleware::parse_origins(cfg->string("http.cors_allowed_origins"))),
+        std::make_shared<gateway::RateLimitEdgeMiddleware>(limiter),
         std::make_shared<gateway::AuthMiddleware>(*ctx.jwt),
+        std::make_shared<gateway::RateLimitUserMiddleware>(limiter),
+        std::make_shared<gateway::IdempotencyMiddleware>(*ctx.idempotency, ctx.clock, ctx.metrics),
     };
 
     for (const auto* r : roles) {
@@ -242,6 +285,9 @@ int cmd_serve(const std::vector<std::string>& args) {
     so.threads = threads;
     so.max_header_bytes = static_cast<std::size_t>(cfg->integer("http.max_header_bytes"));
     so.max_body_bytes = static_cast<std::size_t>(cfg->integer("http.max_body_bytes"));
+    so.max_header_count = static_cast<std::size_t>(cfg->integer("http.max_header_count"));
+    so.max_url_bytes = static_cast<std::size_t>(cfg->integer("http.max_url_bytes"));
+    so.max_connections = static_cast<int>(cfg->integer("http.max_connections"));
     so.read_timeout_ms = static_cast<int>(cfg->integer("http.read_timeout_ms"));
     so.idle_timeout_ms = static_cast<int>(cfg->integer("http.idle_timeout_ms"));
     so.shutdown_timeout_ms = static_cast<int>(cfg->integer("http.shutdown_timeout_ms"));

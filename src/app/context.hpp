@@ -21,6 +21,8 @@ class InventoryClient;
 }
 namespace tacos::gateway {
 class Accounts;
+class RateLimitStore;
+class IdempotencyStore;
 }
 namespace tacos::queue {
 class QueueService;
@@ -53,6 +55,8 @@ struct Context {
   std::unique_ptr<net::BlockingPool> blocking;
   net::Router router;
   std::vector<std::shared_ptr<net::Middleware>> middleware;
+  std::unique_ptr<gateway::RateLimitStore> rate_limits;      // the gateway's token buckets
+  std::unique_ptr<gateway::IdempotencyStore> idempotency;    // stored POST responses
 
   // Role services, present when their role runs in this process.
   std::unique_ptr<inventory::Catalogue> catalogue;

@@ -28,6 +28,8 @@ enum class Errc : std::uint8_t {
   username_taken,
   event_exists,
   precondition_failed,
+  idempotency_key_in_use,
+  idempotency_key_mismatch,
   // waiting room
   not_ready,
   not_in_queue,
@@ -49,6 +51,7 @@ enum class Errc : std::uint8_t {
   invalid_signature,
   // capacity
   rate_limited,
+  too_many_connections,
   unavailable,
   timeout,
   internal,

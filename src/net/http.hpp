@@ -51,6 +51,15 @@ struct Request {
   Identity identity;
   Error auth_error;  // why a presented bearer token was rejected (code is internal when none)
   bool bearer_presented = false;
+  std::string client_ip;  // remote_ip, or the client a trusted proxy forwarded for (gateway)
+  /// The tightest rate-limit bucket this request drew from (limit < 0: none), for X-RateLimit-*.
+  struct RateInfo {
+    std::int64_t limit = -1;
+    std::int64_t remaining = 0;
+    std::int64_t reset_sec = 0;
+  } rate;
+  /// Set by the idempotency middleware when this request's response must be stored.
+  std::string idempotency_slot;
 
   std::string_view header(std::string_view lower_name) const;
   std::string_view param(std::string_view name) const;

@@ -10,6 +10,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "common/ids.hpp"
+
 namespace tacos::net {
 
 namespace asio = boost::asio;
@@ -62,10 +64,13 @@ ClientResponse HttpClient::request(std::string_view method, std::string_view tar
   req.set(http::field::host, impl_->host);
   req.keep_alive(true);
   bool has_type = false;
+  bool has_key = false;
   for (const auto& h : headers) {
     req.set(h.name, h.value);
     if (beast::iequals(h.name, "content-type")) has_type = true;
+    if (beast::iequals(h.name, "idempotency-key")) has_key = true;
   }
+  if (auto_keys_ && !has_key && req.method() == http::verb::post) req.set("Idempotency-Key", new_hex128());
   if (!body.empty() && !has_type) req.set(http::field::content_type, "application/json");
   req.body() = std::string(body);
   req.prepare_payload();

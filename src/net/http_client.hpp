@@ -37,8 +37,12 @@ class HttpClient {
     return request("POST", target, body, headers);
   }
   void close();
+  /// When on, a POST sent without an Idempotency-Key gets a fresh random one (tools and tests
+  /// that speak to the gateway, where every POST under /api/v1 needs one). Off by default.
+  void auto_idempotency_keys(bool on) { auto_keys_ = on; }
 
  private:
+  bool auto_keys_ = false;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

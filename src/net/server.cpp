@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -100,6 +101,7 @@ struct Server::Impl {
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket, std::uint64_t id, std::shared_ptr<ConnState> st);
+  awaitable<void> refuse(tcp::socket socket);
   awaitable<Response> dispatch(Request& req);
   awaitable<Response> invoke(const Handler& handler, Request& req);
   awaitable<void> drain();
@@ -132,6 +134,11 @@ awaitable<void> Server::Impl::accept_loop() {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    if (active.load() >= opt.max_connections) {
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+      continue;
+    }
     auto st = std::make_shared<ConnState>();
     std::uint64_t id;
     {
@@ -143,6 +150,30 @@ awaitable<void> Server::Impl::accept_loop() {
     auto ex = socket.get_executor();
     asio::co_spawn(ex, session(std::move(socket), id, st), asio::detached);
   }
+}
+
+// Over the connection limit: one clear answer instead of a silent reset, then close. Bounded by
+// a short timeout so refused peers cannot pile up either.
+awaitable<void> Server::Impl::refuse(tcp::socket socket) {
+  static std::atomic<std::int64_t> last_warning_us{0};
+  auto now = SystemClock::instance().steady_us();
+  if (auto last = last_warning_us.load(); now - last > 10'000'000 && last_warning_us.compare_exchange_strong(last, now)) {
+    log::warn("connection limit reached: refusing new connections", {log::num("limit", opt.max_connections)});
+  }
+  beast::tcp_stream stream(std::move(socket));
+  Response r = early_error(Errc::too_many_connections, "the server is at its connection limit: try again shortly");
+  r.set_header("retry-after", "1");
+  http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+  res.set(http::field::server, "tacos");
+  res.set(http::field::content_type, r.content_type);
+  for (auto& h : r.headers) res.set(h.name, h.value);
+  res.keep_alive(false);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(2));
+  co_await http::async_write(stream, res, kTuple);
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std::shared_ptr<ConnState> st) {
@@ -215,6 +246,19 @@ awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std:
     }
     auto& head_msg = parser.get();
     unsigned version = head_msg.version();
+    if (head_msg.target().size() > opt.max_url_bytes) {
+      Response r = early_error(Errc::uri_too_long,
+                               "request target exceeds " + std::to_string(opt.max_url_bytes) + " bytes");
+      co_await write(r, false, false, version);
+      break;
+    }
+    if (auto fields = static_cast<std::size_t>(std::distance(head_msg.begin(), head_msg.end()));
+        fields > opt.max_header_count) {
+      Response r = early_error(Errc::headers_too_large,
+                               "more than " + std::to_string(opt.max_header_count) + " header fields");
+      co_await write(r, false, false, version);
+      break;
+    }
     if (auto cl = parser.content_length(); cl && *cl > opt.max_body_bytes) {
       Response r = early_error(Errc::payload_too_large,
                                "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");

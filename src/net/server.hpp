@@ -37,6 +37,9 @@ struct ServerOptions {
   int threads = 1;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_header_count = 100;  // more fields: 431
+  std::size_t max_url_bytes = 8192;    // longer request target: 414
+  int max_connections = 10000;         // beyond: 503 TOO_MANY_CONNECTIONS, then closed
   int read_timeout_ms = 10000;
   int idle_timeout_ms = 60000;
   int shutdown_timeout_ms = 10000;

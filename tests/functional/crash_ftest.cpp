@@ -70,6 +70,7 @@ void buyer_loop(std::uint16_t port, const std::string& event, const std::vector<
                 const std::atomic<bool>& killed, std::atomic<int>& acked_confirms, ThreadLog& log) {
   try {
     net::HttpClient c("127.0.0.1", port);
+    c.auto_idempotency_keys(true);
     for (int k = 0; k < kMaxIterations && !killed.load(); ++k) {
       const auto& seat = seats[static_cast<std::size_t>(t + kThreads * k)];
       std::string why;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/api_checks.hpp"
 #include "support/server_process.hpp"
@@ -24,6 +25,9 @@ using std::chrono::steady_clock;
 std::string registration_body(const std::string& username) {
   return json{{"username", username}, {"password", "s3cret-pass"}, {"email", username + "@example.com"}}.dump();
 }
+
+// Every POST under /api/v1 needs one; unique per request so requests never share a key.
+std::string idempotency_key_line() { return "Idempotency-Key: " + unique_name("key") + "\r\n"; }
 
 std::string get_request(const std::string& path, const std::string& extra_headers = {}) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n";
@@ -108,7 +112,7 @@ TEST_F(HttpServer, KeepAliveSurvivesErrorResponses) {
   }
   std::string body = "{not json";
   ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Type: application/json\r\n"
                  "Content-Length: " +
                  std::to_string(body.size()) + "\r\n\r\n" + body));
   auto bad = s.read_response();
@@ -147,7 +151,7 @@ TEST_F(HttpServer, ExpectContinueIsAnswered) {
   RawSocket s(server_->port());
   const std::string body = registration_body("continue_user");
   ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Type: application/json\r\n"
                  "Expect: 100-continue\r\nContent-Length: " +
                  std::to_string(body.size()) + "\r\n\r\n"));
   auto cont = s.read_response();
@@ -265,7 +269,7 @@ TEST_F(HttpServer, MalformedHeaderIsBadRequestAndCloses) {
 
 TEST_F(HttpServer, BadContentLengthIsBadRequest) {
   RawSocket s(server_->port());
-  ASSERT_TRUE(s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}"));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Length: abc\r\n\r\n{}"));
   auto r = s.read_response();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 400);
@@ -292,7 +296,12 @@ TEST_F(HttpServer, ServerStaysUpAfterGarbage) {
 
 class HttpLimits : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() { start_server(Env{{"TACOS_HTTP_MAX_BODY_BYTES", "2048"}, {"TACOS_HTTP_MAX_HEADER_BYTES", "2048"}}); }
+  static void SetUpTestSuite() {
+    start_server(Env{{"TACOS_HTTP_MAX_BODY_BYTES", "2048"},
+                     {"TACOS_HTTP_MAX_HEADER_BYTES", "2048"},
+                     {"TACOS_HTTP_MAX_HEADER_COUNT", "20"},
+                     {"TACOS_HTTP_MAX_URL_BYTES", "512"}});
+  }
   static void TearDownTestSuite() { stop_server(); }
 };
 
@@ -316,7 +325,7 @@ TEST_F(HttpLimits, OversizedChunkedBodyIsPayloadTooLarge) {
   char size_hex[16];
   std::snprintf(size_hex, sizeof size_hex, "%zx", chunk.size());
   ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Type: application/json\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n" +
                  std::string(size_hex) + "\r\n" + chunk + "\r\n0\r\n\r\n"));
   auto r = s.read_response();
@@ -331,13 +340,46 @@ TEST_F(HttpLimits, BodyWithinLimitIsServed) {
   EXPECT_EQ(r.status, 201) << r.body;
 }
 
-TEST_F(HttpLimits, OversizedHeadersArePayloadTooLarge) {
+TEST_F(HttpLimits, OversizedHeadersAreRejectedWith431) {
   auto c = server_->client();
   auto r = c->get("/healthz", {{"x-filler", std::string(4000, 'a')}});
-  EXPECT_EQ(r.status, 413) << r.body;
-  expect_error(r, 413, "HEADERS_TOO_LARGE");
+  expect_error(r, 431, "HEADERS_TOO_LARGE");
   auto fresh = server_->client();
   EXPECT_EQ(fresh->get("/healthz", {{"x-filler", std::string(1000, 'a')}}).status, 200);
+}
+
+TEST_F(HttpLimits, TooManyHeaderFieldsAreRejectedWith431) {
+  RawSocket s(server_->port());
+  std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 25; ++i) req += "X-" + std::to_string(i) + ": 1\r\n";  // ~200 bytes: far under the size limit
+  ASSERT_TRUE(s.send_all(req + "\r\n"));
+  auto r = s.read_response();
+  ASSERT_TRUE(r.has_value());
+  expect_raw_error(*r, 431, "HEADERS_TOO_LARGE");
+  EXPECT_NE(r->body.find("more than 20 header fields"), std::string::npos) << r->body;
+  EXPECT_TRUE(s.peer_closed());
+  // Up to the limit is fine.
+  RawSocket ok(server_->port());
+  std::string fine = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 19; ++i) fine += "X-" + std::to_string(i) + ": 1\r\n";
+  ASSERT_TRUE(ok.send_all(fine + "\r\n"));
+  auto r2 = ok.read_response();
+  ASSERT_TRUE(r2.has_value());
+  EXPECT_EQ(r2->status, 200);
+}
+
+TEST_F(HttpLimits, OverlongUrlIsRejectedWith414) {
+  auto c = server_->client();
+  expect_error(c->get("/api/v1/events?pad=" + std::string(600, 'a')), 414, "URI_TOO_LONG");
+  EXPECT_EQ(c->get("/api/v1/events?pad=" + std::string(400, 'a')).status, 200);
+}
+
+TEST_F(HttpLimits, DeeplyNestedJsonIsRejectedWith400) {
+  auto c = server_->client();
+  std::string nested = std::string(200, '[') + std::string(200, ']');
+  expect_error(c->post("/api/v1/auth/register", nested), 400, "INVALID_JSON");
+  expect_error(c->post("/api/v1/auth/login", R"({"username":)" + nested + "}"), 400, "INVALID_JSON");
+  EXPECT_TRUE(server_->running());
 }
 
 TEST_F(HttpLimits, ManySmallHeadersCountTowardsTheLimit) {
@@ -348,7 +390,7 @@ TEST_F(HttpLimits, ManySmallHeadersCountTowardsTheLimit) {
   ASSERT_TRUE(s.send_all(req));
   auto r = s.read_response();
   ASSERT_TRUE(r.has_value());
-  expect_raw_error(*r, 413, "HEADERS_TOO_LARGE");
+  expect_raw_error(*r, 431, "HEADERS_TOO_LARGE");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,6 +431,39 @@ TEST_F(HttpTimeouts, ClientReconnectsAfterIdleClose) {
 // ---------------------------------------------------------------------------------------------
 // Graceful shutdown. Each test owns its server.
 
+class HttpConnectionLimit : public SharedServerTest {
+ protected:
+  static void SetUpTestSuite() { start_server(Env{{"TACOS_HTTP_MAX_CONNECTIONS", "4"}}); }
+  static void TearDownTestSuite() { stop_server(); }
+};
+
+TEST_F(HttpConnectionLimit, ConnectionsBeyondTheLimitGetA503AndAreClosed) {
+  std::vector<std::unique_ptr<RawSocket>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<RawSocket>(server_->port()));
+  std::this_thread::sleep_for(milliseconds(200));  // let the server accept them all
+  RawSocket extra(server_->port());
+  auto r = extra.read_response();
+  ASSERT_TRUE(r.has_value()) << "expected an answer, not a silent close";
+  expect_raw_error(*r, 503, "TOO_MANY_CONNECTIONS");
+  EXPECT_EQ(r->header("retry-after"), "1");
+  EXPECT_TRUE(extra.peer_closed());
+  // The held connections still work, and a freed slot is usable again.
+  ASSERT_TRUE(held[0]->send_all(get_request("/healthz")));
+  auto ok = held[0]->read_response();
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+  held.pop_back();
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+    RawSocket again(server_->port());
+    if (!again.send_all(get_request("/healthz"))) continue;
+    auto a = again.read_response();
+    served = a && a->status == 200;
+  }
+  EXPECT_TRUE(served);
+}
+
 TEST(HttpShutdown, InFlightRequestFinishesAndNewConnectionsAreRefused) {
   ServerProcess server;
   server.start();
@@ -397,7 +472,7 @@ TEST(HttpShutdown, InFlightRequestFinishesAndNewConnectionsAreRefused) {
 
   RawSocket s(server.port(), 10000);
   ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\n" + idempotency_key_line() +
                  "Content-Type: application/json\r\nContent-Length: " +
                  std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, half)));
   // Let the server read the headers, so the connection is busy rather than idle.
@@ -432,7 +507,7 @@ TEST(HttpShutdown, RegistrationFromDrainingServerIsDurable) {
     server.start();
     const std::string body = registration_body("drained_user");
     RawSocket s(server.port(), 10000);
-    ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+    ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
     std::this_thread::sleep_for(milliseconds(200));
     ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
@@ -474,7 +549,7 @@ TEST(HttpShutdown, StalledRequestDoesNotOutliveTheDeadline) {
   ServerProcess server(Env{{"TACOS_HTTP_SHUTDOWN_TIMEOUT_MS", "500"}});
   server.start();
   RawSocket s(server.port(), 10000);
-  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"user"));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Length: 100\r\n\r\n{\"user"));
   std::this_thread::sleep_for(milliseconds(200));
   auto t0 = steady_clock::now();
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);

@@ -54,6 +54,7 @@ inline std::vector<Buyer> register_buyers(std::uint16_t port, const std::string&
   std::vector<Buyer> buyers(static_cast<std::size_t>(count));
   auto errors = run_threads(parallel, [&](int t) {
     net::HttpClient c("127.0.0.1", port);
+    c.auto_idempotency_keys(true);
     for (int i = t; i < count; i += parallel) {
       auto& b = buyers[static_cast<std::size_t>(i)];
       b.username = unique_name(prefix);

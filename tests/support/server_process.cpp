@@ -37,6 +37,9 @@ std::map<std::string, std::string> ServerProcess::defaults() {
       {"TACOS_AUTH_ARGON2_OPS", "1"},
       {"TACOS_AUTH_ARGON2_MEM_KIB", "64"},
       {"TACOS_LOG_LEVEL", "info"},
+      // Every test speaks from 127.0.0.1, many buyers at once: one address's limits would
+      // throttle the suite. protections_ftest turns them on and checks them.
+      {"TACOS_RATE_LIMIT_ENABLED", "false"},
   };
 }
 
@@ -159,7 +162,9 @@ bool ServerProcess::running() {
 }
 
 std::unique_ptr<net::HttpClient> ServerProcess::client() const {
-  return std::make_unique<net::HttpClient>("127.0.0.1", port_);
+  auto c = std::make_unique<net::HttpClient>("127.0.0.1", port_);
+  c->auto_idempotency_keys(true);  // tests that check the header itself send their own
+  return c;
 }
 
 std::string RawResponse::header(const std::string& lower_name) const {

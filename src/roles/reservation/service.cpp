@@ -73,7 +73,7 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
     if (auto r = ledger_.reservation_by_key(req.user_id, req.idempotency_key)) {
       // The key names one request (DESIGN.md §4): the same key with other seats is refused.
       if (!same_request(*r, req)) {
-        return done(Error(Errc::conflict, "this Idempotency-Key was used for another request"));
+        return done(Error(Errc::idempotency_key_mismatch, "this Idempotency-Key was used for another request"));
       }
       return done(Created{*r, true});
     }

@@ -1,0 +1,211 @@
+#include "roles/gateway/idempotency.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "common/encoding.hpp"
+#include "common/metrics.hpp"
+
+namespace tacos::gateway {
+
+using net::Method;
+using net::Request;
+using net::Response;
+
+namespace {
+
+constexpr std::size_t kMaxKeyLength = 255;
+
+bool valid_key(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char out[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+}
+
+bool valid_client_id(std::string_view id) {
+  if (id.size() < 8 || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::string_view cookie(const Request& req, std::string_view name) {
+  std::string_view all = req.header("cookie");
+  while (!all.empty()) {
+    auto semi = all.find(';');
+    auto part = all.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.starts_with(name) && part[name.size()] == '=') {
+      return part.substr(name.size() + 1);
+    }
+    all = semi == std::string_view::npos ? std::string_view() : all.substr(semi + 1);
+  }
+  return {};
+}
+
+// Whose key space a request's key lives in.
+std::string scope(const Request& req) {
+  if (req.identity.authenticated()) return "u:" + req.identity.user_id;
+  if (auto id = req.header("x-client-id"); valid_client_id(id)) return "c:" + std::string(id);
+  if (auto id = cookie(req, "tacos_cid"); valid_client_id(id)) return "c:" + std::string(id);
+  return "ip:" + (req.client_ip.empty() ? req.remote_ip : req.client_ip);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+MemoryIdempotencyStore::MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t max_entries)
+    : ttl_ms_(ttl_ms),
+      max_per_shard_(std::max<std::size_t>(1, max_entries / kShards)),
+      shards_(std::make_unique<Shard[]>(kShards)) {}
+
+void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
+  for (std::size_t budget = shard.by_age.size(); budget > 0 && !shard.by_age.empty(); --budget) {
+    auto& [expires, slot] = shard.by_age.front();
+    auto it = shard.records.find(slot);
+    if (it == shard.records.end() || it->second.expires_at_ms != expires) {  // released or made again
+      shard.by_age.pop_front();
+      continue;
+    }
+    bool expired = expires <= now_ms;
+    if (!expired && shard.records.size() <= max_per_shard_) break;
+    if (!expired && !it->second.done) {
+      // Over capacity, but a request still running is never dropped: look past it.
+      shard.by_age.push_back(std::move(shard.by_age.front()));
+      shard.by_age.pop_front();
+      continue;
+    }
+    if (!expired) evicted_.fetch_add(1, std::memory_order_relaxed);
+    shard.records.erase(it);
+    shard.by_age.pop_front();
+  }
+}
+
+IdempotencyStore::Begin MemoryIdempotencyStore::begin(std::string_view slot, std::string_view fingerprint,
+                                                      std::int64_t now_ms) {
+  auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
+  std::lock_guard lock(shard.mu);
+  prune(shard, now_ms);
+  if (auto it = shard.records.find(slot); it != shard.records.end() && it->second.expires_at_ms > now_ms) {
+    const auto& r = it->second;
+    if (r.fingerprint != fingerprint) return {Outcome::mismatch, {}};
+    if (!r.done) return {Outcome::in_flight, {}};
+    return {Outcome::replay, r.response};
+  }
+  Record r;
+  r.fingerprint = std::string(fingerprint);
+  r.expires_at_ms = now_ms + ttl_ms_;
+  shard.records.insert_or_assign(std::string(slot), std::move(r));
+  shard.by_age.emplace_back(now_ms + ttl_ms_, std::string(slot));
+  return {Outcome::started, {}};
+}
+
+void MemoryIdempotencyStore::complete(std::string_view slot, StoredResponse response, std::int64_t now_ms) {
+  auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
+  std::lock_guard lock(shard.mu);
+  auto it = shard.records.find(slot);
+  if (it == shard.records.end()) return;
+  // The TTL runs from the claim, so the FIFO of expiry times stays in order.
+  it->second.done = true;
+  it->second.response = std::move(response);
+  prune(shard, now_ms);
+}
+
+void MemoryIdempotencyStore::release(std::string_view slot) {
+  auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
+  std::lock_guard lock(shard.mu);
+  if (auto it = shard.records.find(slot); it != shard.records.end()) shard.records.erase(it);
+}
+
+std::size_t MemoryIdempotencyStore::size() const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < kShards; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    n += shards_[i].records.size();
+  }
+  return n;
+}
+
+std::uint64_t MemoryIdempotencyStore::evicted() const { return evicted_.load(std::memory_order_relaxed); }
+
+// ---------------------------------------------------------------------------------------------
+
+IdempotencyMiddleware::IdempotencyMiddleware(IdempotencyStore& store, const Clock& clock, metrics::Registry& metrics)
+    : store_(store), clock_(clock) {
+  constexpr std::string_view kName = "tacos_idempotency_requests_total";
+  constexpr std::string_view kHelp = "POSTs with an Idempotency-Key that did not run: replayed, in flight, mismatched";
+  replayed_ = &metrics.counter(kName, kHelp, {{"outcome", "replayed"}});
+  in_flight_ = &metrics.counter(kName, kHelp, {{"outcome", "in_flight"}});
+  mismatched_ = &metrics.counter(kName, kHelp, {{"outcome", "mismatch"}});
+}
+
+bool IdempotencyMiddleware::applies(Method method, std::string_view path) {
+  return method == Method::post && path.starts_with("/api/v1/") && path != "/api/v1/queue/leave" &&
+         !path.starts_with("/api/v1/webhooks/");
+}
+
+std::optional<Response> IdempotencyMiddleware::before(Request& req) {
+  if (!applies(req.method, req.path) || req.route == "unmatched") return std::nullopt;
+  auto key = req.header("idempotency-key");
+  if (!valid_key(key)) {
+    return net::error_response(
+        Error(Errc::validation_failed,
+              key.empty() ? "send an 'Idempotency-Key' header (1-255 visible characters, e.g. a UUID) with every POST"
+                          : "'Idempotency-Key' must be 1-255 visible ASCII characters",
+              "Idempotency-Key"),
+        req.request_id);
+  }
+  std::string slot = scope(req);
+  slot += '\n';
+  slot += key;
+  std::string fingerprint = std::string(method_name(req.method)) + " " + req.target + "\n" + sha256_hex(req.body);
+  auto b = store_.begin(slot, fingerprint, clock_.now_ms());
+  switch (b.outcome) {
+    case IdempotencyStore::Outcome::started:
+      req.idempotency_slot = std::move(slot);
+      return std::nullopt;
+    case IdempotencyStore::Outcome::replay: {
+      replayed_->inc();
+      Response r(b.response.status, std::move(b.response.body), std::move(b.response.content_type));
+      r.headers = std::move(b.response.headers);
+      r.set_header("idempotent-replayed", "true");
+      return r;
+    }
+    case IdempotencyStore::Outcome::in_flight: {
+      in_flight_->inc();
+      auto r = net::error_response(
+          Error(Errc::idempotency_key_in_use,
+                "a request with this Idempotency-Key is still being processed: retry shortly to get its answer"),
+          req.request_id);
+      r.set_header("retry-after", "1");
+      return r;
+    }
+    case IdempotencyStore::Outcome::mismatch:
+      mismatched_->inc();
+      return net::error_response(Error(Errc::idempotency_key_mismatch,
+                                       "this Idempotency-Key was already used for a different request (other path "
+                                       "or body): use a new key for a new request"),
+                                 req.request_id);
+  }
+  return std::nullopt;
+}
+
+void IdempotencyMiddleware::after(const Request& req, Response& res) {
+  if (req.idempotency_slot.empty()) return;
+  // 503 means nothing was done (store unavailable, server overloaded): let a retry run.
+  if (res.status == 503) {
+    store_.release(req.idempotency_slot);
+    return;
+  }
+  store_.complete(req.idempotency_slot, StoredResponse{res.status, res.content_type, res.headers, res.body},
+                  clock_.now_ms());
+}
+
+}  // namespace tacos::gateway

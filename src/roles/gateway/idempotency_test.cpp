@@ -1,0 +1,216 @@
+#include "roles/gateway/idempotency.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.hpp"
+
+namespace tacos::gateway {
+namespace {
+
+using Outcome = IdempotencyStore::Outcome;
+constexpr std::int64_t kTtl = 24 * 3600 * 1000;
+
+StoredResponse created(std::string body) { return {201, "application/json", {{"location", "/x/1"}}, std::move(body)}; }
+
+TEST(MemoryIdempotencyStore, ReplaysTheFirstResponseForTheSameRequest) {
+  MemoryIdempotencyStore store(kTtl, 1000);
+  EXPECT_EQ(store.begin("u:1\nk", "POST /a\nh1", 0).outcome, Outcome::started);
+  store.complete("u:1\nk", created("first"), 5);
+  auto again = store.begin("u:1\nk", "POST /a\nh1", 10);
+  EXPECT_EQ(again.outcome, Outcome::replay);
+  EXPECT_EQ(again.response.status, 201);
+  EXPECT_EQ(again.response.body, "first");
+  ASSERT_EQ(again.response.headers.size(), 1u);
+  EXPECT_EQ(again.response.headers[0].value, "/x/1");
+}
+
+TEST(MemoryIdempotencyStore, RefusesTheSameKeyForAnotherRequest) {
+  MemoryIdempotencyStore store(kTtl, 1000);
+  store.begin("u:1\nk", "POST /a\nh1", 0);
+  EXPECT_EQ(store.begin("u:1\nk", "POST /a\nh2", 1).outcome, Outcome::mismatch);  // still running, other body
+  store.complete("u:1\nk", created("first"), 2);
+  EXPECT_EQ(store.begin("u:1\nk", "POST /b\nh1", 3).outcome, Outcome::mismatch);  // other path
+  EXPECT_EQ(store.begin("u:2\nk", "POST /b\nh1", 3).outcome, Outcome::started);   // other user's key space
+}
+
+TEST(MemoryIdempotencyStore, ADuplicateWhileTheFirstRunsIsInFlight) {
+  MemoryIdempotencyStore store(kTtl, 1000);
+  EXPECT_EQ(store.begin("s\nk", "f", 0).outcome, Outcome::started);
+  EXPECT_EQ(store.begin("s\nk", "f", 1).outcome, Outcome::in_flight);
+  store.complete("s\nk", created("done"), 2);
+  EXPECT_EQ(store.begin("s\nk", "f", 3).outcome, Outcome::replay);
+}
+
+TEST(MemoryIdempotencyStore, ExactlyOneOfManyConcurrentDuplicatesRuns) {
+  MemoryIdempotencyStore store(kTtl, 1000);
+  std::atomic<int> started{0}, in_flight{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&] {
+      switch (store.begin("s\nk", "f", 0).outcome) {
+        case Outcome::started: ++started; break;
+        case Outcome::in_flight: ++in_flight; break;
+        default: ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(started.load(), 1);
+  EXPECT_EQ(in_flight.load(), 15);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST(MemoryIdempotencyStore, ForgetsAfterTheTtlAndOnRelease) {
+  MemoryIdempotencyStore store(1000, 1000);
+  store.begin("s\nk", "f", 0);
+  store.complete("s\nk", created("old"), 10);
+  EXPECT_EQ(store.begin("s\nk", "f", 999).outcome, Outcome::replay);
+  EXPECT_EQ(store.begin("s\nk", "other", 1000).outcome, Outcome::started);  // expired: a new request
+  store.release("s\nk");
+  EXPECT_EQ(store.begin("s\nk", "f", 1001).outcome, Outcome::started);
+  EXPECT_EQ(store.size(), 1u);
+}
+
+TEST(MemoryIdempotencyStore, StaysWithinItsCapacityWithoutDroppingRunningRequests) {
+  MemoryIdempotencyStore store(kTtl, 16 * 100);  // 100 per shard
+  EXPECT_EQ(store.begin("running", "f", 0).outcome, Outcome::started);
+  for (int i = 0; i < 10'000; ++i) {
+    auto slot = "s\n" + std::to_string(i);
+    store.begin(slot, "f", i);
+    store.complete(slot, created("x"), i);
+  }
+  EXPECT_LE(store.size(), 16u * 101);
+  EXPECT_GT(store.evicted(), 8000u);
+  EXPECT_EQ(store.begin("running", "f", 20'000).outcome, Outcome::in_flight);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct MiddlewareFixture : ::testing::Test {
+  ManualClock clock;
+  metrics::Registry registry;
+  MemoryIdempotencyStore store{kTtl, 1000};
+  IdempotencyMiddleware mw{store, clock, registry};
+
+  static net::Request post(std::string path, std::string body, std::string key, std::string user = "usr_1") {
+    net::Request r;
+    r.method = net::Method::post;
+    r.path = path;
+    r.target = path;
+    r.route = path;
+    r.body = std::move(body);
+    r.identity.user_id = std::move(user);
+    r.remote_ip = "203.0.113.1";
+    if (!key.empty()) r.headers.push_back({"idempotency-key", std::move(key)});
+    return r;
+  }
+  // The pipeline around a handler that counts its runs.
+  net::Response run(net::Request req, int& runs, int status = 201) {
+    auto early = mw.before(req);
+    net::Response res;
+    if (early) {
+      res = std::move(*early);
+    } else {
+      ++runs;
+      res = net::Response(status, R"({"n":)" + std::to_string(runs) + "}");
+      res.set_header("location", "/api/v1/things/" + std::to_string(runs));
+    }
+    mw.after(req, res);
+    return res;
+  }
+};
+
+TEST_F(MiddlewareFixture, ReplaysAStoredResponseWithoutRunningTheHandlerAgain) {
+  int runs = 0;
+  auto first = run(post("/api/v1/things", "{}", "key-1"), runs);
+  EXPECT_EQ(first.status, 201);
+  EXPECT_TRUE(first.header("idempotent-replayed").empty());
+  auto second = run(post("/api/v1/things", "{}", "key-1"), runs);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(second.status, 201);
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(second.header("location"), "/api/v1/things/1");
+  EXPECT_EQ(second.header("idempotent-replayed"), "true");
+  // Errors are answers too: a 409 is replayed as a 409.
+  auto conflict = run(post("/api/v1/things", "{}", "key-2"), runs, 409);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "key-2"), runs).status, 409);
+  EXPECT_EQ(runs, 2);
+  (void)conflict;
+}
+
+TEST_F(MiddlewareFixture, RefusesAMissingOrBadKeyAndAReusedOne) {
+  int runs = 0;
+  auto missing = run(post("/api/v1/things", "{}", ""), runs);
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("Idempotency-Key"), std::string::npos);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", std::string(256, 'k')), runs).status, 400);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "has space"), runs).status, 400);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", std::string(255, 'k')), runs).status, 201);
+  EXPECT_EQ(run(post("/api/v1/things", R"({"a":1})", "k2"), runs).status, 201);
+  auto other_body = run(post("/api/v1/things", R"({"a":2})", "k2"), runs);
+  EXPECT_EQ(other_body.status, 422);
+  EXPECT_NE(other_body.body.find("IDEMPOTENCY_KEY_MISMATCH"), std::string::npos);
+  EXPECT_EQ(run(post("/api/v1/other", R"({"a":1})", "k2"), runs).status, 422);
+  EXPECT_EQ(runs, 2);
+}
+
+TEST_F(MiddlewareFixture, ADuplicateOfARunningRequestIsRefusedWith409) {
+  auto first = post("/api/v1/things", "{}", "k");
+  ASSERT_FALSE(mw.before(first));  // running
+  auto dup = post("/api/v1/things", "{}", "k");
+  auto refused = mw.before(dup);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 409);
+  EXPECT_NE(refused->body.find("IDEMPOTENCY_KEY_IN_USE"), std::string::npos);
+  EXPECT_EQ(refused->header("retry-after"), "1");
+  net::Response done(201, "{}");
+  mw.after(first, done);
+  auto later = post("/api/v1/things", "{}", "k");
+  auto replay = mw.before(later);
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(replay->status, 201);
+}
+
+TEST_F(MiddlewareFixture, KeysAreScopedPerUserOrAnonymousClient) {
+  int runs = 0;
+  run(post("/api/v1/things", "{}", "k", "usr_1"), runs);
+  run(post("/api/v1/things", "{}", "k", "usr_2"), runs);
+  EXPECT_EQ(runs, 2);
+  auto anon = [&](std::string client_id) {
+    auto r = post("/api/v1/things", "{}", "k", "");
+    r.headers.push_back({"x-client-id", std::move(client_id)});
+    return run(r, runs);
+  };
+  anon("client-aaaa");
+  anon("client-bbbb");
+  EXPECT_EQ(runs, 4);
+  EXPECT_EQ(anon("client-aaaa").header("idempotent-replayed"), "true");
+  EXPECT_EQ(runs, 4);
+}
+
+TEST_F(MiddlewareFixture, ExemptsBeaconsWebhooksAndNonPosts) {
+  EXPECT_TRUE(IdempotencyMiddleware::applies(net::Method::post, "/api/v1/reservations"));
+  EXPECT_TRUE(IdempotencyMiddleware::applies(net::Method::post, "/api/v1/auth/login"));
+  EXPECT_FALSE(IdempotencyMiddleware::applies(net::Method::post, "/api/v1/queue/leave"));
+  EXPECT_FALSE(IdempotencyMiddleware::applies(net::Method::post, "/api/v1/webhooks/payment"));
+  EXPECT_FALSE(IdempotencyMiddleware::applies(net::Method::patch, "/api/v1/admin/events/x/queue"));
+  EXPECT_FALSE(IdempotencyMiddleware::applies(net::Method::get, "/api/v1/reservations"));
+  int runs = 0;
+  auto beacon = post("/api/v1/queue/leave", "{}", "");
+  beacon.route = "/api/v1/queue/leave";
+  EXPECT_EQ(run(beacon, runs).status, 201);
+}
+
+TEST_F(MiddlewareFixture, A503IsNotStoredSoARetryRuns) {
+  int runs = 0;
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k"), runs, 503).status, 503);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k"), runs).status, 201);
+  EXPECT_EQ(runs, 2);
+}
+
+}  // namespace
+}  // namespace tacos::gateway

@@ -1,0 +1,146 @@
+#include "roles/gateway/rate_limit_middleware.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cstdio>
+
+#include "common/json_reader.hpp"
+#include "common/metrics.hpp"
+
+namespace tacos::gateway {
+
+using net::Method;
+using net::Request;
+using net::Response;
+
+namespace {
+
+bool exempt(const Request& req) {
+  const auto& p = req.path;
+  return p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/version" || p.starts_with("/api/v1/webhooks/");
+}
+
+bool is_write(Method m) { return m == Method::post || m == Method::put || m == Method::patch || m == Method::del; }
+
+std::string forwarded_for(const Request& req) {
+  std::string all;
+  for (const auto& h : req.headers) {
+    if (h.name != "x-forwarded-for") continue;
+    if (!all.empty()) all += ',';
+    all += h.value;
+  }
+  return all;
+}
+
+// A fixed-size stand-in for a long credential (a waiting token) in a bucket key.
+std::string digest(std::string_view s) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string_view>{}(s));
+  return buf;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::string_view RateLimiter::class_name(LimitClass c) {
+  switch (c) {
+    case LimitClass::ip: return "ip";
+    case LimitClass::auth_ip: return "auth_ip";
+    case LimitClass::login_user: return "login_user";
+    case LimitClass::user: return "user";
+    case LimitClass::queue_poll: return "queue_poll";
+    case LimitClass::writes: return "writes";
+    case LimitClass::kCount: break;
+  }
+  return "unknown";
+}
+
+RateLimiter::RateLimiter(RateLimitSettings settings, RateLimitStore& store, const Clock& clock,
+                         metrics::Registry& metrics)
+    : s_(std::move(settings)), store_(store), clock_(clock) {
+  constexpr std::string_view kName = "tacos_rate_limit_decisions_total";
+  constexpr std::string_view kHelp = "Rate-limit decisions by bucket class and outcome (shadow_rejected: would have been refused)";
+  for (std::size_t i = 0; i < counters_.size(); ++i) {
+    std::string cls(class_name(static_cast<LimitClass>(i)));
+    counters_[i] = {&metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "allowed"}}),
+                    &metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "rejected"}}),
+                    &metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "shadow_rejected"}})};
+  }
+}
+
+std::optional<Response> RateLimiter::take(Request& req, LimitClass c, std::string_view who) {
+  std::string key(class_name(c));
+  key += ':';
+  key += who;
+  auto d = store_.take(key, s_[c], clock_.steady_us());
+  if (req.rate.limit < 0 || d.remaining < req.rate.remaining) req.rate = {d.limit, d.remaining, d.reset_sec};
+  auto& out = counters_[static_cast<std::size_t>(c)];
+  if (d.allowed) {
+    out.allowed->inc();
+    return std::nullopt;
+  }
+  if (s_.shadow) {
+    out.shadow_rejected->inc();
+    return std::nullopt;
+  }
+  out.rejected->inc();
+  req.rate = {d.limit, 0, d.reset_sec};
+  auto res = net::error_response(Error(Errc::rate_limited, "too many requests (" + std::string(class_name(c)) +
+                                                               " limit): try again in " +
+                                                               std::to_string(d.retry_after_sec) + " s"),
+                                 req.request_id);
+  res.set_header("retry-after", std::to_string(d.retry_after_sec));
+  return res;
+}
+
+std::optional<Response> RateLimiter::before_auth(Request& req) {
+  req.client_ip = client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
+  if (!s_.enabled || exempt(req)) return std::nullopt;
+  if (auto r = take(req, LimitClass::ip, req.client_ip)) return r;
+  if (req.method == Method::post && (req.path == "/api/v1/auth/login" || req.path == "/api/v1/auth/register")) {
+    if (auto r = take(req, LimitClass::auth_ip, req.client_ip)) return r;
+    if (req.path == "/api/v1/auth/login") {
+      // Per account, whoever asks: many IPs guessing one password are still slowed down.
+      if (auto body = parse_json_object(req.body, 4); body && body->contains("username")) {
+        const auto& u = (*body)["username"];
+        if (u.is_string() && !u.get_ref<const std::string&>().empty() && u.get_ref<const std::string&>().size() <= 64) {
+          if (auto r = take(req, LimitClass::login_user, lower(u.get_ref<const std::string&>()))) return r;
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> RateLimiter::after_auth(Request& req) {
+  if (!s_.enabled || exempt(req)) return std::nullopt;
+  const auto& uid = req.identity.user_id;
+  if (req.identity.authenticated()) {
+    if (auto r = take(req, LimitClass::user, uid)) return r;
+  }
+  if (req.path == "/api/v1/queue/status" && req.method == Method::get) {
+    // Per waiting place: people behind one NAT address each poll at their own pace.
+    auto token = req.query_param("token");
+    std::string who = !uid.empty() ? uid : token && !token->empty() ? "t" + digest(*token) : "ip" + req.client_ip;
+    return take(req, LimitClass::queue_poll, who);
+  }
+  if (is_write(req.method) && req.path.starts_with("/api/v1/") && !req.path.starts_with("/api/v1/auth/")) {
+    return take(req, LimitClass::writes, !uid.empty() ? uid : "ip" + req.client_ip);
+  }
+  return std::nullopt;
+}
+
+void RateLimiter::decorate(const Request& req, Response& res) {
+  if (req.rate.limit < 0) return;
+  res.set_header("x-ratelimit-limit", std::to_string(req.rate.limit));
+  res.set_header("x-ratelimit-remaining", std::to_string(req.rate.remaining));
+  res.set_header("x-ratelimit-reset", std::to_string(req.rate.reset_sec));
+}
+
+}  // namespace tacos::gateway
