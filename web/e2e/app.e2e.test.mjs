@@ -261,6 +261,33 @@ describe("two fans race for the same seat", () => {
   });
 });
 
+describe("general admission", () => {
+  test("a fan picks a quantity instead of seats", T, async () => {
+    await createEvent(server.baseUrl, token, {
+      id: "ga-e2e",
+      name: "Open Air",
+      venue: "Park",
+      starts_at: new Date(Date.now() + 30 * 86400e3).toISOString(),
+      currency: "USD",
+      general_admission: { quantity: 50, price: 3000 },
+    });
+    const { page, problems } = await fan();
+    await signUp(page, uniqueName("ga"));
+    await page.goto("/events/ga-e2e/queue");
+    await page.waitForURL(/\/seats$/, { timeout: 30_000 });
+    await page.getByRole("heading", { name: "How many tickets?" }).waitFor();
+    await page.getByRole("button", { name: "One ticket more" }).click();
+    await page.getByRole("button", { name: "One ticket more" }).click();
+    assert.equal(await page.getByLabel("Number of tickets").inputValue(), "3");
+    assert.match(await page.locator(".total").innerText(), /\$90\.00/);
+    await screenshot(page, "07b-general-admission");
+    await page.getByRole("button", { name: "Hold 3 tickets" }).click();
+    await page.waitForURL(/\/checkout\//);
+    assert.equal(await page.getByTestId("booking-seats").innerText(), "3 general admission");
+    assert.deepEqual(problems, []);
+  });
+});
+
 describe("checkout outcomes", () => {
   test("a declined payment releases the seats; a delayed approval ends in the confirmation", T, async () => {
     await createEvent(server.baseUrl, token, {
