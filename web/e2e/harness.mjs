@@ -51,6 +51,9 @@ export function findBinary() {
   ].filter(Boolean);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`no tacos binary: set TACOS_BIN (looked at ${candidates.join(", ")})`);
+  if (process.env.TACOS_BIN && found !== process.env.TACOS_BIN) {
+    console.warn(`# TACOS_BIN=${process.env.TACOS_BIN} does not exist; using ${found}`);
+  }
   return found;
 }
 
