@@ -6,6 +6,12 @@ import { SessionProvider, saveSession } from "../auth/session";
 import { WaitingRoomPage, pollIntervalFor } from "./WaitingRoomPage";
 import { flow } from "../lib/flow";
 
+const eventDetail = {
+  event_id: "evt_1", name: "Test Night", venue: "Hall", starts_at: "2030-01-01T19:00:00Z", sale_starts_at: "2020-01-01T00:00:00Z",
+  on_sale: true, currency: "KRW", min_price: 1, max_price: 1, capacity: 1, available: 1, general_admission: false,
+  hold_ttl_sec: 60, admission_rate: 1, active_buyer_cap: 1, max_seats_per_reservation: 1, sections: [],
+};
+
 type Answer = Response | Error | ((url: string, init: RequestInit) => Response);
 
 /** Stubs fetch with answers by route ("POST /api/v1/queue/join"), each list consumed in order. */
@@ -16,7 +22,7 @@ function routeFetch(routes: Record<string, Answer[]>) {
     vi.fn(async (url: string, init: RequestInit = {}) => {
       const key = `${init.method ?? "GET"} ${url.split("?")[0]}`;
       calls.push({ key, init });
-      const list = routes[key];
+      const list = routes[key] ?? (key === "GET /api/v1/events/evt_1" ? [json(200, eventDetail)] : undefined);
       const a = list && (list.length > 1 ? list.shift() : list[0]);
       if (!a) throw new Error(`unexpected ${key}`);
       if (a instanceof Error) throw a;
@@ -107,6 +113,21 @@ describe("WaitingRoomPage", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("Your place in the queue was released");
     expect(screen.getByRole("button", { name: "Join again" })).toBeInTheDocument();
     expect(flow.place("evt_1")).toBeNull();
+  });
+});
+
+describe("WaitingRoomPage before the sale", () => {
+  it("counts down to the event's sale start, not the capped opens_in_sec", async () => {
+    const inThreeDays = new Date(Date.now() + 3 * 86400_000 + 5 * 3600_000).toISOString();
+    routeFetch({
+      "GET /api/v1/events/evt_1": [json(200, { ...eventDetail, on_sale: false, sale_starts_at: inThreeDays })],
+      "POST /api/v1/queue/join": [joined],
+      "GET /api/v1/queue/status": [json(200, { event_id: "evt_1", status: "waiting", position: null, eta_sec: 21600, opens_in_sec: 21600, waiting_time: 0, ready_for_entry: false })],
+    });
+    renderRoom();
+    expect(await screen.findByText("You are in the waiting room. The sale has not opened yet.")).toBeInTheDocument();
+    expect(await screen.findByText("3 days 4 h")).toBeInTheDocument();
+    expect(screen.queryByText(/ahead of you/)).toBeNull();
   });
 });
 

@@ -2,7 +2,7 @@
 // status with backoff and jitter, shows the position and estimated wait the server gives (never a
 // made-up one), and when the server says it is our turn, enters and moves on to seat selection.
 
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { ActionKey, ApiError, api } from "../api";
 import type { QueueStatus } from "../api/types";
@@ -49,6 +49,23 @@ export function WaitingRoomPage() {
   const enterAction = useRef(new ActionKey());
   const tokenRef = useRef(token);
   tokenRef.current = token;
+  // The sale's opening time comes from the event: the status's opens_in_sec is capped (at 6 h).
+  const [saleStartsAt, setSaleStartsAt] = useState<number | null>(null);
+  const [eventName, setEventName] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .event(id)
+      .then((r) => {
+        if (!live) return;
+        setSaleStartsAt(Date.parse(r.data.sale_starts_at));
+        setEventName(r.data.name);
+      })
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [id]);
 
   const loseplace = (e: unknown) => {
     flow.setPlace(id, null);
@@ -136,6 +153,7 @@ export function WaitingRoomPage() {
   const active = phase !== "lost" && phase !== "failed";
   const { state } = usePoller(task, 2000, active, [attempt]);
   const nextIn = useCountdown(state.lastError ? state.nextAt : null, 500);
+  const opensIn = useCountdown(saleStartsAt, 1000);
 
   const joinAgain = () => {
     joinAction.current = new ActionKey();
@@ -160,6 +178,7 @@ export function WaitingRoomPage() {
   return (
     <main id="main" className="page waiting">
       <h1>Waiting room</h1>
+      {eventName && <p className="meta">{eventName}</p>}
       <p className="hint">
         Keep this page open. It checks your place by itself and takes you to seat selection as soon as it is your turn.{" "}
         <Link to={`/events/${encodeURIComponent(id)}`}>Back to the event</Link>
@@ -185,7 +204,11 @@ export function WaitingRoomPage() {
           </h2>
           {preSale && status && (
             <p>
-              The sale opens in about <strong>{formatDuration((status.opens_in_sec ?? status.eta_sec) * 1000)}</strong>. When it opens,
+              The sale opens in{" "}
+              <strong data-testid="opens-in">
+                {opensIn !== null && opensIn > 0 ? formatDuration(opensIn) : `about ${formatDuration((status.opens_in_sec ?? status.eta_sec) * 1000)}`}
+              </strong>
+              . When it opens,
               everyone waiting gets a place drawn at random, then the queue moves in order.
             </p>
           )}
