@@ -4,14 +4,14 @@ import { startPoller, type PollStep, type PollerState } from "./backoff";
 
 /** Milliseconds left until `deadline`, re-rendering a few times a second; null deadline → null. */
 export function useCountdown(deadline: number | null, tickMs = 250): number | null {
-  const [now, setNow] = useState(() => Date.now());
+  // The clock is read at render; the interval only makes it render again.
+  const [, setTick] = useState(0);
   useEffect(() => {
     if (deadline === null) return;
-    setNow(Date.now());
-    const t = setInterval(() => setNow(Date.now()), tickMs);
+    const t = setInterval(() => setTick((n) => n + 1), tickMs);
     return () => clearInterval(t);
   }, [deadline, tickMs]);
-  return deadline === null ? null : remainingMs(deadline, now);
+  return deadline === null ? null : remainingMs(deadline, Date.now());
 }
 
 /**

@@ -7,7 +7,7 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { ActionKey, ApiError, api } from "../api";
 import type { PaymentAction, PaymentIntent, Reservation } from "../api/types";
 import { Countdown, ErrorMessage, Loading, Notice } from "../components/common";
-import { usePageTitle, usePoller } from "../lib/hooks";
+import { useCountdown, usePageTitle, usePoller } from "../lib/hooks";
 import { formatMoney } from "../lib/money";
 import { startPoller } from "../lib/backoff";
 
@@ -66,6 +66,13 @@ export function CheckoutPage() {
   const processAction = useRef(new ActionKey());
   const confirmAction = useRef(new ActionKey());
   const cancelAction = useRef(new ActionKey());
+  // After a 429 the buttons wait as long as Retry-After asked.
+  const [waitUntil, setWaitUntil] = useState<number | null>(null);
+  const waitLeft = useCountdown(waitUntil, 250);
+  const waiting = waitLeft !== null && waitLeft > 0;
+  const noteRateLimit = (e: unknown) => {
+    if (e instanceof ApiError && e.status === 429 && e.retryAfterSec !== undefined) setWaitUntil(Date.now() + e.retryAfterSec * 1000);
+  };
 
   const { state, pollNow } = usePoller(
     async () => {
@@ -107,6 +114,7 @@ export function CheckoutPage() {
       navigate(`/tickets/${encodeURIComponent(rid)}`, { replace: true });
     } catch (e) {
       setError(e);
+      noteRateLimit(e);
       setPhase("idle");
       pollNow();
     }
@@ -118,6 +126,7 @@ export function CheckoutPage() {
       setRes(await api.cancel(rid, cancelAction.current));
     } catch (e) {
       setError(e);
+      noteRateLimit(e);
     }
   };
 
@@ -179,10 +188,10 @@ export function CheckoutPage() {
                 {phase === "confirming" && "Payment approved. Confirming your tickets…"}
               </p>
               <div className="row">
-                <button type="submit" className="primary big" disabled={busy}>
-                  Pay {formatMoney(res.total_amount, res.currency)}
+                <button type="submit" className="primary big" disabled={busy || waiting}>
+                  {waiting ? `Please wait ${Math.ceil(waitLeft! / 1000)} s` : `Pay ${formatMoney(res.total_amount, res.currency)}`}
                 </button>
-                <button type="button" className="secondary" onClick={cancel} disabled={busy}>
+                <button type="button" className="secondary" onClick={cancel} disabled={busy || waiting}>
                   Cancel and release the seats
                 </button>
               </div>
