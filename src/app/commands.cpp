@@ -196,9 +196,11 @@ std::unique_ptr<auth::JwksVerifier> make_jwks_verifier(const config::Config& cfg
   s.leeway_sec = cfg.integer("auth.clock_skew_sec");
   s.refresh_min_interval_ms = cfg.integer("auth.jwks_refresh_min_sec") * 1000;
   s.cache_ttl_ms = cfg.integer("auth.jwks_cache_ttl_sec") * 1000;
+  net::FetchOptions fetch;
+  fetch.timeout_ms = 2000;  // an unknown kid fetches on the request's I/O thread: keep it short
   auto* pool = ctx.blocking.get();
   auto v = std::make_unique<auth::JwksVerifier>(
-      s, [target] { return net::http_get(target, net::FetchOptions{.timeout_ms = 2000}); }, ctx.clock,
+      s, [target, fetch] { return net::http_get(target, fetch); }, ctx.clock,
       [pool](std::function<void()> work) { pool->submit(std::move(work)); });
   auto* raw = v.get();
   for (const char* outcome : {"ok", "error", "invalid"}) {

@@ -72,8 +72,9 @@ constexpr std::array kKeys{
     KeyDecl{"auth.token_ttl_sec", T::integer, "3600", "Lifetime of issued access tokens", 60, 30 * 86400},
     KeyDecl{"auth.clock_skew_sec", T::integer, "30", "Leeway for exp/nbf/iat checks", 0, 300},
     KeyDecl{"auth.jwks_url", T::string, "",
-            "JWKS of an external identity provider (http://host:port/path; https is not supported yet) whose "
-            "RS256/ES256 tokens are accepted besides the platform's HS256 ones; empty: platform tokens only"},
+            "JWKS URL of an external identity provider (https:// checked against the system trust store, or "
+            "http://) whose RS256/ES256 tokens are accepted besides the platform's HS256 ones; empty: platform "
+            "tokens only"},
     KeyDecl{"auth.jwks_issuer", T::string, "", "`iss` required in identity-provider tokens (needed with auth.jwks_url)"},
     KeyDecl{"auth.jwks_audience", T::string, "",
             "`aud` required in identity-provider tokens (needed with auth.jwks_url)"},

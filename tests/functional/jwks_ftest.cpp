@@ -184,18 +184,19 @@ TEST_F(ExternalIdentity, RotatedKeyIsAcceptedAfterRefetch) {
   EXPECT_EQ(get("/api/v1/reservations", rsa_->sign(claims("old-key-user"))).status, 200) << "old keys still served";
 }
 
-TEST(ExternalIdentityConfig, HttpsUrlAndMissingIssuerAreRefusedAtStart) {
-  auto r = run_tacos({"serve"}, {{"TACOS_AUTH_JWKS_URL", "https://idp.example/jwks.json"},
+TEST(ExternalIdentityConfig, BadUrlAndMissingIssuerAreRefusedAtStart) {
+  auto r = run_tacos({"serve"}, {{"TACOS_AUTH_JWKS_URL", "ftp://idp.example/jwks.json"},
                                  {"TACOS_AUTH_JWKS_ISSUER", kIssuer},
                                  {"TACOS_AUTH_JWKS_AUDIENCE", kAudience},
                                  {"TACOS_HTTP_PORT", "0"}});
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("https:// is not supported"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("auth.jwks_url: URL must start with http:// or https://"), std::string::npos) << r.output;
 
-  r = run_tacos({"serve"}, {{"TACOS_AUTH_JWKS_URL", "http://127.0.0.1:1/jwks.json"}, {"TACOS_HTTP_PORT", "0"}});
+  r = run_tacos({"serve"}, {{"TACOS_AUTH_JWKS_URL", "https://127.0.0.1:1/jwks.json"}, {"TACOS_HTTP_PORT", "0"}});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("auth.jwks_issuer: required"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("auth.jwks_audience: required"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("auth.jwks_url:"), std::string::npos) << "https is accepted: " << r.output;
 }
 
 TEST(ExternalIdentityStart, UnreachableProviderIsAWarningNotAFailure) {
