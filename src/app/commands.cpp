@@ -8,10 +8,12 @@
 #include "app/build_info.hpp"
 #include "app/context.hpp"
 #include "app/roles.hpp"
+#include "auth/jwks.hpp"
 #include "auth/signed_token.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "net/http_fetch.hpp"
 #include "net/middleware.hpp"
 #include "net/ops.hpp"
 #include "roles/gateway/accounts.hpp"
@@ -165,6 +167,12 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
         errors.push_back(keys.source + ": queue.token_keys: " + ring.error().message);
       }
     }
+    if (const auto& url = loaded.config.value("auth.jwks_url"); !url.text.empty()) {
+      if (auto u = net::parse_http_url(url.text); !u) errors.push_back(url.source + ": auth.jwks_url: " + u.error().message);
+      for (const char* key : {"auth.jwks_issuer", "auth.jwks_audience"}) {
+        if (loaded.config.string(key).empty()) errors.push_back(std::string(key) + ": required when auth.jwks_url is set");
+      }
+    }
   }
   if (!errors.empty()) {
     std::cerr << "tacos: invalid configuration (" << errors.size() << " problem" << (errors.size() == 1 ? "" : "s")
@@ -173,6 +181,43 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
     return std::nullopt;
   }
   return std::move(loaded.config);
+}
+
+// The external identity provider's verifier, or null when auth.jwks_url is empty. Fetches the
+// key set once now; a failure is only a warning (verification retries on demand).
+std::unique_ptr<auth::JwksVerifier> make_jwks_verifier(const config::Config& cfg, Context& ctx) {
+  auto url = cfg.string("auth.jwks_url");
+  if (url.empty()) return nullptr;
+  auto target = net::parse_http_url(url).value();  // checked by load_config
+  auth::JwksSettings s;
+  s.issuer = cfg.string("auth.jwks_issuer");
+  s.audience = cfg.string("auth.jwks_audience");
+  s.role_claim = cfg.string("auth.jwks_role_claim");
+  s.leeway_sec = cfg.integer("auth.clock_skew_sec");
+  s.refresh_min_interval_ms = cfg.integer("auth.jwks_refresh_min_sec") * 1000;
+  s.cache_ttl_ms = cfg.integer("auth.jwks_cache_ttl_sec") * 1000;
+  net::FetchOptions fetch;
+  fetch.timeout_ms = 2000;  // an unknown kid fetches on the request's I/O thread: keep it short
+  auto* pool = ctx.blocking.get();
+  auto v = std::make_unique<auth::JwksVerifier>(
+      s, [target, fetch] { return net::http_get(target, fetch); }, ctx.clock,
+      [pool](std::function<void()> work) { pool->submit(std::move(work)); });
+  auto* raw = v.get();
+  for (const char* outcome : {"ok", "error", "invalid"}) {
+    ctx.metrics.counter_fn("tacos_auth_jwks_fetches_total", "JWKS fetches from the identity provider by outcome",
+                           {{"outcome", outcome}}, [raw, o = std::string(outcome)] {
+                             auto st = raw->stats();
+                             return static_cast<double>(o == "ok" ? st.fetch_ok : o == "error" ? st.fetch_error
+                                                                                               : st.fetch_invalid);
+                           });
+  }
+  ctx.metrics.gauge_fn("tacos_auth_jwks_keys", "Usable keys in the cached JWKS", {},
+                       [raw] { return static_cast<double>(raw->stats().keys); });
+  if (auto st = v->refresh(); !st) {
+    log::warn("identity provider JWKS not loaded at start; retried when a token needs it",
+              {log::str("url", url), log::str("error", st.error().message)});
+  }
+  return v;
 }
 
 std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
@@ -241,6 +286,7 @@ int cmd_serve(const std::vector<std::string>& args) {
     int threads = static_cast<int>(cfg->integer("http.threads"));
     if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     ctx.blocking = std::make_unique<net::BlockingPool>(std::max(2, threads));
+    ctx.jwks = make_jwks_verifier(*cfg, ctx);
 
     // In order for before(), reversed for after(): ids and metrics see every request (CORS
     // preflights, refusals and auth failures included); headers decorate every answer, errors
@@ -258,7 +304,7 @@ int cmd_serve(const std::vector<std::string>& args) {
         std::make_shared<gateway::CorsMiddleware>(
             gateway::CorsMiddleware::parse_origins(cfg->string("http.cors_allowed_origins"))),
         std::make_shared<gateway::RateLimitEdgeMiddleware>(limiter),
-        std::make_shared<gateway::AuthMiddleware>(*ctx.jwt),
+        std::make_shared<gateway::AuthMiddleware>(*ctx.jwt, ctx.jwks.get()),
         std::make_shared<gateway::RateLimitUserMiddleware>(limiter),
         std::make_shared<gateway::IdempotencyMiddleware>(*ctx.idempotency, ctx.clock, ctx.metrics),
     };

@@ -41,6 +41,7 @@ class ReservationService;
 }
 namespace tacos::auth {
 class WebhookSigner;
+class JwksVerifier;
 }
 
 namespace tacos::app {
@@ -51,6 +52,7 @@ struct Context {
   metrics::Registry metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<auth::HsJwt> jwt;
+  std::unique_ptr<auth::JwksVerifier> jwks;  // external identity provider, when configured
   std::unique_ptr<auth::PasswordHasher> hasher;
   std::unique_ptr<net::BlockingPool> blocking;
   net::Router router;

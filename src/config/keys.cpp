@@ -71,6 +71,20 @@ constexpr std::array kKeys{
     KeyDecl{"auth.jwt_audience", T::string, "traffic-tacos-api", "`aud` claim issued and required"},
     KeyDecl{"auth.token_ttl_sec", T::integer, "3600", "Lifetime of issued access tokens", 60, 30 * 86400},
     KeyDecl{"auth.clock_skew_sec", T::integer, "30", "Leeway for exp/nbf/iat checks", 0, 300},
+    KeyDecl{"auth.jwks_url", T::string, "",
+            "JWKS URL of an external identity provider (https:// checked against the system trust store, or "
+            "http://) whose RS256/ES256 tokens are accepted besides the platform's HS256 ones; empty: platform "
+            "tokens only"},
+    KeyDecl{"auth.jwks_issuer", T::string, "", "`iss` required in identity-provider tokens (needed with auth.jwks_url)"},
+    KeyDecl{"auth.jwks_audience", T::string, "",
+            "`aud` required in identity-provider tokens (needed with auth.jwks_url)"},
+    KeyDecl{"auth.jwks_role_claim", T::string, "roles",
+            "Claim (string or array; a dotted path for nested ones) that makes an identity-provider user admin "
+            "when it holds `admin`"},
+    KeyDecl{"auth.jwks_refresh_min_sec", T::integer, "60",
+            "Least time between JWKS fetches caused by tokens with an unknown `kid`", 1, 86400},
+    KeyDecl{"auth.jwks_cache_ttl_sec", T::integer, "3600", "The JWKS is refetched in the background after this",
+            10, 7 * 86400},
     KeyDecl{"auth.argon2_ops", T::integer, "2", "Argon2id passes (libsodium opslimit)", 1, 10},
     KeyDecl{"auth.argon2_mem_kib", T::integer, "65536", "Argon2id memory per hash in KiB", 8, 1048576},
     KeyDecl{"auth.admin_username", T::string, "", "If set with auth.admin_password, this admin is created at start"},
