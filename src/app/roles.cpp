@@ -126,6 +126,8 @@ void start_reservation(Context& ctx) {
   ctx.reservation = std::make_unique<reservation::ReservationService>(
       ctx.store->ledger(), inventory_client(ctx), *ctx.queue, jobs, webhook_signer(ctx), ctx.clock, ctx.metrics);
   auto* svc = ctx.reservation.get();
+  // Holds expire by sweeping the store's expiry index; old job rows still have their handler.
+  jobs.every(20, [svc] { svc->expire_due(); });
   jobs.handle("reservation.expire", [svc](const store::Job& j, std::function<void(Status)> f) { svc->expire_job(j, std::move(f)); });
   reservation::add_routes(ctx.router, *ctx.reservation);
   reservation::add_stats_route(ctx.router, *ctx.catalogue, *ctx.queue, ctx.store->ledger(), ctx.clock);

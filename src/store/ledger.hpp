@@ -150,6 +150,10 @@ class Ledger {
   virtual std::optional<PaymentIntent> payment(std::string_view id) = 0;
   virtual std::optional<Order> order_for(std::string_view reservation_id) = 0;
   virtual std::vector<Job> pending_jobs() = 0;
+  /// Ids of holds (status HOLD) whose hold_expires_at is at or before `now_ms`, at most `limit`,
+  /// event by event and earliest first within an event: the expiry schedule, read from the
+  /// reservations themselves (no job row per hold).
+  virtual std::vector<std::string> expired_holds(std::int64_t now_ms, int limit) = 0;
   virtual std::vector<Job> dead_jobs(int limit) = 0;
   /// Seat statuses and general-admission stock of one event, to rebuild in-memory state.
   virtual std::vector<domain::Seat> seats(std::string_view event_id) = 0;

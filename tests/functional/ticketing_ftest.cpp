@@ -920,5 +920,56 @@ TEST(TicketingRestartFTest, ADeadWebhookReplayedAfterTheFixConfirmsTheSale) {
   expect_invariants(fixed);
 }
 
+// Expiry is found in the store (the holds' expiry times), not in job rows or memory: a hold made
+// before a kill -9 still expires on time after the restart, and one that ran out while the
+// server was down is released as soon as it is back.
+TEST(TicketingRestartFTest, HoldsExpireAfterAKill9WithNoJobRows) {
+  TempDir dir;
+  std::string data = dir.path() + "/data";
+  constexpr int kTtlMs = 5000;  // the shortest hold_ttl_sec an event may have
+  std::string event, fan, on_time, while_down;
+  auto t0 = Clock::now();
+  {
+    ServerProcess first(base_env(), {}, data);
+    first.start();
+    Shop shop(first);
+    event = shop.seated_event(/*hold_ttl_sec=*/kTtlMs / 1000);
+    auto [jwt, held] = shop.fan_holding(event, {"A-1-1", "A-1-2"});
+    t0 = Clock::now();
+    fan = jwt;
+    on_time = held.value("reservation_id", "");
+    first.kill9();
+  }
+  {
+    ServerProcess second(base_env(), {}, data);
+    second.start();
+    Shop shop(second);
+    EXPECT_EQ(shop.metric("tacos_worker_backlog"), 0) << "a hold scheduled a job";
+    EXPECT_EQ(shop.reservation(fan, on_time)["status"], "HOLD");
+    auto last = shop.wait_reservation(fan, on_time, "EXPIRED", kTtlMs + 3000);
+    auto elapsed = ms_since(t0);
+    EXPECT_EQ(last.value("end_reason", ""), "hold_expired") << last;
+    EXPECT_GE(elapsed, kTtlMs - 500) << "expired before its time";
+    EXPECT_LE(elapsed, kTtlMs + 2500) << "expired late";
+    shop.expect_seats(event, {"A-1-1", "A-1-2"}, "AVAILABLE");
+
+    auto [jwt, held] = shop.fan_holding(event, {"A-2-1"});
+    fan = jwt;
+    while_down = held.value("reservation_id", "");
+    expect_invariants(second);
+    second.kill9();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs + 500));
+  ServerProcess third(base_env(), {}, data);
+  third.start();
+  auto t1 = Clock::now();
+  Shop shop(third);
+  auto last = shop.wait_reservation(fan, while_down, "EXPIRED", 3000);
+  EXPECT_LE(ms_since(t1), 2000) << "an overdue hold was not released soon after the restart";
+  EXPECT_EQ(last.value("end_reason", ""), "hold_expired") << last;
+  shop.expect_seats(event, {"A-2-1"}, "AVAILABLE");
+  expect_invariants(third);
+}
+
 }  // namespace
 }  // namespace tacos::test

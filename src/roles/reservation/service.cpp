@@ -1,6 +1,7 @@
 #include "roles/reservation/service.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
@@ -13,8 +14,6 @@ using nlohmann::json;
 using store::PaymentStatus;
 using store::ReservationStatus;
 
-namespace {
-constexpr std::string_view kExpireJob = "reservation.expire";
 
 std::string event_payload(const store::Reservation& r) {
   return json{{"reservation_id", r.id},     {"event_id", r.event_id},         {"user_id", r.user_id},
@@ -22,6 +21,8 @@ std::string event_payload(const store::Reservation& r) {
               {"status", std::string(store::to_string(r.status))}}
       .dump();
 }
+
+namespace {
 
 // Whether `req` asks for what `r` (made under the same Idempotency-Key) holds.
 bool same_request(const store::Reservation& r, const CreateRequest& req) {
@@ -35,6 +36,15 @@ bool same_request(const store::Reservation& r, const CreateRequest& req) {
 }
 
 }  // namespace
+
+Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory, const store::Reservation& r,
+                      const inventory::HoldPlan& plan, std::string_view created_event) {
+  tx.insert_reservation(r);
+  if (auto st = inventory.write_hold(tx, plan, r.id); !st) return st;
+  tx.add_outbox("reservation.created", r.id, created_event);
+  // No expiry job: expire_due() finds the hold by its hold_expires_at in the store.
+  return {};
+}
 
 std::string reservation_json(const store::Reservation& r) {
   json j{{"reservation_id", r.id},
@@ -105,26 +115,19 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   r->created_at_ms = r->updated_at_ms = now;
   r->queue_ticket = admission->ticket;
   r->idempotency_key = req.idempotency_key;
-  auto expiry = std::make_shared<store::Job>();
+  // Rendered here, on the request's thread: the writer thread is the one everybody waits for.
+  auto created = std::make_shared<const std::string>(event_payload(*r));
   ledger_.submit(store::WriteOp{
-      [this, r, plan = *plan, expiry](store::WriteTx& tx) -> Status {
-        tx.insert_reservation(*r);
-        if (auto st = inventory_.write_hold(tx, plan, r->id); !st) return st;
-        tx.add_outbox("reservation.created", r->id, event_payload(*r));
-        expiry->kind = kExpireJob;
-        expiry->payload = json{{"reservation_id", r->id}}.dump();
-        expiry->run_at_ms = r->hold_expires_at_ms;
-        expiry->id = tx.add_job(expiry->kind, expiry->payload, expiry->run_at_ms);
-        return {};
+      [this, r, plan = *plan, created](store::WriteTx& tx) -> Status {
+        return write_new_hold(tx, inventory_, *r, plan, *created);
       },
-      [this, r, plan = *plan, expiry, admission = *admission, done](const Status& st) {
+      [this, r, plan = *plan, admission = *admission, done](const Status& st) {
         if (!st) {
           inventory_.undo_hold(plan);
           queue_.buyer_finished(admission.event_id, admission.ticket);
           return done(st.error());
         }
         holds_.inc();
-        jobs_.schedule(*expiry);
         done(Created{*r, false});
       }});
 }
@@ -274,10 +277,51 @@ std::vector<store::Reservation> ReservationService::list(const net::Identity& wh
 
 void ReservationService::expire_job(const store::Job& job, std::function<void(Status)> finish) {
   auto payload = json::parse(job.payload, nullptr, false);
-  if (!payload.is_object() || !payload.contains("reservation_id")) {
+  if (!payload.is_object() || !payload.contains("reservation_id") || !payload["reservation_id"].is_string()) {
     return finish(Error(Errc::internal, "malformed expiry job"));
   }
-  std::string id = payload["reservation_id"].get<std::string>();
+  expire(payload["reservation_id"].get<std::string>(), std::move(finish));
+}
+
+int ReservationService::expire_due() {
+  auto now = clock_.now_ms();
+  auto due = ledger_.expired_holds(now, kExpireSweepLimit);
+  std::vector<std::string> start;
+  {
+    std::lock_guard lock(expiring_mu_);
+    std::unordered_set<std::string_view> seen;
+    for (const auto& id : due) {
+      seen.insert(id);
+      auto [it, fresh] = expiring_.try_emplace(id);
+      if (!fresh && (it->second.in_flight || it->second.retry_at_ms > now)) continue;
+      it->second.in_flight = true;
+      start.push_back(id);
+    }
+    // Forget failures of holds that are no longer due (ended some other way).
+    std::erase_if(expiring_, [&](const auto& e) { return !e.second.in_flight && !seen.contains(e.first); });
+  }
+  for (const auto& id : start) {
+    expire(id, [this, id](Status st) {
+      std::lock_guard lock(expiring_mu_);
+      auto it = expiring_.find(id);
+      if (it == expiring_.end()) return;
+      if (st) {
+        expiring_.erase(it);
+        return;
+      }
+      // Retried by a later sweep, with the job runner's backoff; the invariant check reports a
+      // hold that stays overdue.
+      auto& e = it->second;
+      e.in_flight = false;
+      e.retry_at_ms = clock_.now_ms() + jobs_.backoff_ms(e.attempts++);
+      log::warn("hold expiry failed", {log::str("reservation_id", id), log::num("attempt", e.attempts),
+                                       log::str("error", st.error().message)});
+    });
+  }
+  return static_cast<int>(start.size());
+}
+
+void ReservationService::expire(std::string id, std::function<void(Status)> finish) {
   auto fx = std::make_shared<Effects>();
   ledger_.submit(store::WriteOp{
       [this, id, fx](store::WriteTx& tx) -> Status {

@@ -6,8 +6,10 @@
 // event and the expiry job commit together, and the caller is answered after the commit.
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -58,7 +60,13 @@ class ReservationService {
   /// applies the payment's real state (read from the store, so order of arrival does not matter).
   void receive_webhook(std::string body, std::string signature, std::function<void(Status)> done);
 
-  /// Job handler for "reservation.expire".
+  /// Expires every hold whose hold_expires_at has passed (HOLD -> EXPIRED, seats back), found in
+  /// the store, so it also covers holds made before a restart. The worker runs it every 20 ms.
+  /// A failed expiry is retried by later calls with backoff. Returns how many it started.
+  int expire_due();
+
+  /// Job handler for "reservation.expire" rows written before migration 0004 (holds no longer
+  /// write them).
   void expire_job(const store::Job& job, std::function<void(Status)> finish);
 
  private:
@@ -75,6 +83,9 @@ class ReservationService {
   Status release_in_tx(store::WriteTx& tx, store::Reservation r, store::ReservationStatus to, std::string_view reason,
                        Effects& fx);
   void apply(const Effects& fx);
+  void expire(std::string reservation_id, std::function<void(Status)> finish);
+
+  static constexpr int kExpireSweepLimit = 1000;  // expiries started per sweep at most
 
   store::Ledger& ledger_;
   inventory::InventoryClient& inventory_;
@@ -86,7 +97,26 @@ class ReservationService {
   metrics::Counter& confirmed_;
   metrics::Counter& expired_;
   metrics::Counter& cancelled_;
+
+  // Holds whose expiry is running or failed: skipped by expire_due() until done or until their
+  // retry time. Guarded by expiring_mu_ (the worker thread and the ledger's completion thread).
+  struct Expiring {
+    bool in_flight = false;
+    int attempts = 0;
+    std::int64_t retry_at_ms = 0;
+  };
+  std::mutex expiring_mu_;
+  std::unordered_map<std::string, Expiring> expiring_;
 };
+
+/// What a new hold writes inside its ledger op: the reservation, its seats (or stock) and the
+/// `reservation.created` event (`created_event`, rendered before the op). Also driven by
+/// bench/ledger_holds_bench.cpp, so the benchmark measures exactly this.
+Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory, const store::Reservation& r,
+                      const inventory::HoldPlan& plan, std::string_view created_event);
+
+/// The payload of the reservation.* outbox events.
+std::string event_payload(const store::Reservation& r);
 
 /// `{reservation_id, status, event_id, seat_ids, quantity, user_id, hold_expires_at, total_amount, ...}`.
 std::string reservation_json(const store::Reservation& r);

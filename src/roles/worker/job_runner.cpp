@@ -25,6 +25,10 @@ JobRunner::~JobRunner() { stop(); }
 
 void JobRunner::handle(std::string kind, Handler handler) { handlers_[std::move(kind)] = std::move(handler); }
 
+void JobRunner::every(std::int64_t interval_ms, std::function<void()> sweep) {
+  sweeps_.push_back(Sweep{interval_ms, std::move(sweep)});
+}
+
 void JobRunner::start() {
   for (const auto& job : ledger_.pending_jobs()) schedule(job);
   thread_ = std::thread([this] {
@@ -37,6 +41,15 @@ void JobRunner::start() {
       lock.unlock();
       try {
         run_due();
+        for (auto& sweep : sweeps_) {
+          if (clock_.now_ms() < sweep.next_ms) continue;
+          sweep.next_ms = clock_.now_ms() + sweep.interval_ms;
+          try {
+            sweep.run();
+          } catch (const std::exception& e) {
+            log::error("worker sweep failed", {log::str("error", e.what())});
+          }
+        }
         if (clock_.now_ms() >= next_outbox_ms_) {
           next_outbox_ms_ = clock_.now_ms() + s_.outbox_interval_ms;
           relay_outbox();

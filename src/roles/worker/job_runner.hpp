@@ -39,6 +39,9 @@ class JobRunner {
   JobRunner& operator=(const JobRunner&) = delete;
 
   void handle(std::string kind, Handler handler);
+  /// Runs `sweep` on the scheduling thread every `interval_ms` (first soon after start()). For
+  /// work found in the store rather than in job rows, such as hold expiry. Register before start().
+  void every(std::int64_t interval_ms, std::function<void()> sweep);
   /// Loads pending jobs and starts the scheduling thread.
   void start();
   void stop();
@@ -71,6 +74,12 @@ class JobRunner {
   metrics::Counter& failed_;
   metrics::Counter& dead_;
   std::map<std::string, Handler, std::less<>> handlers_;
+  struct Sweep {
+    std::int64_t interval_ms;
+    std::function<void()> run;
+    std::int64_t next_ms = 0;
+  };
+  std::vector<Sweep> sweeps_;  // fixed before start(); then touched only by the scheduling thread
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

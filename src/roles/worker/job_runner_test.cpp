@@ -4,6 +4,7 @@
 
 #include "support/temp_dir.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 
@@ -145,6 +146,22 @@ TEST_F(JobRunnerTest, PendingJobsSurviveARestart) {
   clock_.advance_ms(1000);
   run();
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(JobRunnerTest, SweepsRunOnTheSchedulingThreadAtTheirInterval) {
+  std::atomic<int> sweeps{0};
+  runner_->every(1000, [&] { ++sweeps; });
+  runner_->start();
+  auto wait_for = [&](int n) {
+    for (int i = 0; i < 400 && sweeps.load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return sweeps.load();
+  };
+  EXPECT_EQ(wait_for(1), 1);  // soon after start
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  EXPECT_EQ(sweeps.load(), 1);  // not again before its interval (the clock stands still)
+  clock_.advance_ms(1000);
+  EXPECT_EQ(wait_for(2), 2);
+  runner_->stop();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/log.hpp"
@@ -61,10 +62,48 @@ namespace {
 
 constexpr const char* kReservationCols =
     "id, event_id, user_id, status, quantity, total_amount, currency, hold_expires_at_ms, created_at_ms, "
-    "updated_at_ms, queue_ticket, idempotency_key, payment_intent_id, end_reason";
+    "updated_at_ms, queue_ticket, idempotency_key, payment_intent_id, end_reason, seat_ids";
 constexpr const char* kPaymentCols =
     "id, reservation_id, user_id, amount, currency, status, scenario, refund_status, created_at_ms, updated_at_ms";
 constexpr const char* kJobCols = "id, kind, payload, run_at_ms, attempts, status, last_error, created_at_ms, updated_at_ms";
+
+// reservations.seat_ids holds the seat ids as a JSON array of strings.
+std::string encode_seat_ids(const std::vector<std::string>& ids) {
+  std::string out = "[";
+  for (const auto& id : ids) {
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    for (char c : id) {
+      auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (u < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out.push_back(kHex[u >> 4]);
+        out.push_back(kHex[u & 15]);
+      } else {
+        out.push_back(c);
+      }
+    }
+    out.push_back('"');
+  }
+  out.push_back(']');
+  return out;
+}
+
+std::vector<std::string> decode_seat_ids(const std::string& text) {
+  std::vector<std::string> out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) throw StoreError("malformed seat_ids: " + text.substr(0, 100));
+  out.reserve(j.size());
+  for (const auto& v : j) {
+    if (!v.is_string()) throw StoreError("malformed seat_ids: " + text.substr(0, 100));
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
 
 Reservation read_reservation(const Statement& s) {
   Reservation r;
@@ -82,13 +121,8 @@ Reservation read_reservation(const Statement& s) {
   r.idempotency_key = s.text(11);
   r.payment_intent_id = s.text(12);
   r.end_reason = s.text(13);
+  r.seat_ids = decode_seat_ids(s.text(14));
   return r;
-}
-
-void load_seats(Db& db, Reservation& r) {
-  auto& s = db.cached("SELECT seat_id FROM reservation_seats WHERE reservation_id = ? ORDER BY rowid");
-  s.bind(1, r.id);
-  while (s.step()) r.seat_ids.push_back(s.text(0));
 }
 
 PaymentIntent read_payment(const Statement& s) {
@@ -126,7 +160,6 @@ std::optional<Reservation> find_reservation(Db& db, std::string_view id) {
   if (!s.step()) return std::nullopt;
   auto r = read_reservation(s);
   s.reset();
-  load_seats(db, r);
   return r;
 }
 
@@ -137,7 +170,6 @@ std::optional<Reservation> find_reservation_by_key(Db& db, std::string_view user
   if (!s.step()) return std::nullopt;
   auto r = read_reservation(s);
   s.reset();
-  load_seats(db, r);
   return r;
 }
 
@@ -164,20 +196,15 @@ class SqliteWriteTx final : public WriteTx {
   void insert_reservation(const Reservation& r) override {
     auto& s = db_.cached(
         "INSERT INTO reservations (id, event_id, user_id, status, quantity, total_amount, currency, "
-        "hold_expires_at_ms, created_at_ms, updated_at_ms, queue_ticket, idempotency_key) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+        "hold_expires_at_ms, created_at_ms, updated_at_ms, queue_ticket, idempotency_key, seat_ids) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, r.id).bind(2, r.event_id).bind(3, r.user_id).bind(4, to_string(r.status)).bind(5, r.quantity);
     s.bind(6, r.total_amount).bind(7, r.currency).bind(8, r.hold_expires_at_ms).bind(9, r.created_at_ms);
     s.bind(10, r.updated_at_ms).bind(11, r.queue_ticket);
     if (r.idempotency_key.empty()) s.bind_null(12);
     else s.bind(12, r.idempotency_key);
+    s.bind(13, encode_seat_ids(r.seat_ids));
     if (s.exec() != SQLITE_OK) throw StoreError("reservation " + r.id + " conflicts with an existing one");
-    auto& seat = db_.cached("INSERT INTO reservation_seats (reservation_id, event_id, seat_id) VALUES (?,?,?)");
-    for (const auto& id : r.seat_ids) {
-      seat.reset();
-      seat.bind(1, r.id).bind(2, r.event_id).bind(3, id);
-      if (seat.exec() != SQLITE_OK) throw StoreError("seat " + id + " listed twice");
-    }
   }
 
   bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
@@ -392,7 +419,6 @@ class SqliteLedger final : public Ledger {
     std::vector<Reservation> out;
     while (s.step()) out.push_back(read_reservation(s));
     s.reset();
-    for (auto& r : out) load_seats(*db, r);
     return out;
   }
 
@@ -423,6 +449,21 @@ class SqliteLedger final : public Ledger {
     auto& s = db->cached(std::string("SELECT ") + kJobCols + " FROM jobs WHERE status = 'PENDING' ORDER BY run_at_ms");
     std::vector<Job> out;
     while (s.step()) out.push_back(read_job(s));
+    return out;
+  }
+
+  std::vector<std::string> expired_holds(std::int64_t now_ms, int limit) override {
+    auto db = readers_.take();
+    // One range of reservations_event_status_expiry per event: (event_id, 'HOLD', ..now_ms]. CROSS
+    // JOIN keeps events as the outer loop (a seek per event, not a scan of the index), and without
+    // an ORDER BY the LIMIT stops the scan early even when many holds are overdue.
+    auto& s = db->cached(
+        "SELECT r.id FROM events e CROSS JOIN reservations r ON r.event_id = e.id AND r.status = 'HOLD' "
+        "AND r.hold_expires_at_ms <= ? LIMIT ?");
+    s.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    s.reset();
     return out;
   }
 
@@ -643,16 +684,24 @@ class SqliteInvariants final : public InvariantChecker {
          "(s.status = 'SOLD' AND (r.status IS NULL OR r.status != 'CONFIRMED')) OR "
          "(s.status = 'AVAILABLE' AND s.reservation_id IS NOT NULL)",
          nullptr);
+    // A reservation lists its seats as a JSON array (reservations.seat_ids); json_each expands it.
     each("no_seat_sold_twice",
-         "SELECT 'seat ' || rs.event_id || '/' || rs.seat_id || ' is in ' || COUNT(*) || ' live reservations' "
-         "FROM reservation_seats rs JOIN reservations r ON r.id = rs.reservation_id "
-         "WHERE r.status IN ('HOLD', 'CONFIRMED') GROUP BY rs.event_id, rs.seat_id HAVING COUNT(*) > 1",
+         "SELECT 'seat ' || r.event_id || '/' || j.value || ' is listed ' || COUNT(*) || ' times by live reservations' "
+         "FROM reservations r, json_each(r.seat_ids) j WHERE r.status IN ('HOLD', 'CONFIRMED') "
+         "GROUP BY r.event_id, j.value HAVING COUNT(*) > 1",
          nullptr);
     each("live_reservation_owns_its_seats",
-         "SELECT 'reservation ' || r.id || ' (' || r.status || ') lists seat ' || rs.seat_id || ' which is ' || "
-         "COALESCE(s.status, 'missing') FROM reservations r JOIN reservation_seats rs ON rs.reservation_id = r.id "
-         "LEFT JOIN seats s ON s.event_id = rs.event_id AND s.seat_id = rs.seat_id "
+         "SELECT 'reservation ' || r.id || ' (' || r.status || ') lists seat ' || j.value || ' which is ' || "
+         "COALESCE(s.status || ' for ' || COALESCE(s.reservation_id, 'nobody'), 'missing') "
+         "FROM reservations r JOIN json_each(r.seat_ids) j "
+         "LEFT JOIN seats s ON s.event_id = r.event_id AND s.seat_id = j.value "
          "WHERE r.status IN ('HOLD', 'CONFIRMED') AND (s.reservation_id IS NULL OR s.reservation_id != r.id)",
+         nullptr);
+    each("seat_listed_by_its_reservation",
+         "SELECT 'seat ' || s.event_id || '/' || s.seat_id || ' points at reservation ' || s.reservation_id || "
+         "' which does not list it' FROM seats s JOIN reservations r ON r.id = s.reservation_id "
+         "WHERE s.reservation_id IS NOT NULL AND (r.event_id != s.event_id OR "
+         "NOT EXISTS (SELECT 1 FROM json_each(r.seat_ids) j WHERE j.value = s.seat_id))",
          nullptr);
     each("no_negative_stock",
          "SELECT 'event ' || event_id || ' general admission stock is ' || ga_available FROM sections "
@@ -669,8 +718,8 @@ class SqliteInvariants final : public InvariantChecker {
          nullptr);
     each("hold_released_on_time",
          "SELECT 'reservation ' || id || ' still holds seats ' || ((? - hold_expires_at_ms) / 1000) || "
-         "' s after its expiry' FROM reservations WHERE status = 'HOLD' AND hold_expires_at_ms + ? < ?",
-         [&](Statement& s) { s.bind(1, now_ms).bind(2, grace_ms).bind(3, now_ms); });
+         "' s after its expiry' FROM reservations WHERE status = 'HOLD' AND hold_expires_at_ms < ?",
+         [&](Statement& s) { s.bind(1, now_ms).bind(2, now_ms - grace_ms); });
     return out;
   }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "store/store.hpp"
@@ -300,6 +301,77 @@ TEST_F(LedgerTest, ConfirmedWithoutPaymentOrOrderIsAViolation) {
   auto found = store_->invariants().check(clock_.now_ms(), 5000);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].invariant, "confirmed_has_one_approved_payment_and_order");
+}
+
+TEST_F(LedgerTest, ExpiredHoldsAreFoundByTheirExpiryTimeEarliestFirst) {
+  auto late = hold("rsv_late", {"A-1-1"});
+  late.hold_expires_at_ms = clock_.now_ms() + 2'000;
+  auto early = hold("rsv_early", {"A-1-2"});
+  early.hold_expires_at_ms = clock_.now_ms() + 1'000;
+  auto sold = hold("rsv_sold", {"A-1-3"});
+  sold.hold_expires_at_ms = clock_.now_ms() + 500;
+  ASSERT_TRUE(insert_hold(late).ok());
+  ASSERT_TRUE(insert_hold(early).ok());
+  ASSERT_TRUE(insert_hold(sold).ok());
+  ASSERT_TRUE(ledger().run([](WriteTx& tx) {
+    tx.transition_reservation("rsv_sold", ReservationStatus::hold, ReservationStatus::confirmed, "pi_1", "");
+    return Status();
+  }).ok());
+  EXPECT_TRUE(ledger().expired_holds(clock_.now_ms(), 10).empty());
+  EXPECT_EQ(ledger().expired_holds(clock_.now_ms() + 1'000, 10), std::vector<std::string>{"rsv_early"});
+  EXPECT_EQ(ledger().expired_holds(clock_.now_ms() + 5'000, 10), (std::vector<std::string>{"rsv_early", "rsv_late"}));
+  EXPECT_EQ(ledger().expired_holds(clock_.now_ms() + 5'000, 1), std::vector<std::string>{"rsv_early"});
+}
+
+TEST_F(LedgerTest, AReservationKeepsItsSeatListAfterItEnds) {
+  // Seat ids may hold characters JSON must escape (section names are the organiser's).
+  domain::EventSpec s;
+  s.id = "evt_q";
+  s.name = "Quotes";
+  s.venue = "Hall";
+  s.starts_at_ms = clock_.now_ms() + 1'000'000;
+  s.sections = {{"Q\"\\x", 100, 1, 2}};
+  auto seats = domain::expand_seats(s);
+  ASSERT_TRUE(store_->events().create(domain::make_event(s, 1), seats).ok());
+  auto r = hold("rsv_q", {seats[1].seat_id, seats[0].seat_id});
+  r.event_id = "evt_q";
+  ASSERT_TRUE(insert_hold(r).ok());
+  EXPECT_EQ(ledger().reservation("rsv_q")->seat_ids, r.seat_ids);  // in the order asked
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.transition_reservation("rsv_q", ReservationStatus::hold, ReservationStatus::cancelled, "", "cancelled_by_user");
+    tx.move_seats("evt_q", r.seat_ids, SeatStatus::held, SeatStatus::available, "rsv_q");
+    return Status();
+  }).ok());
+  auto after = ledger().reservation("rsv_q");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->status, ReservationStatus::cancelled);
+  EXPECT_EQ(after->seat_ids, r.seat_ids);
+  EXPECT_TRUE(store_->invariants().check(clock_.now_ms(), 5000).empty());
+}
+
+TEST_F(LedgerTest, InvariantsCatchASeatListedByTwoLiveReservations) {
+  ASSERT_TRUE(insert_hold(hold("rsv_a", {"A-1-1"})).ok());
+  // Written behind the seats' back: the reservation lists a seat someone else holds.
+  auto twice = hold("rsv_b", {"A-1-1"});
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.insert_reservation(twice);
+    return Status();
+  }).ok());
+  std::set<std::string> names;
+  for (const auto& v : store_->invariants().check(clock_.now_ms(), 5000)) names.insert(v.invariant);
+  EXPECT_TRUE(names.contains("no_seat_sold_twice"));
+  EXPECT_TRUE(names.contains("live_reservation_owns_its_seats"));
+}
+
+TEST_F(LedgerTest, InvariantsCatchASeatItsReservationDoesNotList) {
+  ASSERT_TRUE(insert_hold(hold("rsv_a", {"A-1-1"})).ok());
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
+    tx.move_seats("evt_l", {"A-1-2"}, SeatStatus::available, SeatStatus::held, "rsv_a");
+    return Status();
+  }).ok());
+  auto found = store_->invariants().check(clock_.now_ms(), 5000);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].invariant, "seat_listed_by_its_reservation");
 }
 
 }  // namespace

@@ -109,11 +109,34 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
       auto q = writer_->prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
       q.bind(1, static_cast<std::int64_t>(m.version));
       if (q.step()) continue;
+      auto failed = [&](const std::string& why) {
+        return StoreError("migration " + std::to_string(m.version) + "_" + std::string(m.name) + " failed: " + why);
+      };
+      // A migration that rebuilds a table other tables reference (create, copy, drop, rename)
+      // must run with foreign keys off, which SQLite allows only outside a transaction; every
+      // foreign key is checked before it commits instead (SQLite's documented procedure).
+      bool fk_off = std::string_view(m.sql).starts_with("-- tacos: foreign_keys=off");
+      if (fk_off) writer_->exec("PRAGMA foreign_keys=OFF");
+      struct FkBackOn {
+        Db& db;
+        bool on;
+        ~FkBackOn() {
+          try {
+            if (on) db.exec("PRAGMA foreign_keys=ON");
+          } catch (const StoreError& e) {
+            log::error("cannot turn foreign keys back on", {log::str("error", e.what())});
+          }
+        }
+      } fk_back_on{*writer_, fk_off};
       Transaction tx(*writer_);
       try {
         writer_->exec(m.sql);
       } catch (const StoreError& e) {
-        throw StoreError("migration " + std::to_string(m.version) + "_" + std::string(m.name) + " failed: " + e.what());
+        throw failed(e.what());
+      }
+      if (fk_off) {
+        auto check = writer_->prepare("PRAGMA foreign_key_check");
+        if (check.step()) throw failed("it breaks a foreign key of table " + check.text(0));
       }
       auto ins = writer_->prepare(
           "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");

@@ -3,6 +3,8 @@
 
 #include "support/temp_dir.hpp"
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -131,6 +133,85 @@ TEST_F(SqliteStoreTest, ConcurrentRegistrationsOfOneNameLetExactlyOneWin) {
 }
 
 TEST_F(SqliteStoreTest, PingReportsReachable) { EXPECT_TRUE(store_->ping().ok()); }
+
+void exec_sql(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << "\n" << sql;
+}
+
+// A database made before migration 0004 (seat lists in reservation_seats, payments and orders
+// pointing at reservations) comes through the table rebuild with its data and foreign keys.
+TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
+  test::TempDir tmp;
+  auto dir = tmp.path() + "/data";
+  std::filesystem::create_directories(dir);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/tacos.db").c_str(), &raw), SQLITE_OK);
+  exec_sql(raw, "PRAGMA foreign_keys=ON");
+  exec_sql(raw, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "applied_at_ms INTEGER NOT NULL)");
+  for (const auto& m : sqlite_migrations()) {
+    if (m.version > 3) continue;
+    exec_sql(raw, std::string(m.sql));
+    exec_sql(raw, "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", 'old', 0)");
+  }
+  exec_sql(raw,
+           "INSERT INTO events (id, name, venue, starts_at_ms, sale_starts_at_ms, hold_ttl_sec, admission_rate, "
+           "currency, general_admission, created_at_ms) VALUES ('evt_m', 'Show', 'Hall', 9999999999999, 0, 60, 10, "
+           "'KRW', 0, 1);"
+           "INSERT INTO sections VALUES ('evt_m', 0, 'A', 100, 1, 3, 3, NULL);"
+           "INSERT INTO seats VALUES ('evt_m', 'A-1-1', 'A', 1, 1, 'HELD', 'rsv_hold');"
+           "INSERT INTO seats VALUES ('evt_m', 'A-1-2', 'A', 1, 2, 'HELD', 'rsv_hold');"
+           "INSERT INTO seats VALUES ('evt_m', 'A-1-3', 'A', 1, 3, 'SOLD', 'rsv_sold');"
+           "INSERT INTO reservations (id, event_id, user_id, status, quantity, total_amount, currency, "
+           "hold_expires_at_ms, created_at_ms, updated_at_ms, queue_ticket, idempotency_key) VALUES "
+           "('rsv_hold', 'evt_m', 'usr_1', 'HOLD', 2, 200, 'KRW', 9999999999999, 1, 1, '1:s1', 'k1'),"
+           "('rsv_sold', 'evt_m', 'usr_1', 'CONFIRMED', 1, 100, 'KRW', 9999999999999, 2, 2, '1:s2', 'k2');"
+           "INSERT INTO reservation_seats VALUES ('rsv_hold', 'evt_m', 'A-1-2'), ('rsv_hold', 'evt_m', 'A-1-1'),"
+           " ('rsv_sold', 'evt_m', 'A-1-3');"
+           "INSERT INTO payment_intents (id, reservation_id, user_id, amount, currency, status, created_at_ms, "
+           "updated_at_ms) VALUES ('pi_1', 'rsv_sold', 'usr_1', 100, 'KRW', 'APPROVED', 2, 2);"
+           "INSERT INTO orders VALUES ('ord_1', 'rsv_sold', 'pi_1', 'usr_1', 'evt_m', 100, 'KRW', 2);");
+  sqlite3_close(raw);
+
+  SqliteOptions o;
+  o.data_dir = dir;
+  auto store = open_sqlite(o);
+  auto applied = store->migrate();
+  ASSERT_FALSE(applied.empty());
+  EXPECT_EQ(applied.front().version, 4);
+  auto held = store->ledger().reservation("rsv_hold");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->seat_ids, (std::vector<std::string>{"A-1-2", "A-1-1"}));  // in the order listed
+  EXPECT_EQ(held->idempotency_key, "k1");
+  EXPECT_EQ(store->ledger().reservation("rsv_sold")->seat_ids, std::vector<std::string>{"A-1-3"});
+  EXPECT_TRUE(store->ledger().order_for("rsv_sold").has_value());
+  EXPECT_EQ(store->ledger().payment("pi_1")->reservation_id, "rsv_sold");
+  EXPECT_TRUE(store->invariants().check(1, 5000).empty());
+  EXPECT_EQ(store->ledger().expired_holds(9999999999999, 10), std::vector<std::string>{"rsv_hold"});
+
+  // Foreign keys are on again and still point at the rebuilt reservations table.
+  auto orphan = store->ledger().run([](WriteTx& tx) {
+    PaymentIntent p;
+    p.id = "pi_orphan";
+    p.reservation_id = "rsv_nobody";
+    p.user_id = "usr_1";
+    p.currency = "KRW";
+    tx.insert_payment(p);
+    return Status();
+  });
+  EXPECT_FALSE(orphan.ok());
+  store.reset();
+
+  // The rewritten CHECKs still refuse a status that does not exist.
+  ASSERT_EQ(sqlite3_open((dir + "/tacos.db").c_str(), &raw), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(raw, "UPDATE seats SET status = 'GONE' WHERE seat_id = 'A-1-1'", nullptr, nullptr, nullptr) & 0xff,
+            SQLITE_CONSTRAINT);
+  EXPECT_EQ(sqlite3_exec(raw, "UPDATE reservations SET status = 'HELD' WHERE id = 'rsv_hold'", nullptr, nullptr,
+                         nullptr) & 0xff,
+            SQLITE_CONSTRAINT);
+  sqlite3_close(raw);
+}
 
 }  // namespace
 }  // namespace tacos::store
