@@ -2,8 +2,9 @@
 # these targets only chain bootstrap -> configure -> build -> run/test with the right presets.
 #
 #   make run      release build, then serve on :8080 with config/dev.ini (foreground)
-#   make test     ci preset: all tests; then asan-ubsan preset: unit tests
-#                 (make test-ci / make test-asan run one half)
+#   make test     ci preset: all tests; then asan-ubsan preset: unit tests; then fuzz preset: each
+#                 libFuzzer target for TACOS_FUZZ_SECONDS (default 60)
+#                 (make test-ci / make test-asan / make test-fuzz run one part)
 #   make build    release build only          make debug    debug build only
 #   make web      the web UI: npm ci when web/node_modules is missing or stale, then build web/dist
 #   make bench    release build, then bench/run.sh
@@ -13,7 +14,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
-# Steps must run in order (test: ci before asan-ubsan), even under `make -j`.
+# Steps must run in order (test: ci, then asan-ubsan, then fuzz), even under `make -j`.
 .NOTPARALLEL:
 
 # One compile job per core: Ninja's default (cores + 2) can run short of memory on Beast-heavy TUs.
@@ -25,7 +26,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1
 TACOS_BIN := build/release/src/app/tacos
 FORMAT_DIRS := $(wildcard src tests bench)
 
-.PHONY: bootstrap build debug web run test test-ci test-asan bench clean format format-check
+.PHONY: bootstrap build debug web run test test-ci test-asan test-fuzz bench clean format format-check
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -49,7 +50,7 @@ run: build web
 	exec $(TACOS_BIN) serve --config config/dev.ini
 
 # The last lines `make test` prints are ctest's summary: nothing may be echoed after it.
-test: test-ci test-asan
+test: test-ci test-asan test-fuzz
 
 test-ci: bootstrap web
 	cmake --preset ci
@@ -60,6 +61,12 @@ test-asan: bootstrap
 	cmake --preset asan-ubsan
 	cmake --build --preset asan-ubsan
 	ctest --preset asan-ubsan --parallel $(JOBS)
+
+# One fuzzer at a time: each takes a core for TACOS_FUZZ_SECONDS.
+test-fuzz: bootstrap
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+	ctest --preset fuzz
 
 bench: build
 	@scripts/bootstrap.sh bench

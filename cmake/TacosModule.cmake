@@ -2,7 +2,8 @@
 #
 # Declares one module of src/ as a static library `tacos_<NAME>` with its sources, its
 # dependencies and its unit tests (each test file becomes one GoogleTest executable labelled
-# `unit`). One call per module keeps the dependency graph readable in one place.
+# `unit`). One call per module keeps the dependency graph readable in one place. The fuzz build
+# (TACOS_FUZZ) declares the libraries only.
 function(tacos_module name)
   cmake_parse_arguments(M "" "" "SOURCES;DEPS;UNIT_TESTS" ${ARGN})
   set(target tacos_${name})
@@ -10,6 +11,9 @@ function(tacos_module name)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${target} PUBLIC ${M_DEPS} PRIVATE tacos_warnings tacos_sanitizers)
   target_link_libraries(${target} INTERFACE tacos_sanitizers)
+  if(TACOS_FUZZ)
+    return()
+  endif()
   foreach(test_src IN LISTS M_UNIT_TESTS)
     get_filename_component(test_file ${test_src} NAME_WE)
     set(test_name ${name}_${test_file})  # e.g. queue_service_test: unique across modules

@@ -12,7 +12,13 @@ if(TACOS_WERROR)
 endif()
 
 add_library(tacos_sanitizers INTERFACE)
-if(TACOS_SANITIZE)
+if(TACOS_FUZZ)
+  # Coverage for libFuzzer in every library; the fuzz executables add -fsanitize=fuzzer (the
+  # driver's main) at link time.
+  target_compile_options(tacos_sanitizers INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(TACOS_SANITIZE)
   target_compile_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()

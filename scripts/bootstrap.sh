@@ -13,6 +13,7 @@ pkgs_build=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev  # the fuzz preset: clang++ and libFuzzer
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).

@@ -23,6 +23,13 @@ TEST(ErrorResponse, EscapesMessages) {
   EXPECT_EQ(r.status, 404);
 }
 
+TEST(ErrorResponse, IsValidJsonWhenTheMessageIsNotUtf8) {
+  // A 404 names the raw request path, which may hold any byte Beast accepts in a target.
+  auto r = error_response(Error(Errc::not_found, "no route for /a\xe5\xff"), "t");
+  ASSERT_TRUE(nlohmann::json::accept(r.body)) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["message"], "no route for /a\ufffd\ufffd");
+}
+
 TEST(ErrorResponse, MapsIdentityErrors) {
   EXPECT_EQ(error_response(Error(Errc::unauthorized, ""), "").status, 401);
   EXPECT_EQ(error_response(Error(Errc::forbidden, ""), "").status, 403);

@@ -15,12 +15,10 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -29,6 +27,7 @@
 #include "common/clock.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "net/beast_request.hpp"
 
 namespace tacos::net {
 
@@ -58,25 +57,6 @@ struct Slot {
   std::optional<Response> response;
   std::atomic<std::thread::id> caller{};
 };
-
-Request to_request(http::request<http::string_body>&& msg, const std::string& remote_ip) {
-  Request req;
-  req.method = parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
-  req.target.assign(msg.target().data(), msg.target().size());
-  auto q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  if (q != std::string::npos) req.query = req.target.substr(q + 1);
-  req.headers.reserve(16);
-  for (const auto& f : msg) {
-    std::string name(f.name_string().data(), f.name_string().size());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    req.headers.push_back(Header{std::move(name), std::string(f.value().data(), f.value().size())});
-  }
-  req.body = std::move(msg.body());
-  req.remote_ip = remote_ip;
-  req.start_us = SystemClock::instance().steady_us();
-  return req;
-}
 
 }  // namespace
 
@@ -222,46 +202,20 @@ awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std:
     }
     st->idle = false;
     stream.expires_after(read_timeout);
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
-    parser.body_limit(opt.max_body_bytes);
+    detail::RequestParser parser;
+    detail::apply_limits(parser, opt);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
     if (hec) {
-      if (hec == http::error::header_limit) {
-        Response r = early_error(Errc::headers_too_large, "request headers exceed " +
-                                                              std::to_string(opt.max_header_bytes) + " bytes");
-        co_await write(r, false, false, 11);
-      } else if (hec == http::error::body_limit) {
-        // Beast checks a declared Content-Length against body_limit while parsing the header.
-        Response r = early_error(Errc::payload_too_large,
-                                 "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
-        co_await write(r, false, false, 11);
-      } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
-                 hec != asio::error::operation_aborted && hec != asio::error::eof &&
-                 hec != asio::error::connection_reset) {
-        Response r = early_error(Errc::bad_request, "malformed HTTP request");
+      if (auto e = detail::header_read_error(hec, opt)) {
+        Response r = early_error(e->code, std::move(e->message));
         co_await write(r, false, false, 11);
       }
       break;
     }
     auto& head_msg = parser.get();
     unsigned version = head_msg.version();
-    if (head_msg.target().size() > opt.max_url_bytes) {
-      Response r = early_error(Errc::uri_too_long,
-                               "request target exceeds " + std::to_string(opt.max_url_bytes) + " bytes");
-      co_await write(r, false, false, version);
-      break;
-    }
-    if (auto fields = static_cast<std::size_t>(std::distance(head_msg.begin(), head_msg.end()));
-        fields > opt.max_header_count) {
-      Response r = early_error(Errc::headers_too_large,
-                               "more than " + std::to_string(opt.max_header_count) + " header fields");
-      co_await write(r, false, false, version);
-      break;
-    }
-    if (auto cl = parser.content_length(); cl && *cl > opt.max_body_bytes) {
-      Response r = early_error(Errc::payload_too_large,
-                               "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
+    if (auto checked = detail::check_header(parser, opt); !checked) {
+      Response r = early_error(checked.error().code, checked.error().message);
       co_await write(r, false, false, version);
       break;
     }
@@ -272,16 +226,15 @@ awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std:
     if (!parser.is_done()) {
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
       if (bec) {
-        if (bec == http::error::body_limit) {
-          Response r = early_error(Errc::payload_too_large,
-                                   "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
+        if (auto e = detail::body_read_error(bec, opt)) {
+          Response r = early_error(e->code, std::move(e->message));
           co_await write(r, false, false, version);
         }
         break;
       }
     }
     bool keep_alive = parser.get().keep_alive();
-    Request req = to_request(parser.release(), remote_ip);
+    Request req = detail::to_request(parser.release(), remote_ip);
     bool is_head = req.method == Method::head;
     Response res = co_await dispatch(req);
     bool keep = keep_alive && !res.close && !draining;

@@ -25,6 +25,36 @@ std::function<void(Result<store::Reservation>)> reply(Responder res, std::string
 
 }  // namespace
 
+Result<CreateRequest> parse_create_body(std::string_view body) {
+  auto parsed = parse_json_object(body);
+  if (!parsed) return parsed.error();
+  JsonReader r(*parsed);
+  CreateRequest c;
+  c.event_id = r.required_string("event_id", 1, 64);
+  // A missing token is the queue's to judge (403 RESERVATION_TOKEN_INVALID), like a bad one.
+  c.reservation_token = r.optional_string("reservation_token", 1024).value_or("");
+  const auto* seats = r.array("seat_ids", false, 100);
+  c.quantity = r.optional_int("quantity", 1, 100).value_or(0);
+  if (r.ok() && seats) {
+    for (std::size_t i = 0; i < seats->size(); ++i) {
+      if (!(*seats)[i].is_string()) {
+        r.fail("seat_ids", "field 'seat_ids[" + std::to_string(i) + "]' must be a string");
+        break;
+      }
+      c.seat_ids.push_back((*seats)[i].get<std::string>());
+    }
+  }
+  if (r.ok() && c.seat_ids.empty() && c.quantity == 0) {
+    r.fail("seat_ids", "give 'seat_ids' (seated events) or 'quantity' (general admission)");
+  }
+  if (r.ok() && !c.seat_ids.empty() && c.quantity != 0 && c.quantity != static_cast<std::int64_t>(c.seat_ids.size())) {
+    r.fail("quantity", "field 'quantity' must match the number of 'seat_ids' when both are given");
+  }
+  if (!r.ok()) return r.error();
+  if (!c.seat_ids.empty()) c.quantity = 0;
+  return c;
+}
+
 void add_routes(net::Router& router, ReservationService& service) {
   router.add(Method::post, "/api/v1/reservations", net::require_user([&service](Request& req, Responder res) {
                auto key = req.header("idempotency-key");
@@ -34,36 +64,11 @@ void add_routes(net::Router& router, ReservationService& service) {
                            "Idempotency-Key"),
                      req.request_id));
                }
-               auto body = parse_json_object(req.body);
-               if (!body) return res.send(net::error_response(body.error(), req.request_id));
-               JsonReader r(*body);
-               CreateRequest c;
-               c.user_id = req.identity.user_id;
-               c.idempotency_key = std::string(key);
-               c.event_id = r.required_string("event_id", 1, 64);
-               // A missing token is the queue's to judge (403 RESERVATION_TOKEN_INVALID), like a bad one.
-               c.reservation_token = r.optional_string("reservation_token", 1024).value_or("");
-               const auto* seats = r.array("seat_ids", false, 100);
-               c.quantity = r.optional_int("quantity", 1, 100).value_or(0);
-               if (r.ok() && seats) {
-                 for (std::size_t i = 0; i < seats->size(); ++i) {
-                   if (!(*seats)[i].is_string()) {
-                     r.fail("seat_ids", "field 'seat_ids[" + std::to_string(i) + "]' must be a string");
-                     break;
-                   }
-                   c.seat_ids.push_back((*seats)[i].get<std::string>());
-                 }
-               }
-               if (r.ok() && c.seat_ids.empty() && c.quantity == 0) {
-                 r.fail("seat_ids", "give 'seat_ids' (seated events) or 'quantity' (general admission)");
-               }
-               if (r.ok() && !c.seat_ids.empty() && c.quantity != 0 &&
-                   c.quantity != static_cast<std::int64_t>(c.seat_ids.size())) {
-                 r.fail("quantity", "field 'quantity' must match the number of 'seat_ids' when both are given");
-               }
-               if (!r.ok()) return res.send(net::error_response(r.error(), req.request_id));
-               if (!c.seat_ids.empty()) c.quantity = 0;
-               service.create(std::move(c), [res, rid = req.request_id](Result<Created> created) {
+               auto c = parse_create_body(req.body);
+               if (!c) return res.send(net::error_response(c.error(), req.request_id));
+               c->user_id = req.identity.user_id;
+               c->idempotency_key = std::string(key);
+               service.create(std::move(*c), [res, rid = req.request_id](Result<Created> created) {
                  if (!created) return res.send(net::error_response(created.error(), rid));
                  Response out(201, reservation_json(created->reservation));
                  out.set_header("location", "/api/v1/reservations/" + created->reservation.id);

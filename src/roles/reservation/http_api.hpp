@@ -9,4 +9,9 @@ namespace tacos::reservation {
 
 void add_routes(net::Router& router, ReservationService& service);
 
+/// Reads the body of POST /api/v1/reservations: event_id, reservation_token, and seat_ids (seated
+/// events) or quantity (general admission). user_id and idempotency_key are the caller's to fill.
+/// The error names the offending field.
+Result<CreateRequest> parse_create_body(std::string_view body);
+
 }  // namespace tacos::reservation
