@@ -88,6 +88,8 @@ class HttpGet : public ::testing::Test {
     }
     server_->shutdown();
     thread_.join();
+    held_.clear();  // a Responder refers to its connection's timer: drop them before the server
+    server_.reset();
   }
   HttpUrl url(std::string target) { return HttpUrl{"127.0.0.1", port_, std::move(target)}; }
 
