@@ -65,6 +65,36 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+std::string_view Request::cookie(std::string_view name) const {
+  std::string_view all = header("cookie");
+  while (!all.empty()) {
+    auto semi = all.find(';');
+    auto part = all.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.starts_with(name) && part[name.size()] == '=') {
+      return part.substr(name.size() + 1);
+    }
+    if (semi == std::string_view::npos) break;
+    all.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+bool valid_client_id(std::string_view id) {
+  if (id.size() < 8 || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string_view client_id(const Request& req) {
+  if (auto id = req.header("x-client-id"); valid_client_id(id)) return id;
+  if (auto id = req.cookie(kClientIdCookie); valid_client_id(id)) return id;
+  return {};
+}
+
 std::optional<std::string> Request::query_param(std::string_view name) const {
   std::string_view q = query;
   while (!q.empty()) {

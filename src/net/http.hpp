@@ -65,7 +65,17 @@ struct Request {
   std::string_view param(std::string_view name) const;
   /// Percent-decoded query parameter.
   std::optional<std::string> query_param(std::string_view name) const;
+  /// The value of cookie `name` from the Cookie header, or empty.
+  std::string_view cookie(std::string_view name) const;
 };
+
+/// The cookie that carries an anonymous client's id.
+inline constexpr std::string_view kClientIdCookie = "tacos_cid";
+/// 8-64 characters of [A-Za-z0-9_-].
+bool valid_client_id(std::string_view id);
+/// An anonymous caller's own id: a valid X-Client-ID header, else a valid tacos_cid cookie, else
+/// empty.
+std::string_view client_id(const Request& req);
 
 struct Response {
   int status = 200;

@@ -99,3 +99,21 @@ TEST(Responder, DroppedWithoutSendingAnswersInternalError) {
 
 }  // namespace
 }  // namespace tacos::net
+
+namespace tacos::net {
+namespace {
+
+TEST(ClientId, ComesFromTheHeaderThenTheCookieWhenValid) {
+  Request r;
+  r.headers = {{"cookie", "a=1; tacos_cid=cookie_client_1; b=2"}};
+  EXPECT_EQ(r.cookie("b"), "2");
+  EXPECT_EQ(r.cookie("tacos"), "");
+  EXPECT_EQ(client_id(r), "cookie_client_1");
+  r.headers.push_back({"x-client-id", "header_client_1"});
+  EXPECT_EQ(client_id(r), "header_client_1");
+  r.headers = {{"x-client-id", "short"}, {"cookie", "tacos_cid=bad id!"}};
+  EXPECT_EQ(client_id(r), "");
+}
+
+}  // namespace
+}  // namespace tacos::net

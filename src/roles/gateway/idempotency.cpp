@@ -28,32 +28,10 @@ std::string sha256_hex(std::string_view data) {
   return hex_encode(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
 }
 
-bool valid_client_id(std::string_view id) {
-  if (id.size() < 8 || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
-std::string_view cookie(const Request& req, std::string_view name) {
-  std::string_view all = req.header("cookie");
-  while (!all.empty()) {
-    auto semi = all.find(';');
-    auto part = all.substr(0, semi);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.starts_with(name) && part[name.size()] == '=') {
-      return part.substr(name.size() + 1);
-    }
-    all = semi == std::string_view::npos ? std::string_view() : all.substr(semi + 1);
-  }
-  return {};
-}
-
 // Whose key space a request's key lives in.
 std::string scope(const Request& req) {
   if (req.identity.authenticated()) return "u:" + req.identity.user_id;
-  if (auto id = req.header("x-client-id"); valid_client_id(id)) return "c:" + std::string(id);
-  if (auto id = cookie(req, "tacos_cid"); valid_client_id(id)) return "c:" + std::string(id);
+  if (auto id = net::client_id(req); !id.empty()) return "c:" + std::string(id);
   return "ip:" + (req.client_ip.empty() ? req.remote_ip : req.client_ip);
 }
 

@@ -100,7 +100,8 @@ std::optional<Response> RateLimiter::take(Request& req, LimitClass c, std::strin
 }
 
 std::optional<Response> RateLimiter::before_auth(Request& req) {
-  req.client_ip = client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
+  req.client_ip = s_.trusted_proxies.empty() ? req.remote_ip
+                                             : client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
   if (!s_.enabled || exempt(req)) return std::nullopt;
   if (auto r = take(req, LimitClass::ip, req.client_ip)) return r;
   if (req.method == Method::post && (req.path == "/api/v1/auth/login" || req.path == "/api/v1/auth/register")) {

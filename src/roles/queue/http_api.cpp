@@ -16,32 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kClientCookie = "tacos_cid";
-
-bool valid_client_id(std::string_view id) {
-  if (id.size() < 8 || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::string cookie(const Request& req, std::string_view name) {
-  std::string_view all = req.header("cookie");
-  while (!all.empty()) {
-    auto semi = all.find(';');
-    auto part = all.substr(0, semi);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name && part[name.size()] == '=') {
-      return std::string(part.substr(name.size() + 1));
-    }
-    if (semi == std::string_view::npos) break;
-    all.remove_prefix(semi + 1);
-  }
-  return {};
-}
-
 json position_json(std::optional<std::int64_t> p) { return p ? json(*p) : json(nullptr); }
 
 // The waiting token from ?token= or, for POST bodies, {"waiting_token": ...}.
@@ -104,9 +78,8 @@ void add_routes(net::Router& router, QueueService& service) {
     if (req.identity.authenticated()) {
       who.user_id = req.identity.user_id;
     } else {
-      std::string cid(req.header("x-client-id"));
-      if (!valid_client_id(cid)) cid = cookie(req, kClientCookie);
-      if (!valid_client_id(cid)) cid = new_client_id = new_id("cid_", 24);
+      std::string cid(net::client_id(req));
+      if (cid.empty()) cid = new_client_id = new_id("cid_", 24);
       who.client_id = cid;
     }
     auto joined = service.join(event_id, who);
@@ -117,7 +90,7 @@ void add_routes(net::Router& router, QueueService& service) {
     if (!who.client_id.empty()) j["client_id"] = who.client_id;
     Response res(202, j.dump());
     if (!new_client_id.empty()) {
-      res.set_header("set-cookie", std::string(kClientCookie) + "=" + new_client_id +
+      res.set_header("set-cookie", std::string(net::kClientIdCookie) + "=" + new_client_id +
                                        "; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly");
     }
     return res;
