@@ -27,11 +27,16 @@ bench_log "preparing $BENCH_SEATS seats and reservation tokens"
 
 export BENCH_HOLDS_FILE=$BENCH_TMP/holds.txt BENCH_BEARER_FILE=$BENCH_TMP/bearer.txt
 BENCH_WARMUP=0
+cpu_before=$(bench_cpu_ticks "$BENCH_TACOS_PID")
+holds_before=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics" | awk '$1 == "tacos_reservation_holds_total" { print $2 }')
 bench_wrk tacos_holds "http://127.0.0.1:$BENCH_TACOS_PORT/api/v1/reservations" \
   "$(dirname "${BASH_SOURCE[0]}")/holds.lua"
 
+cpu_after=$(bench_cpu_ticks "$BENCH_TACOS_PID")
 metrics=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics")
 holds=$(awk '$1 == "tacos_reservation_holds_total" { print $2 }' <<<"$metrics")
+# Server CPU per hold (all its threads): steadier than holds/s on a busy machine.
+cpu_us=$(bench_cpu_us_per $((cpu_after - cpu_before)) $((${holds:-0} - ${holds_before:-0})))
 batches=$(awk '$1 == "tacos_store_commits_total" { print $2 }' <<<"$metrics")
 ops=$(awk '$1 == "tacos_store_ops_total" { print $2 }' <<<"$metrics")
 mkdir -p "$BENCH_RESULTS_DIR"
@@ -39,11 +44,12 @@ mkdir -p "$BENCH_RESULTS_DIR"
   echo "holds: distinct seats, one durable hold per request, wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION, server threads $TACOS_THREADS"
   printf '  holds/s          %12s\n' "${BENCH_RPS[tacos_holds]}"
   printf '  p99              %12s ms\n' "${BENCH_P99_MS[tacos_holds]}"
+  printf '  server CPU/hold  %12s us\n' "$cpu_us"
   printf '  holds made       %12s   (non-2xx %s)\n' "$holds" "${BENCH_NON2XX[tacos_holds]}"
   printf '  commits          %12s   (%s ops, %s ops per fsync)\n' "$batches" "$ops" \
     "$(awk -v o="$ops" -v b="$batches" 'BEGIN { if (b > 0) printf "%.1f", o / b; else print "-" }')"
 } | tee "$BENCH_RESULTS_DIR/holds.txt"
-printf '{"holds_per_sec":%s,"p99_ms":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s}\n' \
-  "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
+printf '{"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s}\n' \
+  "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
   "${batches:-0}" "${ops:-0}" >"$BENCH_RESULTS_DIR/holds.json"
 [[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"

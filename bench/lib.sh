@@ -184,6 +184,14 @@ bench_start_tacos() {
   bench_die "tacos did not write a listening port to $dir/port within 30 s"
 }
 
+# The CPU time (user + system) a process has used so far, in clock ticks (getconf CLK_TCK).
+bench_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Microseconds of CPU per unit of work: bench_cpu_us_per TICKS COUNT.
+bench_cpu_us_per() {
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'
+}
+
 # GET url into file, expecting 200 (retried for 10 s, in case seeding ends after listening).
 # Sets BENCH_BODY_BYTES.
 bench_fetch() {

@@ -23,8 +23,6 @@ join() {
     -d '{"event_id":"evt_2025_1001"}' | sed -n 's/.*"waiting_token":"\([^"]*\)".*/\1/p'
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 BENCH_RATE_LIMITS=false BENCH_TACOS_SUFFIX=-off bench_start_tacos
 off_port=$BENCH_TACOS_PORT
 off_pid=$BENCH_TACOS_PID
@@ -46,11 +44,10 @@ measure() { # label port token pid
   # The warm-up runs first, outside the CPU window.
   timeout -k 5 30 wrk -t1 -c"$BENCH_CONNECTIONS" -d1s -s "$script" \
     "http://127.0.0.1:$2/api/v1/queue/status?token=$3" >/dev/null 2>&1 </dev/null || true
-  before=$(cpu_ticks "$4")
+  before=$(bench_cpu_ticks "$4")
   BENCH_WARMUP=0 bench_wrk "$1" "http://127.0.0.1:$2/api/v1/queue/status?token=$3" "$script"
-  after=$(cpu_ticks "$4")
-  cpu_us[$1]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="${BENCH_REQUESTS[$1]}" \
-    'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  after=$(bench_cpu_ticks "$4")
+  cpu_us[$1]=$(bench_cpu_us_per $((after - before)) "${BENCH_REQUESTS[$1]}")
 }
 measure off "$off_port" "$off_token" "$off_pid"
 measure on "$on_port" "$on_token" "$on_pid"

@@ -1,30 +1,12 @@
 #include "auth/jwt.hpp"
 
-#include <openssl/crypto.h>
-#include <sodium.h>
-
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.hpp"
 
 namespace tacos::auth {
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  // libsodium rather than OpenSSL 3's HMAC(), which looks the algorithm up on every call and
-  // cost several microseconds per waiting-room poll.
-  crypto_auth_hmacsha256_state st;
-  unsigned char out[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  crypto_auth_hmacsha256_final(&st, out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
-
-bool equal_ct(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-HsJwt::HsJwt(JwtSettings settings, const Clock& clock) : s_(std::move(settings)), clock_(clock) {}
+HsJwt::HsJwt(JwtSettings settings, const Clock& clock) : s_(std::move(settings)), key_(s_.secret), clock_(clock) {}
 
 std::string HsJwt::sign(std::string_view sub, std::string_view role, std::string_view name) const {
   Claims c;
@@ -45,7 +27,7 @@ std::string HsJwt::sign_claims(const Claims& c) const {
                       {"iat", c.iat}, {"nbf", c.nbf},   {"exp", c.exp}};
   if (!c.name.empty()) p["name"] = c.name;
   std::string signing_input = kHeader + "." + base64url_encode(p.dump());
-  return signing_input + "." + base64url_encode(hmac_sha256(s_.secret, signing_input));
+  return signing_input + "." + base64url_encode(HmacSha256Key::bytes(key_.mac(signing_input)));
 }
 
 Result<Claims> HsJwt::verify(std::string_view token) const {
@@ -70,7 +52,7 @@ Result<Claims> HsJwt::verify(std::string_view token) const {
   if (alg == header.end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256") {
     return bad("token algorithm is not accepted");
   }
-  if (!equal_ct(*sig, hmac_sha256(s_.secret, token.substr(0, dot2)))) return bad("token signature is invalid");
+  if (!key_.verify(token.substr(0, dot2), *sig)) return bad("token signature is invalid");
 
   auto p = nlohmann::json::parse(*payload_raw, nullptr, false);
   if (!p.is_object()) return bad("token payload is not JSON");

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/hmac.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
 
@@ -42,15 +43,13 @@ class HsJwt {
   Result<Claims> verify(std::string_view token) const;
 
   std::int64_t ttl_sec() const { return s_.ttl_sec; }
+  const Clock& clock() const { return clock_; }
 
  private:
   JwtSettings s_;
+  HmacSha256Key key_;
   const Clock& clock_;
 };
 
-/// HMAC-SHA256(key, data) as raw bytes.
-std::string hmac_sha256(std::string_view key, std::string_view data);
-/// Constant-time comparison.
-bool equal_ct(std::string_view a, std::string_view b);
 
 }  // namespace tacos::auth

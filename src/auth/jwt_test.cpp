@@ -282,17 +282,5 @@ TEST_F(JwtTest, RejectsNonObjectPayload) {
   expect_invalid(craft(hs256_header(), json::array({1, 2})), "payload");
 }
 
-TEST(HmacSha256, MatchesRfc4231TestCase2) {
-  EXPECT_EQ(hex_encode(hmac_sha256("Jefe", "what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-}
-
-TEST(EqualCt, ComparesContentAndLength) {
-  EXPECT_TRUE(equal_ct("", ""));
-  EXPECT_TRUE(equal_ct("abc", "abc"));
-  EXPECT_FALSE(equal_ct("abc", "abd"));
-  EXPECT_FALSE(equal_ct("abc", "ab"));
-}
-
 }  // namespace
 }  // namespace tacos::auth

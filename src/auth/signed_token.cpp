@@ -1,17 +1,18 @@
 #include "auth/signed_token.hpp"
 
-#include "auth/jwt.hpp"
 #include "common/encoding.hpp"
 
 namespace tacos::auth {
 
-TokenSigner::TokenSigner(std::string prefix, std::vector<SigningKey> keys)
-    : prefix_(std::move(prefix)), keys_(std::move(keys)) {}
+TokenSigner::TokenSigner(std::string prefix, std::vector<SigningKey> keys) : prefix_(std::move(prefix)) {
+  keys_.reserve(keys.size());
+  for (auto& k : keys) keys_.push_back(Key{std::move(k.id), HmacSha256Key(k.secret)});
+}
 
 std::string TokenSigner::sign(std::string_view payload) const {
   const auto& key = keys_.front();
   std::string out = prefix_ + "." + key.id + "." + base64url_encode(payload);
-  out += "." + base64url_encode(hmac_sha256(key.secret, out));
+  out += "." + base64url_encode(HmacSha256Key::bytes(key.mac.mac(out)));
   return out;
 }
 
@@ -27,14 +28,14 @@ Result<std::string> TokenSigner::verify(std::string_view token) const {
   auto kid = rest.substr(0, dot1);
   auto dot2 = rest.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos) return bad();
-  const SigningKey* key = nullptr;
+  const Key* key = nullptr;
   for (const auto& k : keys_) {
     if (k.id == kid) key = &k;
   }
   if (!key) return bad();
   auto signed_part = token.substr(0, prefix_.size() + 1 + dot2);
   auto mac = base64url_decode(rest.substr(dot2 + 1));
-  if (!mac || !equal_ct(*mac, hmac_sha256(key->secret, signed_part))) return bad();
+  if (!mac || !key->mac.verify(signed_part, *mac)) return bad();
   auto payload = base64url_decode(rest.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!payload) return bad();
   return std::move(*payload);

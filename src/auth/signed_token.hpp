@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/hmac.hpp"
 #include "common/result.hpp"
 
 namespace tacos::auth {
@@ -30,8 +31,12 @@ class TokenSigner {
   static Result<std::vector<SigningKey>> parse_keyring(std::string_view text);
 
  private:
+  struct Key {
+    std::string id;
+    HmacSha256Key mac;
+  };
   std::string prefix_;
-  std::vector<SigningKey> keys_;
+  std::vector<Key> keys_;
 };
 
 }  // namespace tacos::auth

@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include "auth/jwt.hpp"
 #include "common/encoding.hpp"
 
 namespace tacos::auth {
@@ -11,7 +10,7 @@ std::string WebhookSigner::sign(std::string_view body) const { return sign_at(bo
 
 std::string WebhookSigner::sign_at(std::string_view body, std::int64_t unix_sec) const {
   std::string t = std::to_string(unix_sec);
-  return "t=" + t + ",v1=" + hex_encode(hmac_sha256(secret_, t + "." + std::string(body)));
+  return "t=" + t + ",v1=" + hex_encode(HmacSha256Key::bytes(key_.mac({t, ".", body})));
 }
 
 Status WebhookSigner::verify(std::string_view header, std::string_view body) const {
@@ -31,7 +30,7 @@ Status WebhookSigner::verify(std::string_view header, std::string_view body) con
   if (t.empty() || ec != std::errc() || p != t.data() + t.size() || v1.empty()) {
     return bad("the webhook signature is malformed");
   }
-  auto expected = hex_encode(hmac_sha256(secret_, std::string(t) + "." + std::string(body)));
+  auto expected = hex_encode(HmacSha256Key::bytes(key_.mac({t, ".", body})));
   if (!equal_ct(expected, v1)) return bad("the webhook signature does not match");
   auto now = clock_.now_sec();
   if (ts < now - kWebhookToleranceSec || ts > now + kWebhookToleranceSec) {

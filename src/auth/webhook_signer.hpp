@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/hmac.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
 
@@ -17,7 +18,7 @@ inline constexpr std::int64_t kWebhookToleranceSec = 300;
 
 class WebhookSigner {
  public:
-  WebhookSigner(std::string secret, const Clock& clock) : secret_(std::move(secret)), clock_(clock) {}
+  WebhookSigner(std::string_view secret, const Clock& clock) : key_(secret), clock_(clock) {}
   /// The header value for `body`, signed now.
   std::string sign(std::string_view body) const;
   std::string sign_at(std::string_view body, std::int64_t unix_sec) const;
@@ -25,7 +26,7 @@ class WebhookSigner {
   Status verify(std::string_view header, std::string_view body) const;
 
  private:
-  std::string secret_;
+  HmacSha256Key key_;
   const Clock& clock_;
 };
 

@@ -11,7 +11,17 @@ bool admin_area(std::string_view path) { return path.starts_with("/api/v1/admin/
 
 }  // namespace
 
-Result<auth::Claims> AuthMiddleware::verify(std::string_view token) const {
+Result<auth::Claims> AuthMiddleware::verify(std::string_view token) {
+  auto now = jwt_.clock().now_sec();
+  if (auto hit = cache_.find(token, now)) return std::move(*hit);
+  auto claims = verify_uncached(token);
+  // Cached until exp at most: past it, each verifier applies its own leeway again. nbf and iat
+  // only become more valid with time.
+  if (claims) cache_.put(token, *claims, now, claims->exp);
+  return claims;
+}
+
+Result<auth::Claims> AuthMiddleware::verify_uncached(std::string_view token) const {
   // Without an identity provider HsJwt refuses RS256/ES256 itself, so the header is read twice
   // only when one is configured.
   if (jwks_) {

@@ -52,6 +52,37 @@ TEST_F(AuthDispatch, PlatformTokensStillWork) {
   EXPECT_EQ(req.identity.role, "user");
 }
 
+TEST_F(AuthDispatch, ARememberedTokenStillExpires) {
+  AuthMiddleware mw(hs_, &jwks_);
+  auto token = hs_.sign("usr_1", "user", "alice");  // valid for 3600 s, 30 s leeway
+  auto first = request("/api/v1/reservations", token);
+  EXPECT_FALSE(mw.before(first).has_value());
+  EXPECT_EQ(first.identity.user_id, "usr_1");
+  clock_.advance_ms(3'000'000);  // within the lifetime: answered from the cache or not, the same
+  auto again = request("/api/v1/reservations", token);
+  EXPECT_FALSE(mw.before(again).has_value());
+  EXPECT_EQ(again.identity.user_id, "usr_1");
+  clock_.advance_ms(631'000);  // past exp + leeway
+  auto late = request("/api/v1/reservations", token);
+  EXPECT_FALSE(mw.before(late).has_value());
+  EXPECT_FALSE(late.identity.authenticated());
+  EXPECT_EQ(late.auth_error.code, Errc::token_expired);
+}
+
+TEST_F(AuthDispatch, AForgedTokenIsRefusedEvenAfterTheGenuineOne) {
+  AuthMiddleware mw(hs_, &jwks_);
+  auto token = hs_.sign("usr_1", "user", "alice");
+  auto genuine = request("/api/v1/reservations", token);
+  EXPECT_FALSE(mw.before(genuine).has_value());
+  auto forged_token = token;
+  auto& c = forged_token[forged_token.size() - 10];  // inside the signature, not its last bits
+  c = c == 'A' ? 'B' : 'A';
+  auto forged = request("/api/v1/reservations", forged_token);
+  EXPECT_FALSE(mw.before(forged).has_value());
+  EXPECT_FALSE(forged.identity.authenticated());
+  EXPECT_EQ(forged.auth_error.code, Errc::invalid_token);
+}
+
 TEST_F(AuthDispatch, ExternalTokenGetsPrefixedUserId) {
   AuthMiddleware mw(hs_, &jwks_);
   auto req = request("/api/v1/reservations", idp_key_.sign(external_claims()));

@@ -387,7 +387,8 @@ class SqliteLedger final : public Ledger {
       op.done(Error(Errc::unavailable, "the store is shutting down"));
       return;
     }
-    cv_.notify_all();
+    // Only the writer waits for the queue; while it is busy committing it needs no wake-up.
+    writer_cv_.notify_one();
   }
 
   void stop() override {
@@ -396,7 +397,7 @@ class SqliteLedger final : public Ledger {
       if (stopping_) return;
       stopping_ = true;
     }
-    cv_.notify_all();
+    writer_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     if (completer_.joinable()) completer_.join();
   }
@@ -540,10 +541,10 @@ class SqliteLedger final : public Ledger {
       std::deque<WriteOp> batch;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        writer_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_) {
           writer_done_ = true;
-          cv_.notify_all();
+          completer_cv_.notify_all();
           return;
         }
         while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
@@ -596,7 +597,7 @@ class SqliteLedger final : public Ledger {
       ops_ += batch.size();
       completed_.push_back(std::move(c));
     }
-    cv_.notify_all();
+    completer_cv_.notify_one();
   }
 
   void complete_loop() {
@@ -604,7 +605,7 @@ class SqliteLedger final : public Ledger {
       Completed c;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !completed_.empty() || (writer_done_ && completed_.empty()); });
+        completer_cv_.wait(lock, [&] { return !completed_.empty() || writer_done_; });
         if (completed_.empty()) return;
         c = std::move(completed_.front());
         completed_.pop_front();
@@ -626,7 +627,9 @@ class SqliteLedger final : public Ledger {
   int max_batch_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // Two condition variables: a submit wakes the writer only, a finished batch the completer only.
+  std::condition_variable writer_cv_;
+  std::condition_variable completer_cv_;
   std::deque<WriteOp> queue_;
   using Completed = std::vector<std::pair<std::function<void(const Status&)>, Status>>;
   std::deque<Completed> completed_;
