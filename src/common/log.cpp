@@ -53,6 +53,18 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
   for (std::size_t i = 0; i < text.size(); ++i) {
+    // Runs of printable ASCII other than '"' and '\\' (nearly everything) are copied whole.
+    std::size_t run = i;
+    while (run < text.size()) {
+      auto b = static_cast<unsigned char>(text[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      if (i == text.size()) break;
+    }
     char c = text[i];
     auto u = static_cast<unsigned char>(c);
     if (u >= 0x80) {

@@ -91,7 +91,9 @@ class WriteTx {
 
   virtual std::optional<Reservation> reservation(std::string_view id) = 0;
   virtual std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) = 0;
-  virtual void insert_reservation(const Reservation& r) = 0;
+  /// Errc::idempotency_key_mismatch when the user already has a reservation under
+  /// r.idempotency_key (the caller looks it up once the batch is committed).
+  virtual Status insert_reservation(const Reservation& r) = 0;
   /// Moves a reservation from `from` to `to`; false when it was not in `from`.
   virtual bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
                                       std::string_view payment_intent_id, std::string_view end_reason) = 0;

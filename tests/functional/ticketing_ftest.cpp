@@ -971,5 +971,64 @@ TEST(TicketingRestartFTest, HoldsExpireAfterAKill9WithNoJobRows) {
   expect_invariants(third);
 }
 
+// The gateway's idempotency memory does not survive a restart; the reservation role keeps every
+// key with its reservation, so the same answers must come from the store.
+TEST(IdempotencyAfterRestartFTest, TheStoreAnswersKeysTheGatewayForgot) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  std::string event, fan, token, key, id;
+  json body;
+  {
+    ServerProcess first(base_env(), {}, data);
+    first.start();
+    Shop shop(first);
+    event = shop.seated_event();
+    fan = shop.fan();
+    token = shop.admit_user(event, fan);
+    key = unique_name("key");
+    body = Shop::seats_body(event, {"A-1-1"}, token);
+    auto made = shop.post_hold(fan, body, key);
+    ASSERT_EQ(made.status, 201) << made.body;
+    id = json_body(made)["reservation_id"].get<std::string>();
+    first.kill9();
+  }
+  // Each check below runs on a freshly restarted server, so the gateway has not seen the key.
+  auto check = [&](const char* what, auto&& body_fn) {
+    SCOPED_TRACE(what);
+    ServerProcess server(base_env(), {}, data);
+    server.start();
+    Shop shop(server);
+    body_fn(shop);
+    auto list = json_body(shop.c().get("/api/v1/reservations", bearer(fan)));
+    EXPECT_EQ(list["reservations"].size(), 1u) << list;
+    shop.expect_seats(event, {"A-1-1"}, "HELD");
+    expect_invariants(server);
+    server.kill9();
+  };
+  check("the same request: its token is spent, so the store is asked, and it replays", [&](Shop& shop) {
+    auto again = shop.post_hold(fan, body, key);
+    ASSERT_EQ(again.status, 201) << again.body;
+    EXPECT_EQ(again.header("idempotent-replayed"), "true");
+    EXPECT_EQ(json_body(again)["reservation_id"], id);
+  });
+  check("other seats under the key, with the spent token: refused", [&](Shop& shop) {
+    expect_error(shop.post_hold(fan, Shop::seats_body(event, {"A-2-1"}, token), key), 422, "IDEMPOTENCY_KEY_MISMATCH");
+  });
+  check("other seats with a fresh token: the store refuses the key, the seats go back", [&](Shop& shop) {
+    // An anonymous admission: its token is usable by anyone, so it passes the token check.
+    auto fresh = shop.admit(event, {{"x-client-id", unique_name("client")}});
+    ASSERT_FALSE(fresh.empty());
+    expect_error(shop.post_hold(fan, Shop::seats_body(event, {"A-2-2"}, fresh), key), 422, "IDEMPOTENCY_KEY_MISMATCH");
+    shop.expect_seats(event, {"A-2-2"}, "AVAILABLE");
+  });
+  check("the first request's seats with a fresh token: they are this key's already, a replay", [&](Shop& shop) {
+    auto fresh = shop.admit(event, {{"x-client-id", unique_name("client")}});
+    ASSERT_FALSE(fresh.empty());
+    auto same = shop.post_hold(fan, Shop::seats_body(event, {"A-1-1"}, fresh), key);
+    ASSERT_EQ(same.status, 201) << same.body;
+    EXPECT_EQ(json_body(same)["reservation_id"], id);
+  });
+}
+
 }  // namespace
 }  // namespace tacos::test

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
+#include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
 
@@ -15,11 +16,20 @@ using store::PaymentStatus;
 using store::ReservationStatus;
 
 
+// Both renderings below run on every hold; keys stay in alphabetical order (what nlohmann::json
+// wrote before), so the bytes are unchanged.
 std::string event_payload(const store::Reservation& r) {
-  return json{{"reservation_id", r.id},     {"event_id", r.event_id},         {"user_id", r.user_id},
-              {"seat_ids", r.seat_ids},     {"quantity", r.quantity},         {"total_amount", r.total_amount},
-              {"status", std::string(store::to_string(r.status))}}
-      .dump();
+  JsonWriter w;
+  w.begin_object()
+      .member("event_id", r.event_id)
+      .member("quantity", r.quantity)
+      .member("reservation_id", r.id)
+      .member("seat_ids", r.seat_ids)
+      .member("status", store::to_string(r.status))
+      .member("total_amount", r.total_amount)
+      .member("user_id", r.user_id)
+      .end_object();
+  return w.take();
 }
 
 namespace {
@@ -39,7 +49,7 @@ bool same_request(const store::Reservation& r, const CreateRequest& req) {
 
 Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory, const store::Reservation& r,
                       const inventory::HoldPlan& plan, std::string_view created_event) {
-  tx.insert_reservation(r);
+  if (auto st = tx.insert_reservation(r); !st) return st;
   if (auto st = inventory.write_hold(tx, plan, r.id); !st) return st;
   tx.add_outbox("reservation.created", r.id, created_event);
   // No expiry job: expire_due() finds the hold by its hold_expires_at in the store.
@@ -47,19 +57,19 @@ Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory,
 }
 
 std::string reservation_json(const store::Reservation& r) {
-  json j{{"reservation_id", r.id},
-         {"status", std::string(store::to_string(r.status))},
-         {"event_id", r.event_id},
-         {"seat_ids", r.seat_ids},
-         {"quantity", r.quantity},
-         {"user_id", r.user_id},
-         {"hold_expires_at", format_rfc3339(r.hold_expires_at_ms)},
-         {"total_amount", r.total_amount},
-         {"currency", r.currency},
-         {"created_at", format_rfc3339(r.created_at_ms)}};
-  if (!r.payment_intent_id.empty()) j["payment_intent_id"] = r.payment_intent_id;
-  if (!r.end_reason.empty()) j["end_reason"] = r.end_reason;
-  return j.dump();
+  JsonWriter w(384);
+  w.begin_object().member("created_at", format_rfc3339(r.created_at_ms)).member("currency", r.currency);
+  if (!r.end_reason.empty()) w.member("end_reason", r.end_reason);
+  w.member("event_id", r.event_id).member("hold_expires_at", format_rfc3339(r.hold_expires_at_ms));
+  if (!r.payment_intent_id.empty()) w.member("payment_intent_id", r.payment_intent_id);
+  w.member("quantity", r.quantity)
+      .member("reservation_id", r.id)
+      .member("seat_ids", r.seat_ids)
+      .member("status", store::to_string(r.status))
+      .member("total_amount", r.total_amount)
+      .member("user_id", r.user_id)
+      .end_object();
+  return w.take();
 }
 
 ReservationService::ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory,
@@ -77,28 +87,39 @@ ReservationService::ReservationService(store::Ledger& ledger, inventory::Invento
       expired_(metrics.counter("tacos_reservation_expired_total", "Holds released by expiry")),
       cancelled_(metrics.counter("tacos_reservation_cancelled_total", "Holds cancelled (by the buyer or a failed payment)")) {}
 
-void ReservationService::create(CreateRequest req, Done<Created> done) {
-  // A replay of a request that already succeeded answers with what it made.
-  if (!req.idempotency_key.empty()) {
-    if (auto r = ledger_.reservation_by_key(req.user_id, req.idempotency_key)) {
-      // The key names one request (DESIGN.md §4): the same key with other seats is refused.
-      if (!same_request(*r, req)) {
-        return done(Error(Errc::idempotency_key_mismatch, "this Idempotency-Key was used for another request"));
-      }
-      return done(Created{*r, true});
-    }
+bool ReservationService::answer_replay(const CreateRequest& req, const Done<Created>& done) {
+  if (req.idempotency_key.empty()) return false;
+  auto r = ledger_.reservation_by_key(req.user_id, req.idempotency_key);
+  if (!r) return false;
+  // The key names one request (DESIGN.md §4): the same key with other seats is refused.
+  if (!same_request(*r, req)) {
+    done(Error(Errc::idempotency_key_mismatch, "this Idempotency-Key was used for another request"));
+  } else {
+    done(Created{*r, true});
   }
+  return true;
+}
+
+void ReservationService::create(CreateRequest req, Done<Created> done) {
+  // A replay of a request that already succeeded answers with what it made. The gateway's
+  // idempotency middleware answers most replays; the ones that reach this far (after a restart,
+  // or once its memory let the key go) cannot go ahead as new requests: their token is spent or
+  // their seats are theirs already, or the store refuses a second reservation under the key. So
+  // the store is asked for the key only when the request fails, and a new hold costs no read.
+  auto fail = [this, &req, &done](Error e) {
+    if (!answer_replay(req, done)) done(std::move(e));
+  };
   // Check the entry token before taking seats, take them, then spend the token: a request that
   // loses the race for a seat keeps its token and can try other seats.
   if (auto st = queue_.consume_reservation_token(req.reservation_token, req.event_id, req.user_id, true); !st) {
-    return done(st.error());
+    return fail(st.error());
   }
   auto plan = inventory_.hold(inventory::HoldRequest{req.event_id, req.seat_ids, req.quantity});
-  if (!plan) return done(plan.error());
+  if (!plan) return fail(plan.error());
   auto admission = queue_.consume_reservation_token(req.reservation_token, req.event_id, req.user_id, false);
   if (!admission) {
     inventory_.undo_hold(*plan);
-    return done(admission.error());
+    return fail(admission.error());
   }
 
   auto now = clock_.now_ms();
@@ -121,10 +142,12 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
       [this, r, plan = *plan, created](store::WriteTx& tx) -> Status {
         return write_new_hold(tx, inventory_, *r, plan, *created);
       },
-      [this, r, plan = *plan, admission = *admission, done](const Status& st) {
+      [this, r, plan = *plan, admission = *admission, req = std::move(req), done](const Status& st) {
         if (!st) {
           inventory_.undo_hold(plan);
           queue_.buyer_finished(admission.event_id, admission.ticket);
+          // The key was taken (by a request with a fresh token): replay or refuse, as above.
+          if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(req, done)) return;
           return done(st.error());
         }
         holds_.inc();

@@ -83,6 +83,9 @@ class ReservationService {
   Status release_in_tx(store::WriteTx& tx, store::Reservation r, store::ReservationStatus to, std::string_view reason,
                        Effects& fx);
   void apply(const Effects& fx);
+  /// When the user already has a reservation under req's Idempotency-Key: answers it (or
+  /// IDEMPOTENCY_KEY_MISMATCH for another request) and returns true.
+  bool answer_replay(const CreateRequest& req, const Done<Created>& done);
   void expire(std::string reservation_id, std::function<void(Status)> finish);
 
   static constexpr int kExpireSweepLimit = 1000;  // expiries started per sweep at most

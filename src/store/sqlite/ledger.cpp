@@ -193,7 +193,7 @@ class SqliteWriteTx final : public WriteTx {
     return find_reservation_by_key(db_, user_id, key);
   }
 
-  void insert_reservation(const Reservation& r) override {
+  Status insert_reservation(const Reservation& r) override {
     auto& s = db_.cached(
         "INSERT INTO reservations (id, event_id, user_id, status, quantity, total_amount, currency, "
         "hold_expires_at_ms, created_at_ms, updated_at_ms, queue_ticket, idempotency_key, seat_ids) "
@@ -204,7 +204,12 @@ class SqliteWriteTx final : public WriteTx {
     if (r.idempotency_key.empty()) s.bind_null(12);
     else s.bind(12, r.idempotency_key);
     s.bind(13, encode_seat_ids(r.seat_ids));
-    if (s.exec() != SQLITE_OK) throw StoreError("reservation " + r.id + " conflicts with an existing one");
+    if (s.exec() == SQLITE_OK) return {};
+    // Rare: checked only after the unique index refused the row, not before every insert.
+    if (!r.idempotency_key.empty() && reservation_by_key(r.user_id, r.idempotency_key)) {
+      return Error(Errc::idempotency_key_mismatch, "this Idempotency-Key was already used by this user");
+    }
+    throw StoreError("reservation " + r.id + " conflicts with an existing one");
   }
 
   bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,

@@ -60,7 +60,7 @@ class LedgerTest : public ::testing::Test {
   }
   Status insert_hold(const Reservation& r) {
     return ledger().run([&](WriteTx& tx) -> Status {
-      tx.insert_reservation(r);
+      if (auto st = tx.insert_reservation(r); !st) return st;
       if (tx.move_seats(r.event_id, r.seat_ids, SeatStatus::available, SeatStatus::held, r.id) !=
           static_cast<std::int64_t>(r.seat_ids.size())) {
         return Error(Errc::seat_unavailable, "taken");
@@ -78,16 +78,31 @@ class LedgerTest : public ::testing::Test {
 TEST_F(LedgerTest, CommittedChangesAreVisibleWhenDoneRuns) {
   auto r = hold("rsv_1", {"A-1-1", "A-1-2"});
   std::promise<bool> seen;
-  ledger().submit(WriteOp{[&](WriteTx& tx) {
-                            tx.insert_reservation(r);
-                            return Status();
-                          },
+  ledger().submit(WriteOp{[&](WriteTx& tx) { return tx.insert_reservation(r); },
                           [&](const Status& st) { seen.set_value(st.ok() && ledger().reservation("rsv_1").has_value()); }});
   EXPECT_TRUE(seen.get_future().get());
   auto back = ledger().reservation("rsv_1");
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->seat_ids, (std::vector<std::string>{"A-1-1", "A-1-2"}));
   EXPECT_EQ(back->status, ReservationStatus::hold);
+}
+
+TEST_F(LedgerTest, ASecondReservationUnderOneIdempotencyKeyIsRefused) {
+  auto first = hold("rsv_k1", {"A-1-1"});
+  first.idempotency_key = "key-1";
+  ASSERT_TRUE(insert_hold(first).ok());
+  auto second = hold("rsv_k2", {"A-1-2"});
+  second.idempotency_key = "key-1";
+  auto st = insert_hold(second);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::idempotency_key_mismatch);
+  EXPECT_FALSE(ledger().reservation("rsv_k2").has_value());
+  EXPECT_EQ(ledger().reservation_by_key(first.user_id, "key-1")->id, "rsv_k1");
+  // The key is per user: another user's reservation under the same key is its own.
+  auto theirs = hold("rsv_k3", {"A-1-2"});
+  theirs.user_id = "usr_other";
+  theirs.idempotency_key = "key-1";
+  EXPECT_TRUE(insert_hold(theirs).ok());
 }
 
 TEST_F(LedgerTest, AFailingOpRollsBackAloneInItsBatch) {
@@ -98,7 +113,7 @@ TEST_F(LedgerTest, AFailingOpRollsBackAloneInItsBatch) {
     ledger().submit(WriteOp{[this, i](WriteTx& tx) -> Status {
                               auto r = hold("rsv_" + std::to_string(i), {});
                               r.quantity = 1;  // general-admission style: no seats
-                              tx.insert_reservation(r);
+                              if (auto st = tx.insert_reservation(r); !st) return st;
                               if (i % 2) return Error(Errc::conflict, "odd ones fail");
                               return {};
                             },
@@ -353,10 +368,7 @@ TEST_F(LedgerTest, InvariantsCatchASeatListedByTwoLiveReservations) {
   ASSERT_TRUE(insert_hold(hold("rsv_a", {"A-1-1"})).ok());
   // Written behind the seats' back: the reservation lists a seat someone else holds.
   auto twice = hold("rsv_b", {"A-1-1"});
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.insert_reservation(twice);
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger().run([&](WriteTx& tx) { return tx.insert_reservation(twice); }).ok());
   std::set<std::string> names;
   for (const auto& v : store_->invariants().check(clock_.now_ms(), 5000)) names.insert(v.invariant);
   EXPECT_TRUE(names.contains("no_seat_sold_twice"));
