@@ -87,7 +87,7 @@ class Fixture {
 
 store::Reservation reservation_for(const inventory::HoldPlan& plan, std::int64_t now, int n) {
   store::Reservation r;
-  r.id = new_id("rsv_", 20);
+  r.id = new_time_ordered_id("rsv_", now);  // as ReservationService::create makes them
   r.event_id = plan.event_id;
   r.user_id = "usr_bench_buyer_0001";
   r.seat_ids = plan.seat_ids;

@@ -31,6 +31,20 @@ std::string new_id(std::string_view prefix, std::size_t len) {
   return out;
 }
 
+std::string new_time_ordered_id(std::string_view prefix, std::int64_t epoch_ms, std::size_t random_len) {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";  // ascending in ASCII
+  constexpr std::size_t kTimeDigits = 9;  // 36^9 ms is about 3,200 years after 1970
+  std::string out(prefix);
+  out.resize(prefix.size() + kTimeDigits);
+  auto t = static_cast<std::uint64_t>(epoch_ms < 0 ? 0 : epoch_ms);
+  for (std::size_t i = 0; i < kTimeDigits; ++i) {
+    out[out.size() - 1 - i] = kDigits[t % 36];
+    t /= 36;
+  }
+  out += new_id("", random_len);
+  return out;
+}
+
 std::string new_hex128() {
   // Request and trace ids need uniqueness, not secrecy: a per-thread generator seeded from the
   // OS saves a getrandom() system call on every request.

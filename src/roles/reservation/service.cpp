@@ -124,7 +124,7 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
 
   auto now = clock_.now_ms();
   auto r = std::make_shared<store::Reservation>();
-  r->id = new_id("rsv_", 20);
+  r->id = new_time_ordered_id("rsv_", now);  // appended to the primary-key index, not scattered
   r->event_id = req.event_id;
   r->user_id = req.user_id;
   r->status = ReservationStatus::hold;

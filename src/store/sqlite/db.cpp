@@ -28,6 +28,13 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_static(int index, std::string_view value) {
+  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC) != SQLITE_OK) {
+    fail(db_, "bind");
+  }
+  return *this;
+}
+
 Statement& Statement::bind(int index, std::int64_t value) {
   if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) fail(db_, "bind");
   return *this;
@@ -86,9 +93,9 @@ Db::~Db() {
   sqlite3_close(db_);
 }
 
-Statement& Db::cached(const std::string& sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<Statement>(db_, sql)).first;
+Statement& Db::cached(std::string_view sql) {
+  auto it = cache_.find(sql);  // no std::string is made for a statement already prepared
+  if (it == cache_.end()) it = cache_.emplace(std::string(sql), std::make_unique<Statement>(db_, sql)).first;
   it->second->reset();
   return *it->second;
 }

@@ -21,7 +21,10 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, std::string_view value);  // copied by SQLite
+  /// Binds without a copy: `value` must stay valid until the statement has run (the hot write
+  /// paths bind fields of objects that outlive the call). Never a temporary.
+  Statement& bind_static(int index, std::string_view value);
   Statement& bind(int index, std::int64_t value);
   Statement& bind_null(int index);
   /// True while there is a row to read; false when done.
@@ -49,7 +52,7 @@ class Db {
   void exec(std::string_view sql);
   Statement prepare(std::string_view sql) { return Statement(db_, sql); }
   /// A statement prepared once per connection and reset for each use (hot write paths).
-  Statement& cached(const std::string& sql);
+  Statement& cached(std::string_view sql);
   sqlite3* raw() { return db_; }
 
  private:

@@ -1,0 +1,48 @@
+#include "common/ids.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace tacos {
+namespace {
+
+bool base36(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+TEST(NewId, HasThePrefixAndRandomCharacters) {
+  auto id = new_id("usr_", 16);
+  ASSERT_EQ(id.size(), 20u);
+  EXPECT_TRUE(id.starts_with("usr_"));
+  EXPECT_TRUE(base36(id.substr(4)));
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(new_id("x", 16));
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(TimeOrderedId, SortsByTimeThenIsRandom) {
+  auto a = new_time_ordered_id("rsv_", 1'700'000'000'000);
+  auto b = new_time_ordered_id("rsv_", 1'700'000'000'001);
+  auto c = new_time_ordered_id("rsv_", 1'800'000'000'000);
+  ASSERT_EQ(a.size(), 4u + 9u + 12u);
+  EXPECT_TRUE(a.starts_with("rsv_"));
+  EXPECT_TRUE(base36(a.substr(4)));
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  // The time digits are fixed-width, so a short time still sorts before a long one.
+  EXPECT_LT(new_time_ordered_id("rsv_", 35), new_time_ordered_id("rsv_", 36));
+  EXPECT_EQ(new_time_ordered_id("rsv_", 0).substr(4, 9), "000000000");
+  // Within one millisecond ids differ by their random part.
+  std::set<std::string> same_ms;
+  for (int i = 0; i < 1000; ++i) same_ms.insert(new_time_ordered_id("rsv_", 1'700'000'000'000));
+  EXPECT_EQ(same_ms.size(), 1000u);
+  for (const auto& id : same_ms) EXPECT_EQ(id.substr(0, 13), a.substr(0, 13));
+}
+
+}  // namespace
+}  // namespace tacos
