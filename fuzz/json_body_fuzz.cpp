@@ -3,11 +3,12 @@
 //   bytes -> parse_json_object (depth-checked before parsing; the login rate limit's depth 4 too)
 //         -> every JsonReader accessor, on the keys handlers read and on the body's own keys
 //         -> the body validators: inventory::parse_event_spec (+ domain::validate) and
-//            reservation::parse_create_body
+//            reservation::parse_create_body (its simdjson fast path and its general reader)
 //         -> error_response for each error
 //
 // Properties checked besides "no crash, no sanitizer report": an accepted body is an object no
-// deeper than the limit, and every error envelope is valid JSON.
+// deeper than the limit, every error envelope is valid JSON, and the hold body's fast reader never
+// accepts what the general reader refuses, nor reads different fields.
 
 #include <nlohmann/json.hpp>
 
@@ -130,6 +131,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_error(spec.error());
   }
 
+  // The hold's two readers never disagree: whatever the fast one accepts, the general one
+  // accepts with the same fields.
+  if (auto fast = reservation::parse_create_body_fast(body)) {
+    auto general = reservation::parse_create_body_general(body);
+    check(general.ok(), "the fast create-body reader accepted what the general one refuses");
+    if (general) {
+      check(fast->event_id == general->event_id && fast->reservation_token == general->reservation_token &&
+                fast->seat_ids == general->seat_ids && fast->quantity == general->quantity,
+            "the two create-body readers read different requests");
+    }
+  }
   auto create = reservation::parse_create_body(body);
   if (create) {
     check(!create->event_id.empty(), "a reservation body names its event");

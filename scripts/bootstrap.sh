@@ -11,7 +11,7 @@ set -euo pipefail
 # Build + test dependencies (what `make run` and `make test` need).
 pkgs_build=(
   build-essential cmake ninja-build ccache pkg-config git
-  libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev
+  libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev  # the fuzz preset: clang++ and libFuzzer
 )

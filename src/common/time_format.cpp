@@ -50,6 +50,31 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
+  if (y >= 0 && y <= 9999) {
+    // The common case without snprintf (its format parsing cost more than the rest of a hold's
+    // answer): "YYYY-MM-DDTHH:MM:SS[.mmm]Z".
+    std::string out(ms != 0 ? 24 : 20, '\0');
+    auto put = [&out](std::size_t pos, unsigned v, int width) {
+      for (int i = width - 1; i >= 0; --i, v /= 10) out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+    };
+    put(0, static_cast<unsigned>(y), 4);
+    out[4] = '-';
+    put(5, m, 2);
+    out[7] = '-';
+    put(8, d, 2);
+    out[10] = 'T';
+    put(11, static_cast<unsigned>(sod / 3600), 2);
+    out[13] = ':';
+    put(14, static_cast<unsigned>(sod / 60 % 60), 2);
+    out[16] = ':';
+    put(17, static_cast<unsigned>(sod % 60), 2);
+    if (ms != 0) {
+      out[19] = '.';
+      put(20, static_cast<unsigned>(ms), 3);
+    }
+    out.back() = 'Z';
+    return out;
+  }
   char buf[64];
   if (ms != 0) {
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), m, d,

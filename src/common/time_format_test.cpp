@@ -25,6 +25,9 @@ TEST(FormatRfc3339, ShowsMillisecondsOnlyWhenNonZero) {
 TEST(FormatRfc3339, HandlesTimesBeforeEpoch) {
   EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(format_rfc3339(-86400000), "1969-12-31T00:00:00Z");
+  // Both sides of the four-digit years the fast path writes itself.
+  EXPECT_EQ(format_rfc3339(253402300799999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_rfc3339(253402300800000), "10000-01-01T00:00:00Z");
 }
 
 TEST(ParseRfc3339, ParsesUtc) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "common/encoding.hpp"
 #include "common/metrics.hpp"
 
 namespace tacos::gateway {
@@ -22,10 +21,21 @@ bool valid_key(std::string_view key) {
   return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+// What a key stands for: SHA-256 over method, target and body (raw bytes, never shown).
+std::string fingerprint_of(const Request& req) {
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  auto feed = [&](std::string_view s) {
+    crypto_hash_sha256_update(&st, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  };
+  feed(method_name(req.method));
+  feed(" ");
+  feed(req.target);
+  feed("\n");
+  feed(req.body);
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  return out;
 }
 
 // Whose key space a request's key lives in.
@@ -85,15 +95,14 @@ IdempotencyStore::Begin MemoryIdempotencyStore::begin(std::string_view slot, std
   return {Outcome::started, {}};
 }
 
-void MemoryIdempotencyStore::complete(std::string_view slot, StoredResponse response, std::int64_t now_ms) {
+void MemoryIdempotencyStore::complete(std::string_view slot, StoredResponse response, std::int64_t /*now_ms*/) {
   auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
   std::lock_guard lock(shard.mu);
   auto it = shard.records.find(slot);
   if (it == shard.records.end()) return;
   // The TTL runs from the claim, so the FIFO of expiry times stays in order.
   it->second.done = true;
-  it->second.response = std::move(response);
-  prune(shard, now_ms);
+  it->second.response = std::move(response);  // expired records are pruned by begin()
 }
 
 void MemoryIdempotencyStore::release(std::string_view slot) {
@@ -143,8 +152,7 @@ std::optional<Response> IdempotencyMiddleware::before(Request& req) {
   std::string slot = scope(req);
   slot += '\n';
   slot += key;
-  std::string fingerprint = std::string(method_name(req.method)) + " " + req.target + "\n" + sha256_hex(req.body);
-  auto b = store_.begin(slot, fingerprint, clock_.now_ms());
+  auto b = store_.begin(slot, fingerprint_of(req), clock_.now_ms());
   switch (b.outcome) {
     case IdempotencyStore::Outcome::started:
       req.idempotency_slot = std::move(slot);

@@ -20,10 +20,21 @@ struct Admission {
 class QueueClient {
  public:
   virtual ~QueueClient() = default;
-  /// Errors (all 403): RESERVATION_TOKEN_INVALID, _EXPIRED, _WRONG_EVENT, _WRONG_USER, TOKEN_ALREADY_USED.
-  /// With `dry_run` the token is checked but not spent.
-  virtual Result<Admission> consume_reservation_token(std::string_view token, std::string_view event_id,
-                                                      std::string_view user_id, bool dry_run = false) = 0;
+  /// Checks a reservation token without spending it. Errors (all 403): RESERVATION_TOKEN_INVALID,
+  /// _EXPIRED, _WRONG_EVENT, _WRONG_USER, TOKEN_ALREADY_USED.
+  virtual Result<Admission> check_reservation_token(std::string_view token, std::string_view event_id,
+                                                    std::string_view user_id) = 0;
+  /// Spends the token `check_reservation_token` accepted (its signature is not checked again):
+  /// TOKEN_ALREADY_USED if another request spent it in between, _EXPIRED if it lapsed.
+  virtual Status consume(const Admission& admission) = 0;
+  /// Both: checks and spends.
+  Result<Admission> consume_reservation_token(std::string_view token, std::string_view event_id,
+                                              std::string_view user_id) {
+    auto a = check_reservation_token(token, event_id, user_id);
+    if (!a) return a;
+    if (auto st = consume(*a); !st) return st.error();
+    return a;
+  }
   /// The buyer's reservation reached an end (confirmed, cancelled or expired). Idempotent.
   virtual void buyer_finished(std::string_view event_id, std::string_view ticket) = 0;
 };

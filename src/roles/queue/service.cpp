@@ -300,8 +300,8 @@ Status QueueService::leave(std::string_view token) {
   return {};
 }
 
-Result<Admission> QueueService::consume_reservation_token(std::string_view token, std::string_view event_id,
-                                                          std::string_view user_id, bool dry_run) {
+Result<Admission> QueueService::check_reservation_token(std::string_view token, std::string_view event_id,
+                                                        std::string_view user_id) {
   auto invalid = [] { return Error(Errc::reservation_token_invalid, "the reservation token is not valid"); };
   if (token.empty()) return Error(Errc::reservation_token_invalid, "a reservation token from the waiting room is required");
   auto payload = reservation_signer_.verify(token);
@@ -325,19 +325,28 @@ Result<Admission> QueueService::consume_reservation_token(std::string_view token
   if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
   {
     std::lock_guard lock((*room)->mu);
-    if (dry_run) {
-      auto view = (*room)->room.peek(*ticket);
-      if (!view) return invalid();
-      if (view->state == PlaceState::consumed || view->state == PlaceState::finished) {
-        return Error(Errc::token_used, "this reservation token has already been used");
-      }
-      if (view->state == PlaceState::lapsed) return Error(Errc::reservation_token_expired, "this reservation token has expired");
-      if (view->state != PlaceState::entered) return invalid();
-    } else if (auto st = (*room)->room.consume(*ticket, clock_.now_ms()); !st) {
-      return st.error();
+    auto view = (*room)->room.peek(*ticket);
+    if (!view) return invalid();
+    if (view->state == PlaceState::consumed || view->state == PlaceState::finished) {
+      return Error(Errc::token_used, "this reservation token has already been used");
     }
+    if (view->state == PlaceState::lapsed) return Error(Errc::reservation_token_expired, "this reservation token has expired");
+    if (view->state != PlaceState::entered) return invalid();
   }
   return Admission{std::string(event_id), std::to_string(epoch) + ":" + encode_ticket(*ticket), std::string(user_id)};
+}
+
+Status QueueService::consume(const Admission& admission) {
+  auto invalid = [] { return Error(Errc::reservation_token_invalid, "the reservation token is not valid"); };
+  auto colon = admission.ticket.find(':');
+  std::uint64_t epoch = 0;
+  if (colon == std::string::npos || !to_int(std::string_view(admission.ticket).substr(0, colon), epoch)) return invalid();
+  auto ticket = decode_ticket(std::string_view(admission.ticket).substr(colon + 1));
+  if (!ticket) return invalid();
+  auto room = room_for(admission.event_id, false);
+  if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
+  std::lock_guard lock((*room)->mu);
+  return (*room)->room.consume(*ticket, clock_.now_ms());
 }
 
 void QueueService::buyer_finished(std::string_view event_id, std::string_view ticket) {

@@ -96,8 +96,9 @@ class QueueService final : public QueueClient {
   Result<QueueStats> configure(std::string_view event_id, std::optional<int> admission_rate,
                                std::optional<int> active_buyer_cap);
 
-  Result<Admission> consume_reservation_token(std::string_view token, std::string_view event_id,
-                                              std::string_view user_id, bool dry_run = false) override;
+  Result<Admission> check_reservation_token(std::string_view token, std::string_view event_id,
+                                            std::string_view user_id) override;
+  Status consume(const Admission& admission) override;
   void buyer_finished(std::string_view event_id, std::string_view ticket) override;
 
  private:

@@ -83,11 +83,21 @@ TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
   auto e = service_.enter(j->waiting_token, "");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->ttl_sec, 120);
+  // Checking does not spend: the token can be checked again, then spent once.
+  auto checked = service_.check_reservation_token(e->reservation_token, "evt_open", "usr_1");
+  ASSERT_TRUE(checked.ok());
+  ASSERT_TRUE(service_.check_reservation_token(e->reservation_token, "evt_open", "usr_1").ok());
   auto a = service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->user_id, "usr_1");
+  EXPECT_EQ(a->ticket, checked->ticket);
   EXPECT_EQ(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1").error().code,
             Errc::token_used);
+  // An admission checked before another request spent the token cannot be spent again.
+  auto late = service_.consume(*checked);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, Errc::token_used);
+  EXPECT_EQ(service_.check_reservation_token(e->reservation_token, "evt_open", "usr_1").error().code, Errc::token_used);
 }
 
 TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {

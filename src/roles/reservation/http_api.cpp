@@ -26,6 +26,11 @@ std::function<void(Result<store::Reservation>)> reply(Responder res, std::string
 }  // namespace
 
 Result<CreateRequest> parse_create_body(std::string_view body) {
+  if (auto fast = parse_create_body_fast(body)) return std::move(*fast);
+  return parse_create_body_general(body);
+}
+
+Result<CreateRequest> parse_create_body_general(std::string_view body) {
   auto parsed = parse_json_object(body);
   if (!parsed) return parsed.error();
   JsonReader r(*parsed);

@@ -111,15 +111,13 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   };
   // Check the entry token before taking seats, take them, then spend the token: a request that
   // loses the race for a seat keeps its token and can try other seats.
-  if (auto st = queue_.consume_reservation_token(req.reservation_token, req.event_id, req.user_id, true); !st) {
-    return fail(st.error());
-  }
+  auto admission = queue_.check_reservation_token(req.reservation_token, req.event_id, req.user_id);
+  if (!admission) return fail(admission.error());
   auto plan = inventory_.hold(inventory::HoldRequest{req.event_id, req.seat_ids, req.quantity});
   if (!plan) return fail(plan.error());
-  auto admission = queue_.consume_reservation_token(req.reservation_token, req.event_id, req.user_id, false);
-  if (!admission) {
+  if (auto spent = queue_.consume(*admission); !spent) {
     inventory_.undo_hold(*plan);
-    return fail(admission.error());
+    return fail(spent.error());
   }
 
   auto now = clock_.now_ms();
