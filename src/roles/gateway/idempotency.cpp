@@ -1,8 +1,10 @@
 #include "roles/gateway/idempotency.hpp"
 
-#include <sodium.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
+#include <memory>
+#include <stdexcept>
 
 #include "common/metrics.hpp"
 
@@ -21,20 +23,22 @@ bool valid_key(std::string_view key) {
   return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
-// What a key stands for: SHA-256 over method, target and body (raw bytes, never shown).
+// What a key stands for: SHA-256 over method, target and body (raw bytes, never shown). OpenSSL,
+// not libsodium, for this one: it uses the CPU's SHA instructions, several times faster over a
+// body. The algorithm is fetched once and each I/O thread reuses its context: OpenSSL 3 looks
+// the algorithm up again on every one-shot call.
 std::string fingerprint_of(const Request& req) {
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  auto feed = [&](std::string_view s) {
-    crypto_hash_sha256_update(&st, reinterpret_cast<const unsigned char*>(s.data()), s.size());
-  };
-  feed(method_name(req.method));
-  feed(" ");
-  feed(req.target);
-  feed("\n");
-  feed(req.body);
-  std::string out(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  bool ok = md && ctx && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1;
+  for (std::string_view part : {method_name(req.method), std::string_view(" "), std::string_view(req.target),
+                                std::string_view("\n"), std::string_view(req.body)}) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) == 1 && len == 32;
+  if (!ok) throw std::runtime_error("SHA-256 failed");
   return out;
 }
 
