@@ -2,7 +2,7 @@
 # Holds of distinct seats per second over HTTP, each durable (group commit) before its 201.
 # Prepares an event with BENCH_SEATS seats and as many single-use reservation tokens
 # (bench/holds_setup), then wrk holds one seat per request for BENCH_DURATION.
-# Also reports the group commit's batching (ops per fsync) from /metrics.
+# Also reports the server's CPU time per hold and the group commit's batching (ops per fsync).
 #
 #   BENCH_SEATS     seats and tokens to prepare (default 150000; must exceed what wrk sends)
 #   BENCH_DURATION  wrk duration (default 5s); BENCH_WRK_THREADS must stay 1 (holds.lua
