@@ -317,14 +317,18 @@ class SqliteWriteTx final : public WriteTx {
   }
 
   std::vector<OutboxEvent> publish_outbox(int limit) override {
-    auto& s = db_.cached("SELECT id, topic, aggregate_id FROM outbox WHERE published_at_ms IS NULL ORDER BY id LIMIT ?");
+    // The relay's position is one row (migration 0006): events are published in id order, and
+    // the rows themselves are never rewritten.
+    auto& s = db_.cached(
+        "SELECT id, topic, aggregate_id FROM outbox WHERE id > (SELECT published_through FROM outbox_cursor) "
+        "ORDER BY id LIMIT ?");
     s.bind(1, static_cast<std::int64_t>(limit));
     std::vector<OutboxEvent> out;
     while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2)});
     s.reset();
     if (out.empty()) return out;
-    auto& u = db_.cached("UPDATE outbox SET published_at_ms = ? WHERE published_at_ms IS NULL AND id <= ?");
-    u.bind(1, now_).bind(2, out.back().id);
+    auto& u = db_.cached("UPDATE outbox_cursor SET published_through = ?");
+    u.bind(1, out.back().id);
     u.exec();
     return out;
   }

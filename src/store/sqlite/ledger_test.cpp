@@ -156,6 +156,37 @@ TEST_F(LedgerTest, ManyOpsShareFewCommits) {
   EXPECT_LT(stats.batches, stats.ops / 4) << "group commit should batch concurrent writers";
 }
 
+TEST_F(LedgerTest, TheOutboxIsPublishedOnceInOrder) {
+  auto publish = [this](int limit) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(ledger().run([&](WriteTx& tx) {
+      for (const auto& e : tx.publish_outbox(limit)) ids.push_back(e.aggregate_id);
+      return Status();
+    }).ok());
+    return ids;
+  };
+  auto add = [this](std::vector<std::string> ids) {
+    EXPECT_TRUE(ledger().run([&](WriteTx& tx) {
+      for (const auto& id : ids) tx.add_outbox("test.event", id, "{}");
+      return Status();
+    }).ok());
+  };
+  EXPECT_TRUE(publish(10).empty());
+  add({"a", "b", "c", "d", "e"});
+  EXPECT_EQ(publish(3), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(publish(10), (std::vector<std::string>{"d", "e"}));
+  EXPECT_TRUE(publish(10).empty());
+  add({"f"});
+  EXPECT_EQ(publish(10), (std::vector<std::string>{"f"}));
+  // An op that publishes and then fails leaves the position where it was.
+  add({"g"});
+  EXPECT_FALSE(ledger().run([&](WriteTx& tx) -> Status {
+    EXPECT_EQ(tx.publish_outbox(10).size(), 1u);
+    return Error(Errc::conflict, "rolled back");
+  }).ok());
+  EXPECT_EQ(publish(10), (std::vector<std::string>{"g"}));
+}
+
 TEST_F(LedgerTest, SeatsMoveOnlyFromTheExpectedStateAndOwner) {
   ASSERT_TRUE(insert_hold(hold("rsv_a", {"A-1-1"})).ok());
   // Someone else cannot take it, nor release it.

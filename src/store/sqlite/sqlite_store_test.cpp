@@ -171,7 +171,10 @@ TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
            " ('rsv_sold', 'evt_m', 'A-1-3');"
            "INSERT INTO payment_intents (id, reservation_id, user_id, amount, currency, status, created_at_ms, "
            "updated_at_ms) VALUES ('pi_1', 'rsv_sold', 'usr_1', 100, 'KRW', 'APPROVED', 2, 2);"
-           "INSERT INTO orders VALUES ('ord_1', 'rsv_sold', 'pi_1', 'usr_1', 'evt_m', 100, 'KRW', 2);");
+           "INSERT INTO orders VALUES ('ord_1', 'rsv_sold', 'pi_1', 'usr_1', 'evt_m', 100, 'KRW', 2);"
+           "INSERT INTO outbox (topic, aggregate_id, payload, created_at_ms, published_at_ms) VALUES "
+           "('reservation.created', 'rsv_hold', '{}', 1, 5), ('reservation.created', 'rsv_sold', '{}', 2, 5),"
+           " ('reservation.confirmed', 'rsv_sold', '{}', 3, NULL);");
   sqlite3_close(raw);
 
   SqliteOptions o;
@@ -189,6 +192,17 @@ TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
   EXPECT_EQ(store->ledger().payment("pi_1")->reservation_id, "rsv_sold");
   EXPECT_TRUE(store->invariants().check(1, 5000).empty());
   EXPECT_EQ(store->ledger().expired_holds(9999999999999, 10), std::vector<std::string>{"rsv_hold"});
+  // 0005: the user's reservations are still found (newest first) through the one index left.
+  auto mine = store->ledger().reservations_of("usr_1", 10);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].id, "rsv_sold");
+  // 0005 and 0006: the outbox keeps its ids, and the relay resumes after what was published.
+  std::vector<std::string> relayed;
+  ASSERT_TRUE(store->ledger().run([&](WriteTx& tx) {
+    for (const auto& e : tx.publish_outbox(10)) relayed.push_back(e.topic + " " + e.aggregate_id + " " + std::to_string(e.id));
+    return Status();
+  }).ok());
+  EXPECT_EQ(relayed, std::vector<std::string>{"reservation.confirmed rsv_sold 3"});
 
   // Foreign keys are on again and still point at the rebuilt reservations table.
   auto orphan = store->ledger().run([](WriteTx& tx) {
