@@ -114,7 +114,8 @@ class WriteTx {
   virtual void insert_order(const Order& o) = 0;
 
   virtual void add_outbox(std::string_view topic, std::string_view aggregate_id, std::string_view payload) = 0;
-  /// Marks up to `limit` unpublished outbox events published; returns them (oldest first).
+  /// Publishes up to `limit` events after the relay's position and moves it past them; returns them
+  /// (oldest first).
   struct OutboxEvent {
     std::int64_t id;
     std::string topic;
