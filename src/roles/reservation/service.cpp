@@ -17,18 +17,23 @@ using store::ReservationStatus;
 
 
 // Both renderings below run on every hold; keys stay in alphabetical order (what nlohmann::json
-// wrote before), so the bytes are unchanged.
-std::string event_payload(const store::Reservation& r) {
-  JsonWriter w;
-  w.begin_object()
-      .member("event_id", r.event_id)
-      .member("quantity", r.quantity)
+// wrote before), so the bytes are unchanged. Both end with the same members, from "quantity".
+namespace {
+void end_with_quantity_to_user(JsonWriter& w, const store::Reservation& r) {
+  w.member("quantity", r.quantity)
       .member("reservation_id", r.id)
       .member("seat_ids", r.seat_ids)
       .member("status", store::to_string(r.status))
       .member("total_amount", r.total_amount)
       .member("user_id", r.user_id)
       .end_object();
+}
+}  // namespace
+
+std::string event_payload(const store::Reservation& r) {
+  JsonWriter w;
+  w.begin_object().member("event_id", r.event_id);
+  end_with_quantity_to_user(w, r);
   return w.take();
 }
 
@@ -62,13 +67,7 @@ std::string reservation_json(const store::Reservation& r) {
   if (!r.end_reason.empty()) w.member("end_reason", r.end_reason);
   w.member("event_id", r.event_id).member("hold_expires_at", format_rfc3339(r.hold_expires_at_ms));
   if (!r.payment_intent_id.empty()) w.member("payment_intent_id", r.payment_intent_id);
-  w.member("quantity", r.quantity)
-      .member("reservation_id", r.id)
-      .member("seat_ids", r.seat_ids)
-      .member("status", store::to_string(r.status))
-      .member("total_amount", r.total_amount)
-      .member("user_id", r.user_id)
-      .end_object();
+  end_with_quantity_to_user(w, r);
   return w.take();
 }
 
