@@ -7,12 +7,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
 #include <array>
@@ -21,10 +18,10 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
+#include <limits>
+#include <unordered_set>
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
@@ -38,27 +35,81 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(use_awaitable);
-constexpr auto kHandlerDeadline = std::chrono::seconds(60);
+// Each I/O thread runs its own io_context, and a connection stays on one of them for its life:
+// no strands, and the concrete executor type instead of any_io_executor.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+template <class T>
+using Task = asio::awaitable<T, Executor>;
+constexpr auto kAwait = asio::use_awaitable_t<Executor>{};
+constexpr auto kTuple = asio::as_tuple(kAwait);
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+// How often each I/O thread looks for connections past their deadline: the granularity of the
+// read, idle and handler timeouts.
+constexpr auto kSweepInterval = std::chrono::milliseconds(50);
 
-// Per-connection state visible to shutdown(); touched only on the connection's strand,
-// except for the registry map itself, which the server guards with a mutex.
-struct ConnState {
-  beast::tcp_stream* stream = nullptr;
-  bool idle = true;  // waiting for the first byte of the next request
+std::int64_t steady_now_us() { return SystemClock::instance().steady_us(); }
+
+// The suspended session of a handler call, type-erased (Asio 1.81's any_completion_handler wraps
+// itself without end when moved as an lvalue).
+struct Resume {
+  virtual ~Resume() = default;
+  virtual void operator()() = 0;
+};
+template <class H>
+struct ResumeWith final : Resume {
+  explicit ResumeWith(H h) : handler(std::move(h)) {}
+  void operator()() override { std::move(handler)(); }
+  H handler;
 };
 
-// Where an asynchronous handler's response lands; lives on the connection's strand.
-struct Slot {
-  explicit Slot(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
+// Resumes a suspended session from its I/O thread's queue, never inline.
+void resume_later(Executor ex, std::unique_ptr<Resume> resume) {
+  asio::post(ex, [r = std::move(resume)] { (*r)(); });
+}
+
+// A handler call waiting for its response, which may come from any thread.
+struct Pending {
   std::optional<Response> response;
-  std::atomic<std::thread::id> caller{};
+  std::unique_ptr<Resume> resume;               // the waiting session, once it has suspended
+  std::atomic<std::thread::id> caller{};        // set while the handler runs synchronously
+  bool finished = false;                        // answered or timed out (I/O thread only)
+  bool timed_out = false;
+
+  // On the connection's I/O thread. Never resumes inline: the caller may be iterating.
+  void finish(Executor ex, std::optional<Response> r) {
+    if (finished) return;  // a response after the deadline is dropped
+    finished = true;
+    if (r) {
+      response = std::move(r);
+    } else {
+      timed_out = true;
+    }
+    if (resume) resume_later(ex, std::move(resume));
+  }
+};
+
+// One connection. Lives in its session's coroutine frame; its I/O thread's sweep and shutdown
+// reach it through Worker::conns, only on that thread.
+struct Conn {
+  explicit Conn(Socket s) : socket(std::move(s)) {}
+  Socket socket;
+  std::int64_t deadline_us = kNever;  // steady clock; past it the sweep closes or times out
+  bool idle = true;                   // waiting for the first byte of the next request
+  Pending* pending = nullptr;         // the handler call the session is waiting for
+
+  void expires_in(std::int64_t us) { deadline_us = steady_now_us() + us; }
+};
+
+struct Worker {
+  asio::io_context ioc{1};
+  std::unordered_set<Conn*> conns;  // touched only on this worker's thread
+  Timer sweep_timer{ioc.get_executor()};
 };
 
 }  // namespace
@@ -68,26 +119,28 @@ struct Server::Impl {
   Router router;
   std::vector<std::shared_ptr<Middleware>> middleware;
 
-  asio::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  std::optional<asio::signal_set> signals;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<Acceptor> acceptor;
+  std::optional<asio::basic_signal_set<Executor>> signals;
   std::atomic<bool> draining{false};
   std::atomic<int> active{0};
   std::uint16_t bound_port = 0;
 
-  std::mutex conns_mu;
-  std::unordered_map<std::uint64_t, std::pair<asio::any_io_executor, std::shared_ptr<ConnState>>> conns;
-  std::uint64_t next_conn = 0;
-
   Impl(ServerOptions o, Router r, std::vector<std::shared_ptr<Middleware>> m)
-      : opt(std::move(o)), router(std::move(r)), middleware(std::move(m)), ioc(opt.threads) {}
+      : opt(std::move(o)), router(std::move(r)), middleware(std::move(m)) {
+    for (int i = 0; i < std::max(1, opt.threads); ++i) workers.push_back(std::make_unique<Worker>());
+  }
 
-  awaitable<void> accept_loop();
-  awaitable<void> session(tcp::socket socket, std::uint64_t id, std::shared_ptr<ConnState> st);
-  awaitable<void> refuse(tcp::socket socket);
-  awaitable<Response> dispatch(Request& req);
-  awaitable<Response> invoke(const Handler& handler, Request& req);
-  awaitable<void> drain();
+  asio::io_context& main_ioc() { return workers.front()->ioc; }
+
+  Task<void> accept_loop();
+  Task<void> sweep(Worker& w);
+  Task<void> session(Worker& w, Socket socket);
+  Task<void> refuse(Worker& w, Socket socket);
+  Task<bool> write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version);
+  Task<Response> dispatch(Conn& c, Request& req);
+  Task<Response> invoke(Conn& c, const Handler& handler, Request& req);
+  Task<void> drain();
   void begin_shutdown();
 
   Response early_error(Errc code, std::string msg) {
@@ -95,7 +148,7 @@ struct Server::Impl {
     // middleware (security headers, metrics) through a synthetic request.
     Request req;
     req.request_id = new_hex128();
-    req.start_us = SystemClock::instance().steady_us();
+    req.start_us = steady_now_us();
     Response r = error_response(Error(code, std::move(msg)), req.request_id);
     r.set_header("x-request-id", req.request_id);
     r.close = true;
@@ -104,10 +157,12 @@ struct Server::Impl {
   }
 };
 
-awaitable<void> Server::Impl::accept_loop() {
-  asio::steady_timer backoff(ioc);
+Task<void> Server::Impl::accept_loop() {
+  Timer backoff(main_ioc().get_executor());
+  std::size_t next = 0;
   for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(ioc), kTuple);
+    Worker& w = *workers[next++ % workers.size()];
+    auto [ec, socket] = co_await acceptor->async_accept(w.ioc, kTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || draining) co_return;
       log::warn("accept failed", {log::str("error", ec.message())});
@@ -118,84 +173,95 @@ awaitable<void> Server::Impl::accept_loop() {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (active.load() >= opt.max_connections) {
-      auto ex = socket.get_executor();
-      asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
+      asio::co_spawn(w.ioc, refuse(w, std::move(socket)), asio::detached);
       continue;
     }
-    auto st = std::make_shared<ConnState>();
-    std::uint64_t id;
-    {
-      std::lock_guard lock(conns_mu);
-      id = next_conn++;
-      conns.emplace(id, std::make_pair(socket.get_executor(), st));
-    }
     ++active;
-    auto ex = socket.get_executor();
-    asio::co_spawn(ex, session(std::move(socket), id, st), asio::detached);
+    asio::co_spawn(w.ioc, session(w, std::move(socket)), asio::detached);
+  }
+}
+
+// Closes connections past their deadline and times out handler calls past theirs. One timer per
+// I/O thread instead of one per socket operation.
+Task<void> Server::Impl::sweep(Worker& w) {
+  for (;;) {
+    w.sweep_timer.expires_after(kSweepInterval);
+    auto [ec] = co_await w.sweep_timer.async_wait(kTuple);
+    if (ec) co_return;
+    auto now = steady_now_us();
+    for (Conn* c : w.conns) {
+      if (c->deadline_us > now) continue;
+      c->deadline_us = kNever;
+      if (c->pending) {
+        c->pending->finish(w.ioc.get_executor(), std::nullopt);
+      } else {
+        c->socket.close(ec);  // the session's read or write fails and it ends
+      }
+    }
   }
 }
 
 // Over the connection limit: one clear answer instead of a silent reset, then close. Bounded by
 // a short timeout so refused peers cannot pile up either.
-awaitable<void> Server::Impl::refuse(tcp::socket socket) {
+Task<void> Server::Impl::refuse(Worker& w, Socket socket) {
   static std::atomic<std::int64_t> last_warning_us{0};
-  auto now = SystemClock::instance().steady_us();
+  auto now = steady_now_us();
   if (auto last = last_warning_us.load(); now - last > 10'000'000 && last_warning_us.compare_exchange_strong(last, now)) {
     log::warn("connection limit reached: refusing new connections", {log::num("limit", opt.max_connections)});
   }
-  beast::tcp_stream stream(std::move(socket));
+  Conn c(std::move(socket));
+  w.conns.insert(&c);
   Response r = early_error(Errc::too_many_connections, "the server is at its connection limit: try again shortly");
   r.set_header("retry-after", "1");
-  std::string head = render_response_head(r, 11, false);
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(r.body)};
-  stream.expires_after(std::chrono::seconds(2));
-  co_await asio::async_write(stream, bufs, kTuple);
+  c.expires_in(2'000'000);
+  co_await write(c, r, false, false, 11);
   boost::system::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  c.socket.shutdown(tcp::socket::shutdown_send, ec);
+  w.conns.erase(&c);
 }
 
-awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std::shared_ptr<ConnState> st) {
+// The head is rendered into one string and sent with the body in one gathered write: cheaper
+// than Beast's serializer, which allocates per field and walks many small buffers.
+Task<bool> Server::Impl::write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version) {
+  std::string head_bytes = render_response_head(r, version, keep_alive);
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head_bytes), asio::const_buffer()};
+  if (!head && !bodyless_status(r.status)) bufs[1] = asio::buffer(r.body);
+  c.expires_in(opt.read_timeout_ms * 1000LL);
+  auto [ec, n] = co_await asio::async_write(c.socket, bufs, kTuple);
+  co_return !ec;
+}
+
+Task<void> Server::Impl::session(Worker& w, Socket socket) {
   boost::system::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   std::string remote_ip = ec ? std::string() : remote.address().to_string();
-  beast::tcp_stream stream(std::move(socket));
-  st->stream = &stream;
+  Conn c(std::move(socket));
+  w.conns.insert(&c);
   beast::flat_buffer buffer;
-  const auto read_timeout = std::chrono::milliseconds(opt.read_timeout_ms);
-  const auto idle_timeout = std::chrono::milliseconds(opt.idle_timeout_ms);
+  const std::int64_t read_timeout_us = opt.read_timeout_ms * 1000LL;
+  const std::int64_t idle_timeout_us = opt.idle_timeout_ms * 1000LL;
   bool first = true;
-
-  // The head is rendered into one string and sent with the body in one gathered write: cheaper
-  // than Beast's serializer, which allocates per field and walks many small buffers.
-  auto write = [&](Response& r, bool keep_alive, bool head, unsigned version) -> awaitable<bool> {
-    std::string head_bytes = render_response_head(r, version, keep_alive);
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(head_bytes), asio::const_buffer()};
-    if (!head && !bodyless_status(r.status)) bufs[1] = asio::buffer(r.body);
-    stream.expires_after(read_timeout);
-    auto [wec, wn] = co_await asio::async_write(stream, bufs, kTuple);
-    co_return !wec;
-  };
 
   for (;;) {
     if (draining) break;
     if (buffer.size() == 0) {
       // Idle between requests: shutdown() may close us here without cutting a request short.
-      st->idle = true;
-      stream.expires_after(first ? read_timeout : idle_timeout);
-      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
-      st->idle = false;
+      c.idle = true;
+      c.expires_in(first ? read_timeout_us : idle_timeout_us);
+      auto [rec, n] = co_await c.socket.async_read_some(buffer.prepare(4096), kTuple);
+      c.idle = false;
       if (rec) break;
       buffer.commit(n);
     }
-    st->idle = false;
-    stream.expires_after(read_timeout);
+    c.idle = false;
+    c.expires_in(read_timeout_us);
     detail::RequestParser parser;
     detail::apply_limits(parser, opt);
-    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    auto [hec, hn] = co_await http::async_read_header(c.socket, buffer, parser, kTuple);
     if (hec) {
       if (auto e = detail::header_read_error(hec, opt)) {
         Response r = early_error(e->code, std::move(e->message));
-        co_await write(r, false, false, 11);
+        co_await write(c, r, false, false, 11);
       }
       break;
     }
@@ -203,19 +269,19 @@ awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std:
     unsigned version = head_msg.version();
     if (auto checked = detail::check_header(parser, opt); !checked) {
       Response r = early_error(checked.error().code, checked.error().message);
-      co_await write(r, false, false, version);
+      co_await write(c, r, false, false, version);
       break;
     }
     if (beast::iequals(head_msg[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, version};
-      co_await http::async_write(stream, cont, kTuple);
+      co_await http::async_write(c.socket, cont, kTuple);
     }
     if (!parser.is_done()) {
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+      auto [bec, bn] = co_await http::async_read(c.socket, buffer, parser, kTuple);
       if (bec) {
         if (auto e = detail::body_read_error(bec, opt)) {
           Response r = early_error(e->code, std::move(e->message));
-          co_await write(r, false, false, version);
+          co_await write(c, r, false, false, version);
         }
         break;
       }
@@ -223,35 +289,30 @@ awaitable<void> Server::Impl::session(tcp::socket socket, std::uint64_t id, std:
     bool keep_alive = parser.get().keep_alive();
     Request req = detail::to_request(parser.release(), remote_ip);
     bool is_head = req.method == Method::head;
-    Response res = co_await dispatch(req);
+    c.deadline_us = kNever;  // the handler has its own deadline (invoke)
+    Response res = co_await dispatch(c, req);
     bool keep = keep_alive && !res.close && !draining;
-    if (!co_await write(res, keep, is_head, version) || !keep) break;
+    if (!co_await write(c, res, keep, is_head, version) || !keep) break;
     first = false;
   }
 
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  st->stream = nullptr;
-  {
-    std::lock_guard lock(conns_mu);
-    conns.erase(id);
-  }
+  c.socket.shutdown(tcp::socket::shutdown_send, ec);
+  w.conns.erase(&c);
   --active;
 }
 
-awaitable<Response> Server::Impl::invoke(const Handler& handler, Request& req) {
-  auto ex = co_await asio::this_coro::executor;
-  auto slot = std::make_shared<Slot>(ex);
-  Responder responder([slot, ex](Response&& r) {
-    if (slot->caller.load() == std::this_thread::get_id()) {
-      slot->response = std::move(r);  // answered synchronously inside the handler call
+Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& req) {
+  auto ex = c.socket.get_executor();
+  auto p = std::make_shared<Pending>();
+  Responder responder([p, ex](Response&& r) {
+    if (p->caller.load() == std::this_thread::get_id()) {
+      p->response = std::move(r);  // answered synchronously inside the handler call
+      p->finished = true;
       return;
     }
-    asio::post(ex, [slot, r = std::move(r)]() mutable {
-      slot->response = std::move(r);
-      slot->timer.cancel();
-    });
+    asio::post(ex, [p, ex, r = std::move(r)]() mutable { p->finish(ex, std::move(r)); });
   });
-  slot->caller = std::this_thread::get_id();
+  p->caller = std::this_thread::get_id();
   try {
     handler(req, responder);
   } catch (const std::exception& e) {
@@ -259,18 +320,28 @@ awaitable<Response> Server::Impl::invoke(const Handler& handler, Request& req) {
                                  log::str("request_id", req.request_id)});
     responder.send(error_response(Error(Errc::internal, "internal error"), req.request_id));
   }
-  slot->caller = std::thread::id{};
-  if (!slot->response) {
-    slot->timer.expires_after(kHandlerDeadline);
-    co_await slot->timer.async_wait(kTuple);
-    if (!slot->response) {
-      co_return error_response(Error(Errc::timeout, "the request took too long"), req.request_id);
-    }
+  p->caller = std::thread::id{};
+  if (!p->finished) {
+    c.pending = p.get();
+    c.expires_in(opt.handler_timeout_ms * 1000LL);
+    co_await asio::async_initiate<decltype(kAwait), void()>(
+        [&p, ex](auto waiter) {
+          auto r = std::make_unique<ResumeWith<decltype(waiter)>>(std::move(waiter));
+          if (p->finished) {
+            resume_later(ex, std::move(r));
+          } else {
+            p->resume = std::move(r);
+          }
+        },
+        kAwait);
+    c.pending = nullptr;
+    c.deadline_us = kNever;
   }
-  co_return std::move(*slot->response);
+  if (p->timed_out) co_return error_response(Error(Errc::timeout, "the request took too long"), req.request_id);
+  co_return std::move(*p->response);
 }
 
-awaitable<Response> Server::Impl::dispatch(Request& req) {
+Task<Response> Server::Impl::dispatch(Conn& c, Request& req) {
   auto match = router.match(req.method, req.path);
   if (match.handler) {
     req.route = std::string(match.pattern);
@@ -288,7 +359,7 @@ awaitable<Response> Server::Impl::dispatch(Request& req) {
   }
   if (!res) {
     if (match.handler) {
-      res = co_await invoke(*match.handler, req);
+      res = co_await invoke(c, *match.handler, req);
     } else if (match.path_known) {
       res = error_response(Error(Errc::method_not_allowed, std::string(method_name(req.method)) +
                                                               " is not allowed on " + req.path),
@@ -302,8 +373,8 @@ awaitable<Response> Server::Impl::dispatch(Request& req) {
   co_return std::move(*res);
 }
 
-awaitable<void> Server::Impl::drain() {
-  asio::steady_timer timer(ioc);
+Task<void> Server::Impl::drain() {
+  Timer timer(main_ioc().get_executor());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.shutdown_timeout_ms);
   while (active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(10));
@@ -314,7 +385,7 @@ awaitable<void> Server::Impl::drain() {
   } else {
     log::info("all connections closed");
   }
-  ioc.stop();
+  for (auto& w : workers) w->ioc.stop();
 }
 
 void Server::Impl::begin_shutdown() {
@@ -324,14 +395,15 @@ void Server::Impl::begin_shutdown() {
   boost::system::error_code ec;
   if (acceptor) acceptor->close(ec);
   if (signals) signals->cancel(ec);
-  std::lock_guard lock(conns_mu);
-  for (auto& [id, entry] : conns) {
-    auto st = entry.second;
-    asio::post(entry.first, [st] {
-      if (st->stream && st->idle) st->stream->socket().close();
+  for (auto& w : workers) {
+    asio::post(w->ioc, [w = w.get()] {
+      boost::system::error_code ignored;
+      for (Conn* c : w->conns) {
+        if (c->idle) c->socket.close(ignored);
+      }
     });
   }
-  asio::co_spawn(ioc, drain(), asio::detached);
+  asio::co_spawn(main_ioc(), drain(), asio::detached);
 }
 
 Server::Server(ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware)
@@ -345,7 +417,7 @@ std::uint16_t Server::listen() {
   auto addr = asio::ip::make_address(o.host, ec);
   if (ec) throw std::runtime_error("http.host '" + o.host + "' is not an IP address");
   tcp::endpoint ep(addr, o.port);
-  auto& acc = impl_->acceptor.emplace(impl_->ioc);
+  auto& acc = impl_->acceptor.emplace(impl_->main_ioc().get_executor());
   acc.open(ep.protocol(), ec);
   if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acc.bind(ep, ec);
@@ -372,24 +444,25 @@ void Server::run(bool handle_signals) {
   auto& im = *impl_;
   if (!im.acceptor) listen();
   if (handle_signals) {
-    im.signals.emplace(im.ioc, SIGINT, SIGTERM);
+    im.signals.emplace(im.main_ioc().get_executor(), SIGINT, SIGTERM);
     im.signals->async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       log::info("signal received", {log::num("signal", sig)});
       impl_->begin_shutdown();
     });
   }
-  asio::co_spawn(im.ioc, im.accept_loop(), asio::detached);
+  asio::co_spawn(im.main_ioc(), im.accept_loop(), asio::detached);
+  for (auto& w : im.workers) asio::co_spawn(w->ioc, im.sweep(*w), asio::detached);
   log::info("listening", {log::str("host", im.opt.host), log::num("port", im.bound_port),
-                          log::num("threads", im.opt.threads)});
+                          log::num("threads", static_cast<std::int64_t>(im.workers.size()))});
   std::vector<std::thread> threads;
-  for (int i = 1; i < im.opt.threads; ++i) threads.emplace_back([&im] { im.ioc.run(); });
-  im.ioc.run();
+  for (std::size_t i = 1; i < im.workers.size(); ++i) threads.emplace_back([w = im.workers[i].get()] { w->ioc.run(); });
+  im.main_ioc().run();
   for (auto& t : threads) t.join();
 }
 
 void Server::shutdown() {
-  asio::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+  asio::post(impl_->main_ioc(), [this] { impl_->begin_shutdown(); });
 }
 
 }  // namespace tacos::net

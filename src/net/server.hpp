@@ -3,8 +3,10 @@
 // header/body limits, read and idle timeouts, and graceful shutdown (stop accepting, let
 // in-flight requests finish within a deadline). Boost stays inside server.cpp.
 //
-// Threading: run() drives `threads` I/O threads; each connection lives on its own strand.
-// Middleware and handlers may be called from any I/O thread and must be thread-safe.
+// Threading: run() drives `threads` I/O threads, each with its own io_context; a connection
+// stays on the thread that accepted it for its life. Middleware and handlers may be called from
+// any I/O thread and must be thread-safe. Timeouts are deadlines that each thread sweeps every
+// 50 ms, not a timer per socket operation.
 
 #include <cstdint>
 #include <functional>
@@ -42,6 +44,7 @@ struct ServerOptions {
   int max_connections = 10000;         // beyond: 503 TOO_MANY_CONNECTIONS, then closed
   int read_timeout_ms = 10000;
   int idle_timeout_ms = 60000;
+  int handler_timeout_ms = 60000;  // a handler that has not answered by then: 504 TIMEOUT
   int shutdown_timeout_ms = 10000;
   std::string port_file;  // written with the bound port once listening
 };

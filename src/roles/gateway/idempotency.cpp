@@ -61,6 +61,8 @@ MemoryIdempotencyStore::MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t 
 void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
   for (std::size_t budget = shard.by_age.size(); budget > 0 && !shard.by_age.empty(); --budget) {
     auto& [expires, slot] = shard.by_age.front();
+    // Nothing due and room to spare: the common case, decided without a lookup.
+    if (expires > now_ms && shard.records.size() <= max_per_shard_) break;
     auto it = shard.records.find(slot);
     if (it == shard.records.end() || it->second.expires_at_ms != expires) {  // released or made again
       shard.by_age.pop_front();
