@@ -13,6 +13,7 @@ pkgs_build=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libssl-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+  libgoogle-perftools-dev  # tcmalloc for the server binary
   clang libclang-rt-14-dev  # the fuzz preset: clang++ and libFuzzer
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
