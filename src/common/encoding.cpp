@@ -45,22 +45,28 @@ std::string base64url_encode(std::string_view bytes) {
 std::optional<std::string> base64url_decode(std::string_view text) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
   if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = kDecode[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+  std::string out(text.size() * 3 / 4, '\0');
+  char* o = out.data();
+  auto at = [&](std::size_t k) { return kDecode[static_cast<unsigned char>(text[k])]; };
+  std::size_t i = 0;
+  for (; i + 4 <= text.size(); i += 4) {  // four characters, three bytes
+    int a = at(i), b = at(i + 1), c = at(i + 2), d = at(i + 3);
+    if ((a | b | c | d) < 0) return std::nullopt;
+    auto n = static_cast<std::uint32_t>((a << 18) | (b << 12) | (c << 6) | d);
+    *o++ = static_cast<char>(n >> 16);
+    *o++ = static_cast<char>(n >> 8);
+    *o++ = static_cast<char>(n);
   }
-  // Leftover bits must be zero, otherwise two encodings would decode to the same bytes.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  // The tail: two characters make one byte, three make two. Their unused low bits must be
+  // zero, otherwise two encodings would decode to the same bytes.
+  if (std::size_t rest = text.size() - i; rest > 0) {
+    int a = at(i), b = at(i + 1), c = rest == 3 ? at(i + 2) : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    auto n = static_cast<std::uint32_t>((a << 18) | (b << 12) | (c << 6));
+    *o++ = static_cast<char>(n >> 16);
+    if (rest == 3) *o++ = static_cast<char>(n >> 8);
+    if ((rest == 2 ? (n & 0xFFFF) : (n & 0xFF)) != 0) return std::nullopt;
+  }
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace tacos {
 namespace {
@@ -23,6 +25,29 @@ TEST(NewId, HasThePrefixAndRandomCharacters) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) seen.insert(new_id("x", 16));
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(NewId, StaysUniqueAcrossRandomPoolRefillsAndThreads) {
+  // Ids of odd lengths straddle the per-thread pool's refills; each thread has its own pool.
+  std::vector<std::set<std::string>> per_thread(4);
+  std::vector<std::thread> threads;
+  for (auto& seen : per_thread) {
+    threads.emplace_back([&seen] {
+      for (int i = 0; i < 5000; ++i) seen.insert(new_id("", 7 + i % 13));
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& seen : per_thread) {
+    EXPECT_EQ(seen.size(), 5000u);
+    all.insert(seen.begin(), seen.end());
+  }
+  EXPECT_EQ(all.size(), 20000u);
+  // Long ids (more than the pool holds) are filled too.
+  auto longer = new_id("k", 600);
+  EXPECT_EQ(longer.size(), 601u);
+  EXPECT_TRUE(base36(longer.substr(1)));
+  EXPECT_NE(longer.substr(1, 300), longer.substr(301, 300));
 }
 
 TEST(TimeOrderedId, SortsByTimeThenIsRandom) {

@@ -49,6 +49,39 @@ std::string scope(const Request& req) {
   return "ip:" + (req.client_ip.empty() ? req.remote_ip : req.client_ip);
 }
 
+// A response as one string: content type, then each header's name and value, then an empty
+// name, each followed by a NUL (none of them can hold one: the HTTP parser refuses it), then the
+// body, which may hold anything.
+std::string pack_response(const Response& res) {
+  std::size_t n = res.content_type.size() + 2 + res.body.size();
+  for (const auto& h : res.headers) n += h.name.size() + h.value.size() + 2;
+  std::string out;
+  out.reserve(n);
+  out.append(res.content_type).push_back('\0');
+  for (const auto& h : res.headers) {
+    out.append(h.name).push_back('\0');
+    out.append(h.value).push_back('\0');
+  }
+  out.push_back('\0');
+  out.append(res.body);
+  return out;
+}
+
+StoredResponse unpack_response(int status, std::string_view packed) {
+  StoredResponse r;
+  r.status = status;
+  auto next = [&packed] {
+    auto end = packed.find('\0');
+    auto part = packed.substr(0, end);
+    packed.remove_prefix(end == std::string_view::npos ? packed.size() : end + 1);
+    return part;
+  };
+  r.content_type = std::string(next());
+  for (auto name = next(); !name.empty(); name = next()) r.headers.push_back({std::string(name), std::string(next())});
+  r.body = std::string(packed);
+  return r;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -58,70 +91,76 @@ MemoryIdempotencyStore::MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t 
       max_per_shard_(std::max<std::size_t>(1, max_entries / kShards)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
 
+MemoryIdempotencyStore::Shard& MemoryIdempotencyStore::shard_of(std::string_view slot) const {
+  return shards_[KeyHash{}(slot) % kShards];
+}
+
+void MemoryIdempotencyStore::erase(Shard& shard, std::list<Record>::iterator it) {
+  shard.index.erase(it->slot());
+  shard.by_age.erase(it);
+}
+
 void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
   for (std::size_t budget = shard.by_age.size(); budget > 0 && !shard.by_age.empty(); --budget) {
-    auto& [expires, slot] = shard.by_age.front();
-    // Nothing due and room to spare: the common case, decided without a lookup.
-    if (expires > now_ms && shard.records.size() <= max_per_shard_) break;
-    auto it = shard.records.find(slot);
-    if (it == shard.records.end() || it->second.expires_at_ms != expires) {  // released or made again
-      shard.by_age.pop_front();
-      continue;
-    }
-    bool expired = expires <= now_ms;
-    if (!expired && shard.records.size() <= max_per_shard_) break;
-    if (!expired && !it->second.done) {
+    auto oldest = shard.by_age.begin();
+    bool expired = oldest->expires_at_ms <= now_ms;
+    if (!expired && shard.index.size() <= max_per_shard_) break;  // the common case
+    if (!expired && !oldest->done) {
       // Over capacity, but a request still running is never dropped: look past it.
-      shard.by_age.push_back(std::move(shard.by_age.front()));
-      shard.by_age.pop_front();
+      shard.by_age.splice(shard.by_age.end(), shard.by_age, oldest);
       continue;
     }
     if (!expired) evicted_.fetch_add(1, std::memory_order_relaxed);
-    shard.records.erase(it);
-    shard.by_age.pop_front();
+    erase(shard, oldest);
   }
 }
 
 IdempotencyStore::Begin MemoryIdempotencyStore::begin(std::string_view slot, std::string_view fingerprint,
                                                       std::int64_t now_ms) {
-  auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
+  auto& shard = shard_of(slot);
   std::lock_guard lock(shard.mu);
   prune(shard, now_ms);
-  if (auto it = shard.records.find(slot); it != shard.records.end() && it->second.expires_at_ms > now_ms) {
-    const auto& r = it->second;
-    if (r.fingerprint != fingerprint) return {Outcome::mismatch, {}};
-    if (!r.done) return {Outcome::in_flight, {}};
-    return {Outcome::replay, r.response};
+  if (auto found = shard.index.find(slot); found != shard.index.end()) {
+    auto it = found->second;
+    if (it->expires_at_ms > now_ms) {
+      if (it->fingerprint() != fingerprint) return {Outcome::mismatch, {}};
+      if (!it->done) return {Outcome::in_flight, {}};
+      return {Outcome::replay, unpack_response(it->status, it->response)};
+    }
+    erase(shard, it);  // expired, not yet pruned: a new request
   }
-  Record r;
-  r.fingerprint = std::string(fingerprint);
+  auto& r = shard.by_age.emplace_back();
+  r.text.reserve(slot.size() + fingerprint.size());
+  r.text.append(slot).append(fingerprint);
+  r.slot_size = slot.size();
   r.expires_at_ms = now_ms + ttl_ms_;
-  shard.records.insert_or_assign(std::string(slot), std::move(r));
-  shard.by_age.emplace_back(now_ms + ttl_ms_, std::string(slot));
+  shard.index.emplace(r.slot(), std::prev(shard.by_age.end()));
   return {Outcome::started, {}};
 }
 
-void MemoryIdempotencyStore::complete(std::string_view slot, StoredResponse response, std::int64_t /*now_ms*/) {
-  auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
+void MemoryIdempotencyStore::complete(std::string_view slot, const Response& response) {
+  auto& shard = shard_of(slot);
+  std::string packed = pack_response(response);  // outside the lock
   std::lock_guard lock(shard.mu);
-  auto it = shard.records.find(slot);
-  if (it == shard.records.end()) return;
-  // The TTL runs from the claim, so the FIFO of expiry times stays in order.
-  it->second.done = true;
-  it->second.response = std::move(response);  // expired records are pruned by begin()
+  auto found = shard.index.find(slot);
+  if (found == shard.index.end()) return;
+  // The TTL runs from the claim, so the list stays in expiry order.
+  found->second->done = true;
+  found->second->status = response.status;
+  found->second->response = std::move(packed);  // expired records are pruned by begin()
 }
 
 void MemoryIdempotencyStore::release(std::string_view slot) {
-  auto& shard = shards_[std::hash<std::string_view>{}(slot) % kShards];
+  auto& shard = shard_of(slot);
   std::lock_guard lock(shard.mu);
-  if (auto it = shard.records.find(slot); it != shard.records.end()) shard.records.erase(it);
+  if (auto found = shard.index.find(slot); found != shard.index.end()) erase(shard, found->second);
 }
 
 std::size_t MemoryIdempotencyStore::size() const {
   std::size_t n = 0;
   for (std::size_t i = 0; i < kShards; ++i) {
     std::lock_guard lock(shards_[i].mu);
-    n += shards_[i].records.size();
+    n += shards_[i].index.size();
   }
   return n;
 }
@@ -196,8 +235,7 @@ void IdempotencyMiddleware::after(const Request& req, Response& res) {
     store_.release(req.idempotency_slot);
     return;
   }
-  store_.complete(req.idempotency_slot, StoredResponse{res.status, res.content_type, res.headers, res.body},
-                  clock_.now_ms());
+  store_.complete(req.idempotency_slot, res);
 }
 
 }  // namespace tacos::gateway

@@ -10,7 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -46,41 +46,48 @@ class IdempotencyStore {
   virtual ~IdempotencyStore() = default;
   /// Claims `slot` for a request with this `fingerprint`, or says why it cannot run. Thread-safe.
   virtual Begin begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms) = 0;
-  /// Stores the response of a started request (kept until now + ttl).
-  virtual void complete(std::string_view slot, StoredResponse response, std::int64_t now_ms) = 0;
+  /// Stores the response of a started request (kept until its claim's time + ttl).
+  virtual void complete(std::string_view slot, const net::Response& response) = 0;
   /// Forgets a started request whose outcome must not be replayed (nothing was done).
   virtual void release(std::string_view slot) = 0;
 };
 
-/// In-process records, in 16 mutex-striped maps, each with a FIFO of expiry times. At most
-/// `max_entries` are kept: past that, the oldest finished records are dropped before their TTL
-/// (counted in tacos_idempotency_evicted_total).
+/// In-process records in 16 mutex-striped shards. Each shard keeps its records in a list in
+/// claim order, which is expiry order (one TTL), and a hash index over their slots. A record is
+/// one list node and one index entry: the slot and fingerprint share a string, and the response
+/// is packed into one string. At most `max_entries` are kept: past that, the oldest finished
+/// records are dropped before their TTL (counted in tacos_idempotency_evicted_total).
 class MemoryIdempotencyStore final : public IdempotencyStore {
  public:
   MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t max_entries);
   Begin begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms) override;
-  void complete(std::string_view slot, StoredResponse response, std::int64_t now_ms) override;
+  void complete(std::string_view slot, const net::Response& response) override;
   void release(std::string_view slot) override;
   std::size_t size() const;
   std::uint64_t evicted() const;
 
  private:
   struct Record {
-    std::string fingerprint;
-    bool done = false;
-    StoredResponse response;
+    std::string text;  // the slot, then the fingerprint
+    std::size_t slot_size = 0;
     std::int64_t expires_at_ms = 0;
+    bool done = false;
+    int status = 0;
+    std::string response;  // content type, headers and body: see pack_response()
+    std::string_view slot() const { return std::string_view(text).substr(0, slot_size); }
+    std::string_view fingerprint() const { return std::string_view(text).substr(slot_size); }
   };
   struct KeyHash {
-    using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Record, KeyHash, std::equal_to<>> records;
-    std::deque<std::pair<std::int64_t, std::string>> by_age;  // (expires_at_ms, slot), oldest first
+    std::list<Record> by_age;  // claim order, oldest first; nodes never move, so views stay valid
+    std::unordered_map<std::string_view, std::list<Record>::iterator, KeyHash> index;  // views of slot()
   };
+  Shard& shard_of(std::string_view slot) const;
   void prune(Shard& shard, std::int64_t now_ms);
+  void erase(Shard& shard, std::list<Record>::iterator it);
 
   static constexpr std::size_t kShards = 16;
   std::int64_t ttl_ms_;

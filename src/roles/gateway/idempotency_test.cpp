@@ -14,12 +14,16 @@ namespace {
 using Outcome = IdempotencyStore::Outcome;
 constexpr std::int64_t kTtl = 24 * 3600 * 1000;
 
-StoredResponse created(std::string body) { return {201, "application/json", {{"location", "/x/1"}}, std::move(body)}; }
+net::Response created(std::string body) {
+  net::Response r(201, std::move(body));
+  r.headers.push_back({"location", "/x/1"});
+  return r;
+}
 
 TEST(MemoryIdempotencyStore, ReplaysTheFirstResponseForTheSameRequest) {
   MemoryIdempotencyStore store(kTtl, 1000);
   EXPECT_EQ(store.begin("u:1\nk", "POST /a\nh1", 0).outcome, Outcome::started);
-  store.complete("u:1\nk", created("first"), 5);
+  store.complete("u:1\nk", created("first"));
   auto again = store.begin("u:1\nk", "POST /a\nh1", 10);
   EXPECT_EQ(again.outcome, Outcome::replay);
   EXPECT_EQ(again.response.status, 201);
@@ -28,11 +32,39 @@ TEST(MemoryIdempotencyStore, ReplaysTheFirstResponseForTheSameRequest) {
   EXPECT_EQ(again.response.headers[0].value, "/x/1");
 }
 
+TEST(MemoryIdempotencyStore, ReplaysStatusContentTypeEveryHeaderAndAnyBodyBytes) {
+  MemoryIdempotencyStore store(kTtl, 1000);
+  store.begin("s\nk", "f", 0);
+  net::Response r(409, std::string("a\0b\0\0c", 6), "text/plain; charset=utf-8");
+  r.headers.push_back({"location", "/x/1"});
+  r.headers.push_back({"retry-after", ""});
+  r.headers.push_back({"x-a", "1"});
+  store.complete("s\nk", r);
+  auto again = store.begin("s\nk", "f", 1);
+  ASSERT_EQ(again.outcome, Outcome::replay);
+  EXPECT_EQ(again.response.status, 409);
+  EXPECT_EQ(again.response.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(again.response.body, std::string("a\0b\0\0c", 6));
+  ASSERT_EQ(again.response.headers.size(), 3u);
+  EXPECT_EQ(again.response.headers[0].name, "location");
+  EXPECT_EQ(again.response.headers[1].name, "retry-after");
+  EXPECT_EQ(again.response.headers[1].value, "");
+  EXPECT_EQ(again.response.headers[2].value, "1");
+  // An empty body and no headers come back empty.
+  store.begin("s\nempty", "f", 0);
+  store.complete("s\nempty", net::Response(204, ""));
+  auto empty = store.begin("s\nempty", "f", 1);
+  ASSERT_EQ(empty.outcome, Outcome::replay);
+  EXPECT_EQ(empty.response.status, 204);
+  EXPECT_TRUE(empty.response.body.empty());
+  EXPECT_TRUE(empty.response.headers.empty());
+}
+
 TEST(MemoryIdempotencyStore, RefusesTheSameKeyForAnotherRequest) {
   MemoryIdempotencyStore store(kTtl, 1000);
   store.begin("u:1\nk", "POST /a\nh1", 0);
   EXPECT_EQ(store.begin("u:1\nk", "POST /a\nh2", 1).outcome, Outcome::mismatch);  // still running, other body
-  store.complete("u:1\nk", created("first"), 2);
+  store.complete("u:1\nk", created("first"));
   EXPECT_EQ(store.begin("u:1\nk", "POST /b\nh1", 3).outcome, Outcome::mismatch);  // other path
   EXPECT_EQ(store.begin("u:2\nk", "POST /b\nh1", 3).outcome, Outcome::started);   // other user's key space
 }
@@ -41,7 +73,7 @@ TEST(MemoryIdempotencyStore, ADuplicateWhileTheFirstRunsIsInFlight) {
   MemoryIdempotencyStore store(kTtl, 1000);
   EXPECT_EQ(store.begin("s\nk", "f", 0).outcome, Outcome::started);
   EXPECT_EQ(store.begin("s\nk", "f", 1).outcome, Outcome::in_flight);
-  store.complete("s\nk", created("done"), 2);
+  store.complete("s\nk", created("done"));
   EXPECT_EQ(store.begin("s\nk", "f", 3).outcome, Outcome::replay);
 }
 
@@ -67,7 +99,7 @@ TEST(MemoryIdempotencyStore, ExactlyOneOfManyConcurrentDuplicatesRuns) {
 TEST(MemoryIdempotencyStore, ForgetsAfterTheTtlAndOnRelease) {
   MemoryIdempotencyStore store(1000, 1000);
   store.begin("s\nk", "f", 0);
-  store.complete("s\nk", created("old"), 10);
+  store.complete("s\nk", created("old"));
   EXPECT_EQ(store.begin("s\nk", "f", 999).outcome, Outcome::replay);
   EXPECT_EQ(store.begin("s\nk", "other", 1000).outcome, Outcome::started);  // expired: a new request
   store.release("s\nk");
@@ -81,7 +113,7 @@ TEST(MemoryIdempotencyStore, StaysWithinItsCapacityWithoutDroppingRunningRequest
   for (int i = 0; i < 10'000; ++i) {
     auto slot = "s\n" + std::to_string(i);
     store.begin(slot, "f", i);
-    store.complete(slot, created("x"), i);
+    store.complete(slot, created("x"));
   }
   EXPECT_LE(store.size(), 16u * 101);
   EXPECT_GT(store.evicted(), 8000u);
