@@ -320,6 +320,9 @@ int cmd_serve(const std::vector<std::string>& args) {
                              [ledger] { return static_cast<double>(ledger->stats().batches); });
       ctx.metrics.counter_fn("tacos_store_ops_total", "Write operations committed or rolled back", {},
                              [ledger] { return static_cast<double>(ledger->stats().ops); });
+      ctx.metrics.counter_fn("tacos_store_batch_reruns_total",
+                             "Group commits run again with a savepoint per op because one op failed", {},
+                             [ledger] { return static_cast<double>(ledger->stats().reruns); });
       ctx.metrics.gauge_fn("tacos_store_queued_ops", "Write operations waiting for the next commit", {},
                            [ledger] { return static_cast<double>(ledger->stats().queued); });
     }

@@ -133,6 +133,10 @@ class WriteTx {
 
 struct WriteOp {
   /// Runs on the writer thread inside the batch transaction. An error rolls back this op only.
+  /// It may run twice: when another op of its batch fails, the batch is rolled back and run
+  /// again (with a savepoint per op), against the same database state and the same
+  /// `tx.now_ms()`. So it must decide only from those and from what it captured, and any result
+  /// it hands to `done` must be assigned, not appended to. Only the last run is committed.
   std::function<Status(WriteTx&)> apply;
   /// Runs after the batch committed (the op's status) or failed to commit (that error).
   std::function<void(const Status&)> done;
@@ -184,6 +188,7 @@ class Ledger {
     std::uint64_t batches = 0;
     std::uint64_t ops = 0;
     std::size_t queued = 0;
+    std::uint64_t reruns = 0;  // batches run again with a savepoint per op because an op failed
   };
   virtual Stats stats() const = 0;
   /// Finishes queued ops and stops the writer thread.

@@ -135,7 +135,7 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
             tx.transition_payment(p->id, PaymentStatus::pending, PaymentStatus::processing, "timeout");
             break;
         }
-        if (job) jobs->push_back(*job);
+        *jobs = job ? std::vector<store::Job>{*job} : std::vector<store::Job>{};  // assigned: apply may run twice
         *out = tx.payment(intent_id);
         return {};
       },

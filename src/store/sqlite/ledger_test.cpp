@@ -126,6 +126,48 @@ TEST_F(LedgerTest, AFailingOpRollsBackAloneInItsBatch) {
   }
 }
 
+TEST_F(LedgerTest, ABatchWithAFailingOpRunsAgainWithASavepointPerOp) {
+  // A first op holds the writer until the other five are queued, so they share one batch.
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  std::promise<void> writing;
+  ledger().submit(WriteOp{[&writing, opened](WriteTx&) {
+                            writing.set_value();
+                            opened.wait();
+                            return Status();
+                          },
+                          nullptr});
+  writing.get_future().wait();
+  const auto reruns_before = ledger().stats().reruns;
+  std::vector<int> runs(5, 0);
+  std::vector<std::int64_t> times(5, 0);
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 5; ++i) {
+    auto p = std::make_shared<std::promise<Status>>();
+    results.push_back(p->get_future());
+    ledger().submit(WriteOp{[this, &runs, &times, i](WriteTx& tx) -> Status {
+                              ++runs[static_cast<std::size_t>(i)];
+                              times[static_cast<std::size_t>(i)] = tx.now_ms();
+                              auto r = hold("rsv_batch_" + std::to_string(i), {});
+                              r.quantity = 1;
+                              if (auto st = tx.insert_reservation(r); !st) return st;
+                              if (i == 2) return Error(Errc::conflict, "the middle one fails after writing");
+                              return {};
+                            },
+                            [p](const Status& st) { p->set_value(st); }});
+  }
+  gate.set_value();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(results[static_cast<std::size_t>(i)].get().ok(), i != 2) << i;
+    EXPECT_EQ(ledger().reservation("rsv_batch_" + std::to_string(i)).has_value(), i != 2) << i;
+  }
+  // Ops up to the failing one ran twice (the first run was rolled back), the later ones once,
+  // and both runs saw the same time.
+  EXPECT_EQ(runs, (std::vector<int>{2, 2, 2, 1, 1}));
+  for (auto t : times) EXPECT_EQ(t, times[0]);
+  EXPECT_EQ(ledger().stats().reruns, reruns_before + 1);
+}
+
 TEST_F(LedgerTest, ManyOpsShareFewCommits) {
   constexpr int kOps = 2000;
   std::atomic<int> ok{0};
@@ -154,6 +196,7 @@ TEST_F(LedgerTest, ManyOpsShareFewCommits) {
   auto stats = ledger().stats();
   EXPECT_GE(stats.ops, static_cast<std::uint64_t>(kOps));
   EXPECT_LT(stats.batches, stats.ops / 4) << "group commit should batch concurrent writers";
+  EXPECT_EQ(stats.reruns, 0u) << "no op failed, so no batch should have run twice";
 }
 
 TEST_F(LedgerTest, TheOutboxIsPublishedOnceInOrder) {
