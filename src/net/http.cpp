@@ -118,6 +118,9 @@ void Response::set_header(std::string_view name, std::string value) {
       return;
     }
   }
+  // The middleware adds about eight (request id, rate limits, security headers): one allocation
+  // for the list instead of one per doubling.
+  if (headers.empty()) headers.reserve(10);
   headers.push_back(Header{std::string(name), std::move(value)});
 }
 
