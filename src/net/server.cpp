@@ -136,8 +136,10 @@ struct Server::Impl {
   Task<void> accept_loop();
   Task<void> sweep(Worker& w);
   Task<void> session(Worker& w, Socket socket);
+  Task<boost::system::error_code> read_request(Conn& c, beast::flat_buffer& buffer, detail::RequestParser& parser,
+                                               bool header_only);
   Task<void> refuse(Worker& w, Socket socket);
-  Task<bool> write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version);
+  Task<bool> write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version, std::int64_t timeout_us);
   Task<Response> dispatch(Conn& c, Request& req);
   Task<Response> invoke(Conn& c, const Handler& handler, Request& req);
   Task<void> drain();
@@ -213,8 +215,7 @@ Task<void> Server::Impl::refuse(Worker& w, Socket socket) {
   w.conns.insert(&c);
   Response r = early_error(Errc::too_many_connections, "the server is at its connection limit: try again shortly");
   r.set_header("retry-after", "1");
-  c.expires_in(2'000'000);
-  co_await write(c, r, false, false, 11);
+  co_await write(c, r, false, false, 11, 2'000'000);
   boost::system::error_code ec;
   c.socket.shutdown(tcp::socket::shutdown_send, ec);
   w.conns.erase(&c);
@@ -222,13 +223,50 @@ Task<void> Server::Impl::refuse(Worker& w, Socket socket) {
 
 // The head is rendered into one string and sent with the body in one gathered write: cheaper
 // than Beast's serializer, which allocates per field and walks many small buffers.
-Task<bool> Server::Impl::write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version) {
+Task<bool> Server::Impl::write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version,
+                               std::int64_t timeout_us) {
   std::string head_bytes = render_response_head(r, version, keep_alive);
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head_bytes), asio::const_buffer()};
   if (!head && !bodyless_status(r.status)) bufs[1] = asio::buffer(r.body);
-  c.expires_in(opt.read_timeout_ms * 1000LL);
+  c.expires_in(timeout_us);
   auto [ec, n] = co_await asio::async_write(c.socket, bufs, kTuple);
   co_return !ec;
+}
+
+// Feeds the parser what the buffer already holds and reads from the socket only when it needs
+// more, until the header (`header_only`) or the whole request is parsed. Beast's
+// async_read_header and async_read would complete through an extra post even when every byte
+// is already buffered, which is the usual case. Errors are what those would report: the
+// parser's own (limits, malformed input), the socket's, `end_of_stream` when the peer closed
+// before sending anything, and `partial_message` when it closed halfway.
+Task<boost::system::error_code> Server::Impl::read_request(Conn& c, beast::flat_buffer& buffer,
+                                                           detail::RequestParser& parser, bool header_only) {
+  auto done = [&] { return header_only ? parser.is_header_done() : parser.is_done(); };
+  boost::system::error_code ec;
+  while (!done()) {
+    if (buffer.size() > 0) {
+      auto used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        if (used > 0) continue;  // a line or chunk was taken; the rest may parse too
+      } else if (ec) {
+        co_return ec;
+      } else if (used > 0) {
+        continue;
+      }
+    }
+    auto [rec, n] = co_await c.socket.async_read_some(buffer.prepare(4096), kTuple);
+    if (rec == asio::error::eof) {
+      if (!parser.got_some()) co_return http::error::end_of_stream;
+      parser.put_eof(ec);  // partial_message unless the message may end at end of stream
+      if (!ec && !done()) ec = http::error::partial_message;
+      co_return ec;
+    }
+    if (rec) co_return rec;
+    buffer.commit(n);
+  }
+  co_return ec;
 }
 
 Task<void> Server::Impl::session(Worker& w, Socket socket) {
@@ -257,11 +295,10 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
     c.expires_in(read_timeout_us);
     detail::RequestParser parser;
     detail::apply_limits(parser, opt);
-    auto [hec, hn] = co_await http::async_read_header(c.socket, buffer, parser, kTuple);
-    if (hec) {
+    if (auto hec = co_await read_request(c, buffer, parser, true)) {
       if (auto e = detail::header_read_error(hec, opt)) {
         Response r = early_error(e->code, std::move(e->message));
-        co_await write(c, r, false, false, 11);
+        co_await write(c, r, false, false, 11, read_timeout_us);
       }
       break;
     }
@@ -269,7 +306,7 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
     unsigned version = head_msg.version();
     if (auto checked = detail::check_header(parser, opt); !checked) {
       Response r = early_error(checked.error().code, checked.error().message);
-      co_await write(c, r, false, false, version);
+      co_await write(c, r, false, false, version, read_timeout_us);
       break;
     }
     if (beast::iequals(head_msg[http::field::expect], "100-continue")) {
@@ -277,11 +314,10 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
       co_await http::async_write(c.socket, cont, kTuple);
     }
     if (!parser.is_done()) {
-      auto [bec, bn] = co_await http::async_read(c.socket, buffer, parser, kTuple);
-      if (bec) {
+      if (auto bec = co_await read_request(c, buffer, parser, false)) {
         if (auto e = detail::body_read_error(bec, opt)) {
           Response r = early_error(e->code, std::move(e->message));
-          co_await write(c, r, false, false, version);
+          co_await write(c, r, false, false, version, read_timeout_us);
         }
         break;
       }
@@ -292,7 +328,7 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
     c.deadline_us = kNever;  // the handler has its own deadline (invoke)
     Response res = co_await dispatch(c, req);
     bool keep = keep_alive && !res.close && !draining;
-    if (!co_await write(c, res, keep, is_head, version) || !keep) break;
+    if (!co_await write(c, res, keep, is_head, version, read_timeout_us) || !keep) break;
     first = false;
   }
 

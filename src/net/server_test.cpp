@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "net/http_client.hpp"
 
@@ -32,6 +34,7 @@ class ServerHandlers : public ::testing::Test {
         r.send(Response(200, "later"));
       });
     });
+    router.add_sync(Method::post, "/echo", [](Request& req) { return Response(200, "got " + req.body, "text/plain"); });
     router.add(Method::get, "/never", [this](Request&, Responder r) {
       std::lock_guard lock(mu_);
       held_.push_back(std::move(r));
@@ -111,16 +114,73 @@ TEST_F(ServerHandlers, HandlerThatNeverAnswersTimesOutAndTheConnectionGoesOn) {
   EXPECT_EQ(next.body, "sync");
 }
 
-TEST_F(ServerHandlers, SilentConnectionIsClosedAfterTheReadTimeout) {
+int connect_to(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(port_);
+  addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool send_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Everything the peer sends until it closes (or 5 s pass).
+std::string read_to_close(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+TEST_F(ServerHandlers, RequestsArrivingInPiecesArePutTogether) {
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  // A header split mid-line, a body in two parts, then a pipelined chunked request in pieces.
+  const std::vector<std::string> pieces = {
+      "POST /echo HTTP/1.1\r\nHo", "st: x\r\nContent-Le", "ngth: 11\r\n\r\nhello",
+      " world", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nab",
+      "c\r\n2\r\nde\r\n0\r\n", "\r\n"};
+  for (const auto& p : pieces) {
+    ASSERT_TRUE(send_all(fd, p));
+    std::this_thread::sleep_for(milliseconds(15));
+  }
+  auto all = read_to_close(fd);
+  ::close(fd);
+  auto first = all.find("got hello world");
+  auto second = all.find("got abcde");
+  EXPECT_NE(first, std::string::npos) << all;
+  EXPECT_NE(second, std::string::npos) << all;
+  EXPECT_LT(first, second) << "answers in request order";
+}
+
+TEST_F(ServerHandlers, PeerClosingHalfwayThroughABodyGetsNoAnswerAndTheServerGoesOn) {
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly some"));
+  ::shutdown(fd, SHUT_WR);
+  EXPECT_EQ(read_to_close(fd), "");
+  ::close(fd);
+  auto c = client();
+  EXPECT_EQ(c->get("/sync").status, 200);
+}
+
+TEST_F(ServerHandlers, SilentConnectionIsClosedAfterTheReadTimeout) {
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
   auto t0 = steady_clock::now();
   char byte;
   EXPECT_EQ(::recv(fd, &byte, 1, 0), 0) << "the server should close a connection that never sends";
