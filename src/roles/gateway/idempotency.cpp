@@ -105,8 +105,9 @@ void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
     auto oldest = shard.by_age.begin();
     bool expired = oldest->expires_at_ms <= now_ms;
     if (!expired && shard.index.size() <= max_per_shard_) break;  // the common case
-    if (!expired && !oldest->done) {
-      // Over capacity, but a request still running is never dropped: look past it.
+    if (!oldest->done) {
+      // A request still running is never dropped, over capacity or past its TTL (its answer
+      // must land in its own record): look past it.
       shard.by_age.splice(shard.by_age.end(), shard.by_age, oldest);
       continue;
     }
@@ -122,12 +123,12 @@ IdempotencyStore::Begin MemoryIdempotencyStore::begin(std::string_view slot, std
   prune(shard, now_ms);
   if (auto found = shard.index.find(slot); found != shard.index.end()) {
     auto it = found->second;
-    if (it->expires_at_ms > now_ms) {
+    if (!it->done || it->expires_at_ms > now_ms) {  // a running claim holds its key past the TTL
       if (it->fingerprint() != fingerprint) return {Outcome::mismatch, {}};
       if (!it->done) return {Outcome::in_flight, {}};
       return {Outcome::replay, unpack_response(it->status, it->response)};
     }
-    erase(shard, it);  // expired, not yet pruned: a new request
+    erase(shard, it);  // an answer past its TTL, not yet pruned: a new request
   }
   auto& r = shard.by_age.emplace_back();
   r.text.reserve(slot.size() + fingerprint.size());

@@ -56,7 +56,8 @@ class IdempotencyStore {
 /// claim order, which is expiry order (one TTL), and a hash index over their slots. A record is
 /// one list node and one index entry: the slot and fingerprint share a string, and the response
 /// is packed into one string. At most `max_entries` are kept: past that, the oldest finished
-/// records are dropped before their TTL (counted in tacos_idempotency_evicted_total).
+/// records are dropped before their TTL (counted in tacos_idempotency_evicted_total). A record
+/// whose request is still running is never dropped, not even past its TTL.
 class MemoryIdempotencyStore final : public IdempotencyStore {
  public:
   MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t max_entries);

@@ -107,6 +107,19 @@ TEST(MemoryIdempotencyStore, ForgetsAfterTheTtlAndOnRelease) {
   EXPECT_EQ(store.size(), 1u);
 }
 
+TEST(MemoryIdempotencyStore, ARequestStillRunningPastTheTtlKeepsItsKey) {
+  MemoryIdempotencyStore store(1000, 1000);
+  EXPECT_EQ(store.begin("s\nk", "f", 0).outcome, Outcome::started);
+  // Past the TTL but still running: a duplicate waits, another request under the key is refused.
+  EXPECT_EQ(store.begin("s\nk", "f", 1500).outcome, Outcome::in_flight);
+  EXPECT_EQ(store.begin("s\nk", "other", 1500).outcome, Outcome::mismatch);
+  EXPECT_EQ(store.begin("s\nother", "f", 1500).outcome, Outcome::started);  // pruning passes it by
+  EXPECT_EQ(store.size(), 2u);
+  // Its answer lands in its own record; being past the TTL, the key is then free again.
+  store.complete("s\nk", created("late"));
+  EXPECT_EQ(store.begin("s\nk", "other", 1600).outcome, Outcome::started);
+}
+
 TEST(MemoryIdempotencyStore, StaysWithinItsCapacityWithoutDroppingRunningRequests) {
   MemoryIdempotencyStore store(kTtl, 16 * 100);  // 100 per shard
   EXPECT_EQ(store.begin("running", "f", 0).outcome, Outcome::started);
