@@ -88,7 +88,7 @@ class HttpGet : public ::testing::Test {
     }
     server_->shutdown();
     thread_.join();
-    held_.clear();  // a Responder refers to its connection's timer: drop them before the server
+    held_.clear();  // a Responder posts to its connection's I/O thread: drop them before the server
     server_.reset();
   }
   HttpUrl url(std::string target) { return HttpUrl{"127.0.0.1", port_, std::move(target)}; }

@@ -104,7 +104,7 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
                              Done<store::PaymentIntent> done) {
   bool approve_if_random = action == Action::random && random_approves();
   auto out = std::make_shared<std::optional<store::PaymentIntent>>();
-  auto jobs = std::make_shared<std::vector<store::Job>>();
+  auto scheduled = std::make_shared<std::optional<store::Job>>();  // assigned, not appended: apply may run twice
   ledger_.submit(store::WriteOp{
       [=, this](store::WriteTx& tx) -> Status {
         auto p = tx.payment(intent_id);
@@ -135,13 +135,13 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
             tx.transition_payment(p->id, PaymentStatus::pending, PaymentStatus::processing, "timeout");
             break;
         }
-        *jobs = job ? std::vector<store::Job>{*job} : std::vector<store::Job>{};  // assigned: apply may run twice
+        *scheduled = job;
         *out = tx.payment(intent_id);
         return {};
       },
-      [this, out, jobs, done](const Status& st) {
+      [this, out, scheduled, done](const Status& st) {
         if (!st) return done(st.error());
-        for (const auto& j : *jobs) jobs_.schedule(j);
+        if (*scheduled) jobs_.schedule(**scheduled);
         done(**out);
       }});
 }
