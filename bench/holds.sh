@@ -52,4 +52,7 @@ mkdir -p "$BENCH_RESULTS_DIR"
 printf '{"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s}\n' \
   "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
   "${batches:-0}" "${ops:-0}" >"$BENCH_RESULTS_DIR/holds.json"
+# Past BENCH_SEATS, holds.lua starts over and the server answers replays of earlier keys.
+((${BENCH_REQUESTS[tacos_holds]} <= BENCH_SEATS)) ||
+  bench_die "wrk sent ${BENCH_REQUESTS[tacos_holds]} requests for $BENCH_SEATS seats: the later ones were replays; raise BENCH_SEATS or shorten BENCH_DURATION"
 [[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"
