@@ -79,7 +79,20 @@ Result<domain::Event> Catalogue::create(domain::EventSpec spec) {
   auto seats = domain::expand_seats(spec);
   if (auto st = events_.create(event, seats); !st) return st.error();
   invalidate(event.id);
+  std::lock_guard lock(listeners_mu_);
+  for (const auto& [id, f] : listeners_) f(event);
   return event;
+}
+
+int Catalogue::on_created(std::function<void(const domain::Event&)> f) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.emplace(next_listener_, std::move(f));
+  return next_listener_++;
+}
+
+void Catalogue::unsubscribe(int id) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.erase(id);
 }
 
 std::optional<domain::Event> Catalogue::get(std::string_view id) { return events_.get(id); }

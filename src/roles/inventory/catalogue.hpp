@@ -5,6 +5,7 @@
 // Thread-safe: the cache is guarded by one shared mutex; the store is thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,12 @@ class Catalogue {
   /// Drops cached renderings of one event (and the list), after its seats change.
   void invalidate(std::string_view id);
 
+  /// Calls `f` with each event this catalogue creates, on the creating thread, before create()
+  /// returns: the hold book loads a new event then, not on its first hold. Returns the id that
+  /// unsubscribe() takes; unsubscribe() waits for a call in progress.
+  int on_created(std::function<void(const domain::Event&)> f);
+  void unsubscribe(int id);
+
  private:
   std::shared_ptr<const Rendered> cached(const std::string& key);
   /// Stores a rendering made from data read at `generation`, unless an invalidation came since
@@ -55,6 +62,9 @@ class Catalogue {
   std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const Rendered>, std::less<>> cache_;
   std::uint64_t generation_ = 0;  // bumped by every invalidate()
+  std::mutex listeners_mu_;
+  std::map<int, std::function<void(const domain::Event&)>> listeners_;
+  int next_listener_ = 0;
 };
 
 /// JSON renderings shared by the HTTP API and tests.

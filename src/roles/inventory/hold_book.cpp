@@ -3,20 +3,46 @@
 #include <algorithm>
 #include <set>
 
+#include "common/log.hpp"
+
 namespace tacos::inventory {
 
 using domain::SeatStatus;
 
-HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger) : catalogue_(catalogue), ledger_(ledger) {}
+HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger) : catalogue_(catalogue), ledger_(ledger) {
+  subscription_ = catalogue_.on_created([this](const domain::Event& e) {
+    if (auto st = preload(e.id); !st) {
+      log::warn("could not load a new event's seats", {log::str("event_id", e.id), log::str("error", st.error().message)});
+    }
+  });
+}
+
+HoldBook::~HoldBook() { catalogue_.unsubscribe(subscription_); }
+
+Status HoldBook::preload(std::string_view event_id) {
+  auto st = state(event_id);
+  if (!st) return st.error();
+  return {};
+}
+
+std::int64_t HoldBook::loads() const {
+  std::shared_lock lock(mu_);
+  return loads_;
+}
 
 Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* loaded_now) {
   if (loaded_now) *loaded_now = false;
   std::string key(event_id);
-  {
+  auto find = [&]() -> EventState* {
     std::shared_lock lock(mu_);
     auto it = events_.find(key);
-    if (it != events_.end()) return it->second.get();
-  }
+    return it == events_.end() ? nullptr : it->second.get();
+  };
+  if (auto* found = find()) return found;
+  // Reading every seat of a large event takes a while: the holds that arrive meanwhile wait for
+  // this one load instead of each reading the event again.
+  std::lock_guard load(load_mu_);
+  if (auto* found = find()) return found;
   auto event = catalogue_.get(event_id);
   if (!event) return Error(Errc::not_found, "no event '" + key + "'");
   auto st = std::make_unique<EventState>();
@@ -38,9 +64,10 @@ Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* l
     }
   }
   std::unique_lock lock(mu_);
-  auto [it, inserted] = events_.try_emplace(key, std::move(st));
-  if (loaded_now) *loaded_now = inserted;
-  return it->second.get();
+  auto* loaded = events_.emplace(std::move(key), std::move(st)).first->second.get();
+  ++loads_;
+  if (loaded_now) *loaded_now = true;
+  return loaded;
 }
 
 Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {

@@ -2,7 +2,8 @@
 // The inventory role's live view of every seat and general-admission stock: the place where
 // "all requested seats or none" is decided, in memory, under one mutex per event. The store
 // follows it: a hold is written durably before anyone is told about it, and a process that
-// restarts rebuilds this view from the committed state (load on first use of an event).
+// restarts rebuilds this view from the committed state: an event is loaded when the catalogue
+// creates it, or else on its first use, once however many holds arrive for it together.
 
 #include <memory>
 #include <mutex>
@@ -20,6 +21,15 @@ namespace tacos::inventory {
 class HoldBook {
  public:
   HoldBook(Catalogue& catalogue, store::Ledger& ledger);
+  ~HoldBook();
+  HoldBook(const HoldBook&) = delete;
+  HoldBook& operator=(const HoldBook&) = delete;
+
+  /// Loads an event's live state now (if not yet loaded), so its first hold does not wait for a
+  /// read of every seat.
+  Status preload(std::string_view event_id);
+  /// Events loaded from the store so far.
+  std::int64_t loads() const;
 
   Result<HoldPlan> hold(const HoldRequest& request);
   void undo_hold(const HoldPlan& plan);
@@ -48,8 +58,11 @@ class HoldBook {
 
   Catalogue& catalogue_;
   store::Ledger& ledger_;
-  std::shared_mutex mu_;
+  mutable std::shared_mutex mu_;  // guards events_ and loads_
   std::unordered_map<std::string, std::unique_ptr<EventState>> events_;
+  std::mutex load_mu_;   // one load at a time: holds racing for an unloaded event wait for one load
+  std::int64_t loads_ = 0;
+  int subscription_ = -1;
 };
 
 }  // namespace tacos::inventory

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <latch>
 #include <thread>
 
 #include "store/store.hpp"
@@ -142,6 +143,43 @@ TEST_F(HoldBookTest, AReleaseCommittedBeforeTheFirstLoadIsNotCountedTwice) {
   EXPECT_EQ(fresh.counts("evt_ga")->available, 100);
   fresh.released(r);  // loaded now: a later release is applied
   EXPECT_EQ(fresh.counts("evt_ga")->available, 103);
+}
+
+TEST_F(HoldBookTest, AnEventCreatedLaterIsLoadedAtCreationNotAtItsFirstHold) {
+  EXPECT_EQ(book_->loads(), 0);  // the two events of SetUp predate the book
+  domain::EventSpec s;
+  s.id = "evt_new";
+  s.name = "New show";
+  s.venue = "Hall";
+  s.starts_at_ms = clock_.now_ms() + 1'000'000;
+  s.sections = {{"B", 5, 2, 10}};
+  ASSERT_TRUE(catalogue_->create(s).ok());
+  EXPECT_EQ(book_->loads(), 1);
+  ASSERT_TRUE(book_->hold({"evt_new", {"B-2-10"}, 0}).ok());
+  EXPECT_EQ(book_->counts("evt_new")->held, 1);
+  EXPECT_EQ(book_->loads(), 1);
+
+  // A book that is gone no longer hears about new events.
+  book_.reset();
+  s.id = "evt_after";
+  EXPECT_TRUE(catalogue_->create(s).ok());
+}
+
+TEST_F(HoldBookTest, HoldsRacingForAnUnloadedEventLoadItOnce) {
+  std::atomic<int> held{0};
+  std::latch start(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      if (book_->hold({"evt_seats", {"A-1-" + std::to_string(t + 1)}, 0}).ok()) ++held;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(held.load(), 8);
+  EXPECT_EQ(book_->loads(), 1);
+  EXPECT_EQ(book_->hold({"evt_nope", {"A-1-1"}, 0}).error().code, Errc::not_found);
+  EXPECT_EQ(book_->loads(), 1);
 }
 
 }  // namespace
