@@ -34,5 +34,24 @@ TEST(AppendJsonString, ReplacesBytesThatAreNotUtf8) {
   }
 }
 
+// Plain text is copied eight bytes at a time: every kind of byte that needs care is found at
+// every position of such a block, and after it.
+TEST(AppendJsonString, FindsWhatNeedsEscapingAtEveryPositionOfALongString) {
+  for (std::string_view special : {"\"", "\\", "\n", "\x1f", "\x7f", "\xc3\xa9", "\xff"}) {
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string text = std::string(at, 'a') + std::string(special) + std::string(20 - at, 'b');
+      std::string expected = std::string(at, 'a');
+      if (special == "\"") expected += "\\\"";
+      else if (special == "\\") expected += "\\\\";
+      else if (special == "\n") expected += "\\n";
+      else if (special == "\x1f") expected += "\\u001f";
+      else if (special == "\xff") expected += "\\ufffd";
+      else expected += special;  // DEL and well-formed UTF-8 stay as they are
+      expected += std::string(20 - at, 'b');
+      EXPECT_EQ(json_literal(text), "\"" + expected + "\"") << "at " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tacos::log
