@@ -58,7 +58,8 @@ bool needs_escaping(const char* p) {
   std::memcpy(&w, p, sizeof w);
   auto has_zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
   auto has_byte_below_0x20 = (w - kOnes * 0x20) & ~w & kHighs;
-  return (has_byte_below_0x20 | (w & kHighs) | has_zero_byte(w ^ (kOnes * '"')) | has_zero_byte(w ^ (kOnes * '\\'))) != 0;
+  auto has_quote_or_backslash = has_zero_byte(w ^ (kOnes * '"')) | has_zero_byte(w ^ (kOnes * '\\'));
+  return (has_byte_below_0x20 | (w & kHighs) | has_quote_or_backslash) != 0;
 }
 
 }  // namespace

@@ -12,7 +12,8 @@ using domain::SeatStatus;
 HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger) : catalogue_(catalogue), ledger_(ledger) {
   subscription_ = catalogue_.on_created([this](const domain::Event& e) {
     if (auto st = preload(e.id); !st) {
-      log::warn("could not load a new event's seats", {log::str("event_id", e.id), log::str("error", st.error().message)});
+      log::warn("could not load a new event's seats",
+                {log::str("event_id", e.id), log::str("error", st.error().message)});
     }
   });
 }

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "common/log.hpp"
+#include "store/sqlite/page_cache.hpp"
 #include "store/store.hpp"
 
 namespace tacos::store::sqlite {
@@ -77,6 +78,7 @@ std::int64_t Statement::integer(int col) const { return sqlite3_column_int64(stm
 bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 Db::Db(const std::string& path, bool read_only) {
+  install_page_cache();  // once, before the first connection initializes SQLite
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
