@@ -2,9 +2,11 @@
 # Instructions per hold for the whole server: runs bench/holds.sh with each given binary under
 # callgrind, counting only the wrk phase (counters zeroed when wrk starts), all threads, user
 # space only. Unlike holds/s and CPU time, the count barely moves with the machine's load, so two
-# binaries can be compared on a busy machine. The first hold of the event loads its seats into
-# the hold book (once per event and process); that load is subtracted, and so is nothing else
-# (the count includes the server's shutdown, a few percent).
+# binaries can be compared on a busy machine. Since 1d86303 the hold book loads the event when
+# holds_setup creates it, before the count starts; older binaries load it on the first hold,
+# inside the count, so the inclusive cost of HoldBook::state is subtracted (for a current binary
+# that is only its lookups, a fraction of a percent). Nothing else is subtracted: the count
+# includes the server's shutdown, a few percent.
 #
 #   bench/holds_instructions.sh BIN [BIN ...]
 #   BENCH_KEEP_TMP=1 keeps the profiles (callgrind_annotate them) and the logs.
