@@ -1,6 +1,7 @@
 #include "app/roles.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "app/context.hpp"
@@ -108,6 +109,8 @@ void start_payment(Context& ctx) {
       pool->submit([=] {
         try {
           net::HttpClient client(host, port);
+          // A receiver that stops answering fails this attempt; the job retries with backoff.
+          client.set_timeout(std::chrono::seconds(10));
           auto r = client.post(path, body, {{std::string(auth::kSignatureHeader), sig}});
           if (r.status / 100 == 2) return done(Status());
           done(Error(Errc::unavailable, "webhook answered " + std::to_string(r.status) + ": " + r.body.substr(0, 200)));

@@ -29,15 +29,34 @@ std::string_view ClientResponse::header(std::string_view lower_name) const {
 struct HttpClient::Impl {
   std::string host;
   std::uint16_t port;
+  std::chrono::milliseconds timeout{30'000};
   asio::io_context ioc;
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
 
+  // Runs one asynchronous step to its end on this client's own io_context. Beast's stream
+  // deadlines apply only to asynchronous operations: past `timeout` the stream closes the socket
+  // and the step fails with beast::error::timeout.
+  template <typename Start>
+  boost::system::error_code run(Start start) {
+    boost::system::error_code result;
+    start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+    ioc.restart();
+    ioc.run();
+    return result;
+  }
+
   void connect() {
     stream.emplace(ioc);
     tcp::resolver resolver(ioc);
-    stream->expires_after(std::chrono::seconds(10));
-    stream->connect(resolver.resolve(host, std::to_string(port)));
+    auto endpoints = resolver.resolve(host, std::to_string(port));
+    stream->expires_after(timeout);
+    auto ec = run([&](auto done) { stream->async_connect(endpoints, std::move(done)); });
+    if (ec) {
+      stream.reset();
+      throw std::runtime_error("http connect to " + host + ":" + std::to_string(port) + " failed: " +
+                               (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
+    }
     buffer.clear();
   }
 };
@@ -48,6 +67,8 @@ HttpClient::HttpClient(std::string host, std::uint16_t port) : impl_(std::make_u
 }
 
 HttpClient::~HttpClient() { close(); }
+
+void HttpClient::set_timeout(std::chrono::milliseconds timeout) { impl_->timeout = timeout; }
 
 void HttpClient::close() {
   if (impl_->stream) {
@@ -81,15 +102,16 @@ ClientResponse HttpClient::request(std::string_view method, std::string_view tar
       impl_->connect();
       fresh = true;
     }
-    boost::system::error_code ec;
-    impl_->stream->expires_after(std::chrono::seconds(30));
-    http::write(*impl_->stream, req, ec);
+    auto& stream = *impl_->stream;
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
     if (req.method() == http::verb::head) parser.skip(true);
-    if (!ec) http::read(*impl_->stream, impl_->buffer, parser, ec);
+    stream.expires_after(impl_->timeout);  // one deadline for the write and the read
+    auto ec = impl_->run([&](auto done) { http::async_write(stream, req, std::move(done)); });
+    if (!ec) ec = impl_->run([&](auto done) { http::async_read(stream, impl_->buffer, parser, std::move(done)); });
     if (ec) {
       close();
+      if (ec == beast::error::timeout) throw std::runtime_error("http request timed out");
       if (fresh) throw std::runtime_error("http request failed: " + ec.message());
       continue;  // the server closed an idle keep-alive connection; retry once on a new one
     }

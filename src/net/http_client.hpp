@@ -1,8 +1,11 @@
 #pragma once
-// A small blocking HTTP/1.1 client over one keep-alive connection. Used by the functional tests
-// and tools; reconnects once when the server closed an idle connection. Not thread-safe: one
-// client per thread.
+// A small blocking HTTP/1.1 client over one keep-alive connection. Used by the functional tests,
+// tools and the payment role's webhook delivery; reconnects once when the server closed an idle
+// connection. Connecting and each request (write and read) have a deadline (set_timeout, 30 s by
+// default), so a peer that stops answering cannot hold the caller. Not thread-safe: one client
+// per thread.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,7 +30,8 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  /// Throws std::runtime_error on connection failure (no response at all).
+  /// Throws std::runtime_error on connection failure or when the deadline passes (no response at
+  /// all); the message says which.
   ClientResponse request(std::string_view method, std::string_view target, std::string_view body = {},
                          const std::vector<Header>& headers = {});
   ClientResponse get(std::string_view target, const std::vector<Header>& headers = {}) {
@@ -37,6 +41,9 @@ class HttpClient {
     return request("POST", target, body, headers);
   }
   void close();
+  /// The deadline for connecting, and for each request from its first byte sent to the last
+  /// byte of its answer.
+  void set_timeout(std::chrono::milliseconds timeout);
   /// When on, a POST sent without an Idempotency-Key gets a fresh random one (tools and tests
   /// that speak to the gateway, where every POST under /api/v1 needs one). Off by default.
   void auto_idempotency_keys(bool on) { auto_keys_ = on; }

@@ -1,6 +1,6 @@
 #pragma once
 // One-shot HTTP(S) GET with a real deadline, for fetching small documents from other services
-// (an identity provider's JWKS). Unlike HttpClient, every step (resolve, connect, TLS handshake,
+// (an identity provider's JWKS). Every step (resolve, connect, TLS handshake,
 // write, read) runs asynchronously under one timer, so a silent peer cannot hold the caller
 // longer than the timeout. https:// verifies the peer against the system trust store (OpenSSL's
 // default paths, so SSL_CERT_FILE / SSL_CERT_DIR apply) and checks the certificate names the
