@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <bit>
 #include <memory>
 #include <stdexcept>
 
@@ -17,6 +18,8 @@ using net::Response;
 namespace {
 
 constexpr std::size_t kMaxKeyLength = 255;
+
+std::size_t hash_of(std::string_view slot) { return std::hash<std::string_view>{}(slot); }
 
 bool valid_key(std::string_view key) {
   if (key.empty() || key.size() > kMaxKeyLength) return false;
@@ -86,18 +89,71 @@ StoredResponse unpack_response(int status, std::string_view packed) {
 
 // ---------------------------------------------------------------------------------------------
 
+std::size_t MemoryIdempotencyStore::Index::home(std::size_t hash) const {
+  // Fibonacci hashing: the product's top bits. The shard was chosen by the hash's low bits, so
+  // those are the same for every record of a shard and must not pick the position.
+  return static_cast<std::size_t>((static_cast<std::uint64_t>(hash) * 0x9E3779B97F4A7C15ULL) >> shift_);
+}
+
+MemoryIdempotencyStore::Record* MemoryIdempotencyStore::Index::find(std::string_view slot, std::size_t hash) const {
+  if (size_ == 0) return nullptr;
+  const std::size_t mask = entries_.size() - 1;
+  for (std::size_t i = home(hash);; i = (i + 1) & mask) {
+    const Entry& e = entries_[i];
+    if (!e.record) return nullptr;
+    if (e.hash == hash && e.record->slot() == slot) return e.record;
+  }
+}
+
+void MemoryIdempotencyStore::Index::place(Record* r) {
+  const std::size_t mask = entries_.size() - 1;
+  std::size_t i = home(r->hash);
+  while (entries_[i].record) i = (i + 1) & mask;
+  entries_[i] = Entry{r->hash, r};
+}
+
+void MemoryIdempotencyStore::Index::insert(Record* r) {
+  if ((size_ + 1) * 2 > entries_.size()) {
+    std::vector<Entry> old(std::max<std::size_t>(16, entries_.size() * 2));
+    old.swap(entries_);
+    shift_ = 64 - static_cast<unsigned>(std::countr_zero(entries_.size()));
+    for (const Entry& e : old) {
+      if (e.record) place(e.record);
+    }
+  }
+  place(r);
+  ++size_;
+}
+
+void MemoryIdempotencyStore::Index::erase(const Record* r) {
+  const std::size_t mask = entries_.size() - 1;
+  std::size_t hole = home(r->hash);
+  while (entries_[hole].record != r) hole = (hole + 1) & mask;
+  // Backward shift: an entry after the hole moves into it unless its home lies between the
+  // hole and itself, so every remaining entry stays reachable from its home.
+  for (std::size_t j = (hole + 1) & mask; entries_[j].record; j = (j + 1) & mask) {
+    std::size_t from_home = (j - home(entries_[j].hash)) & mask;
+    if (from_home >= ((j - hole) & mask)) {
+      entries_[hole] = entries_[j];
+      hole = j;
+    }
+  }
+  entries_[hole] = Entry{};
+  --size_;
+}
+
 MemoryIdempotencyStore::MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t max_entries)
     : ttl_ms_(ttl_ms),
       max_per_shard_(std::max<std::size_t>(1, max_entries / kShards)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
 
-MemoryIdempotencyStore::Shard& MemoryIdempotencyStore::shard_of(std::string_view slot) const {
-  return shards_[KeyHash{}(slot) % kShards];
+MemoryIdempotencyStore::Shard& MemoryIdempotencyStore::shard_of(std::size_t hash) const {
+  return shards_[hash % kShards];
 }
 
-void MemoryIdempotencyStore::erase(Shard& shard, std::list<Record>::iterator it) {
-  shard.index.erase(it->slot());
-  shard.by_age.erase(it);
+void MemoryIdempotencyStore::erase(Shard& shard, Record& r) {
+  shard.index.erase(&r);
+  shard.by_age.erase(r.self);
 }
 
 void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
@@ -112,49 +168,53 @@ void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
       continue;
     }
     if (!expired) evicted_.fetch_add(1, std::memory_order_relaxed);
-    erase(shard, oldest);
+    erase(shard, *oldest);
   }
 }
 
 IdempotencyStore::Begin MemoryIdempotencyStore::begin(std::string_view slot, std::string_view fingerprint,
                                                       std::int64_t now_ms) {
-  auto& shard = shard_of(slot);
+  const std::size_t hash = hash_of(slot);
+  auto& shard = shard_of(hash);
   std::lock_guard lock(shard.mu);
   prune(shard, now_ms);
-  if (auto found = shard.index.find(slot); found != shard.index.end()) {
-    auto it = found->second;
-    if (!it->done || it->expires_at_ms > now_ms) {  // a running claim holds its key past the TTL
-      if (it->fingerprint() != fingerprint) return {Outcome::mismatch, {}};
-      if (!it->done) return {Outcome::in_flight, {}};
-      return {Outcome::replay, unpack_response(it->status, it->response)};
+  if (Record* found = shard.index.find(slot, hash)) {
+    if (!found->done || found->expires_at_ms > now_ms) {  // a running claim holds its key past the TTL
+      if (found->fingerprint() != fingerprint) return {Outcome::mismatch, {}};
+      if (!found->done) return {Outcome::in_flight, {}};
+      return {Outcome::replay, unpack_response(found->status, found->response)};
     }
-    erase(shard, it);  // an answer past its TTL, not yet pruned: a new request
+    erase(shard, *found);  // an answer past its TTL, not yet pruned: a new request
   }
   auto& r = shard.by_age.emplace_back();
+  r.self = std::prev(shard.by_age.end());
   r.text.reserve(slot.size() + fingerprint.size());
   r.text.append(slot).append(fingerprint);
   r.slot_size = slot.size();
+  r.hash = hash;
   r.expires_at_ms = now_ms + ttl_ms_;
-  shard.index.emplace(r.slot(), std::prev(shard.by_age.end()));
+  shard.index.insert(&r);
   return {Outcome::started, {}};
 }
 
 void MemoryIdempotencyStore::complete(std::string_view slot, const Response& response) {
-  auto& shard = shard_of(slot);
+  const std::size_t hash = hash_of(slot);
+  auto& shard = shard_of(hash);
   std::string packed = pack_response(response);  // outside the lock
   std::lock_guard lock(shard.mu);
-  auto found = shard.index.find(slot);
-  if (found == shard.index.end()) return;
+  Record* found = shard.index.find(slot, hash);
+  if (!found) return;
   // The TTL runs from the claim, so the list stays in expiry order.
-  found->second->done = true;
-  found->second->status = response.status;
-  found->second->response = std::move(packed);  // expired records are pruned by begin()
+  found->done = true;
+  found->status = response.status;
+  found->response = std::move(packed);  // expired records are pruned by begin()
 }
 
 void MemoryIdempotencyStore::release(std::string_view slot) {
-  auto& shard = shard_of(slot);
+  const std::size_t hash = hash_of(slot);
+  auto& shard = shard_of(hash);
   std::lock_guard lock(shard.mu);
-  if (auto found = shard.index.find(slot); found != shard.index.end()) erase(shard, found->second);
+  if (Record* found = shard.index.find(slot, hash)) erase(shard, *found);
 }
 
 std::size_t MemoryIdempotencyStore::size() const {
