@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
+#include <new>
 
 namespace tacos::store::sqlite {
 
