@@ -119,36 +119,46 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
     return fail(spent.error());
   }
 
+  // What the write and its answer need, in one allocation that both callbacks share; copies only
+  // where a failed write still needs the original (undo the hold, answer a replay).
+  struct Hold {
+    CreateRequest req;
+    Done<Created> done;
+    inventory::HoldPlan plan;
+    queue::Admission admission;
+    store::Reservation r;
+    std::string created_event;
+  };
+  auto h = std::make_shared<Hold>(Hold{std::move(req), std::move(done), std::move(*plan), std::move(*admission), {}, {}});
   auto now = clock_.now_ms();
-  auto r = std::make_shared<store::Reservation>();
-  r->id = new_time_ordered_id("rsv_", now);  // appended to the primary-key index, not scattered
-  r->event_id = req.event_id;
-  r->user_id = req.user_id;
-  r->status = ReservationStatus::hold;
-  r->seat_ids = plan->seat_ids;
-  r->quantity = plan->quantity;
-  r->total_amount = plan->amount;
-  r->currency = plan->currency;
-  r->hold_expires_at_ms = now + static_cast<std::int64_t>(plan->hold_ttl_sec) * 1000;
-  r->created_at_ms = r->updated_at_ms = now;
-  r->queue_ticket = admission->ticket;
-  r->idempotency_key = req.idempotency_key;
+  auto& r = h->r;
+  r.id = new_time_ordered_id("rsv_", now);  // appended to the primary-key index, not scattered
+  r.event_id = h->req.event_id;
+  r.user_id = h->req.user_id;
+  r.status = ReservationStatus::hold;
+  r.seat_ids = h->plan.seat_ids;
+  r.quantity = h->plan.quantity;
+  r.total_amount = h->plan.amount;
+  r.currency = h->plan.currency;
+  r.hold_expires_at_ms = now + static_cast<std::int64_t>(h->plan.hold_ttl_sec) * 1000;
+  r.created_at_ms = r.updated_at_ms = now;
+  r.queue_ticket = h->admission.ticket;
+  r.idempotency_key = h->req.idempotency_key;
   // Rendered here, on the request's thread: the writer thread is the one everybody waits for.
-  auto created = std::make_shared<const std::string>(event_payload(*r));
+  h->created_event = event_payload(r);
   ledger_.submit(store::WriteOp{
-      [this, r, plan = *plan, created](store::WriteTx& tx) -> Status {
-        return write_new_hold(tx, inventory_, *r, plan, *created);
-      },
-      [this, r, plan = *plan, admission = *admission, req = std::move(req), done](const Status& st) {
+      [this, h](store::WriteTx& tx) -> Status { return write_new_hold(tx, inventory_, h->r, h->plan, h->created_event); },
+      [this, h](const Status& st) {
         if (!st) {
-          inventory_.undo_hold(plan);
-          queue_.buyer_finished(admission.event_id, admission.ticket);
+          inventory_.undo_hold(h->plan);
+          queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
           // The key was taken (by a request with a fresh token): replay or refuse, as above.
-          if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(req, done)) return;
-          return done(st.error());
+          if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(h->req, h->done)) return;
+          return h->done(st.error());
         }
         holds_.inc();
-        done(Created{*r, false});
+        // Called once, after the write ran for the last time: the reservation is not needed again.
+        h->done(Created{std::move(h->r), false});
       }});
 }
 
