@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "store/sqlite/page_cache.hpp"
+#include "store/sqlite/wal_vfs.hpp"
 #include "store/store.hpp"
 
 namespace tacos::store::sqlite {
@@ -92,10 +93,11 @@ std::string Statement::text(int col) const {
 std::int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
 bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-Db::Db(const std::string& path, bool read_only) {
+Db::Db(const std::string& path, bool read_only, WalWrites wal) {
   configure_sqlite();  // once, before the first connection initializes SQLite
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  const char* vfs = wal == WalWrites::coalesced ? wal_vfs_name() : nullptr;  // null: the default VFS
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, vfs) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;

@@ -42,9 +42,13 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// How a connection writes the WAL. `coalesced` (wal_vfs.hpp) only for a connection whose
+/// commits sync the WAL (synchronous=FULL).
+enum class WalWrites : std::uint8_t { direct, coalesced };
+
 class Db {
  public:
-  explicit Db(const std::string& path, bool read_only = false);
+  explicit Db(const std::string& path, bool read_only = false, WalWrites wal = WalWrites::direct);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -22,6 +22,7 @@ using sqlite::Db;
 using sqlite::ReadPool;
 using sqlite::Statement;
 using sqlite::Transaction;
+using sqlite::WalWrites;
 
 domain::User read_user(const Statement& s) {
   domain::User u;
@@ -47,7 +48,8 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     std::filesystem::create_directories(o.data_dir, ec);
     if (ec) throw StoreError("cannot create data directory " + o.data_dir + ": " + ec.message());
     path_ = (std::filesystem::path(o.data_dir) / "tacos.db").string();
-    writer_ = std::make_unique<Db>(path_);
+    // Synced commits let the writer collect each commit's WAL frames into one write (wal_vfs.hpp).
+    writer_ = std::make_unique<Db>(path_, false, o.synchronous_full ? WalWrites::coalesced : WalWrites::direct);
     writer_->exec("PRAGMA journal_mode=WAL");
     writer_->exec(o.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     writer_->exec("PRAGMA foreign_keys=ON");
