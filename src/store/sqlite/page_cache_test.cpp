@@ -6,6 +6,7 @@
 #include <string>
 
 #include "store/sqlite/db.hpp"
+#include "support/sqlite_queries.hpp"
 #include "support/temp_dir.hpp"
 
 namespace tacos::store::sqlite {
@@ -17,15 +18,8 @@ std::string random_key(std::mt19937_64& rng) {
   return k;
 }
 
-std::int64_t count(Db& db, const char* sql) {
-  auto s = db.prepare(sql);
-  return s.step() ? s.integer(0) : -1;
-}
-
-std::string integrity(Db& db) {
-  auto s = db.prepare("PRAGMA integrity_check");
-  return s.step() ? s.text(0) : "";
-}
+using test::count;
+using test::integrity;
 
 class PageCacheTest : public ::testing::Test {
  protected:
