@@ -192,6 +192,31 @@ bench_cpu_us_per() {
   awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'
 }
 
+# The whole machine's CPU time so far, in clock ticks from /proc/stat: "busy idle steal". Busy is
+# user, nice, system, irq and softirq; idle includes iowait; steal is time the hypervisor gave
+# this VM's CPUs to someone else, which no change to tacos can win back.
+bench_machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9; exit }' /proc/stat; }
+
+# Writes bench_machine_ticks to FILE once process PID has used 50 ms of CPU since the call: the
+# start of the load, after wrk has run its script's set-up (which can take seconds). Run it in the
+# background next to bench_wrk.
+bench_machine_ticks_once_busy() {
+  local pid=$1 file=$2 t0
+  t0=$(bench_cpu_ticks "$pid")
+  while (($(bench_cpu_ticks "$pid") - t0 < $(getconf CLK_TCK) / 20)); do sleep 0.05; done
+  bench_machine_ticks >"$file"
+}
+
+# Shares of all CPUs between two bench_machine_ticks samples: sets BENCH_STEAL_PCT and
+# BENCH_IDLE_PCT (percent, one decimal).
+bench_machine_share() {
+  local b0 i0 s0 b1 i1 s1
+  read -r b0 i0 s0 <<<"$1"
+  read -r b1 i1 s1 <<<"$2"
+  read -r BENCH_STEAL_PCT BENCH_IDLE_PCT < <(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v s=$((s1 - s0)) \
+    'BEGIN { t = b + i + s; if (t <= 0) t = 1; printf "%.1f %.1f\n", 100 * s / t, 100 * i / t }')
+}
+
 # GET url into file, expecting 200 (retried for 10 s, in case seeding ends after listening).
 # Sets BENCH_BODY_BYTES.
 bench_fetch() {
