@@ -167,6 +167,28 @@ TEST_F(ServerHandlers, RequestsArrivingInPiecesArePutTogether) {
   EXPECT_LT(first, second) << "answers in request order";
 }
 
+TEST_F(ServerHandlers, PipelinedRequestsAreAnsweredInOrderUntilOneAsksToClose) {
+  // Five requests in one write, one of them chunked, all read from the connection's one buffer.
+  // The HTTP/1.0 request without keep-alive is the connection's last: the GET after it gets nothing.
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd,
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree"
+                       "POST /echo HTTP/1.0\r\nContent-Length: 4\r\n\r\nfour"
+                       "GET /sync HTTP/1.1\r\n\r\n"));
+  auto all = read_to_close(fd);
+  ::close(fd);
+  std::size_t at = 0;
+  for (const char* body : {"got one", "got two", "got three", "got four"}) {
+    auto found = all.find(body, at);
+    ASSERT_NE(found, std::string::npos) << body << " missing or out of order in:\n" << all;
+    at = found;
+  }
+  EXPECT_EQ(all.find("sync"), std::string::npos) << all;
+}
+
 TEST_F(ServerHandlers, PeerClosingHalfwayThroughABodyGetsNoAnswerAndTheServerGoesOn) {
   int fd = connect_to(port_);
   ASSERT_GE(fd, 0);
