@@ -72,6 +72,7 @@ struct SqliteOptions {
   bool synchronous_full = true;
   int read_connections = 4;
   int max_batch = 512;  // ops per group commit
+  int checkpoint_interval_ms = 500;  // how often the WAL is copied into the database file
   const Clock* clock = nullptr;  // defaults to the system clock
 };
 

@@ -3,6 +3,7 @@
 // run concurrently with writes.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -64,16 +65,29 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     readers_ = std::make_unique<ReadPool>(path_, o.read_connections);
     clock_ = o.clock ? o.clock : &SystemClock::instance();
     max_batch_ = o.max_batch;
+    checkpoint_interval_ = std::chrono::milliseconds(std::max(1, o.checkpoint_interval_ms));
     checkpointer_ = std::thread([this] { checkpoint_loop(); });
   }
 
+  // Copies the WAL into the database file, so that the WAL can start over.
+  //
+  // SQLite writes the WAL from its beginning again only when a write transaction starts with
+  // every frame copied and no reader on old frames. A PASSIVE checkpoint never blocks the writer,
+  // but under steady load the writer commits more frames while it runs, so alone it never
+  // catches up: the WAL then grows for as long as the load lasts (about 35 MB/s at 20,000
+  // holds/s), and every commit extends the file, which makes its fdatasync write the file
+  // system's journal too. On this machine that is about twice the CPU and twice the wall time
+  // of a commit that overwrites blocks the file already has (260 against 130 us of CPU for a
+  // 120 KiB commit). So each round copies the bulk while the writer goes on, then, with the
+  // writer held off between two batches, the few frames committed meanwhile.
   void checkpoint_loop() {
     Db db(path_);
     std::unique_lock lock(checkpoint_mu_);
     while (!checkpoint_stop_) {
-      checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500));
+      checkpoint_cv_.wait_for(lock, checkpoint_interval_);
       try {
-        // PASSIVE never blocks the writer; it copies what it can and leaves the rest for later.
+        db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+        std::lock_guard writer(write_mu_);
         db.exec("PRAGMA wal_checkpoint(PASSIVE)");
       } catch (const StoreError& e) {
         log::warn("checkpoint failed", {log::str("error", e.what())});
@@ -352,6 +366,7 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   int max_batch_ = 512;
   std::once_flag ledger_once_;
   std::unique_ptr<Ledger> ledger_;
+  std::chrono::milliseconds checkpoint_interval_{500};
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_stop_ = false;
