@@ -55,8 +55,8 @@ mkdir -p "$BENCH_RESULTS_DIR"
   printf '  holds made       %12s   (non-2xx %s)\n' "$holds" "${BENCH_NON2XX[tacos_holds]}"
   printf '  commits          %12s   (%s ops, %s ops per fsync)\n' "$batches" "$ops" \
     "$(awk -v o="$ops" -v b="$batches" 'BEGIN { if (b > 0) printf "%.1f", o / b; else print "-" }')"
-  # Read holds/s together with these: the machine is a shared VM, and the CPU time its hypervisor
-  # gives to other guests (steal) is taken from wrk and tacos alike.
+  # Read holds/s together with these: on a shared VM, the CPU time the hypervisor keeps (steal:
+  # other guests, and the host's work for this VM's disk) is taken from wrk and tacos alike.
   printf '  machine          steal %s%%, idle %s%% of %s CPUs\n' "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" "$(nproc)"
 } | tee "$BENCH_RESULTS_DIR/holds.txt"
 printf '{"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s,"steal_pct":%s,"idle_pct":%s}\n' \

@@ -193,8 +193,8 @@ bench_cpu_us_per() {
 }
 
 # The whole machine's CPU time so far, in clock ticks from /proc/stat: "busy idle steal". Busy is
-# user, nice, system, irq and softirq; idle includes iowait; steal is time the hypervisor gave
-# this VM's CPUs to someone else, which no change to tacos can win back.
+# user, nice, system, irq and softirq; idle includes iowait; steal is time the hypervisor did not
+# give this VM's CPUs (other guests, and the host's own work for this VM's disk).
 bench_machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9; exit }' /proc/stat; }
 
 # Writes bench_machine_ticks to FILE once process PID has used 50 ms of CPU since the call: the

@@ -75,8 +75,8 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   // every frame copied and no reader on old frames. A PASSIVE checkpoint never blocks the writer,
   // but under steady load the writer commits more frames while it runs, so alone it never
   // catches up: the WAL then grows for as long as the load lasts (about 35 MB/s at 20,000
-  // holds/s), and every commit extends the file, which makes its fdatasync write the file
-  // system's journal too. On this machine that is about twice the CPU and twice the wall time
+  // holds/s), and every commit extends the file, so its fdatasync must also write the file's
+  // new size and blocks. On this machine that is about twice the CPU and twice the wall time
   // of a commit that overwrites blocks the file already has (260 against 130 us of CPU for a
   // 120 KiB commit). So each round copies the bulk while the writer goes on, then, with the
   // writer held off between two batches, the few frames committed meanwhile.
