@@ -201,9 +201,10 @@ bench_machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6
 # start of the load, after wrk has run its script's set-up (which can take seconds). Run it in the
 # background next to bench_wrk.
 bench_machine_ticks_once_busy() {
-  local pid=$1 file=$2 t0
+  local pid=$1 file=$2 t0 busy
   t0=$(bench_cpu_ticks "$pid")
-  while (($(bench_cpu_ticks "$pid") - t0 < $(getconf CLK_TCK) / 20)); do sleep 0.05; done
+  busy=$(($(getconf CLK_TCK) / 20))
+  while (($(bench_cpu_ticks "$pid") - t0 < busy)); do sleep 0.05; done
   bench_machine_ticks >"$file"
 }
 
