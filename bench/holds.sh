@@ -9,6 +9,7 @@
 #                   hands each request the next token from one list)
 #   TACOS_THREADS   server I/O threads (default 1)
 #   BENCH_KEYS      sequential (default: bench-1, bench-2, ...) or random Idempotency-Keys
+#   BENCH_USERS     signed-in buyers taking turns (default 1); an on-sale has about one per hold
 set -euo pipefail
 # Holds use up their tokens: 5 s by default so BENCH_SEATS (150,000) outlasts the run.
 : "${BENCH_DURATION:=5s}"
@@ -19,6 +20,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${BENCH_KEYS:=sequential}"
 [[ $BENCH_KEYS == sequential || $BENCH_KEYS == random ]] || bench_die "BENCH_KEYS must be sequential or random, not '$BENCH_KEYS'"
 export BENCH_KEYS
+: "${BENCH_USERS:=1}"
+[[ $BENCH_USERS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_USERS must be a positive number, not '$BENCH_USERS'"
 SETUP_BIN=${HOLDS_SETUP_BIN:-$(dirname "$TACOS_BIN")/../../bench/holds_setup}
 bench_init
 bench_require curl wrk
@@ -26,8 +29,8 @@ bench_require curl wrk
 
 TACOS_AUTH_ADMIN_USERNAME=admin TACOS_AUTH_ADMIN_PASSWORD=bench-admin-password \
   TACOS_AUTH_ARGON2_MEM_KIB=1024 TACOS_HTTP_MAX_BODY_BYTES=1048576 bench_start_tacos
-bench_log "preparing $BENCH_SEATS seats and reservation tokens"
-"$SETUP_BIN" "$BENCH_TACOS_PORT" admin bench-admin-password "$BENCH_SEATS" 4 "$BENCH_TMP" >&2
+bench_log "preparing $BENCH_SEATS seats and reservation tokens, $BENCH_USERS buyers"
+"$SETUP_BIN" "$BENCH_TACOS_PORT" admin bench-admin-password "$BENCH_SEATS" 4 "$BENCH_TMP" "$BENCH_USERS" >&2
 
 export BENCH_HOLDS_FILE=$BENCH_TMP/holds.txt BENCH_BEARER_FILE=$BENCH_TMP/bearer.txt
 BENCH_WARMUP=0
@@ -52,7 +55,7 @@ batches=$(awk '$1 == "tacos_store_commits_total" { print $2 }' <<<"$metrics")
 ops=$(awk '$1 == "tacos_store_ops_total" { print $2 }' <<<"$metrics")
 mkdir -p "$BENCH_RESULTS_DIR"
 {
-  echo "holds: distinct seats, one durable hold per request, wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION, server threads $TACOS_THREADS, $BENCH_KEYS keys"
+  echo "holds: distinct seats, one durable hold per request, wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION, server threads $TACOS_THREADS, $BENCH_KEYS keys, $BENCH_USERS buyers"
   printf '  holds/s          %12s\n' "${BENCH_RPS[tacos_holds]}"
   printf '  p99              %12s ms\n' "${BENCH_P99_MS[tacos_holds]}"
   printf '  server CPU/hold  %12s us\n' "$cpu_us"
@@ -63,8 +66,8 @@ mkdir -p "$BENCH_RESULTS_DIR"
   # other guests, and the host's work for this VM's disk) is taken from wrk and tacos alike.
   printf '  machine          steal %s%%, idle %s%% of %s CPUs\n' "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" "$(nproc)"
 } | tee "$BENCH_RESULTS_DIR/holds.txt"
-printf '{"keys":"%s","holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s,"steal_pct":%s,"idle_pct":%s}\n' \
-  "$BENCH_KEYS" "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
+printf '{"keys":"%s","users":%s,"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s,"steal_pct":%s,"idle_pct":%s}\n' \
+  "$BENCH_KEYS" "$BENCH_USERS" "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
   "${batches:-0}" "${ops:-0}" "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" >"$BENCH_RESULTS_DIR/holds.json"
 # Past BENCH_SEATS, holds.lua starts over and the server answers replays of earlier keys.
 ((${BENCH_REQUESTS[tacos_holds]} <= BENCH_SEATS)) ||

@@ -1,9 +1,9 @@
-// Prepares the holds benchmark against a running server: an event with `seats` seats, one
-// signed-in buyer, and `seats` single-use reservation tokens (anonymous joins admitted at once,
-// redeemable by the signed-in buyer). Writes one "reservation_token seat_id" line per seat to
-// <out>/holds.txt and the buyer's bearer token to <out>/bearer.txt.
+// Prepares the holds benchmark against a running server: an event with `seats` seats, `users`
+// signed-in buyers (default 1), and `seats` single-use reservation tokens (anonymous joins
+// admitted at once, redeemable by any signed-in buyer). Writes one "reservation_token seat_id"
+// line per seat to <out>/holds.txt and one bearer token per buyer to <out>/bearer.txt.
 //
-//   holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR
+//   holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR [USERS]
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -31,13 +31,17 @@ std::string must(const tacos::net::ClientResponse& r, int status, const char* wh
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::cerr << "usage: holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR\n";
+  if (argc != 7 && argc != 8) {
+    std::cerr << "usage: holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR [USERS]\n";
     return 2;
   }
   auto port = static_cast<std::uint16_t>(std::stoi(argv[1]));
   std::string admin_user = argv[2], admin_password = argv[3], out = argv[6];
-  int seats = std::stoi(argv[4]), threads = std::stoi(argv[5]);
+  int seats = std::stoi(argv[4]), threads = std::stoi(argv[5]), users = argc == 8 ? std::stoi(argv[7]) : 1;
+  if (seats < 1 || threads < 1 || users < 1) {
+    std::cerr << "holds_setup: SEATS, THREADS and USERS must be positive\n";
+    return 2;
+  }
   int rows = (seats + 999) / 1000;
 
   HttpClient c("127.0.0.1", port);
@@ -53,35 +57,40 @@ int main(int argc, char** argv) {
              {"active_buyer_cap", 1000000},
              {"sections", {{{"name", "B"}, {"price", 1000}, {"rows", rows}, {"seats_per_row", 1000}}}}};
   must(c.post("/api/v1/admin/events", event.dump(), {{"authorization", "Bearer " + admin}}), 201, "create event");
-  auto buyer = json::parse(must(c.post("/api/v1/auth/register",
-                                       json{{"username", "bench_buyer"}, {"password", "bench-password"},
-                                            {"email", "bench@example.com"}}
-                                           .dump()),
-                                201, "register"))["token"].get<std::string>();
-  std::ofstream(out + "/bearer.txt") << buyer << "\n";
-
-  // Join everyone first, then enter: admission happens on the queue's next tick, so by the time
-  // the second pass reaches a place it has long been admitted.
   std::vector<std::string> waiting(static_cast<std::size_t>(seats));
   std::vector<std::string> lines(static_cast<std::size_t>(seats));
-  auto parallel = [&](auto work) {
+  auto parallel = [&](int count, auto work) {
     std::atomic<int> next{0};
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         HttpClient h("127.0.0.1", port);
         h.auto_idempotency_keys(true);
-        for (int i = next++; i < seats; i = next++) work(h, i);
+        for (int i = next++; i < count; i = next++) work(h, i);
       });
     }
     for (auto& th : pool) th.join();
   };
-  parallel([&](HttpClient& h, int i) {
+  // The first buyer keeps the name earlier runs used.
+  std::vector<std::string> bearers(static_cast<std::size_t>(users));
+  parallel(users, [&](HttpClient& h, int i) {
+    auto name = i == 0 ? std::string("bench_buyer") : "bench_buyer_" + std::to_string(i);
+    auto r = h.post("/api/v1/auth/register",
+                    json{{"username", name}, {"password", "bench-password"}, {"email", name + "@example.com"}}.dump());
+    bearers[static_cast<std::size_t>(i)] = json::parse(must(r, 201, "register"))["token"].get<std::string>();
+  });
+  {
+    std::ofstream b(out + "/bearer.txt");
+    for (const auto& t : bearers) b << t << "\n";
+  }
+  // Join everyone first, then enter: admission happens on the queue's next tick, so by the time
+  // the second pass reaches a place it has long been admitted.
+  parallel(seats, [&](HttpClient& h, int i) {
     auto j = h.post("/api/v1/queue/join", json{{"event_id", "evt_bench_holds"}}.dump(),
                     {{"x-client-id", "bench_client_" + std::to_string(i)}});
     waiting[static_cast<std::size_t>(i)] = json::parse(must(j, 202, "join"))["waiting_token"].get<std::string>();
   });
-  parallel([&](HttpClient& h, int i) {
+  parallel(seats, [&](HttpClient& h, int i) {
     for (int attempt = 0;; ++attempt) {
       auto e = h.post("/api/v1/queue/enter", json{{"waiting_token", waiting[static_cast<std::size_t>(i)]}}.dump());
       if (e.status == 200) {
@@ -96,6 +105,6 @@ int main(int argc, char** argv) {
   });
   std::ofstream f(out + "/holds.txt");
   for (const auto& l : lines) f << l << "\n";
-  std::cout << "prepared " << seats << " reservation tokens\n";
+  std::cout << "prepared " << seats << " reservation tokens for " << users << (users == 1 ? " buyer\n" : " buyers\n");
   return 0;
 }

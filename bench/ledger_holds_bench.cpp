@@ -14,8 +14,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <random>
 
 #include "common/clock.hpp"
 #include "common/ids.hpp"
@@ -85,11 +87,28 @@ class Fixture {
   int next_seat_ = 0;
 };
 
-store::Reservation reservation_for(const inventory::HoldPlan& plan, std::int64_t now, int n) {
+// Who makes the holds: one buyer with keys bench-1, bench-2, ... (bench/holds.sh's default), or
+// a different buyer each time with a UUID-like key, as in an on-sale. Either way the keys land
+// in the (user_id, idempotency_key) index: at its end, or on a random page of it.
+enum class Buyers { one_sequential, many_random };
+
+std::string random_hex(std::mt19937_64& rng, int digits) {
+  std::string out;
+  while (static_cast<int>(out.size()) < digits) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+    out += buf;
+  }
+  out.resize(static_cast<std::size_t>(digits));
+  return out;
+}
+
+store::Reservation reservation_for(const inventory::HoldPlan& plan, std::int64_t now, int n, Buyers buyers,
+                                   std::mt19937_64& rng) {
   store::Reservation r;
   r.id = new_time_ordered_id("rsv_", now);  // as ReservationService::create makes them
   r.event_id = plan.event_id;
-  r.user_id = "usr_bench_buyer_0001";
+  r.user_id = buyers == Buyers::one_sequential ? "usr_bench_buyer_0001" : "usr_" + random_hex(rng, 16);
   r.seat_ids = plan.seat_ids;
   r.quantity = plan.quantity;
   r.total_amount = plan.amount;
@@ -97,13 +116,17 @@ store::Reservation reservation_for(const inventory::HoldPlan& plan, std::int64_t
   r.hold_expires_at_ms = now + static_cast<std::int64_t>(plan.hold_ttl_sec) * 1000;
   r.created_at_ms = r.updated_at_ms = now;
   r.queue_ticket = "123456789012:" + std::to_string(n);
-  r.idempotency_key = "bench-" + std::to_string(n);
+  r.idempotency_key = buyers == Buyers::one_sequential
+                          ? "bench-" + std::to_string(n)
+                          : random_hex(rng, 8) + "-" + random_hex(rng, 4) + "-" + random_hex(rng, 4) + "-" +
+                                random_hex(rng, 4) + "-" + random_hex(rng, 12);
   return r;
 }
 
-void BM_LedgerHolds(benchmark::State& state, bool synchronous_full) {
+void BM_LedgerHolds(benchmark::State& state, bool synchronous_full, Buyers buyers) {
   const int batch = static_cast<int>(state.range(0));
   Fixture fx(synchronous_full);
+  std::mt19937_64 rng(42);  // the same keys every run
   int n = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -120,7 +143,7 @@ void BM_LedgerHolds(benchmark::State& state, bool synchronous_full) {
         state.SkipWithError("out of seats: keep iterations x batch within the event's 200,000");
         return;
       }
-      auto r = reservation_for(*plan, now, n++);
+      auto r = reservation_for(*plan, now, n++, buyers, rng);
       auto created = reservation::event_payload(r);
       holds.push_back(Hold{std::move(r), std::move(*plan), std::move(created)});
     }
@@ -164,7 +187,14 @@ void BM_LedgerHolds(benchmark::State& state, bool synchronous_full) {
 }  // namespace
 
 // 200,000 seats per fixture: keep iterations × batch below that.
-BENCHMARK_CAPTURE(BM_LedgerHolds, NORMAL, false)->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_LedgerHolds, FULL, true)->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+// NORMAL/FULL: one buyer, sequential keys; *_many_buyers: a buyer and a random key per hold.
+BENCHMARK_CAPTURE(BM_LedgerHolds, NORMAL, false, Buyers::one_sequential)
+    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LedgerHolds, FULL, true, Buyers::one_sequential)
+    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LedgerHolds, NORMAL_many_buyers, false, Buyers::many_random)
+    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LedgerHolds, FULL_many_buyers, true, Buyers::many_random)
+    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -1,6 +1,7 @@
 // The group-commit writer of the embedded store and its reads (see store/ledger.hpp).
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -10,6 +11,7 @@
 
 #include "common/log.hpp"
 #include "store/sqlite/internal.hpp"
+#include "store/sqlite/reservation_index.hpp"
 #include "store/store.hpp"
 
 namespace tacos::store {
@@ -163,14 +165,23 @@ std::optional<Reservation> find_reservation(Db& db, std::string_view id) {
   return r;
 }
 
-std::optional<Reservation> find_reservation_by_key(Db& db, std::string_view user_id, std::string_view key) {
-  auto& s = db.cached(std::string("SELECT ") + kReservationCols +
-                      " FROM reservations WHERE user_id = ? AND idempotency_key = ?");
-  s.bind(1, user_id).bind(2, key);
+std::optional<Reservation> find_reservation_by_rowid(Db& db, std::int64_t rowid) {
+  auto& s = db.cached(std::string("SELECT ") + kReservationCols + " FROM reservations WHERE rowid = ?");
+  s.bind(1, rowid);
   if (!s.step()) return std::nullopt;
   auto r = read_reservation(s);
   s.reset();
   return r;
+}
+
+// The index names candidate rows (by hash); the row itself says whether it is the one.
+std::optional<Reservation> find_reservation_by_key(Db& db, const ReservationIndex& index, std::string_view user_id,
+                                                   std::string_view key, bool with_pending) {
+  for (auto rowid : index.of_key(user_id, key, with_pending)) {
+    auto r = find_reservation_by_rowid(db, rowid);
+    if (r && r->user_id == user_id && r->idempotency_key == key) return r;
+  }
+  return std::nullopt;
 }
 
 std::optional<PaymentIntent> find_payment(Db& db, std::string_view id) {
@@ -184,16 +195,20 @@ std::optional<PaymentIntent> find_payment(Db& db, std::string_view id) {
 
 class SqliteWriteTx final : public WriteTx {
  public:
-  SqliteWriteTx(Db& db, std::int64_t now_ms) : db_(db), now_(now_ms) {}
+  SqliteWriteTx(Db& db, ReservationIndex& index, std::int64_t now_ms) : db_(db), index_(index), now_(now_ms) {}
   std::int64_t now_ms() const override { return now_; }
 
   std::optional<Reservation> reservation(std::string_view id) override { return find_reservation(db_, id); }
 
   std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) override {
-    return find_reservation_by_key(db_, user_id, key);
+    return find_reservation_by_key(db_, index_, user_id, key, true);
   }
 
   Status insert_reservation(const Reservation& r) override {
+    // Costs no read unless the key's hash is known already (a replay, or a rare collision).
+    if (!r.idempotency_key.empty() && reservation_by_key(r.user_id, r.idempotency_key)) {
+      return Error(Errc::idempotency_key_mismatch, "this Idempotency-Key was already used by this user");
+    }
     auto& s = db_.cached(
         "INSERT INTO reservations (id, event_id, user_id, status, quantity, total_amount, currency, "
         "hold_expires_at_ms, created_at_ms, updated_at_ms, queue_ticket, idempotency_key, seat_ids) "
@@ -205,12 +220,9 @@ class SqliteWriteTx final : public WriteTx {
     if (r.idempotency_key.empty()) s.bind_null(12);
     else s.bind_static(12, r.idempotency_key);
     s.bind(13, encode_seat_ids(r.seat_ids));  // a temporary: copied
-    if (s.exec() == SQLITE_OK) return {};
-    // Rare: checked only after the unique index refused the row, not before every insert.
-    if (!r.idempotency_key.empty() && reservation_by_key(r.user_id, r.idempotency_key)) {
-      return Error(Errc::idempotency_key_mismatch, "this Idempotency-Key was already used by this user");
-    }
-    throw StoreError("reservation " + r.id + " conflicts with an existing one");
+    if (s.exec() != SQLITE_OK) throw StoreError("reservation " + r.id + " conflicts with an existing one");
+    index_.add(r.user_id, r.idempotency_key, sqlite3_last_insert_rowid(db_.raw()));
+    return {};
   }
 
   bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
@@ -373,6 +385,7 @@ class SqliteWriteTx final : public WriteTx {
 
  private:
   Db& db_;
+  ReservationIndex& index_;
   std::int64_t now_;
 };
 
@@ -380,6 +393,7 @@ class SqliteLedger final : public Ledger {
  public:
   SqliteLedger(Db& writer, std::mutex& write_mu, ReadPool& readers, const Clock& clock, int max_batch)
       : writer_(writer), write_mu_(write_mu), readers_(readers), clock_(clock), max_batch_(max_batch) {
+    load_index();
     thread_ = std::thread([this] { loop(); });
     completer_ = std::thread([this] { complete_loop(); });
   }
@@ -424,19 +438,25 @@ class SqliteLedger final : public Ledger {
   }
 
   std::vector<Reservation> reservations_of(std::string_view user_id, int limit) override {
+    // Row ids grow with each insert, so the newest reservations are at the end of the list.
+    auto rowids = index_.of_user(user_id);
+    const auto wanted = static_cast<std::size_t>(std::max(limit, 0));
+    auto first = rowids.size() > wanted ? rowids.end() - static_cast<std::ptrdiff_t>(wanted) : rowids.begin();
     auto db = readers_.take();
-    auto& s = db->cached(std::string("SELECT ") + kReservationCols +
-                         " FROM reservations WHERE user_id = ? ORDER BY created_at_ms DESC, id LIMIT ?");
-    s.bind(1, user_id).bind(2, static_cast<std::int64_t>(limit));
     std::vector<Reservation> out;
-    while (s.step()) out.push_back(read_reservation(s));
-    s.reset();
+    for (auto it = first; it != rowids.end(); ++it) {
+      auto r = find_reservation_by_rowid(*db, *it);
+      if (r && r->user_id == user_id) out.push_back(std::move(*r));
+    }
+    std::sort(out.begin(), out.end(), [](const Reservation& a, const Reservation& b) {
+      return a.created_at_ms != b.created_at_ms ? a.created_at_ms > b.created_at_ms : a.id < b.id;
+    });
     return out;
   }
 
   std::optional<Reservation> reservation_by_key(std::string_view user_id, std::string_view key) override {
     auto db = readers_.take();
-    return find_reservation_by_key(*db, user_id, key);
+    return find_reservation_by_key(*db, index_, user_id, key, false);
   }
 
   std::optional<PaymentIntent> payment(std::string_view id) override {
@@ -547,6 +567,17 @@ class SqliteLedger final : public Ledger {
   }
 
  private:
+  // Every reservation committed so far, by buyer and key (store/sqlite/reservation_index.hpp).
+  // Before the migrations have made the table there is nothing to load.
+  void load_index() {
+    std::lock_guard lock(write_mu_);
+    auto exists = writer_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reservations'");
+    if (!exists.step()) return;
+    auto s = writer_.prepare("SELECT rowid, user_id, COALESCE(idempotency_key, '') FROM reservations ORDER BY rowid");
+    while (s.step()) index_.load(s.text(1), s.text(2), s.integer(0));
+    log::info("reservation index loaded", {log::num("reservations", static_cast<long long>(index_.size()))});
+  }
+
   void loop() {
     for (;;) {
       std::deque<WriteOp> batch;
@@ -572,8 +603,9 @@ class SqliteLedger final : public Ledger {
   // rolled back to its savepoint and the rest go on.
   bool apply_all(std::deque<WriteOp>& batch, std::vector<Status>& results, std::int64_t now, bool savepoints) {
     writer_.exec("BEGIN IMMEDIATE");
-    SqliteWriteTx tx(writer_, now);
+    SqliteWriteTx tx(writer_, index_, now);
     for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto index_mark = index_.mark();
       if (savepoints) writer_.cached("SAVEPOINT op").exec();
       try {
         results[i] = batch[i].apply(tx);
@@ -585,7 +617,10 @@ class SqliteLedger final : public Ledger {
         if (!results[i]) return false;
         continue;
       }
-      if (!results[i]) writer_.cached("ROLLBACK TO op").exec();
+      if (!results[i]) {
+        writer_.cached("ROLLBACK TO op").exec();
+        index_.roll_back_to(index_mark);
+      }
       writer_.cached("RELEASE op").exec();
     }
     return true;
@@ -608,16 +643,19 @@ class SqliteLedger final : public Ledger {
         const std::int64_t now = clock_.now_ms();
         if (!apply_all(batch, results, now, false)) {
           writer_.exec("ROLLBACK");
+          index_.roll_back_to(0);
           rerun = true;
           apply_all(batch, results, now, true);
         }
         writer_.exec("COMMIT");  // one fsync for the whole batch
+        index_.commit();         // before anyone is answered: a replay right after finds the key
       } catch (const std::exception& e) {
         log::error("group commit failed", {log::str("error", e.what()), log::num("ops", static_cast<long long>(batch.size()))});
         try {
           writer_.exec("ROLLBACK");
         } catch (const std::exception&) {
         }
+        index_.roll_back_to(0);
         commit_status = Error(Errc::unavailable, "the store could not save the change; try again");
       }
     }
@@ -662,6 +700,7 @@ class SqliteLedger final : public Ledger {
   ReadPool& readers_;
   const Clock& clock_;
   int max_batch_;
+  ReservationIndex index_;
 
   mutable std::mutex mu_;
   // Two condition variables: a submit wakes the writer only, a finished batch the completer only.

@@ -105,6 +105,86 @@ TEST_F(LedgerTest, ASecondReservationUnderOneIdempotencyKeyIsRefused) {
   EXPECT_TRUE(insert_hold(theirs).ok());
 }
 
+// The index of keys and buyers lives in memory (reservation_index.hpp): it must come back from
+// the table when the store is opened again, as after a crash.
+TEST_F(LedgerTest, KeysAndBuyersAreFoundAgainAfterTheStoreIsReopened) {
+  auto first = hold("rsv_k1", {"A-1-1"});
+  first.idempotency_key = "key-1";
+  ASSERT_TRUE(insert_hold(first).ok());
+  auto later = hold("rsv_k2", {"A-1-2"});
+  later.idempotency_key = "key-2";
+  later.created_at_ms += 10;
+  ASSERT_TRUE(insert_hold(later).ok());
+  auto no_key = hold("rsv_nokey", {"A-1-3"});
+  no_key.created_at_ms += 5;
+  ASSERT_TRUE(insert_hold(no_key).ok());
+
+  store_.reset();
+  SqliteOptions o;
+  o.data_dir = dir_;
+  o.clock = &clock_;
+  store_ = open_sqlite(o);
+  EXPECT_TRUE(store_->migrate().empty());
+
+  ASSERT_TRUE(ledger().reservation_by_key("usr_1", "key-1").has_value());
+  EXPECT_EQ(ledger().reservation_by_key("usr_1", "key-1")->id, "rsv_k1");
+  EXPECT_FALSE(ledger().reservation_by_key("usr_1", "key-3").has_value());
+  EXPECT_FALSE(ledger().reservation_by_key("usr_other", "key-1").has_value());
+  auto again = hold("rsv_k3", {"A-1-4"});
+  again.idempotency_key = "key-1";
+  auto st = insert_hold(again);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::idempotency_key_mismatch);
+  EXPECT_FALSE(ledger().reservation("rsv_k3").has_value());
+
+  // Newest first, and at most `limit` of them.
+  std::vector<std::string> mine;
+  for (const auto& r : ledger().reservations_of("usr_1", 10)) mine.push_back(r.id);
+  EXPECT_EQ(mine, (std::vector<std::string>{"rsv_k2", "rsv_nokey", "rsv_k1"}));
+  EXPECT_EQ(ledger().reservations_of("usr_1", 1).size(), 1u);
+  EXPECT_TRUE(ledger().reservations_of("usr_other", 10).empty());
+}
+
+// A key belongs to a reservation only once that reservation is committed: an op that inserted
+// it and then failed, alone or in a batch that ran again, leaves it free.
+TEST_F(LedgerTest, AKeyFromAFailedOpIsFreeAgain) {
+  auto failed = hold("rsv_f1", {"A-1-1"});
+  failed.idempotency_key = "key-f";
+  auto st = ledger().run([&](WriteTx& tx) -> Status {
+    if (auto inserted = tx.insert_reservation(failed); !inserted) return inserted;
+    EXPECT_EQ(tx.reservation_by_key("usr_1", "key-f")->id, "rsv_f1");  // its own, before commit
+    return Error(Errc::conflict, "fails after the insert");
+  });
+  ASSERT_FALSE(st.ok());
+  EXPECT_FALSE(ledger().reservation_by_key("usr_1", "key-f").has_value());
+
+  // In one batch: the first op inserts under the key and fails, the second takes the key.
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  ledger().submit(WriteOp{[opened](WriteTx&) {
+                            opened.wait();
+                            return Status();
+                          },
+                          nullptr});
+  auto again = hold("rsv_f2", {"A-1-2"});
+  again.idempotency_key = "key-f";
+  auto third = hold("rsv_f3", {"A-1-3"});
+  third.idempotency_key = "key-f";
+  std::promise<Status> a, b;
+  ledger().submit(WriteOp{[&](WriteTx& tx) -> Status {
+                            if (auto inserted = tx.insert_reservation(again); !inserted) return inserted;
+                            return Error(Errc::conflict, "fails after the insert");
+                          },
+                          [&](const Status& s) { a.set_value(s); }});
+  ledger().submit(WriteOp{[&](WriteTx& tx) { return tx.insert_reservation(third); },
+                          [&](const Status& s) { b.set_value(s); }});
+  gate.set_value();
+  EXPECT_FALSE(a.get_future().get().ok());
+  ASSERT_TRUE(b.get_future().get().ok());
+  EXPECT_EQ(ledger().reservation_by_key("usr_1", "key-f")->id, "rsv_f3");
+  EXPECT_EQ(ledger().reservations_of("usr_1", 10).size(), 1u);
+}
+
 TEST_F(LedgerTest, AFailingOpRollsBackAloneInItsBatch) {
   std::vector<std::future<Status>> results;
   for (int i = 0; i < 20; ++i) {

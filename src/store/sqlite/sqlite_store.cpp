@@ -128,6 +128,8 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
       auto q = writer_->prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
       q.bind(1, static_cast<std::int64_t>(m.version));
       if (q.step()) continue;
+      // The ledger loads its in-memory index from the tables when it is made (ledger.cpp).
+      if (ledger_) throw StoreError("migrate() must run before the ledger is first used");
       auto failed = [&](const std::string& why) {
         return StoreError("migration " + std::to_string(m.version) + "_" + std::string(m.name) + " failed: " + why);
       };

@@ -230,10 +230,12 @@ TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
   EXPECT_EQ(store->ledger().payment("pi_1")->reservation_id, "rsv_sold");
   EXPECT_TRUE(store->invariants().check(1, 5000).empty());
   EXPECT_EQ(store->ledger().expired_holds(9999999999999, 10), std::vector<std::string>{"rsv_hold"});
-  // 0005: the user's reservations are still found (newest first) through the one index left.
+  // 0007: the user's reservations and keys are found through the ledger's in-memory index,
+  // loaded from the migrated table.
   auto mine = store->ledger().reservations_of("usr_1", 10);
   ASSERT_EQ(mine.size(), 2u);
   EXPECT_EQ(mine[0].id, "rsv_sold");
+  EXPECT_EQ(store->ledger().reservation_by_key("usr_1", "k1")->id, "rsv_hold");
   // 0005 and 0006: the outbox keeps its ids, and the relay resumes after what was published.
   std::vector<std::string> relayed;
   ASSERT_TRUE(store->ledger().run([&](WriteTx& tx) {
