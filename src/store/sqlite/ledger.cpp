@@ -573,7 +573,9 @@ class SqliteLedger final : public Ledger {
     std::lock_guard lock(write_mu_);
     auto exists = writer_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reservations'");
     if (!exists.step()) return;
-    auto s = writer_.prepare("SELECT rowid, user_id, COALESCE(idempotency_key, '') FROM reservations ORDER BY rowid");
+    auto last = writer_.prepare("SELECT COALESCE(MAX(rowid), 0) FROM reservations");  // no scan: the last row
+    if (last.step()) index_.reserve(static_cast<std::size_t>(last.integer(0)));
+    auto s = writer_.prepare("SELECT rowid, user_id, COALESCE(idempotency_key, '') FROM reservations");
     while (s.step()) index_.load(s.text(1), s.text(2), s.integer(0));
     log::info("reservation index loaded", {log::num("reservations", static_cast<long long>(index_.size()))});
   }

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -23,19 +24,32 @@ std::uint64_t ReservationIndex::hash_user(std::string_view user_id) const {
 
 std::uint64_t ReservationIndex::hash_user_key(std::string_view user_id, std::string_view key) const {
   // A NUL between them: user ids and keys are printable, so ("ab", "c") and ("a", "bc") differ.
-  std::string both;
-  both.reserve(user_id.size() + 1 + key.size());
-  both.append(user_id).push_back('\0');
-  both.append(key);
-  std::uint64_t h = hash_user(both);
+  // On the stack when it fits (ids and keys are short; the gateway caps key length).
+  std::array<char, 256> small;
+  std::string large;
+  const std::size_t n = user_id.size() + 1 + key.size();
+  char* buf = small.data();
+  if (n > small.size()) {
+    large.resize(n);
+    buf = large.data();
+  }
+  std::copy(user_id.begin(), user_id.end(), buf);
+  buf[user_id.size()] = '\0';
+  std::copy(key.begin(), key.end(), buf + user_id.size() + 1);
+  std::uint64_t h = hash_user(std::string_view(buf, n));
   return h == 0 ? 1 : h;  // 0 means "no key"
 }
 
 std::vector<std::int64_t> ReservationIndex::of_user(std::string_view user_id) const {
   auto h = hash_user(user_id);
-  std::lock_guard lock(mu_);
-  auto it = by_user_.find(h);
-  return it == by_user_.end() ? std::vector<std::int64_t>{} : it->second;
+  std::vector<std::int64_t> out;
+  {
+    std::lock_guard lock(mu_);
+    auto [first, last] = by_user_.equal_range(h);
+    for (auto it = first; it != last; ++it) out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<std::int64_t> ReservationIndex::of_key(std::string_view user_id, std::string_view key,
@@ -79,15 +93,19 @@ void ReservationIndex::load(std::string_view user_id, std::string_view key, std:
   insert_locked(e);
 }
 
+void ReservationIndex::reserve(std::size_t n) {
+  std::lock_guard lock(mu_);
+  by_user_.reserve(n);
+  by_key_.reserve(n);
+}
+
 std::size_t ReservationIndex::size() const {
   std::lock_guard lock(mu_);
-  std::size_t n = 0;
-  for (const auto& [user, rows] : by_user_) n += rows.size();
-  return n;
+  return by_user_.size();
 }
 
 void ReservationIndex::insert_locked(const Entry& e) {
-  by_user_[e.user].push_back(e.rowid);
+  by_user_.emplace(e.user, e.rowid);
   if (e.user_key != 0) by_key_.emplace(e.user_key, e.rowid);
 }
 

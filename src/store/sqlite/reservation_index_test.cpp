@@ -58,7 +58,11 @@ TEST(ReservationIndexTest, KeysArePerBuyerAndEmptyKeysAreNotIndexed) {
   // The separator keeps ("usr_a", "bc") apart from ("usr_ab", "c").
   index.load("usr_ab", "c", 5);
   EXPECT_TRUE(index.of_key("usr_a", "bc").empty());
-  EXPECT_EQ(index.of_user("usr_a"), (Rows{1, 3, 4}));  // in the order they came
+  EXPECT_EQ(index.of_user("usr_a"), (Rows{1, 3, 4}));  // oldest (lowest row id) first
+  index.add("usr_d", "", 9);
+  index.add("usr_d", "", 6);
+  index.commit();
+  EXPECT_EQ(index.of_user("usr_d"), (Rows{6, 9}));
 }
 
 TEST(ReservationIndexTest, EveryRowUnderOneNameIsReturned) {
