@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/api_checks.hpp"
+#include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
 #include "support/server_process.hpp"
 
@@ -169,6 +170,65 @@ TEST(Restart, TokensDieWithADifferentSecret) {
   expect_error(r, 401, "INVALID_TOKEN");
   // The account itself is still there.
   EXPECT_FALSE(login(*c, kAdminUser, kAdminPassword).empty());
+}
+
+// Holds' Idempotency-Keys live in the ledger's in-memory index, rebuilt from the reservations
+// at start (docs/architecture.md): after kill -9 the gateway remembers nothing, so a replay is
+// answered from the store, the key still refuses another request, and "my reservations" lists
+// each buyer's own.
+TEST(Restart, HoldKeysAreAnsweredFromTheStoreAfterKill9) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string event = "evt_keys_restart";
+  const std::string key = "3f0c9a1e-5b7d-4e2a-9c61-0d8b2f4a7e15";
+  auto hold = [&](net::HttpClient& c, const std::string& token, const std::string& seat, const std::string& rt) {
+    auto headers = bearer(token);
+    headers.push_back({"idempotency-key", key});
+    return c.post("/api/v1/reservations",
+                  json{{"event_id", event}, {"seat_ids", {seat}}, {"reservation_token", rt}}.dump(), headers);
+  };
+  std::string ann, ben, ann_rt, ann_id, ben_id;
+  {
+    ServerProcess first(Env{}, {}, data);
+    first.start();
+    auto c = first.client();
+    ann = register_user(*c, "keys_ann", "keys-ann-password");
+    ben = register_user(*c, "keys_ben", "keys-ben-password");
+    ASSERT_TRUE(create_event(*c, login(*c, kAdminUser, kAdminPassword), seated_event_spec(event, 1, 4, 600)));
+    std::string why;
+    ann_rt = admit(*c, ann, event, &why);
+    ASSERT_FALSE(ann_rt.empty()) << why;
+    auto ben_rt = admit(*c, ben, event, &why);
+    ASSERT_FALSE(ben_rt.empty()) << why;
+    auto a = hold(*c, ann, "A-1-1", ann_rt);
+    ASSERT_EQ(a.status, 201) << a.body;
+    ann_id = json_body(a).value("reservation_id", "");
+    auto b = hold(*c, ben, "A-1-2", ben_rt);  // the same key from another buyer is its own request
+    ASSERT_EQ(b.status, 201) << b.body;
+    ben_id = json_body(b).value("reservation_id", "");
+    ASSERT_NE(ann_id, ben_id);
+    first.kill9();
+  }
+
+  ServerProcess second(Env{}, {}, data);
+  second.start();
+  auto c = second.client();
+  auto again = hold(*c, ann, "A-1-1", ann_rt);
+  ASSERT_EQ(again.status, 201) << again.body;
+  EXPECT_EQ(again.header("idempotent-replayed"), "true");
+  EXPECT_EQ(json_body(again).value("reservation_id", ""), ann_id);
+  expect_error(hold(*c, ann, "A-1-3", ann_rt), 422, "IDEMPOTENCY_KEY_MISMATCH");
+  for (const auto& [token, id] : {std::pair{ann, ann_id}, std::pair{ben, ben_id}}) {
+    auto mine = json_body(c->get("/api/v1/reservations", bearer(token)));
+    ASSERT_EQ(mine["reservations"].size(), 1u) << mine;
+    EXPECT_EQ(mine["reservations"][0].value("reservation_id", ""), id);
+  }
+  auto seats = json_body(c->get("/api/v1/events/" + event + "/seats"));
+  for (const auto& s : seats["seats"]) {
+    auto id = s.value("seat_id", "");
+    EXPECT_EQ(s.value("status", ""), id == "A-1-1" || id == "A-1-2" ? "HELD" : "AVAILABLE") << id;
+  }
+  expect_invariants(second);
 }
 
 TEST(Restart, GracefulRestartKeepsState) {
