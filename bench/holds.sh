@@ -4,19 +4,24 @@
 # (bench/holds_setup), then wrk holds one seat per request for BENCH_DURATION.
 # Also reports the server's CPU time per hold and the group commit's batching (ops per fsync).
 #
-#   BENCH_SEATS     seats and tokens to prepare (default 150000; must exceed what wrk sends)
-#   BENCH_DURATION  wrk duration (default 5s); BENCH_WRK_THREADS must stay 1 (holds.lua
-#                   hands each request the next token from one list)
-#   TACOS_THREADS   server I/O threads (default 1)
-#   BENCH_KEYS      sequential (default: bench-1, bench-2, ...) or random Idempotency-Keys
-#   BENCH_USERS     signed-in buyers taking turns (default 1); an on-sale has about one per hold
+#   BENCH_SEATS        seats and tokens to prepare (default 200000, the most an event has; must
+#                      exceed what wrk sends)
+#   BENCH_DURATION     wrk duration (default 5s)
+#   BENCH_WRK_THREADS  wrk threads (default: one per CPU); holds.lua splits the tokens between them
+#   TACOS_THREADS      server I/O threads (default 1)
+#   BENCH_KEYS         sequential (default: bench-1, bench-2, ...) or random Idempotency-Keys
+#   BENCH_USERS        signed-in buyers taking turns (default 1); an on-sale has about one per hold
 set -euo pipefail
-# Holds use up their tokens: 5 s by default so BENCH_SEATS (150,000) outlasts the run.
+# Holds use up their tokens: 5 s by default so BENCH_SEATS (200,000) outlasts the run.
 : "${BENCH_DURATION:=5s}"
+# One wrk thread per CPU: a single one was the slowest stage of the run (docs/architecture.md,
+# "Where the hold rate stops"). holds.lua reads the count to split the tokens.
+: "${BENCH_WRK_THREADS:=$(nproc)}"
+export BENCH_WRK_THREADS
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-: "${BENCH_SEATS:=150000}"
+: "${BENCH_SEATS:=200000}"
 : "${BENCH_KEYS:=sequential}"
 [[ $BENCH_KEYS == sequential || $BENCH_KEYS == random ]] || bench_die "BENCH_KEYS must be sequential or random, not '$BENCH_KEYS'"
 export BENCH_KEYS
@@ -38,7 +43,9 @@ cpu_before=$(bench_cpu_ticks "$BENCH_TACOS_PID")
 bench_machine_ticks_once_busy "$BENCH_TACOS_PID" "$BENCH_TMP/machine-before" &
 machine_sampler=$!
 _bench_pids+=("$machine_sampler")
-holds_before=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics" | awk '$1 == "tacos_reservation_holds_total" { print $2 }')
+metrics=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics")
+holds_before=$(awk '$1 == "tacos_reservation_holds_total" { print $2 }' <<<"$metrics")
+replays_before=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
 bench_wrk tacos_holds "http://127.0.0.1:$BENCH_TACOS_PORT/api/v1/reservations" \
   "$(dirname "${BASH_SOURCE[0]}")/holds.lua"
 
@@ -66,10 +73,12 @@ mkdir -p "$BENCH_RESULTS_DIR"
   # other guests, and the host's work for this VM's disk) is taken from wrk and tacos alike.
   printf '  machine          steal %s%%, idle %s%% of %s CPUs\n' "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" "$(nproc)"
 } | tee "$BENCH_RESULTS_DIR/holds.txt"
-printf '{"keys":"%s","users":%s,"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s,"steal_pct":%s,"idle_pct":%s}\n' \
-  "$BENCH_KEYS" "$BENCH_USERS" "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
+printf '{"wrk_threads":%s,"keys":"%s","users":%s,"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s,"steal_pct":%s,"idle_pct":%s}\n' \
+  "$BENCH_WRK_THREADS" "$BENCH_KEYS" "$BENCH_USERS" "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
   "${batches:-0}" "${ops:-0}" "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" >"$BENCH_RESULTS_DIR/holds.json"
-# Past BENCH_SEATS, holds.lua starts over and the server answers replays of earlier keys.
-((${BENCH_REQUESTS[tacos_holds]} <= BENCH_SEATS)) ||
-  bench_die "wrk sent ${BENCH_REQUESTS[tacos_holds]} requests for $BENCH_SEATS seats: the later ones were replays; raise BENCH_SEATS or shorten BENCH_DURATION"
+# Past its share of BENCH_SEATS, a wrk thread starts over and the server answers replays of
+# earlier keys, which are no holds.
+replays=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
+((${replays:-0} - ${replays_before:-0} == 0)) ||
+  bench_die "wrk ran out of tokens and $((${replays:-0} - ${replays_before:-0})) requests were replays of earlier ones: raise BENCH_SEATS (at most 200000) or shorten BENCH_DURATION"
 [[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"
