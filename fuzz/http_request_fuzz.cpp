@@ -126,7 +126,8 @@ struct Chain {
         std::make_shared<net::ObservabilityMiddleware>(w.registry, false),
         std::make_shared<gateway::SecurityHeadersMiddleware>(true),
         std::make_shared<gateway::CorsMiddleware>(
-            gateway::CorsMiddleware::parse_origins("https://tickets.example, http://localhost:5173")),
+            gateway::CorsMiddleware::parse_origins("https://tickets.example, http://localhost:5173"),
+            "Authorization, Content-Type, Idempotency-Key, X-Trace-Id, traceparent, tracestate"),
         std::make_shared<gateway::RateLimitEdgeMiddleware>(limiter),
         std::make_shared<gateway::AuthMiddleware>(w.jwt),
         std::make_shared<gateway::RateLimitUserMiddleware>(limiter),

@@ -302,7 +302,8 @@ int cmd_serve(const std::vector<std::string>& args) {
         std::make_shared<net::ObservabilityMiddleware>(ctx.metrics, cfg->boolean("http.access_log")),
         std::make_shared<gateway::SecurityHeadersMiddleware>(cfg->boolean("http.behind_tls")),
         std::make_shared<gateway::CorsMiddleware>(
-            gateway::CorsMiddleware::parse_origins(cfg->string("http.cors_allowed_origins"))),
+            gateway::CorsMiddleware::parse_origins(cfg->string("http.cors_allowed_origins")),
+            cfg->string("http.cors_allowed_headers")),
         std::make_shared<gateway::RateLimitEdgeMiddleware>(limiter),
         std::make_shared<gateway::AuthMiddleware>(*ctx.jwt, ctx.jwks.get()),
         std::make_shared<gateway::RateLimitUserMiddleware>(limiter),

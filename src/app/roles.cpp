@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <set>
 
 #include "app/context.hpp"
+#include "auth/keyring_file.hpp"
 #include "auth/signed_token.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -36,10 +38,11 @@ void start_inventory(Context& ctx) {
   ctx.catalogue = std::make_unique<inventory::Catalogue>(ctx.store->events(), ctx.clock);
   inventory::EventDefaults defaults{static_cast<int>(ctx.config.integer("events.default_hold_ttl_sec")),
                                     static_cast<int>(ctx.config.integer("events.default_admission_rate")),
-                                    static_cast<int>(ctx.config.integer("events.default_active_buyer_cap"))};
+                                    static_cast<int>(ctx.config.integer("events.default_active_buyer_cap")),
+                                    static_cast<int>(ctx.config.integer("events.default_max_tickets_per_user"))};
   inventory::add_routes(ctx.router, *ctx.catalogue, ctx.clock, defaults, *ctx.blocking);
   if (ctx.config.boolean("demo.seed")) {
-    auto spec = domain::demo_event_spec(ctx.clock.now_ms());
+    auto spec = domain::demo_event_spec(ctx.clock.now_ms(), defaults.hold_ttl_sec);
     if (!ctx.catalogue->get(spec.id)) {
       auto e = ctx.catalogue->create(spec);
       if (!e) throw std::runtime_error("demo event: " + e.error().message);
@@ -88,6 +91,7 @@ const auth::WebhookSigner& webhook_signer(Context& ctx) {
 void start_payment(Context& ctx) {
   payment::Settings s;
   s.delay_ms = ctx.config.integer("payment.delay_ms");
+  s.settle_after_ms = ctx.config.integer("payment.settle_after_ms");
   s.random_approval_rate = static_cast<double>(ctx.config.integer("payment.random_approval_percent")) / 100.0;
   auto& jobs = job_runner(ctx);
   ctx.payment = std::make_unique<payment::PaymentService>(ctx.store->ledger(), jobs, ctx.clock, s, webhook_signer(ctx),
@@ -165,10 +169,16 @@ void start_queue(Context& ctx) {
   if (auto text = c.string("queue.token_keys"); !text.empty()) {
     keys = auth::TokenSigner::parse_keyring(text).value();  // validated with the configuration
   } else {
-    log::warn("queue.token_keys is not set: using a random key, waiting tokens will not survive a restart");
-    keys.push_back({"k0", random_bytes(32)});
+    // Kept beside the database, so tokens stay valid across restarts (decision 0006).
+    auto path = (std::filesystem::path(c.string("store.data_dir")) / "queue-token-keys").string();
+    auto ring = auth::load_or_create_keyring(path, "k1");
+    if (!ring) throw std::runtime_error(ring.error().message);
+    keys = std::move(*ring);
   }
-  ctx.queue = std::make_unique<queue::QueueService>(inventory_client(ctx), ctx.clock, s, std::move(keys), ctx.metrics);
+  ctx.queue = std::make_unique<queue::QueueService>(inventory_client(ctx), ctx.clock, s, std::move(keys), ctx.metrics,
+                                                    &ctx.store->queue_state());
+  auto rooms = ctx.queue->restore();
+  if (rooms > 0) log::info("waiting rooms restored", {log::num("rooms", static_cast<long long>(rooms))});
   queue::add_routes(ctx.router, *ctx.queue);
   ctx.queue->start_ticker();
 }
@@ -193,6 +203,15 @@ void start_gateway(Context& ctx) {
     auto st = ctx.accounts->ensure_admin(admin, ctx.config.string("auth.admin_password"),
                                          ctx.config.string("auth.admin_email"));
     if (!st) throw std::runtime_error("initial admin: " + st.error().message);
+  }
+  if (ctx.config.boolean("demo.seed_users")) {
+    log::warn("demo.seed_users: the demo accounts user01..user10 have well-known passwords (local development only)");
+    // Ten Argon2id hashes take seconds: made on the blocking pool while the server starts.
+    ctx.blocking->submit([accounts = ctx.accounts.get()] {
+      auto made = accounts->ensure_demo_users();
+      if (!made) log::error("demo accounts not created", {log::str("error", made.error().message)});
+      else if (*made > 0) log::info("demo accounts created", {log::num("accounts", *made)});
+    });
   }
 }
 

@@ -42,12 +42,12 @@ enum class Errc : std::uint8_t {
   // ticketing
   seat_unavailable,
   sold_out,
+  ticket_limit_reached,
   reservation_expired,
   reservation_not_cancellable,
   reservation_cancelled,
   payment_not_approved,
   payment_not_payable,
-  amount_mismatch,
   invalid_signature,
   // capacity
   rate_limited,

@@ -37,6 +37,10 @@ constexpr std::array kKeys{
     KeyDecl{"http.cors_allowed_origins", T::string, "",
             "Comma list of origins browsers may call the API from (e.g. https://tickets.example); empty: none; `*` "
             "allows any origin without credentials"},
+    KeyDecl{"http.cors_allowed_headers", T::string,
+            "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-Client-ID, X-Trace-Id, traceparent, "
+            "tracestate",
+            "Request headers a CORS preflight may ask for (Access-Control-Allow-Headers)"},
     KeyDecl{"http.behind_tls", T::boolean, "false", "Served over TLS (by a proxy): adds Strict-Transport-Security"},
 
     KeyDecl{"rate_limit.enabled", T::boolean, "true", "Enforce the gateway's rate limits (token buckets)"},
@@ -96,10 +100,13 @@ constexpr std::array kKeys{
             1, 1000000},
     KeyDecl{"events.default_active_buyer_cap", T::integer, "1000",
             "Admitted buyers who may shop at once when an event does not set it", 1, 1000000},
+    KeyDecl{"events.default_max_tickets_per_user", T::integer, "0",
+            "Seats or places one user may hold and buy per event, when an event does not set it (0: no limit)", 0,
+            1000},
 
     KeyDecl{"queue.token_keys", T::string, "",
             "Waiting/reservation token keys `kid:secret[,kid:secret...]` (first signs, all verify; secrets >= 32 "
-            "bytes); empty makes a random key per process",
+            "bytes); empty uses `<store.data_dir>/queue-token-keys`, created once",
             0, 0, "", true},
     KeyDecl{"queue.waiting_token_ttl_sec", T::integer, "86400", "How long a waiting token stays valid", 60, 30 * 86400},
     KeyDecl{"queue.abandon_after_sec", T::integer, "60", "A waiting user who does not poll this long loses the place",
@@ -117,6 +124,8 @@ constexpr std::array kKeys{
             "Where the simulator POSTs webhooks (http://host:port/api/v1/webhooks/payment); empty delivers "
             "in-process, still signed and verified"},
     KeyDecl{"payment.delay_ms", T::integer, "3000", "How long the 'delay' scenario takes to approve", 0, 600000},
+    KeyDecl{"payment.settle_after_ms", T::integer, "2000",
+            "An intent created with scenario approve, fail or random settles by itself after this", 0, 600000},
     KeyDecl{"payment.random_approval_percent", T::integer, "70", "Share of 'random' payments that are approved", 0,
             100},
 
@@ -127,6 +136,9 @@ constexpr std::array kKeys{
     KeyDecl{"worker.concurrency", T::integer, "256", "Jobs running at once", 1, 100000},
 
     KeyDecl{"demo.seed", T::boolean, "false", "Create the demo event (10,000 seats, on sale now) if missing"},
+    KeyDecl{"demo.seed_users", T::boolean, "false",
+            "Create the demo accounts the original web app advertises (user01..user10, passwords pwd01..pwd10) if "
+            "missing; local development only"},
     KeyDecl{"web.dir", T::string, "web/dist", "Built web UI served at / (skipped when missing)"},
     KeyDecl{"log.level", T::choice, "info", "Log level", 0, 0, "debug|info|warn|error|off"},
 };

@@ -61,6 +61,10 @@ Status validate(const EventSpec& s) {
   if (s.max_seats_per_reservation < 1 || s.max_seats_per_reservation > 100) {
     return invalid("max_seats_per_reservation", "field 'max_seats_per_reservation' must be between 1 and 100");
   }
+  if (s.max_tickets_per_user < 0 || s.max_tickets_per_user > kMaxTicketsPerUserLimit) {
+    return invalid("max_tickets_per_user", "field 'max_tickets_per_user' must be between 0 (no limit) and " +
+                                               std::to_string(kMaxTicketsPerUserLimit));
+  }
   if (s.currency.size() != 3) return invalid("currency", "field 'currency' must be a 3-letter ISO 4217 code");
   for (char c : s.currency) {
     if (c < 'A' || c > 'Z') return invalid("currency", "field 'currency' must be a 3-letter ISO 4217 code");
@@ -132,6 +136,7 @@ Event make_event(const EventSpec& spec, std::int64_t created_at_ms) {
   e.admission_rate = spec.admission_rate;
   e.active_buyer_cap = spec.active_buyer_cap;
   e.max_seats_per_reservation = spec.max_seats_per_reservation;
+  e.max_tickets_per_user = spec.max_tickets_per_user;
   e.currency = spec.currency;
   e.created_at_ms = created_at_ms;
   e.general_admission = spec.ga_quantity.has_value();
@@ -167,15 +172,16 @@ std::vector<Seat> expand_seats(const EventSpec& spec) {
   return seats;
 }
 
-EventSpec demo_event_spec(std::int64_t now_ms) {
+EventSpec demo_event_spec(std::int64_t now_ms, int hold_ttl_sec) {
   EventSpec s;
   s.id = "evt_2025_1001";
   s.name = "Traffic Tacos Live: The Sold-Out Tour";
   s.venue = "Olympic Hall, Seoul";
   s.starts_at_ms = now_ms + 30LL * 86400 * 1000;
   s.sale_starts_at_ms = now_ms;
-  s.hold_ttl_sec = 60;
+  s.hold_ttl_sec = hold_ttl_sec;
   s.admission_rate = 100;
+  s.max_tickets_per_user = 10;
   s.currency = "KRW";
   // 500 + 1,000 + 1,000 + 6 x 1,250 = 10,000 seats.
   s.sections = {{"VIP", 220000, 10, 50}, {"R", 180000, 20, 50}, {"S", 150000, 20, 50}};

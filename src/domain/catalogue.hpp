@@ -37,6 +37,7 @@ struct EventSpec {
   int admission_rate = 100;  // users per second
   int active_buyer_cap = 1000;  // admitted buyers shopping at once
   int max_seats_per_reservation = 10;
+  int max_tickets_per_user = 0;  // seats or places one user may hold and buy in all; 0: no limit
   std::string currency = "KRW";
   std::vector<SectionSpec> sections;       // seated events
   std::optional<std::int64_t> ga_quantity;  // general admission events
@@ -68,6 +69,7 @@ struct Event {
   int admission_rate = 100;
   int active_buyer_cap = 1000;
   int max_seats_per_reservation = 10;
+  int max_tickets_per_user = 0;  // 0: no limit
   std::string currency;
   bool general_admission = false;
   std::int64_t created_at_ms = 0;
@@ -94,7 +96,9 @@ Event make_event(const EventSpec& spec, std::int64_t created_at_ms);
 /// Every seat of a seated spec, in section, row, number order.
 std::vector<Seat> expand_seats(const EventSpec& spec);
 
-/// The demo event `make run` seeds: 10,000 seats over VIP, R, S and A-F, on sale at `now_ms`.
-EventSpec demo_event_spec(std::int64_t now_ms);
+/// The demo event `make run` seeds: 10,000 seats over VIP, R, S and A-F, on sale at `now_ms`,
+/// holding seats for `hold_ttl_sec`, at most 10 tickets per fan.
+EventSpec demo_event_spec(std::int64_t now_ms, int hold_ttl_sec = 60);
+inline constexpr int kMaxTicketsPerUserLimit = 1000;
 
 }  // namespace tacos::domain

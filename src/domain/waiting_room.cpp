@@ -19,14 +19,31 @@ std::string_view to_string(PlaceState s) {
   return "waiting";
 }
 
+std::optional<PlaceState> parse_place_state(std::string_view s) {
+  for (auto p : {PlaceState::waiting, PlaceState::ready, PlaceState::entered, PlaceState::consumed,
+                 PlaceState::finished, PlaceState::left, PlaceState::abandoned, PlaceState::lapsed}) {
+    if (to_string(p) == s) return p;
+  }
+  return std::nullopt;
+}
+
 bool holds_place(PlaceState s) {
   return s == PlaceState::waiting || s == PlaceState::ready || s == PlaceState::entered ||
          s == PlaceState::consumed;
 }
 
+bool keeps_place_on_join(PlaceState s) {
+  return s == PlaceState::waiting || s == PlaceState::ready || s == PlaceState::entered;
+}
+
 namespace {
 bool is_active_buyer(PlaceState s) {
   return s == PlaceState::ready || s == PlaceState::entered || s == PlaceState::consumed;
+}
+// The states a stored room remembers per place; consumed and finished come from reservations.
+bool journaled(PlaceState s) {
+  return s == PlaceState::ready || s == PlaceState::entered || s == PlaceState::left || s == PlaceState::abandoned ||
+         s == PlaceState::lapsed;
 }
 Error place_gone(PlaceState s) {
   switch (s) {
@@ -48,7 +65,12 @@ WaitingRoom::WaitingRoom(WaitingRoomSettings settings, std::int64_t sale_starts_
   last_sweep_ms_ = created_ms;
   rate_window_start_ms_ = created_ms;
   open_ = created_ms >= sale_starts_at_ms;
+  if (open_) opened_at_ms_ = created_ms;
   counters_.open = open_;
+}
+
+void WaitingRoom::record(Ticket t, PlaceState to, std::int64_t now_ms) {
+  if (s_.journal && journaled(to)) pending_.changes.push_back({t, to, now_ms});
 }
 
 std::uint32_t WaitingRoom::append_place(std::int64_t now_ms) {
@@ -65,7 +87,7 @@ WaitingRoom::Joined WaitingRoom::join(std::uint64_t user_key, std::int64_t now_m
   auto it = by_user_.find(user_key);
   if (it != by_user_.end()) {
     auto v = peek(it->second);
-    if (v && holds_place(v->state)) {
+    if (v && keeps_place_on_join(v->state)) {
       poll(it->second, now_ms);
       return {it->second, true};
     }
@@ -76,6 +98,7 @@ WaitingRoom::Joined WaitingRoom::join(std::uint64_t user_key, std::int64_t now_m
     t.index = static_cast<std::uint32_t>(pre_state_.size());
     pre_state_.push_back(PlaceState::waiting);
     pre_last_seen_s_.push_back(now_s(now_ms));
+    ++pre_issued_;
     ++counters_.pre_queue;
   } else {
     t.index = append_place(now_ms);
@@ -102,8 +125,14 @@ std::optional<WaitingRoom::View> WaitingRoom::peek(Ticket t) const {
   auto seq = seq_of(t);
   if (!seq) return std::nullopt;
   View v{state_[*seq], std::nullopt};
-  if (v.state == PlaceState::waiting) v.position = waiting_.prefix(*seq - 1);
-  else if (is_active_buyer(v.state)) v.position = 0;
+  // An admission that is not durable yet is not shown: the fan still waits, at the front.
+  if (v.state == PlaceState::ready && !admission_shown(*seq)) v.state = PlaceState::waiting;
+  if (v.state == PlaceState::waiting) {
+    // Before the draw is durable, a pre-queue fan sees no position: a crash would draw again.
+    if (!t.pre || opening_settled_) v.position = waiting_.prefix(*seq - 1);
+  } else if (is_active_buyer(v.state)) {
+    v.position = 0;
+  }
   return v;
 }
 
@@ -119,13 +148,16 @@ std::optional<WaitingRoom::View> WaitingRoom::poll(Ticket t, std::int64_t now_ms
   return peek(t);
 }
 
-void WaitingRoom::set_state(std::uint32_t seq, PlaceState to) {
+void WaitingRoom::set_state(std::uint32_t seq, PlaceState to, std::int64_t now_ms) {
   PlaceState from = state_[seq];
   if (from == to) return;
   if (from == PlaceState::waiting) {
-    waiting_.add(seq, -1);
+    // In journal mode the place counts in others' positions until its departure is durable.
+    if (s_.journal) pending_.departed.push_back(seq);
+    else waiting_.add(seq, -1);
     --counters_.waiting;
   }
+  record(Ticket{false, seq}, to, now_ms);
   if (is_active_buyer(from) && !is_active_buyer(to)) --counters_.active_buyers;
   if (!is_active_buyer(from) && is_active_buyer(to)) ++counters_.active_buyers;
   switch (to) {
@@ -146,7 +178,8 @@ Status WaitingRoom::enter(Ticket t, std::int64_t now_ms) {
   switch (state_[*seq]) {
     case PlaceState::waiting: return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
     case PlaceState::ready:
-      set_state(*seq, PlaceState::entered);
+      if (!admission_shown(*seq)) return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
+      set_state(*seq, PlaceState::entered, now_ms);
       entered_deadlines_.push_back({now_ms + s_.reservation_ttl_ms, *seq});
       return {};
     case PlaceState::entered: return {};  // asking again re-issues the token
@@ -160,8 +193,13 @@ Status WaitingRoom::consume(Ticket t, std::int64_t now_ms) {
   auto seq = seq_of(t);
   if (!seq) return Error(Errc::reservation_token_invalid, "no such place in this queue");
   switch (state_[*seq]) {
+    case PlaceState::ready:
+      // Admitted before a restart: the fan may have entered (the caller checked the token's
+      // signature) while the crash came before the enter was stored.
+      if (*seq > restored_serving_) return Error(Errc::reservation_token_invalid, "enter the sale first");
+      [[fallthrough]];
     case PlaceState::entered:
-      set_state(*seq, PlaceState::consumed);
+      set_state(*seq, PlaceState::consumed, now_ms);
       consumed_deadlines_.push_back({now_ms + s_.buyer_timeout_ms, *seq});
       return {};
     case PlaceState::consumed:
@@ -175,26 +213,33 @@ Status WaitingRoom::consume(Ticket t, std::int64_t now_ms) {
 void WaitingRoom::finish(Ticket t) {
   auto seq = seq_of(t);
   if (!seq) return;
-  if (is_active_buyer(state_[*seq])) set_state(*seq, PlaceState::finished);
+  if (is_active_buyer(state_[*seq])) set_state(*seq, PlaceState::finished, last_tick_ms_);
 }
 
-void WaitingRoom::leave(Ticket t) {
+void WaitingRoom::leave(Ticket t, std::int64_t now_ms) {
   if (t.pre && !open_) {
     if (t.index < pre_state_.size() && pre_state_[t.index] == PlaceState::waiting) {
       pre_state_[t.index] = PlaceState::left;
       --counters_.pre_queue;
       ++counters_.left_total;
+      record(t, PlaceState::left, now_ms);
     }
     return;
   }
   auto seq = seq_of(t);
   if (!seq) return;
-  if (holds_place(state_[*seq])) set_state(*seq, PlaceState::left);
+  // A buyer holding seats is finished by the reservation's end, not by leaving the line.
+  if (keeps_place_on_join(state_[*seq])) set_state(*seq, PlaceState::left, now_ms);
 }
 
 void WaitingRoom::open_sale(std::int64_t now_ms) {
   open_ = true;
+  opened_at_ms_ = now_ms;
   counters_.open = true;
+  if (s_.journal) {
+    opening_settled_ = false;
+    pending_.opened = true;
+  }
   // Everyone who came early is shuffled (Fisher-Yates over a CSPRNG-seeded engine) and placed
   // ahead of later arrivals: refreshing early gives no edge.
   std::vector<std::uint32_t> order(pre_state_.size());
@@ -231,7 +276,7 @@ void WaitingRoom::admit(std::int64_t now_ms) {
   while (budget_ >= 1.0 && counters_.active_buyers < s_.active_buyer_cap && serving_ + 1 < state_.size()) {
     auto seq = static_cast<std::uint32_t>(++serving_);
     if (state_[seq] != PlaceState::waiting) continue;  // gone places cost nothing
-    set_state(seq, PlaceState::ready);
+    set_state(seq, PlaceState::ready, now_ms);
     ready_deadlines_.push_back({now_ms + s_.entry_window_ms, seq});
     budget_ -= 1.0;
     ++counters_.admitted_total;
@@ -262,13 +307,14 @@ void WaitingRoom::sweep_abandoned(std::int64_t now_ms) {
         pre_state_[i] = PlaceState::abandoned;
         --counters_.pre_queue;
         ++counters_.abandoned_total;
+        record(Ticket{true, static_cast<std::uint32_t>(i)}, PlaceState::abandoned, now_ms);
       }
     }
     return;
   }
   for (std::size_t seq = serving_ + 1; seq < state_.size(); ++seq) {
     if (state_[seq] == PlaceState::waiting && stale(last_seen_s_[seq])) {
-      set_state(static_cast<std::uint32_t>(seq), PlaceState::abandoned);
+      set_state(static_cast<std::uint32_t>(seq), PlaceState::abandoned, now_ms);
     }
   }
 }
@@ -278,7 +324,9 @@ void WaitingRoom::sweep_lapses(std::int64_t now_ms) {
     while (!q.empty() && q.front().at_ms <= now_ms) {
       auto seq = q.front().seq;
       q.pop_front();
-      if (state_[seq] == expected) set_state(seq, expected == PlaceState::consumed ? PlaceState::finished : PlaceState::lapsed);
+      if (state_[seq] == expected) {
+        set_state(seq, expected == PlaceState::consumed ? PlaceState::finished : PlaceState::lapsed, now_ms);
+      }
     }
   };
   drain(ready_deadlines_, PlaceState::ready);
@@ -310,6 +358,96 @@ WaitingRoomStats WaitingRoom::stats() const {
 
 double WaitingRoom::eta_rate() const {
   return has_rate_history_ && measured_rate_ > 0.01 ? measured_rate_ : s_.admission_rate;
+}
+
+PendingChanges WaitingRoom::take_pending() {
+  PendingChanges p = std::move(pending_);
+  pending_ = PendingChanges{};
+  p.serving = serving_;
+  return p;
+}
+
+void WaitingRoom::settle(const PendingChanges& p) {
+  for (auto seq : p.departed) waiting_.add(seq, -1);
+  settled_serving_ = std::max(settled_serving_, p.serving);
+  if (p.opened) opening_settled_ = true;
+}
+
+void WaitingRoom::restore_pending(PendingChanges p) {
+  p.changes.insert(p.changes.end(), pending_.changes.begin(), pending_.changes.end());
+  p.departed.insert(p.departed.end(), pending_.departed.begin(), pending_.departed.end());
+  p.opened = p.opened || pending_.opened;
+  pending_ = std::move(p);
+}
+
+void WaitingRoom::adopt(std::uint64_t user_key, Ticket t) {
+  auto it = by_user_.find(user_key);
+  if (it != by_user_.end() && it->second != t) {
+    auto v = peek(it->second);
+    if (v && keeps_place_on_join(v->state)) return;  // joined again since: that place stands
+  }
+  by_user_[user_key] = t;
+}
+
+WaitingRoom WaitingRoom::restore(WaitingRoomSettings settings, std::int64_t sale_starts_at_ms,
+                                 std::int64_t created_ms, std::uint64_t shuffle_seed, const StoredRoom& stored,
+                                 std::int64_t now_ms) {
+  const bool journal = settings.journal;
+  settings.journal = false;  // rebuilding is not a change to store again
+  WaitingRoom r(settings, sale_starts_at_ms, created_ms, shuffle_seed);
+  r.open_ = false;
+  r.counters_.open = false;
+  const auto seen = r.now_s(now_ms);  // nobody is abandoned for the time the process was down
+  r.pre_state_.assign(stored.pre_issued, PlaceState::waiting);
+  r.pre_last_seen_s_.assign(stored.pre_issued, seen);
+  r.pre_issued_ = stored.pre_issued;
+  r.counters_.pre_queue = stored.pre_issued;
+  for (const auto& c : stored.places) {
+    if (!c.ticket.pre || c.ticket.index >= r.pre_state_.size() || r.pre_state_[c.ticket.index] != PlaceState::waiting) {
+      continue;
+    }
+    r.pre_state_[c.ticket.index] = c.state;  // gone before the opening
+    --r.counters_.pre_queue;
+  }
+  std::vector<Deadline> ready, entered, consumed;
+  if (stored.opened) {
+    r.open_sale(stored.opened_at_ms);  // the same seed draws the same order
+    while (r.state_.size() <= stored.seq_issued) r.append_place(now_ms);
+    for (auto& seen_s : r.last_seen_s_) seen_s = seen;
+    for (const auto& c : stored.places) {
+      if (c.ticket.pre) continue;
+      auto seq = r.seq_of(c.ticket);
+      if (!seq) continue;
+      r.set_state(*seq, c.state, c.at_ms);
+      if (c.state == PlaceState::ready) ready.push_back({c.at_ms + r.s_.entry_window_ms, *seq});
+      if (c.state == PlaceState::entered) entered.push_back({c.at_ms + r.s_.reservation_ttl_ms, *seq});
+    }
+    for (const auto& u : stored.uses) {
+      auto seq = r.seq_of(u.ticket);
+      if (!seq) continue;
+      r.set_state(*seq, u.live ? PlaceState::consumed : PlaceState::finished, u.at_ms);
+      if (u.live) consumed.push_back({u.at_ms + r.s_.buyer_timeout_ms, *seq});
+    }
+  }
+  auto by_time = [](const Deadline& a, const Deadline& b) { return a.at_ms < b.at_ms; };
+  for (auto* v : {&ready, &entered, &consumed}) std::sort(v->begin(), v->end(), by_time);
+  r.ready_deadlines_.assign(ready.begin(), ready.end());
+  r.entered_deadlines_.assign(entered.begin(), entered.end());
+  r.consumed_deadlines_.assign(consumed.begin(), consumed.end());
+  r.serving_ = stored.serving;
+  r.settled_serving_ = stored.serving;
+  r.restored_serving_ = stored.serving;
+  r.counters_.joined_total = stored.totals.joined_total;
+  r.counters_.admitted_total = stored.totals.admitted_total;
+  r.counters_.abandoned_total = stored.totals.abandoned_total;
+  r.counters_.left_total = stored.totals.left_total;
+  r.counters_.lapsed_total = stored.totals.lapsed_total;
+  r.counters_.finished_total = stored.totals.finished_total;
+  r.last_tick_ms_ = now_ms;
+  r.last_sweep_ms_ = now_ms;
+  r.rate_window_start_ms_ = now_ms;
+  r.s_.journal = journal;
+  return r;
 }
 
 std::size_t WaitingRoom::memory_bytes() const {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 namespace tacos::domain {
 namespace {
@@ -102,7 +103,7 @@ TEST(WaitingRoom, PositionNeverIncreases) {
     int joins = std::uniform_int_distribution<int>(0, 3)(rng);
     for (int j = 0; j < joins; ++j) tickets.push_back(room.join(next_user++, now).ticket);
     if (!tickets.empty() && std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
-      room.leave(tickets[std::uniform_int_distribution<std::size_t>(0, tickets.size() - 1)(rng)]);
+      room.leave(tickets[std::uniform_int_distribution<std::size_t>(0, tickets.size() - 1)(rng)], now);
     }
     room.tick(now);
     for (const auto& t : tickets) {
@@ -167,7 +168,7 @@ TEST(WaitingRoom, ActiveBuyerCapClosesTheLoop) {
   ASSERT_TRUE(room.enter(t[0], kT0 + 2000).ok());
   ASSERT_TRUE(room.consume(t[0], kT0 + 2000).ok());
   room.finish(t[0]);
-  room.leave(t[1]);  // an admitted user leaving frees a slot too
+  room.leave(t[1], kT0 + 2000);  // an admitted user leaving frees a slot too
   room.tick(kT0 + 3000);
   EXPECT_EQ(room.stats().admitted_total, 7);
   EXPECT_EQ(room.peek(t[5])->state, PlaceState::ready);
@@ -217,7 +218,7 @@ TEST(WaitingRoom, EnterAndConsumeFollowTheRules) {
 TEST(WaitingRoom, LeavingReturnsNoPlaceAndJoiningAgainGivesANewOne) {
   WaitingRoom room(fast(), kT0 + 1000, kT0, 1);
   auto a = room.join(7, kT0).ticket;
-  room.leave(a);
+  room.leave(a, kT0);
   EXPECT_EQ(room.peek(a)->state, PlaceState::left);
   auto again = room.join(7, kT0 + 10);
   EXPECT_FALSE(again.existing);
@@ -261,6 +262,227 @@ TEST(WaitingRoom, APollStampedAfterTheSweepReadTheClockIsFresh) {
   EXPECT_EQ(room.peek(t)->state, PlaceState::waiting);
   room.tick(kT0 + 43'000);
   EXPECT_EQ(room.peek(t)->state, PlaceState::waiting);
+}
+
+}  // namespace
+}  // namespace tacos::domain
+
+namespace tacos::domain {
+namespace {
+
+// What a store holds after each settled batch: the owner's side of journal mode.
+struct FakeStore {
+  StoredRoom stored;
+  std::map<std::pair<bool, std::uint32_t>, PlaceChange> places;
+
+  // Takes the room's pending changes, "stores" them and settles them.
+  void flush(WaitingRoom& room) {
+    auto p = room.take_pending();
+    for (const auto& c : p.changes) places[{c.ticket.pre, c.ticket.index}] = c;
+    stored.opened = room.open();
+    stored.opened_at_ms = room.opened_at_ms();
+    stored.pre_issued = room.pre_issued();
+    stored.seq_issued = room.seq_issued();
+    stored.serving = p.serving;
+    stored.totals = room.stats();
+    room.settle(p);
+  }
+  StoredRoom snapshot() const {
+    StoredRoom s = stored;
+    s.places.clear();
+    for (const auto& [k, c] : places) s.places.push_back(c);
+    return s;
+  }
+};
+
+WaitingRoomSettings journaled(double rate = 1000, std::int64_t cap = 1'000'000) {
+  auto s = fast(rate, cap);
+  s.journal = true;
+  return s;
+}
+
+TEST(WaitingRoomJournal, DeparturesCountInPositionsUntilSettled) {
+  WaitingRoom room(journaled(), kT0, kT0, 1);
+  room.set_active_buyer_cap(0);
+  auto t = join_many(room, 3, kT0);
+  FakeStore store;
+  store.flush(room);
+  room.leave(t[0], kT0 + 1);
+  EXPECT_EQ(room.peek(t[0])->state, PlaceState::left);  // the leaver sees it at once
+  EXPECT_EQ(*room.peek(t[2])->position, 2);             // the others not yet
+  store.flush(room);
+  EXPECT_EQ(*room.peek(t[2])->position, 1);
+}
+
+TEST(WaitingRoomJournal, AnAdmissionShowsOnlyOnceStored) {
+  WaitingRoom room(journaled(), kT0, kT0, 1);
+  auto t = room.join(1, kT0).ticket;
+  room.tick(kT0 + 100);
+  EXPECT_EQ(room.peek(t)->state, PlaceState::waiting);
+  EXPECT_EQ(room.enter(t, kT0 + 100).error().code, Errc::not_ready);
+  FakeStore store;
+  store.flush(room);
+  EXPECT_EQ(room.peek(t)->state, PlaceState::ready);
+  EXPECT_TRUE(room.enter(t, kT0 + 110).ok());
+}
+
+TEST(WaitingRoomJournal, AFailedStoreIsTakenAgainWithTheNextBatch) {
+  WaitingRoom room(journaled(), kT0, kT0, 1);
+  room.set_active_buyer_cap(0);
+  auto t = join_many(room, 2, kT0);
+  room.leave(t[0], kT0 + 1);
+  auto lost = room.take_pending();
+  room.restore_pending(std::move(lost));  // storing failed
+  room.leave(t[1], kT0 + 2);
+  auto again = room.take_pending();
+  ASSERT_EQ(again.changes.size(), 2u);
+  EXPECT_EQ(again.changes[0].ticket, t[0]);
+  EXPECT_EQ(again.departed.size(), 2u);
+}
+
+// Many random crashes: a room rebuilt from what was stored never shows a fan a higher position
+// than one shown before, and admissions shown before stay admissions.
+TEST(WaitingRoomJournal, ARestoredRoomNeverShowsAHigherPosition) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    WaitingRoomSettings s = journaled(40, 30);
+    s.abandon_after_ms = 4'000;
+    const std::int64_t opens = kT0 + 2'000;
+    WaitingRoom room(s, opens, kT0, seed * 7919);
+    FakeStore store;
+    std::vector<Ticket> tickets;
+    std::map<std::pair<bool, std::uint32_t>, std::int64_t> shown;  // lowest position shown per ticket
+    std::set<std::pair<bool, std::uint32_t>> admitted;
+    std::int64_t now = kT0;
+    std::uint64_t user = 1;
+    auto look = [&](WaitingRoom& r) {
+      for (const auto& t : tickets) {
+        auto v = (t.index + user) % 5 == 0 ? r.peek(t) : r.poll(t, now);
+        if (!v) continue;
+        auto key = std::make_pair(t.pre, t.index);
+        if (v->state == PlaceState::ready) admitted.insert(key);
+        if (v->position && v->state == PlaceState::waiting) {
+          auto it = shown.find(key);
+          ASSERT_TRUE(it == shown.end() || *v->position <= it->second)
+              << "seed " << seed << " ticket " << (t.pre ? "p" : "s") << t.index;
+          shown[key] = *v->position;
+        }
+      }
+    };
+    for (int step = 0; step < 600; ++step) {
+      now += 25;
+      int joins = std::uniform_int_distribution<int>(0, 2)(rng);
+      for (int j = 0; j < joins; ++j) tickets.push_back(room.join(user++, now).ticket);
+      if (!tickets.empty() && std::uniform_int_distribution<int>(0, 7)(rng) == 0) {
+        room.leave(tickets[std::uniform_int_distribution<std::size_t>(0, tickets.size() - 1)(rng)], now);
+      }
+      room.tick(now);
+      // Joins are answered only once stored, so a fan's token always names a stored place.
+      if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) store.flush(room);
+      look(room);
+      if (std::uniform_int_distribution<int>(0, 60)(rng) == 0) {
+        // Crash: whatever was not stored is lost; tickets handed out but not stored were never answered.
+        auto snap = store.snapshot();
+        std::erase_if(tickets, [&](const Ticket& t) {
+          return t.pre ? t.index >= snap.pre_issued : t.index > snap.seq_issued;
+        });
+        room = WaitingRoom::restore(s, opens, kT0, seed * 7919, snap, now);
+        for (const auto& key : admitted) {
+          auto v = room.peek(Ticket{key.first, key.second});
+          ASSERT_TRUE(v.has_value());
+          ASSERT_NE(v->state, PlaceState::waiting) << "an admission shown before was taken back";
+        }
+        look(room);
+      }
+    }
+    EXPECT_GT(room.stats().admitted_total, 0);
+  }
+}
+
+TEST(WaitingRoomJournal, RestoreKeepsAdmissionsUsesAndDeadlines) {
+  WaitingRoomSettings s = journaled(1000, 3);
+  s.entry_window_ms = 10'000;
+  s.reservation_ttl_ms = 5'000;
+  WaitingRoom room(s, kT0, kT0, 5);
+  auto t = join_many(room, 6, kT0);
+  room.tick(kT0 + 100);
+  FakeStore store;
+  store.flush(room);
+  ASSERT_TRUE(room.enter(t[1], kT0 + 200).ok());
+  ASSERT_TRUE(room.enter(t[2], kT0 + 200).ok());
+  ASSERT_TRUE(room.consume(t[2], kT0 + 300).ok());  // the hold's reservation records the use
+  store.flush(room);
+  auto snap = store.snapshot();
+  snap.uses.push_back({t[2], true, kT0 + 300});
+
+  auto back = WaitingRoom::restore(s, kT0, kT0, 5, snap, kT0 + 1'000);
+  EXPECT_EQ(back.peek(t[0])->state, PlaceState::ready);
+  EXPECT_EQ(back.peek(t[1])->state, PlaceState::entered);
+  EXPECT_EQ(back.peek(t[2])->state, PlaceState::consumed);
+  EXPECT_EQ(back.consume(t[2], kT0 + 1'000).error().code, Errc::token_used);
+  EXPECT_EQ(back.stats().active_buyers, 3);  // the cap stays full: nobody else is let in
+  back.tick(kT0 + 1'100);
+  EXPECT_EQ(back.peek(t[3])->state, PlaceState::waiting);
+  EXPECT_EQ(*back.peek(t[3])->position, 0);
+  // A fan admitted before the crash may hold with a token from an enter that was not stored.
+  EXPECT_TRUE(back.consume(t[0], kT0 + 1'200).ok());
+  // The entered place lapses when its token would have expired; its slot goes to the next fan.
+  for (std::int64_t now = kT0 + 2'000; now <= kT0 + 6'000; now += 1'000) {
+    for (const auto& x : t) back.poll(x, now);
+    back.tick(now);
+  }
+  EXPECT_EQ(back.peek(t[1])->state, PlaceState::lapsed);
+  EXPECT_EQ(back.peek(t[3])->state, PlaceState::waiting);  // shown once the admission is stored
+  store = FakeStore{};
+  store.flush(back);
+  EXPECT_EQ(back.peek(t[3])->state, PlaceState::ready);
+}
+
+TEST(WaitingRoomJournal, ARestoredPreQueueIsDrawnInTheSameOrder) {
+  const std::int64_t opens = kT0 + 5'000;
+  WaitingRoom room(journaled(1, 1), opens, kT0, 4242);
+  auto early = join_many(room, 200, kT0 + 100);
+  FakeStore store;
+  store.flush(room);
+  room.leave(early[3], kT0 + 200);
+  store.flush(room);
+  room.tick(opens);
+  store.flush(room);
+  auto back = WaitingRoom::restore(journaled(1, 1), opens, kT0, 4242, store.snapshot(), opens + 10);
+  for (const auto& t : early) {
+    auto a = room.peek(t), b = back.peek(t);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->state, b->state);
+    EXPECT_EQ(a->position, b->position);
+  }
+  EXPECT_EQ(back.peek(early[3])->state, PlaceState::left);
+}
+
+TEST(WaitingRoomJournal, APreQueueFanSeesNoPositionUntilTheDrawIsStored) {
+  const std::int64_t opens = kT0 + 5'000;
+  WaitingRoom room(journaled(1, 1), opens, kT0, 1);
+  room.set_active_buyer_cap(0);
+  auto t = join_many(room, 3, kT0);
+  FakeStore store;
+  store.flush(room);
+  room.tick(opens);
+  EXPECT_FALSE(room.peek(t[1])->position.has_value());
+  store.flush(room);
+  EXPECT_TRUE(room.peek(t[1])->position.has_value());
+}
+
+TEST(WaitingRoom, ABuyerWhoUsedTheEntryGetsANewPlaceOnJoiningAgain) {
+  WaitingRoom room(fast(1000, 10), kT0, kT0, 1);
+  auto a = room.join(1, kT0).ticket;
+  room.tick(kT0 + 100);
+  ASSERT_TRUE(room.enter(a, kT0 + 100).ok());
+  EXPECT_EQ(room.join(1, kT0 + 150).ticket, a);  // admitted, not buying yet: the same place
+  ASSERT_TRUE(room.consume(a, kT0 + 200).ok());
+  auto again = room.join(1, kT0 + 300);
+  EXPECT_FALSE(again.existing);
+  EXPECT_NE(again.ticket, a);
+  room.leave(a, kT0 + 400);  // leaving the old place does not end the purchase
+  EXPECT_EQ(room.peek(a)->state, PlaceState::consumed);
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ struct Request {
 
   // Filled in by the pipeline.
   std::string request_id;
+  /// The correlation id of logs and error envelopes: the trace id of a valid `traceparent`, else a
+  /// sane `X-Trace-Id`, else the request id.
+  std::string trace_id;
   std::string route = "unmatched";  // the matched pattern, e.g. /api/v1/events/{id}
   std::vector<std::pair<std::string, std::string>> params;
   Identity identity;

@@ -18,8 +18,13 @@ class Histogram;
 
 namespace tacos::net {
 
+/// The trace id of a W3C `traceparent` header (32 lower-case hex digits), or nullopt when the
+/// header is absent or malformed (all-zero ids, version ff, upper case, wrong lengths).
+std::optional<std::string> traceparent_trace_id(std::string_view header);
+
 /// Accepts a sane incoming X-Request-ID (1-64 chars of [A-Za-z0-9._-]) or makes one, and echoes
-/// it on the response. Stateless.
+/// it on the response. Sets the request's trace id (`Request::trace_id`): a valid traceparent's,
+/// else a sane X-Trace-Id (the original web app sends a UUID), else the request id. Stateless.
 class RequestIdMiddleware final : public Middleware {
  public:
   std::optional<Response> before(Request& req) override;

@@ -11,7 +11,7 @@ void add_ops_routes(Router& router, metrics::Registry& registry, std::function<S
 
   router.add_sync(Method::get, "/readyz", [ready = std::move(ready)](Request& req) {
     auto st = ready();
-    if (!st) return error_response(Error(Errc::unavailable, "not ready: " + st.error().message), req.request_id);
+    if (!st) return error_response(Error(Errc::unavailable, "not ready: " + st.error().message), req.trace_id);
     return Response(200, R"({"status":"ready"})");
   });
 

@@ -150,8 +150,9 @@ struct Server::Impl {
     // middleware (security headers, metrics) through a synthetic request.
     Request req;
     req.request_id = new_hex128();
+    req.trace_id = req.request_id;
     req.start_us = steady_now_us();
-    Response r = error_response(Error(code, std::move(msg)), req.request_id);
+    Response r = error_response(Error(code, std::move(msg)), req.trace_id);
     r.set_header("x-request-id", req.request_id);
     r.close = true;
     for (auto it = middleware.rbegin(); it != middleware.rend(); ++it) (*it)->after(req, r);
@@ -353,8 +354,8 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
     handler(req, responder);
   } catch (const std::exception& e) {
     log::error("handler threw", {log::str("route", req.route), log::str("error", e.what()),
-                                 log::str("request_id", req.request_id)});
-    responder.send(error_response(Error(Errc::internal, "internal error"), req.request_id));
+                                 log::str("request_id", req.request_id), log::str("trace_id", req.trace_id)});
+    responder.send(error_response(Error(Errc::internal, "internal error"), req.trace_id));
   }
   p->caller = std::thread::id{};
   if (!p->finished) {
@@ -373,7 +374,7 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
     c.pending = nullptr;
     c.deadline_us = kNever;
   }
-  if (p->timed_out) co_return error_response(Error(Errc::timeout, "the request took too long"), req.request_id);
+  if (p->timed_out) co_return error_response(Error(Errc::timeout, "the request took too long"), req.trace_id);
   co_return std::move(*p->response);
 }
 
@@ -399,10 +400,10 @@ Task<Response> Server::Impl::dispatch(Conn& c, Request& req) {
     } else if (match.path_known) {
       res = error_response(Error(Errc::method_not_allowed, std::string(method_name(req.method)) +
                                                               " is not allowed on " + req.path),
-                           req.request_id);
+                           req.trace_id);
       res->set_header("allow", match.allow);
     } else {
-      res = error_response(Error(Errc::not_found, "no route for " + req.path), req.request_id);
+      res = error_response(Error(Errc::not_found, "no route for " + req.path), req.trace_id);
     }
   }
   for (std::size_t i = ran; i-- > 0;) middleware[i]->after(req, *res);

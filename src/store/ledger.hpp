@@ -17,6 +17,7 @@
 
 #include "common/result.hpp"
 #include "domain/catalogue.hpp"
+#include "store/queue_state.hpp"
 
 namespace tacos::store {
 
@@ -94,6 +95,9 @@ class WriteTx {
   /// Errc::idempotency_key_mismatch when the user already has a reservation under
   /// r.idempotency_key (the caller looks it up once the batch is committed).
   virtual Status insert_reservation(const Reservation& r) = 0;
+  /// Seats (or general-admission places) of the user's HOLD and CONFIRMED reservations for the
+  /// event, this batch's included: what a per-user ticket limit counts.
+  virtual std::int64_t tickets_of(std::string_view user_id, std::string_view event_id) = 0;
   /// Moves a reservation from `from` to `to`; false when it was not in `from`.
   virtual bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
                                       std::string_view payment_intent_id, std::string_view end_reason) = 0;
@@ -129,6 +133,10 @@ class WriteTx {
   virtual bool replay_job(std::int64_t id) = 0;
   /// First sight of a webhook event id: true; a duplicate: false.
   virtual bool record_webhook(std::string_view event_id) = 0;
+
+  /// The waiting rooms' state (store/queue_state.hpp), inserted or replaced.
+  virtual void save_queue_room(const QueueRoomRecord& room) = 0;
+  virtual void save_queue_place(const QueuePlaceRecord& place) = 0;
 };
 
 struct WriteOp {

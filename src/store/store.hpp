@@ -17,6 +17,7 @@
 #include "domain/catalogue.hpp"
 #include "domain/user.hpp"
 #include "store/ledger.hpp"
+#include "store/queue_state.hpp"
 
 namespace tacos::store {
 
@@ -61,6 +62,8 @@ class Store {
   /// The ticketing core's state and its group-commit writer (started on first use).
   virtual Ledger& ledger() = 0;
   virtual InvariantChecker& invariants() = 0;
+  /// The waiting rooms' durable state (decision 0006).
+  virtual QueueStateStore& queue_state() = 0;
   /// Applies pending migrations; returns those applied now.
   virtual std::vector<MigrationInfo> migrate() = 0;
   /// Cheap reachability check for /readyz.

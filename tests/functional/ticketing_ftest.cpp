@@ -536,11 +536,20 @@ TEST_F(TicketingFTest, IntentAmountComesFromTheReservation) {
   auto [fan, held] = shop_->fan_holding(event, {"A-1-1", "B-1-1"});
   auto id = held["reservation_id"].get<std::string>();
   EXPECT_EQ(held["total_amount"], 1500);
-  expect_error(shop_->post_intent(fan, json{{"reservation_id", id}, {"amount", 1}}), 400, "AMOUNT_MISMATCH", "amount");
+  // A client's amount never decides the price (the original web app always sends 120000): the
+  // intent charges the reservation's total and says so; the difference is counted.
+  auto cheap = shop_->post_intent(fan, json{{"reservation_id", id}, {"amount", 1}, {"currency", "USD"}});
+  ASSERT_EQ(cheap.status, 200) << cheap.body;
+  EXPECT_EQ(json_body(cheap)["amount"], 1500);
+  EXPECT_EQ(json_body(cheap)["currency"], "KRW");
   auto r = shop_->post_intent(fan, json{{"reservation_id", id}, {"amount", 1500}}, "/api/v1/payments/intent");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json_body(r)["amount"], 1500);
   EXPECT_EQ(json_body(r)["status"], "PENDING");
+  EXPECT_EQ(json_body(r)["payment_intent_id"], json_body(cheap)["payment_intent_id"]);  // the open intent again
+  auto metrics = server_->client()->get("/metrics");
+  EXPECT_NE(metrics.body.find("\ntacos_payment_client_price_mismatches_total "), std::string::npos);
+  EXPECT_EQ(metrics.body.find("\ntacos_payment_client_price_mismatches_total 0\n"), std::string::npos);
   expect_error(shop_->post_intent(fan, json{{"reservation_id", "rsv_does_not_exist"}}), 404, "NOT_FOUND");
 }
 

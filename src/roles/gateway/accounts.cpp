@@ -1,5 +1,6 @@
 #include "roles/gateway/accounts.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
@@ -56,17 +57,36 @@ Status Accounts::ensure_admin(std::string_view username, std::string_view passwo
     return {};
   }
   if (auto st = domain::validate_registration(username, password, email, username); !st) return st.error();
+  if (auto st = create_account(username, password, email, domain::kRoleAdmin); !st) return st;
+  log::info("initial admin created", {log::str("username", username)});
+  return {};
+}
+
+Result<int> Accounts::ensure_demo_users() {
+  int created = 0;
+  for (int i = 1; i <= 10; ++i) {
+    char name[16], password[16];
+    std::snprintf(name, sizeof name, "user%02d", i);
+    std::snprintf(password, sizeof password, "pwd%02d", i);
+    if (users_.find_by_username(name)) continue;
+    auto st = create_account(name, password, std::string(name) + "@demo.traffic-tacos.local", domain::kRoleUser);
+    if (!st && st.error().code != Errc::username_taken) return st.error();
+    if (st) ++created;
+  }
+  return created;
+}
+
+Status Accounts::create_account(std::string_view username, std::string_view password, std::string_view email,
+                                std::string_view role) {
   domain::User u;
   u.id = new_id("usr_", 16);
   u.username = username;
   u.email = email;
   u.display_name = username;
-  u.role = domain::kRoleAdmin;
+  u.role = role;
   u.created_at_ms = clock_.now_ms();
   u.password_hash = hasher_.hash(password);
-  if (auto st = users_.create(u); !st) return st.error();
-  log::info("initial admin created", {log::str("username", username)});
-  return {};
+  return users_.create(u);
 }
 
 std::string session_json(const Session& s) {

@@ -33,8 +33,15 @@ class Accounts {
   Result<Session> login(std::string_view username, std::string_view password);
   /// Creates the admin if no user has that name yet; leaves an existing account alone.
   Status ensure_admin(std::string_view username, std::string_view password, std::string_view email);
+  /// The demo accounts the original web app's sign-in page advertises (user01..user10 with
+  /// pwd01..pwd10), for local development only: their passwords are shorter than the rule for
+  /// real accounts. Creates those that do not exist; returns how many it created.
+  Result<int> ensure_demo_users();
 
  private:
+  Status create_account(std::string_view username, std::string_view password, std::string_view email,
+                        std::string_view role);
+
   Session session_for(domain::User user) const;
 
   store::UserRepository& users_;

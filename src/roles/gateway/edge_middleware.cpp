@@ -6,7 +6,6 @@ namespace tacos::gateway {
 
 namespace {
 constexpr std::string_view kAllowMethods = "GET, POST, PATCH, DELETE, OPTIONS";
-constexpr std::string_view kAllowHeaders = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-Client-ID";
 constexpr std::string_view kExposeHeaders =
     "X-Request-ID, Idempotent-Replayed, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
     "ETag, Location";
@@ -26,7 +25,8 @@ std::vector<std::string> CorsMiddleware::parse_origins(std::string_view list) {
   return out;
 }
 
-CorsMiddleware::CorsMiddleware(std::vector<std::string> allowed_origins) : origins_(std::move(allowed_origins)) {
+CorsMiddleware::CorsMiddleware(std::vector<std::string> allowed_origins, std::string allowed_headers)
+    : origins_(std::move(allowed_origins)), allowed_headers_(std::move(allowed_headers)) {
   any_ = std::find(origins_.begin(), origins_.end(), "*") != origins_.end();
 }
 
@@ -51,12 +51,12 @@ std::optional<net::Response> CorsMiddleware::before(net::Request& req) {
   }
   if (!allowed(origin)) {
     return net::error_response(Error(Errc::forbidden, "origin '" + std::string(origin) + "' is not allowed"),
-                               req.request_id);
+                               req.trace_id);
   }
   net::Response res(204, "", "");
   decorate(origin, res);
   res.set_header("access-control-allow-methods", std::string(kAllowMethods));
-  res.set_header("access-control-allow-headers", std::string(kAllowHeaders));
+  res.set_header("access-control-allow-headers", allowed_headers_);
   res.set_header("access-control-max-age", "600");
   return res;
 }

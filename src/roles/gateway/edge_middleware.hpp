@@ -12,10 +12,12 @@ namespace tacos::gateway {
 /// CORS (Fetch standard). Preflights (OPTIONS with Access-Control-Request-Method) are answered
 /// here: 204 with the allowed methods and headers for a listed origin, 403 otherwise. Actual
 /// requests from a listed origin get Access-Control-Allow-Origin naming that origin (never `*`
-/// with credentials); `*` in the list allows any origin, without credentials.
+/// with credentials); `*` in the list allows any origin, without credentials. The request headers a
+/// preflight may ask for come from `http.cors_allowed_headers`, whose default covers this
+/// platform's clients and the original web app (X-Trace-Id, W3C trace context).
 class CorsMiddleware final : public net::Middleware {
  public:
-  explicit CorsMiddleware(std::vector<std::string> allowed_origins);
+  CorsMiddleware(std::vector<std::string> allowed_origins, std::string allowed_headers);
   std::optional<net::Response> before(net::Request& req) override;
   void after(const net::Request& req, net::Response& res) override;
 
@@ -26,6 +28,7 @@ class CorsMiddleware final : public net::Middleware {
   bool allowed(std::string_view origin) const;
   void decorate(std::string_view origin, net::Response& res) const;
   std::vector<std::string> origins_;
+  std::string allowed_headers_;
   bool any_ = false;
 };
 

@@ -5,6 +5,8 @@
 namespace tacos::gateway {
 namespace {
 
+constexpr const char* kHeaders = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-Trace-Id";
+
 net::Request preflight(std::string origin) {
   net::Request req;
   req.method = net::Method::options;
@@ -14,7 +16,7 @@ net::Request preflight(std::string origin) {
 }
 
 TEST(Cors, AnswersAPreflightFromAListedOrigin) {
-  CorsMiddleware cors(CorsMiddleware::parse_origins("https://tickets.example, http://localhost:5173/"));
+  CorsMiddleware cors(CorsMiddleware::parse_origins("https://tickets.example, http://localhost:5173/"), kHeaders);
   auto req = preflight("http://localhost:5173");
   auto res = cors.before(req);
   ASSERT_TRUE(res.has_value());
@@ -26,8 +28,16 @@ TEST(Cors, AnswersAPreflightFromAListedOrigin) {
   EXPECT_NE(res->header("access-control-allow-headers").find("X-Request-ID"), std::string_view::npos);
 }
 
+TEST(Cors, AllowsTheConfiguredRequestHeaders) {
+  CorsMiddleware cors({"https://tickets.example"}, "Authorization, X-Trace-Id, traceparent");
+  auto req = preflight("https://tickets.example");
+  auto res = cors.before(req);
+  ASSERT_TRUE(res.has_value());
+  EXPECT_EQ(res->header("access-control-allow-headers"), "Authorization, X-Trace-Id, traceparent");
+}
+
 TEST(Cors, RefusesAPreflightFromAnotherOrigin) {
-  CorsMiddleware cors({"https://tickets.example"});
+  CorsMiddleware cors({"https://tickets.example"}, kHeaders);
   auto req = preflight("https://evil.example");
   auto res = cors.before(req);
   ASSERT_TRUE(res.has_value());
@@ -36,7 +46,7 @@ TEST(Cors, RefusesAPreflightFromAnotherOrigin) {
 }
 
 TEST(Cors, DecoratesActualRequestsOnlyForListedOrigins) {
-  CorsMiddleware cors({"https://tickets.example"});
+  CorsMiddleware cors({"https://tickets.example"}, kHeaders);
   net::Request req;
   req.headers = {{"origin", "https://tickets.example"}};
   EXPECT_FALSE(cors.before(req).has_value());
@@ -52,7 +62,7 @@ TEST(Cors, DecoratesActualRequestsOnlyForListedOrigins) {
 }
 
 TEST(Cors, WildcardNeverComesWithCredentials) {
-  CorsMiddleware cors({"*"});
+  CorsMiddleware cors({"*"}, kHeaders);
   auto req = preflight("https://anyone.example");
   auto res = cors.before(req);
   ASSERT_TRUE(res.has_value());
@@ -61,7 +71,7 @@ TEST(Cors, WildcardNeverComesWithCredentials) {
 }
 
 TEST(Cors, NoListMeansNoCors) {
-  CorsMiddleware cors({});
+  CorsMiddleware cors({}, kHeaders);
   auto req = preflight("https://tickets.example");
   EXPECT_EQ(cors.before(req)->status, 403);
 }

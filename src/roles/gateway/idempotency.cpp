@@ -253,7 +253,7 @@ std::optional<Response> IdempotencyMiddleware::before(Request& req) {
               key.empty() ? "send an 'Idempotency-Key' header (1-255 visible characters, e.g. a UUID) with every POST"
                           : "'Idempotency-Key' must be 1-255 visible ASCII characters",
               "Idempotency-Key"),
-        req.request_id);
+        req.trace_id);
   }
   std::string slot = scope(req);
   slot += '\n';
@@ -275,7 +275,7 @@ std::optional<Response> IdempotencyMiddleware::before(Request& req) {
       auto r = net::error_response(
           Error(Errc::idempotency_key_in_use,
                 "a request with this Idempotency-Key is still being processed: retry shortly to get its answer"),
-          req.request_id);
+          req.trace_id);
       r.set_header("retry-after", "1");
       return r;
     }
@@ -284,7 +284,7 @@ std::optional<Response> IdempotencyMiddleware::before(Request& req) {
       return net::error_response(Error(Errc::idempotency_key_mismatch,
                                        "this Idempotency-Key was already used for a different request (other path "
                                        "or body): use a new key for a new request"),
-                                 req.request_id);
+                                 req.trace_id);
   }
   return std::nullopt;
 }

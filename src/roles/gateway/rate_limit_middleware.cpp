@@ -94,7 +94,7 @@ std::optional<Response> RateLimiter::take(Request& req, LimitClass c, std::strin
   auto res = net::error_response(Error(Errc::rate_limited, "too many requests (" + std::string(class_name(c)) +
                                                                " limit): try again in " +
                                                                std::to_string(d.retry_after_sec) + " s"),
-                                 req.request_id);
+                                 req.trace_id);
   res.set_header("retry-after", std::to_string(d.retry_after_sec));
   return res;
 }

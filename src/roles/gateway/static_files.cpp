@@ -54,7 +54,7 @@ net::Response StaticFiles::serve(const net::Request& req) const {
   if (req.path == "/" || (it == files_.end() && !req.path.starts_with("/api/") && !req.path.starts_with("/assets/"))) {
     it = files_.find("/index.html");
   }
-  if (it == files_.end()) return net::error_response(Error(Errc::not_found, "no route for " + req.path), req.request_id);
+  if (it == files_.end()) return net::error_response(Error(Errc::not_found, "no route for " + req.path), req.trace_id);
   auto res = net::conditional(req, it->second.body, it->second.etag, it->second.cache_control);
   res.content_type = it->second.content_type;
   return res;

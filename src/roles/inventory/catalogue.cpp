@@ -64,6 +64,7 @@ std::string event_to_json(const domain::Event& e, std::int64_t now_ms) {
   j["admission_rate"] = e.admission_rate;
   j["active_buyer_cap"] = e.active_buyer_cap;
   j["max_seats_per_reservation"] = e.max_seats_per_reservation;
+  j["max_tickets_per_user"] = e.max_tickets_per_user > 0 ? json(e.max_tickets_per_user) : json(nullptr);
   json sections = json::array();
   for (const auto& s : e.sections) sections.push_back(section_json(s, e.general_admission));
   j["sections"] = std::move(sections);

@@ -37,6 +37,7 @@ struct HoldPlan {
   std::string currency;
   int hold_ttl_sec = 60;
   bool general_admission = false;
+  int max_tickets_per_user = 0;  // the event's limit per user across reservations; 0: none
 };
 
 class InventoryClient {

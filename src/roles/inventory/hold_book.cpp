@@ -80,6 +80,7 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
   plan.currency = e.event.currency;
   plan.hold_ttl_sec = e.event.hold_ttl_sec;
   plan.general_admission = e.event.general_admission;
+  plan.max_tickets_per_user = e.event.max_tickets_per_user;
   const int max_seats = e.event.max_seats_per_reservation;
 
   if (e.event.general_admission) {

@@ -43,6 +43,8 @@ Result<domain::EventSpec> parse_event_spec(std::string_view body, std::int64_t n
   s.admission_rate =
       static_cast<int>(r.optional_int("admission_rate", 1, 1'000'000).value_or(defaults.admission_rate));
   s.max_seats_per_reservation = static_cast<int>(r.optional_int("max_seats_per_reservation", 1, 100).value_or(10));
+  s.max_tickets_per_user = static_cast<int>(
+      r.optional_int("max_tickets_per_user", 0, domain::kMaxTicketsPerUserLimit).value_or(defaults.max_tickets_per_user));
   s.active_buyer_cap =
       static_cast<int>(r.optional_int("active_buyer_cap", 1, 1'000'000).value_or(defaults.active_buyer_cap));
   s.currency = r.optional_string("currency", 3).value_or("KRW");
@@ -91,13 +93,13 @@ void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, E
 
   router.add_sync(Method::get, "/api/v1/events/{id}", [&catalogue](Request& req) {
     auto r = catalogue.event_json(req.param("id"));
-    if (!r) return net::error_response(r.error(), req.request_id);
+    if (!r) return net::error_response(r.error(), req.trace_id);
     return net::conditional(req, (*r)->body, (*r)->etag);
   });
 
   router.add_sync(Method::get, "/api/v1/events/{id}/seats", [&catalogue](Request& req) {
     auto r = catalogue.seats_json(req.param("id"));
-    if (!r) return net::error_response(r.error(), req.request_id);
+    if (!r) return net::error_response(r.error(), req.trace_id);
     return net::conditional(req, (*r)->body, (*r)->etag);
   });
 
@@ -105,8 +107,8 @@ void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, E
   router.add(Method::post, "/api/v1/admin/events",
              [&catalogue, &clock, &pool, defaults](Request& req, net::Responder responder) {
                auto spec = parse_event_spec(req.body, clock.now_ms(), defaults);
-               if (!spec) return responder.send(net::error_response(spec.error(), req.request_id));
-               pool.submit([&catalogue, &clock, responder, spec = std::move(*spec), rid = req.request_id]() mutable {
+               if (!spec) return responder.send(net::error_response(spec.error(), req.trace_id));
+               pool.submit([&catalogue, &clock, responder, spec = std::move(*spec), rid = req.trace_id]() mutable {
                  auto event = catalogue.create(std::move(spec));
                  if (!event) return responder.send(net::error_response(event.error(), rid));
                  Response res(201, event_to_json(*event, clock.now_ms()));

@@ -12,6 +12,7 @@ struct EventDefaults {
   int hold_ttl_sec = 60;
   int admission_rate = 100;
   int active_buyer_cap = 1000;
+  int max_tickets_per_user = 0;  // 0: no limit
 };
 
 /// Creating an event writes every seat; it runs on `pool` to keep the I/O threads free.

@@ -24,62 +24,114 @@ std::optional<Action> parse_action(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(Action a) {
+  switch (a) {
+    case Action::approve: return "approve";
+    case Action::fail: return "fail";
+    case Action::delay: return "delay";
+    case Action::timeout: return "timeout";
+    case Action::random: return "random";
+  }
+  return "approve";
+}
+
 std::string intent_json(const store::PaymentIntent& p) {
-  return json{{"payment_intent_id", p.id},
-              {"status", std::string(store::to_string(p.status))},
-              {"amount", p.amount},
-              {"currency", p.currency},
-              {"reservation_id", p.reservation_id},
-              {"refund_required", p.refund_required}}
-      .dump();
+  json j{{"payment_intent_id", p.id},
+         {"status", std::string(store::to_string(p.status))},
+         {"amount", p.amount},
+         {"currency", p.currency},
+         {"reservation_id", p.reservation_id},
+         {"refund_required", p.refund_required}};
+  if (!p.scenario.empty()) j["scenario"] = p.scenario;
+  return j.dump();
 }
 
 PaymentService::PaymentService(store::Ledger& ledger, worker::JobRunner& jobs, const Clock& clock, Settings settings,
                                const auth::WebhookSigner& signer, metrics::Registry& metrics)
-    : ledger_(ledger), jobs_(jobs), clock_(clock), s_(settings), signer_(signer), metrics_(metrics) {}
+    : ledger_(ledger),
+      jobs_(jobs),
+      clock_(clock),
+      s_(settings),
+      signer_(signer),
+      metrics_(metrics),
+      price_mismatches_(metrics.counter("tacos_payment_client_price_mismatches_total",
+                                        "Intent requests whose amount or currency differed from the reservation's "
+                                        "(charged the reservation's)")) {}
 
 bool PaymentService::random_approves() {
   std::lock_guard lock(rng_mu_);
   return std::uniform_real_distribution<double>(0, 1)(rng_) < s_.random_approval_rate;
 }
 
-void PaymentService::create_intent(const net::Identity& who, std::string reservation_id,
-                                   std::optional<std::int64_t> amount, Done<store::PaymentIntent> done) {
-  auto out = std::make_shared<std::optional<store::PaymentIntent>>();
+void PaymentService::create_intent(const net::Identity& who, IntentRequest req, Done<store::PaymentIntent> done) {
+  struct Outcome {
+    std::optional<store::PaymentIntent> intent;
+    std::optional<store::Job> settle_job;
+    std::int64_t charged = 0;
+    std::string currency;
+  };
+  auto out = std::make_shared<Outcome>();  // assigned, not appended: apply may run twice
+  bool approve_if_random = req.scenario == Action::random && random_approves();
   ledger_.submit(store::WriteOp{
       [=, this](store::WriteTx& tx) -> Status {
-        auto r = tx.reservation(reservation_id);
+        *out = Outcome{};
+        auto r = tx.reservation(req.reservation_id);
         if (!r || (r->user_id != who.user_id && !who.is_admin())) {
-          return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
+          return Error(Errc::not_found, "no reservation '" + req.reservation_id + "'");
         }
         if (r->status != ReservationStatus::hold || tx.now_ms() >= r->hold_expires_at_ms) {
           return Error(Errc::payment_not_payable,
                        "reservation is " + std::string(store::to_string(r->status)) + ", not an active hold");
         }
-        if (amount && *amount != r->total_amount) {
-          return Error(Errc::amount_mismatch, "the amount must be " + std::to_string(r->total_amount) +
-                                                  " (the reservation's total), not " + std::to_string(*amount),
-                       "amount");
+        out->charged = r->total_amount;
+        out->currency = r->currency;
+        std::optional<store::PaymentIntent> p = tx.open_payment_for(req.reservation_id);
+        if (!p) {
+          p.emplace();
+          p->id = new_id("pi_", 20);
+          p->reservation_id = req.reservation_id;
+          p->user_id = r->user_id;
+          p->amount = r->total_amount;  // the server's price, whatever the client sent
+          p->currency = r->currency;
+          p->created_at_ms = p->updated_at_ms = tx.now_ms();
+          tx.insert_payment(*p);
         }
-        if (auto open = tx.open_payment_for(reservation_id)) {
-          *out = *open;
-          return {};
+        if (req.scenario && p->status == PaymentStatus::pending) {
+          Action a = *req.scenario;
+          bool approve = a == Action::approve || a == Action::delay || (a == Action::random && approve_if_random);
+          out->settle_job = start_processing(tx, *p, a, approve, a == Action::delay ? s_.delay_ms : s_.settle_after_ms);
+          p = tx.payment(p->id);
         }
-        store::PaymentIntent p;
-        p.id = new_id("pi_", 20);
-        p.reservation_id = reservation_id;
-        p.user_id = r->user_id;
-        p.amount = r->total_amount;
-        p.currency = r->currency;
-        p.created_at_ms = p.updated_at_ms = tx.now_ms();
-        tx.insert_payment(p);
-        *out = p;
+        out->intent = p;
         return {};
       },
-      [out, done](const Status& st) {
+      [this, out, req, done](const Status& st) {
         if (!st) return done(st.error());
-        done(**out);
+        bool amount_differs = req.amount && *req.amount != out->charged;
+        bool currency_differs = req.currency && *req.currency != out->currency;
+        if (amount_differs || currency_differs) {
+          price_mismatches_.inc();
+          log::warn("payment intent: the client's price differs from the reservation's; charging the reservation's",
+                    {log::str("reservation_id", req.reservation_id), log::str("payment_intent_id", out->intent->id),
+                     log::num("client_amount", req.amount.value_or(out->charged)), log::num("amount", out->charged),
+                     log::str("client_currency", req.currency.value_or(out->currency)),
+                     log::str("currency", out->currency)});
+        }
+        if (out->settle_job) jobs_.schedule(*out->settle_job);
+        done(*out->intent);
       }});
+}
+
+std::optional<store::Job> PaymentService::start_processing(store::WriteTx& tx, const store::PaymentIntent& p,
+                                                           Action action, bool approve, std::int64_t after_ms) {
+  tx.transition_payment(p.id, PaymentStatus::pending, PaymentStatus::processing, to_string(action));
+  if (action == Action::timeout) return std::nullopt;  // the simulated provider never answers; the hold expires
+  store::Job job;
+  job.kind = kSettleJob;
+  job.payload = json{{"payment_intent_id", p.id}, {"approve", approve}, {"scenario", to_string(action)}}.dump();
+  job.run_at_ms = tx.now_ms() + after_ms;
+  job.id = tx.add_job(job.kind, job.payload, job.run_at_ms);
+  return job;
 }
 
 std::optional<store::Job> PaymentService::settle(store::WriteTx& tx, const store::PaymentIntent& p, PaymentStatus from,
@@ -120,20 +172,8 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
           case Action::approve: job = settle(tx, *p, PaymentStatus::pending, true, "approve"); break;
           case Action::fail: job = settle(tx, *p, PaymentStatus::pending, false, "fail"); break;
           case Action::random: job = settle(tx, *p, PaymentStatus::pending, approve_if_random, "random"); break;
-          case Action::delay: {
-            tx.transition_payment(p->id, PaymentStatus::pending, PaymentStatus::processing, "delay");
-            store::Job settle_job;
-            settle_job.kind = kSettleJob;
-            settle_job.payload = json{{"payment_intent_id", p->id}, {"approve", true}}.dump();
-            settle_job.run_at_ms = tx.now_ms() + s_.delay_ms;
-            settle_job.id = tx.add_job(settle_job.kind, settle_job.payload, settle_job.run_at_ms);
-            job = settle_job;
-            break;
-          }
-          case Action::timeout:
-            // The simulated provider never answers: no webhook, the hold will expire.
-            tx.transition_payment(p->id, PaymentStatus::pending, PaymentStatus::processing, "timeout");
-            break;
+          case Action::delay: job = start_processing(tx, *p, action, true, s_.delay_ms); break;
+          case Action::timeout: job = start_processing(tx, *p, action, false, 0); break;
         }
         *scheduled = job;
         *out = tx.payment(intent_id);
@@ -159,12 +199,13 @@ void PaymentService::settle_job(const store::Job& job, std::function<void(Status
   if (!payload.is_object()) return finish(Error(Errc::internal, "malformed settle job"));
   std::string id = payload.value("payment_intent_id", "");
   bool approve = payload.value("approve", true);
+  std::string scenario = payload.value("scenario", "delay");  // jobs written before scenarios on intents
   auto webhook = std::make_shared<std::optional<store::Job>>();
   ledger_.submit(store::WriteOp{[=, this](store::WriteTx& tx) -> Status {
                                   auto p = tx.payment(id);
                                   if (!p) return Error(Errc::not_found, "no payment intent " + id);
                                   if (p->status == PaymentStatus::processing) {
-                                    *webhook = settle(tx, *p, PaymentStatus::processing, approve, "delay");
+                                    *webhook = settle(tx, *p, PaymentStatus::processing, approve, scenario);
                                   }
                                   return {};  // already settled: nothing to do (idempotent)
                                 },

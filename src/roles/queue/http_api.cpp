@@ -60,18 +60,19 @@ std::string status_json(const StatusResult& s) {
          {"position", position_json(s.position)}, {"eta_sec", s.eta_sec},
          {"waiting_time", s.waiting_time_sec}, {"ready_for_entry", s.ready_for_entry}};
   if (s.opens_in_sec) j["opens_in_sec"] = *s.opens_in_sec;
+  if (!s.reason.empty()) j["reason"] = s.reason;
   return j.dump();
 }
 
 void add_routes(net::Router& router, QueueService& service) {
-  router.add_sync(Method::post, "/api/v1/queue/join", [&service](Request& req) {
-    // Signing in is optional here, but a token that is presented must be valid.
-    if (req.bearer_presented && !req.identity.authenticated()) return *net::check_user(req);
+  router.add(Method::post, "/api/v1/queue/join", [&service](Request& req, net::Responder res) {
+    // Signing in is optional here: a stale, expired or foreign bearer token (a login that ran out
+    // while waiting, a load tester's static key) joins anonymously instead of being refused.
     auto body = parse_json_object(req.body);
-    if (!body) return net::error_response(body.error(), req.request_id);
+    if (!body) return res.send(net::error_response(body.error(), req.trace_id));
     JsonReader r(*body);
     auto event_id = r.required_string("event_id", 1, 64);
-    if (!r.ok()) return net::error_response(r.error(), req.request_id);
+    if (!r.ok()) return res.send(net::error_response(r.error(), req.trace_id));
 
     Subject who;
     std::string new_client_id;
@@ -82,25 +83,26 @@ void add_routes(net::Router& router, QueueService& service) {
       if (cid.empty()) cid = new_client_id = new_id("cid_", 24);
       who.client_id = cid;
     }
-    auto joined = service.join(event_id, who);
-    if (!joined) return net::error_response(joined.error(), req.request_id);
-    json j{{"waiting_token", joined->waiting_token}, {"event_id", joined->event_id},
-           {"status", joined->status},               {"position_hint", position_json(joined->position)},
-           {"eta_sec", joined->eta_sec}};
-    if (!who.client_id.empty()) j["client_id"] = who.client_id;
-    Response res(202, j.dump());
-    if (!new_client_id.empty()) {
-      res.set_header("set-cookie", std::string(net::kClientIdCookie) + "=" + new_client_id +
-                                       "; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly");
-    }
-    return res;
+    service.join(event_id, who, [res, who, new_client_id, trace = req.trace_id](Result<JoinResult> joined) {
+      if (!joined) return res.send(net::error_response(joined.error(), trace));
+      json j{{"waiting_token", joined->waiting_token}, {"event_id", joined->event_id},
+             {"status", joined->status},               {"position_hint", position_json(joined->position)},
+             {"eta_sec", joined->eta_sec}};
+      if (!who.client_id.empty()) j["client_id"] = who.client_id;
+      Response out(202, j.dump());
+      if (!new_client_id.empty()) {
+        out.set_header("set-cookie", std::string(net::kClientIdCookie) + "=" + new_client_id +
+                                         "; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly");
+      }
+      res.send(std::move(out));
+    });
   });
 
   router.add_sync(Method::get, "/api/v1/queue/status", [&service](Request& req) {
     auto token = token_from(req, false);
-    if (!token) return net::error_response(token.error(), req.request_id);
+    if (!token) return net::error_response(token.error(), req.trace_id);
     auto s = service.status(*token, req.query_param("event_id").value_or(""));
-    if (!s) return net::error_response(s.error(), req.request_id);
+    if (!s) return net::error_response(s.error(), req.trace_id);
     Response res(200, status_json(*s));
     res.set_header("cache-control", "no-store");
     return res;
@@ -108,13 +110,13 @@ void add_routes(net::Router& router, QueueService& service) {
 
   router.add_sync(Method::post, "/api/v1/queue/enter", [&service](Request& req) {
     auto body = parse_json_object(req.body);
-    if (!body) return net::error_response(body.error(), req.request_id);
+    if (!body) return net::error_response(body.error(), req.trace_id);
     JsonReader r(*body);
     auto token = r.required_string("waiting_token", 1, 1024);
     auto event_id = r.optional_string("event_id", 64).value_or("");
-    if (!r.ok()) return net::error_response(r.error(), req.request_id);
+    if (!r.ok()) return net::error_response(r.error(), req.trace_id);
     auto e = service.enter(token, event_id);
-    if (!e) return net::error_response(e.error(), req.request_id);
+    if (!e) return net::error_response(e.error(), req.trace_id);
     return Response(200, json{{"admission", "granted"},
                               {"reservation_token", e->reservation_token},
                               {"ttl_sec", e->ttl_sec},
@@ -124,8 +126,8 @@ void add_routes(net::Router& router, QueueService& service) {
 
   auto leave = [&service](Request& req) {
     auto token = token_from(req, true);
-    if (!token) return net::error_response(token.error(), req.request_id);
-    if (auto st = service.leave(*token); !st) return net::error_response(st.error(), req.request_id);
+    if (!token) return net::error_response(token.error(), req.trace_id);
+    if (auto st = service.leave(*token); !st) return net::error_response(st.error(), req.trace_id);
     return Response(200, R"({"status":"left"})");
   };
   router.add_sync(Method::del, "/api/v1/queue/leave", leave);
@@ -134,21 +136,21 @@ void add_routes(net::Router& router, QueueService& service) {
   // Admin only: the authentication middleware guards every /api/v1/admin/ path.
   router.add_sync(Method::get, "/api/v1/admin/events/{id}/queue", [&service](Request& req) {
     auto s = service.stats(req.param("id"));
-    if (!s) return net::error_response(s.error(), req.request_id);
+    if (!s) return net::error_response(s.error(), req.trace_id);
     return Response(200, stats_json(*s));
   });
 
   router.add_sync(Method::patch, "/api/v1/admin/events/{id}/queue", [&service](Request& req) {
     auto body = parse_json_object(req.body);
-    if (!body) return net::error_response(body.error(), req.request_id);
+    if (!body) return net::error_response(body.error(), req.trace_id);
     JsonReader r(*body);
     auto rate = r.optional_int("admission_rate", 1, 1'000'000);
     auto cap = r.optional_int("active_buyer_cap", 1, 1'000'000);
     if (r.ok() && !rate && !cap) r.fail("admission_rate", "give 'admission_rate' and/or 'active_buyer_cap'");
-    if (!r.ok()) return net::error_response(r.error(), req.request_id);
+    if (!r.ok()) return net::error_response(r.error(), req.trace_id);
     auto s = service.configure(req.param("id"), rate ? std::optional<int>(static_cast<int>(*rate)) : std::nullopt,
                                cap ? std::optional<int>(static_cast<int>(*cap)) : std::nullopt);
-    if (!s) return net::error_response(s.error(), req.request_id);
+    if (!s) return net::error_response(s.error(), req.trace_id);
     return Response(200, stats_json(*s));
   });
 }

@@ -55,7 +55,8 @@ std::optional<Ticket> decode_ticket(std::string_view text) {
 }
 
 QueueService::QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
-                           std::vector<auth::SigningKey> keys, metrics::Registry& metrics)
+                           std::vector<auth::SigningKey> keys, metrics::Registry& metrics,
+                           store::QueueStateStore* state)
     : inventory_(inventory),
       clock_(clock),
       s_(settings),
@@ -63,6 +64,9 @@ QueueService::QueueService(inventory::InventoryClient& inventory, const Clock& c
       reservation_signer_("rt1", keys),
       metrics_(metrics),
       joins_(metrics.counter("tacos_queue_joins_total", "Waiting-room joins (new places)")),
+      flush_failures_(metrics.counter("tacos_queue_store_failures_total",
+                                      "Times the waiting rooms' changes could not be stored (retried)")),
+      state_(state),
       user_key_secret_(random_bytes(crypto_shorthash_KEYBYTES)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
@@ -71,13 +75,21 @@ QueueService::~QueueService() { stop_ticker(); }
 
 void QueueService::start_ticker() {
   ticker_ = std::thread([this] {
+    auto next_tick = clock_.now_ms() + s_.tick_ms;
     std::unique_lock lock(ticker_mu_);
     while (!ticker_stop_) {
-      ticker_cv_.wait_for(lock, std::chrono::milliseconds(s_.tick_ms));
+      auto wait_ms = std::max<std::int64_t>(0, next_tick - clock_.now_ms());
+      ticker_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return ticker_stop_ || flush_wanted_; });
       if (ticker_stop_) break;
+      flush_wanted_ = false;
       lock.unlock();
       try {
-        tick();
+        if (clock_.now_ms() >= next_tick) {
+          tick();
+          next_tick = clock_.now_ms() + s_.tick_ms;
+        }
+        // Joins that arrive while this flush stores its batch go in the next one (group commit).
+        flush();
       } catch (const std::exception& e) {
         log::error("queue tick failed", {log::str("error", e.what())});
       }
@@ -92,7 +104,22 @@ void QueueService::stop_ticker() {
     ticker_stop_ = true;
   }
   ticker_cv_.notify_all();
-  if (ticker_.joinable()) ticker_.join();
+  if (ticker_.joinable()) {
+    ticker_.join();
+    try {
+      flush();  // what changed since the last tick is stored before the process ends
+    } catch (const std::exception& e) {
+      log::error("storing the waiting rooms at stop failed", {log::str("error", e.what())});
+    }
+  }
+}
+
+void QueueService::request_flush() {
+  {
+    std::lock_guard lock(ticker_mu_);
+    flush_wanted_ = true;
+  }
+  ticker_cv_.notify_one();
 }
 
 void QueueService::tick() {
@@ -105,6 +132,78 @@ void QueueService::tick() {
   for (auto* r : rooms) {
     std::lock_guard lock(r->mu);
     r->room.tick(now);
+  }
+}
+
+void QueueService::flush() {
+  std::lock_guard flushing(flush_mu_);
+  struct Batch {
+    Room* room;
+    domain::PendingChanges pending;
+    std::vector<PendingJoin> joins;
+  };
+  std::vector<Batch> batch;
+  std::vector<store::QueueRoomRecord> records;
+  std::vector<store::QueuePlaceRecord> places;
+  {
+    std::shared_lock lock(rooms_mu_);
+    for (auto& [id, r] : rooms_) {
+      std::lock_guard room_lock(r->mu);
+      auto& room = r->room;
+      if (r->stored && r->joins.empty() && !room.has_pending()) continue;
+      Batch b{r.get(), room.take_pending(), std::move(r->joins)};
+      r->joins.clear();
+      if (state_) {
+        auto st = room.stats();
+        store::QueueRoomRecord rec;
+        rec.event_id = id;
+        rec.epoch = r->epoch;
+        rec.shuffle_seed = r->seed;
+        rec.created_at_ms = r->created_ms;
+        rec.opened_at_ms = room.open() ? room.opened_at_ms() : 0;
+        rec.pre_issued = room.pre_issued();
+        rec.seq_issued = room.seq_issued();
+        rec.serving = static_cast<std::int64_t>(b.pending.serving);
+        rec.joined_total = st.joined_total;
+        rec.admitted_total = st.admitted_total;
+        rec.abandoned_total = st.abandoned_total;
+        rec.left_total = st.left_total;
+        rec.lapsed_total = st.lapsed_total;
+        rec.finished_total = st.finished_total;
+        records.push_back(std::move(rec));
+        for (const auto& c : b.pending.changes) {
+          places.push_back({id, encode_ticket(c.ticket), std::string(domain::to_string(c.state)), c.at_ms});
+        }
+      }
+      batch.push_back(std::move(b));
+    }
+  }
+  if (batch.empty()) return;
+  bool stored = true;
+  if (state_) {
+    try {
+      state_->save_queues(records, places);
+    } catch (const std::exception& e) {
+      stored = false;
+      flush_failures_.inc();
+      log::error("storing the waiting rooms failed; retrying", {log::str("error", e.what())});
+    }
+  }
+  for (auto& b : batch) {
+    {
+      std::lock_guard lock(b.room->mu);
+      if (stored) {
+        b.room->room.settle(b.pending);
+        b.room->stored = true;
+      } else {
+        b.room->room.restore_pending(std::move(b.pending));
+      }
+    }
+    // Answered outside the room's lock: done() hands the answer to a connection's thread.
+    for (auto& j : b.joins) {
+      if (stored) j.done(std::move(j.result));
+      else j.done(Error(Errc::unavailable, "the waiting room could not save your place; please try again"));
+    }
   }
 }
 
@@ -138,6 +237,30 @@ void QueueService::register_metrics(const std::string& event_id, Room* room) {
                       read([](const S& s) { return s.abandoned_total; }));
 }
 
+domain::WaitingRoomSettings QueueService::room_settings(const inventory::EventInfo& info) const {
+  domain::WaitingRoomSettings ws;
+  ws.admission_rate = info.admission_rate;
+  ws.active_buyer_cap = info.active_buyer_cap;
+  ws.abandon_after_ms = s_.abandon_after_ms;
+  ws.entry_window_ms = s_.entry_window_ms;
+  ws.reservation_ttl_ms = s_.reservation_ttl_ms;
+  ws.buyer_timeout_ms = s_.buyer_timeout_ms;
+  ws.journal = state_ != nullptr;
+  return ws;
+}
+
+QueueService::Room* QueueService::add_room(std::string event_id, std::unique_ptr<Room> room) {
+  Room* raw = nullptr;
+  {
+    std::unique_lock lock(rooms_mu_);
+    auto [it, inserted] = rooms_.emplace(event_id, std::move(room));
+    raw = it->second.get();
+    if (!inserted) return raw;
+  }
+  register_metrics(event_id, raw);
+  return raw;
+}
+
 Result<QueueService::Room*> QueueService::room_for(std::string_view event_id, bool create) {
   {
     std::shared_lock lock(rooms_mu_);
@@ -147,23 +270,64 @@ Result<QueueService::Room*> QueueService::room_for(std::string_view event_id, bo
   if (!create) return Error(Errc::not_in_queue, "this event has no queue yet");
   auto info = inventory_.event_info(event_id);
   if (!info) return Error(Errc::not_found, "no event '" + std::string(event_id) + "'");
-  domain::WaitingRoomSettings ws;
-  ws.admission_rate = info->admission_rate;
-  ws.active_buyer_cap = info->active_buyer_cap;
-  ws.abandon_after_ms = s_.abandon_after_ms;
-  ws.entry_window_ms = s_.entry_window_ms;
-  ws.reservation_ttl_ms = s_.reservation_ttl_ms;
-  ws.buyer_timeout_ms = s_.buyer_timeout_ms;
-  std::unique_lock lock(rooms_mu_);
-  auto it = rooms_.find(event_id);
-  if (it != rooms_.end()) return it->second.get();
-  auto room = std::make_unique<Room>(domain::WaitingRoom(ws, info->sale_starts_at_ms, clock_.now_ms(), random_u64()),
-                                     random_u64() >> 16);
-  Room* raw = room.get();
-  rooms_.emplace(std::string(event_id), std::move(room));
-  lock.unlock();
-  register_metrics(std::string(event_id), raw);
+  auto now = clock_.now_ms();
+  auto seed = random_u64();
+  auto room = std::make_unique<Room>(domain::WaitingRoom(room_settings(*info), info->sale_starts_at_ms, now, seed),
+                                     random_u64() >> 16, seed, now);
+  auto* raw = add_room(std::string(event_id), std::move(room));
+  if (state_) request_flush();  // a new room is stored even before anyone joins it
   return raw;
+}
+
+std::size_t QueueService::restore() {
+  if (!state_) return 0;
+  auto now = clock_.now_ms();
+  std::size_t restored = 0;
+  for (const auto& q : state_->load_queues()) {
+    auto info = inventory_.event_info(q.room.event_id);
+    if (!info) {
+      log::warn("stored waiting room of an unknown event skipped", {log::str("event_id", q.room.event_id)});
+      continue;
+    }
+    domain::StoredRoom stored;
+    stored.opened = q.room.opened_at_ms > 0;
+    stored.opened_at_ms = q.room.opened_at_ms;
+    stored.pre_issued = static_cast<std::uint32_t>(q.room.pre_issued);
+    stored.seq_issued = static_cast<std::uint32_t>(q.room.seq_issued);
+    stored.serving = static_cast<std::uint64_t>(q.room.serving);
+    stored.totals.joined_total = q.room.joined_total;
+    stored.totals.admitted_total = q.room.admitted_total;
+    stored.totals.abandoned_total = q.room.abandoned_total;
+    stored.totals.left_total = q.room.left_total;
+    stored.totals.lapsed_total = q.room.lapsed_total;
+    stored.totals.finished_total = q.room.finished_total;
+    for (const auto& p : q.places) {
+      auto t = decode_ticket(p.ticket);
+      auto st = domain::parse_place_state(p.state);
+      if (t && st) stored.places.push_back({*t, *st, p.at_ms});
+    }
+    // Only uses of this room's tokens count: "<epoch>:<ticket>".
+    auto prefix = std::to_string(q.room.epoch) + ":";
+    for (const auto& u : q.uses) {
+      if (u.queue_ticket.rfind(prefix, 0) != 0) continue;
+      if (auto t = decode_ticket(std::string_view(u.queue_ticket).substr(prefix.size()))) {
+        stored.uses.push_back({*t, u.live, u.at_ms});
+      }
+    }
+    auto room = std::make_unique<Room>(
+        domain::WaitingRoom::restore(room_settings(*info), info->sale_starts_at_ms, q.room.created_at_ms,
+                                     q.room.shuffle_seed, stored, now),
+        q.room.epoch, q.room.shuffle_seed, q.room.created_at_ms);
+    room->restored = true;
+    room->stored = true;
+    auto stats = room->room.stats();
+    log::info("waiting room restored",
+              {log::str("event_id", q.room.event_id), log::num("waiting", stats.waiting + stats.pre_queue),
+               log::num("active_buyers", stats.active_buyers), log::num("serving", static_cast<long long>(stats.serving))});
+    add_room(q.room.event_id, std::move(room));
+    ++restored;
+  }
+  return restored;
 }
 
 std::string QueueService::waiting_token(const std::string& event_id, std::uint64_t epoch, Ticket t,
@@ -194,8 +358,9 @@ Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService
     return Error(Errc::not_in_queue, "this waiting token belongs to another event's queue");
   }
   auto room = room_for(c.event_id, false);
-  if (!room) return Error(Errc::place_lost, "the queue for this event was restarted; join again");
-  if ((*room)->epoch != c.epoch) return Error(Errc::place_lost, "the queue for this event was restarted; join again");
+  if (!room || (*room)->epoch != c.epoch) {
+    return Error(Errc::place_lost, "the queue for this event was reset; join again");
+  }
   return std::make_pair(*room, std::move(c));
 }
 
@@ -210,44 +375,60 @@ std::int64_t QueueService::eta_sec(const domain::WaitingRoom& room, std::optiona
                                   s_.max_eta_sec);
 }
 
-Result<JoinResult> QueueService::join(std::string_view event_id, const Subject& subject) {
+void QueueService::join(std::string_view event_id, const Subject& subject,
+                        std::function<void(Result<JoinResult>)> done) {
   auto room = room_for(event_id, true);
-  if (!room) return room.error();
+  if (!room) return done(room.error());
   std::string who = subject.user_id.empty() ? "c:" + subject.client_id : "u:" + subject.user_id;
   auto key = user_key(who);
   auto now = clock_.now_ms();
   JoinResult out;
   out.event_id = std::string(event_id);
   domain::Ticket ticket;
+  Room* r = *room;
   {
-    std::lock_guard lock((*room)->mu);
-    auto& r = (*room)->room;
-    auto joined = r.join(key, now);
-    auto view = r.peek(joined.ticket);
+    std::lock_guard lock(r->mu);
+    auto& wr = r->room;
+    auto joined = wr.join(key, now);
+    auto view = wr.peek(joined.ticket);
     ticket = joined.ticket;
     out.existing = joined.existing;
     out.status = view && view->state != PlaceState::waiting ? "ready" : "waiting";
     out.position = view ? view->position : std::nullopt;
-    if (!out.position && !r.open()) out.position = r.stats().pre_queue;  // a hint: the draw is at opening
+    if (!out.position && !wr.open()) out.position = wr.stats().pre_queue;  // a hint: the draw is at opening
     bool waiting = view && view->state == PlaceState::waiting;
-    out.eta_sec = eta_sec(r, waiting ? view->position : std::nullopt, now);
+    out.eta_sec = eta_sec(wr, waiting ? view->position : std::nullopt, now);
+    if (!out.existing) joins_.inc();
+    out.waiting_token = waiting_token(out.event_id, r->epoch, ticket, now, who);
+    if (state_) {
+      // The place is answered once it is stored: a crash cannot hand the same place out twice.
+      r->joins.push_back(PendingJoin{std::move(out), std::move(done)});
+    }
   }
-  if (!out.existing) joins_.inc();
-  out.waiting_token = waiting_token(out.event_id, (*room)->epoch, ticket, now, who);
-  return out;
+  if (state_) return request_flush();
+  done(std::move(out));
 }
 
 Result<StatusResult> QueueService::status(std::string_view token, std::string_view expected_event) {
   auto opened = open_waiting_token(token, expected_event);
-  if (!opened) return opened.error();
+  StatusResult out;
+  auto expired = [&out](std::string reason) {
+    out.status = "expired";
+    out.reason = std::move(reason);
+    return out;
+  };
+  if (!opened) {
+    if (opened.error().code == Errc::token_expired) return expired("token_expired");
+    return opened.error();
+  }
   auto& [room, claims] = *opened;
   auto now = clock_.now_ms();
-  StatusResult out;
   out.event_id = claims.event_id;
   out.waiting_time_sec = std::max<std::int64_t>(0, (now - claims.issued_ms) / 1000);
   std::lock_guard lock(room->mu);
   auto view = room->room.poll(claims.ticket, now);
   if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
+  if (room->restored && domain::keeps_place_on_join(view->state)) room->room.adopt(user_key(claims.subject), claims.ticket);
   switch (view->state) {
     case PlaceState::waiting: out.status = "waiting"; break;
     case PlaceState::ready:
@@ -255,12 +436,11 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
       out.status = "ready";
       out.ready_for_entry = true;
       break;
-    case PlaceState::consumed: out.status = "done"; break;
-    case PlaceState::finished: out.status = "done"; break;
-    case PlaceState::left: return Error(Errc::place_lost, "you left the queue; join again for a new place");
-    case PlaceState::abandoned:
-      return Error(Errc::place_lost, "your place was released because the page stopped checking in; join again");
-    case PlaceState::lapsed: return Error(Errc::place_lost, "your turn passed without entering in time; join again");
+    case PlaceState::consumed:
+    case PlaceState::finished: return expired("used");
+    case PlaceState::left: return expired("left");
+    case PlaceState::abandoned: return expired("abandoned");
+    case PlaceState::lapsed: return expired("lapsed");
   }
   out.position = view->position;
   out.eta_sec = eta_sec(room->room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
@@ -292,12 +472,13 @@ Status QueueService::leave(std::string_view token) {
   auto opened = open_waiting_token(token, {});
   if (!opened) {
     // Leaving a place that is already gone is what the caller wanted anyway.
-    if (opened.error().code == Errc::place_lost || opened.error().code == Errc::not_in_queue) return {};
+    auto code = opened.error().code;
+    if (code == Errc::place_lost || code == Errc::not_in_queue || code == Errc::token_expired) return {};
     return opened.error();
   }
   auto& [room, claims] = *opened;
   std::lock_guard lock(room->mu);
-  room->room.leave(claims.ticket);
+  room->room.leave(claims.ticket, clock_.now_ms());
   return {};
 }
 
@@ -323,7 +504,7 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
     return Error(Errc::reservation_token_wrong_user, "this reservation token belongs to another user");
   }
   auto room = room_for(event_id, false);
-  if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
+  if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   {
     std::lock_guard lock((*room)->mu);
     auto view = (*room)->room.peek(*ticket);
@@ -332,7 +513,8 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
       return Error(Errc::token_used, "this reservation token has already been used");
     }
     if (view->state == PlaceState::lapsed) return Error(Errc::reservation_token_expired, "this reservation token has expired");
-    if (view->state != PlaceState::entered) return invalid();
+    // A signed, unexpired token proves its enter; after a crash that enter may not have been stored.
+    if (view->state != PlaceState::entered && view->state != PlaceState::ready) return invalid();
   }
   return Admission{std::string(event_id), std::to_string(epoch) + ":" + encode_ticket(*ticket), std::string(user_id)};
 }

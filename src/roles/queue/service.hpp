@@ -1,11 +1,18 @@
 #pragma once
 // The queue role: one WaitingRoom per event, signed waiting and reservation tokens, and a ticker
-// that advances every room (admission, abandonment, lapses).
-// Threading: the room map is guarded by a shared mutex; each room by its own mutex, held only
-// for the few counter reads or updates of one call. Token signing and checks happen outside locks.
+// that advances every room (admission, abandonment, lapses) and stores what changed.
+//
+// With a QueueStateStore the rooms survive a restart (decision 0006): a join is answered once its
+// place is stored, and each room runs in journal mode, so nobody is shown a position or an
+// admission that a crash could take back. Without one (unit tests) everything lives in memory.
+//
+// Threading: the room map is guarded by a shared mutex; each room by its own mutex, held only for
+// the few counter reads or updates of one call. Token signing and checks happen outside locks.
+// The ticker thread alone stores changes (flush_mu_ serialises a flush called by hand).
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,6 +20,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "auth/signed_token.hpp"
 #include "common/clock.hpp"
@@ -20,6 +28,7 @@
 #include "domain/waiting_room.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/queue/client.hpp"
+#include "store/queue_state.hpp"
 
 namespace tacos::queue {
 
@@ -48,9 +57,16 @@ struct JoinResult {
   bool existing = false;
 };
 
+/// The answer to a poll. `status` is one of:
+///   waiting  in line (position counts down; null before the sale opens, with opens_in_sec)
+///   ready    admitted: call enter (ready_for_entry is true)
+///   expired  the token no longer stands for a place; `reason` says why: left, abandoned (stopped
+///            polling), lapsed (admitted but did not enter or hold in time), used (the entry was
+///            used to hold seats), token_expired. Joining again gives a new place.
 struct StatusResult {
   std::string event_id;
-  std::string status;  // waiting | ready | done
+  std::string status;
+  std::string reason;  // expired only
   std::optional<std::int64_t> position;
   std::int64_t eta_sec = 0;
   std::int64_t waiting_time_sec = 0;
@@ -74,19 +90,28 @@ struct QueueStats {
 
 class QueueService final : public QueueClient {
  public:
+  /// `state` (may be null: nothing is stored) must outlive the service.
   QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
-               std::vector<auth::SigningKey> keys, metrics::Registry& metrics);
+               std::vector<auth::SigningKey> keys, metrics::Registry& metrics,
+               store::QueueStateStore* state = nullptr);
   ~QueueService() override;
   QueueService(const QueueService&) = delete;
   QueueService& operator=(const QueueService&) = delete;
 
-  /// Runs tick() every settings.tick_ms on a background thread until stop_ticker().
+  /// Rebuilds every stored room (before serving). Returns how many.
+  std::size_t restore();
+  /// Runs tick() every settings.tick_ms, and flush() as soon as a join waits for it, on a
+  /// background thread until stop_ticker() (which flushes once more).
   void start_ticker();
   void stop_ticker();
   /// Advances every room to the clock's now (the ticker calls this; tests call it by hand).
   void tick();
+  /// Stores what changed since the last flush, then shows it and answers the joins waiting for it.
+  /// A failed store answers those joins UNAVAILABLE and keeps the changes for the next flush.
+  void flush();
 
-  Result<JoinResult> join(std::string_view event_id, const Subject& subject);
+  /// Answers through `done`: at once without a store, after the next flush with one.
+  void join(std::string_view event_id, const Subject& subject, std::function<void(Result<JoinResult>)> done);
   /// `expected_event` (may be empty) must match the token's event.
   Result<StatusResult> status(std::string_view waiting_token, std::string_view expected_event);
   Result<EnterResult> enter(std::string_view waiting_token, std::string_view expected_event);
@@ -102,11 +127,21 @@ class QueueService final : public QueueClient {
   void buyer_finished(std::string_view event_id, std::string_view ticket) override;
 
  private:
+  struct PendingJoin {
+    JoinResult result;
+    std::function<void(Result<JoinResult>)> done;
+  };
   struct Room {
-    Room(domain::WaitingRoom r, std::uint64_t e) : room(std::move(r)), epoch(e) {}
+    Room(domain::WaitingRoom r, std::uint64_t e, std::uint64_t s, std::int64_t c)
+        : room(std::move(r)), epoch(e), seed(s), created_ms(c) {}
     std::mutex mu;
     domain::WaitingRoom room;
-    std::uint64_t epoch;  // differs per process lifetime: tokens of a previous run do not alias
+    const std::uint64_t epoch;  // chosen when the room is first made; tokens carry it
+    const std::uint64_t seed;   // the opening's draw
+    const std::int64_t created_ms;
+    bool restored = false;  // rebuilt after a restart: polls name their places again
+    bool stored = false;    // its record has been stored at least once
+    std::vector<PendingJoin> joins;  // answered after the next flush
   };
   struct WaitingClaims {
     std::string event_id;
@@ -116,7 +151,9 @@ class QueueService final : public QueueClient {
     std::string subject;
   };
 
+  domain::WaitingRoomSettings room_settings(const inventory::EventInfo& info) const;
   Result<Room*> room_for(std::string_view event_id, bool create);
+  Room* add_room(std::string event_id, std::unique_ptr<Room> room);
   Result<std::pair<Room*, WaitingClaims>> open_waiting_token(std::string_view token, std::string_view expected_event);
   std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t,
                             std::int64_t issued_ms, const std::string& subject) const;
@@ -124,6 +161,7 @@ class QueueService final : public QueueClient {
   std::int64_t eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position, std::int64_t now_ms) const;
   std::uint64_t user_key(const std::string& subject) const;
   void register_metrics(const std::string& event_id, Room* room);
+  void request_flush();
 
   inventory::InventoryClient& inventory_;
   const Clock& clock_;
@@ -132,14 +170,18 @@ class QueueService final : public QueueClient {
   auth::TokenSigner reservation_signer_;
   metrics::Registry& metrics_;
   metrics::Counter& joins_;
+  metrics::Counter& flush_failures_;
+  store::QueueStateStore* state_;
   std::string user_key_secret_;
 
   std::shared_mutex rooms_mu_;
   std::map<std::string, std::unique_ptr<Room>, std::less<>> rooms_;
 
+  std::mutex flush_mu_;
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;
   bool ticker_stop_ = false;
+  bool flush_wanted_ = false;
   std::thread ticker_;
 };
 

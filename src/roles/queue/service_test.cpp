@@ -3,12 +3,25 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <thread>
+
+#include "store/store.hpp"  // StoreError
 
 namespace tacos::queue {
 namespace {
 
 constexpr std::int64_t kT0 = 1'700'000'000'000;
+
+// Joins and returns the answer: at once in memory, after a flush with a store.
+Result<JoinResult> join_now(QueueService& service, std::string_view event, const Subject& who) {
+  std::optional<Result<JoinResult>> out;
+  service.join(event, who, [&out](Result<JoinResult> r) { out = std::move(r); });
+  if (!out) service.flush();
+  if (!out) return Error(Errc::internal, "join was not answered");
+  return std::move(*out);
+}
 
 class FakeInventory final : public inventory::InventoryClient {
  public:
@@ -46,7 +59,7 @@ class QueueServiceTest : public ::testing::Test {
 
   // Joins as a user and walks through admission; returns the reservation token.
   std::string admitted(const std::string& user, const std::string& event = "evt_open") {
-    auto j = service_.join(event, Subject{user, ""});
+    auto j = join_now(service_, event, Subject{user, ""});
     EXPECT_TRUE(j.ok());
     advance(100);
     auto e = service_.enter(j->waiting_token, event);
@@ -67,7 +80,7 @@ class QueueServiceTest : public ::testing::Test {
 };
 
 TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
-  auto j = service_.join("evt_open", Subject{"usr_1", ""});
+  auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(j->status, "waiting");
   EXPECT_EQ(j->position, 0);
@@ -101,9 +114,9 @@ TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
 }
 
 TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
-  auto a = service_.join("evt_open", Subject{"usr_1", ""});
-  ASSERT_TRUE(service_.join("evt_open", Subject{"usr_2", ""}).ok());
-  auto again = service_.join("evt_open", Subject{"usr_1", ""});
+  auto a = join_now(service_, "evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_2", ""}).ok());
+  auto again = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->existing);
   EXPECT_EQ(again->position, 0);
@@ -113,22 +126,25 @@ TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
 }
 
 TEST_F(QueueServiceTest, UnknownEventIsNotFound) {
-  EXPECT_EQ(service_.join("evt_nope", Subject{"usr_1", ""}).error().code, Errc::not_found);
+  EXPECT_EQ(join_now(service_, "evt_nope", Subject{"usr_1", ""}).error().code, Errc::not_found);
 }
 
 TEST_F(QueueServiceTest, RejectsForgedExpiredAndOtherEventTokens) {
-  auto j = service_.join("evt_open", Subject{"", "cid_abcdefgh"});
+  auto j = join_now(service_, "evt_open", Subject{"", "cid_abcdefgh"});
   ASSERT_TRUE(j.ok());
   std::string forged = j->waiting_token;
   forged[forged.size() / 2] = forged[forged.size() / 2] == 'x' ? 'y' : 'x';
   EXPECT_EQ(service_.status(forged, "").error().code, Errc::invalid_token);
-  auto other_key = QueueService(inventory_, clock_, settings(), {{"k1", std::string(32, 'z')}}, metrics_)
-                       .join("evt_open", Subject{"usr_9", ""});
+  QueueService other(inventory_, clock_, settings(), {{"k1", std::string(32, 'z')}}, metrics_);
+  auto other_key = join_now(other, "evt_open", Subject{"usr_9", ""});
   EXPECT_EQ(service_.status(other_key->waiting_token, "").error().code, Errc::invalid_token);
   EXPECT_EQ(service_.status(j->waiting_token, "evt_later").error().code, Errc::not_in_queue);
   EXPECT_EQ(service_.status("", "").error().code, Errc::invalid_token);
   clock_.advance_ms(3'600'000);
-  EXPECT_EQ(service_.status(j->waiting_token, "").error().code, Errc::token_expired);
+  auto expired = service_.status(j->waiting_token, "");
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(expired->status, "expired");
+  EXPECT_EQ(expired->reason, "token_expired");
 }
 
 TEST_F(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
@@ -145,7 +161,7 @@ TEST_F(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
 }
 
 TEST_F(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
-  auto j = service_.join("evt_open", Subject{"", "cid_anonymous1"});
+  auto j = join_now(service_, "evt_open", Subject{"", "cid_anonymous1"});
   advance(100);
   auto e = service_.enter(j->waiting_token, "");
   ASSERT_TRUE(e.ok());
@@ -174,8 +190,8 @@ TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
 
 TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
   ASSERT_TRUE(service_.configure("evt_open", std::nullopt, 1).ok());
-  auto first = service_.join("evt_open", Subject{"usr_1", ""});
-  auto second = service_.join("evt_open", Subject{"usr_2", ""});
+  auto first = join_now(service_, "evt_open", Subject{"usr_1", ""});
+  auto second = join_now(service_, "evt_open", Subject{"usr_2", ""});
   advance(200);
   EXPECT_TRUE(service_.status(first->waiting_token, "")->ready_for_entry);
   EXPECT_FALSE(service_.status(second->waiting_token, "")->ready_for_entry);
@@ -188,14 +204,19 @@ TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
 }
 
 TEST_F(QueueServiceTest, LeavingLosesThePlace) {
-  auto j = service_.join("evt_open", Subject{"usr_1", ""});
+  auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(service_.leave(j->waiting_token).ok());
-  EXPECT_EQ(service_.status(j->waiting_token, "").error().code, Errc::place_lost);
+  auto s = service_.status(j->waiting_token, "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, "expired");
+  EXPECT_EQ(s->reason, "left");
+  EXPECT_FALSE(s->ready_for_entry);
+  EXPECT_EQ(service_.enter(j->waiting_token, "").error().code, Errc::place_lost);
   EXPECT_TRUE(service_.leave(j->waiting_token).ok());  // leaving twice is harmless
 }
 
 TEST_F(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
-  auto j = service_.join("evt_later", Subject{"usr_1", ""});
+  auto j = join_now(service_, "evt_later", Subject{"usr_1", ""});
   ASSERT_TRUE(j.ok());
   auto s = service_.status(j->waiting_token, "");
   ASSERT_TRUE(s.ok());
@@ -222,13 +243,119 @@ TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
 }
 
 TEST_F(QueueServiceTest, WaitingTimeComesFromTheToken) {
-  auto j = service_.join("evt_open", Subject{"usr_1", ""});
+  auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(service_.configure("evt_open", std::nullopt, 1).ok());
-  ASSERT_TRUE(service_.join("evt_open", Subject{"usr_0", ""}).ok());
+  ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_0", ""}).ok());
   clock_.advance_ms(7000);
   auto s = service_.status(j->waiting_token, "");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->waiting_time_sec, 7);
+}
+
+}  // namespace
+}  // namespace tacos::queue
+
+namespace tacos::queue {
+namespace {
+
+/// Rooms and places kept in memory as a store would keep them; can be told to fail.
+class FakeQueueStore final : public store::QueueStateStore {
+ public:
+  std::vector<store::StoredQueue> load_queues() override {
+    std::vector<store::StoredQueue> out;
+    for (const auto& [id, r] : rooms) {
+      store::StoredQueue q;
+      q.room = r;
+      for (const auto& [key, p] : places) {
+        if (key.first == id) q.places.push_back(p);
+      }
+      q.uses = uses;
+      out.push_back(std::move(q));
+    }
+    return out;
+  }
+  void save_queues(const std::vector<store::QueueRoomRecord>& rs, const std::vector<store::QueuePlaceRecord>& ps) override {
+    ++saves;
+    if (fail) throw store::StoreError("disk full");
+    for (const auto& r : rs) rooms[r.event_id] = r;
+    for (const auto& p : ps) places[{p.event_id, p.ticket}] = p;
+  }
+  std::map<std::string, store::QueueRoomRecord> rooms;
+  std::map<std::pair<std::string, std::string>, store::QueuePlaceRecord> places;
+  std::vector<store::QueueTicketUse> uses;
+  bool fail = false;
+  int saves = 0;
+};
+
+class StoredQueueServiceTest : public QueueServiceTest {
+ protected:
+  std::unique_ptr<QueueService> stored_service() {
+    return std::make_unique<QueueService>(inventory_, clock_, settings(), keys(), metrics_, &store_);
+  }
+  FakeQueueStore store_;
+};
+
+TEST_F(StoredQueueServiceTest, AJoinIsAnsweredOnlyOnceItsPlaceIsStored) {
+  auto svc = stored_service();
+  std::optional<Result<JoinResult>> answer;
+  svc->join("evt_open", Subject{"usr_1", ""}, [&](Result<JoinResult> r) { answer = std::move(r); });
+  EXPECT_FALSE(answer.has_value());
+  svc->flush();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  EXPECT_EQ(store_.rooms.at("evt_open").seq_issued, 1);
+}
+
+TEST_F(StoredQueueServiceTest, AFailedStoreAnswersUnavailableAndRetriesTheChanges) {
+  auto svc = stored_service();
+  auto first = join_now(*svc, "evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(first.ok());
+  store_.fail = true;
+  std::optional<Result<JoinResult>> answer;
+  svc->join("evt_open", Subject{"usr_2", ""}, [&](Result<JoinResult> r) { answer = std::move(r); });
+  ASSERT_TRUE(svc->leave(first->waiting_token).ok());
+  svc->flush();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_FALSE(answer->ok());
+  EXPECT_EQ(answer->error().code, Errc::unavailable);
+  EXPECT_TRUE(store_.places.empty());
+  store_.fail = false;
+  svc->flush();  // the leave that could not be stored is stored now
+  EXPECT_EQ(store_.places.size(), 1u);
+  EXPECT_EQ(store_.places.begin()->second.state, "left");
+}
+
+TEST_F(StoredQueueServiceTest, ARestartedServiceKnowsEveryPlaceAndToken) {
+  std::string waiting, entered_token, spent_token;
+  Result<JoinResult> behind = Error(Errc::internal, "");
+  {
+    auto svc = stored_service();
+    ASSERT_TRUE(svc->configure("evt_open", std::nullopt, 2).ok());
+    auto a = join_now(*svc, "evt_open", Subject{"usr_a", ""});
+    auto b = join_now(*svc, "evt_open", Subject{"usr_b", ""});
+    behind = join_now(*svc, "evt_open", Subject{"usr_c", ""});
+    for (int i = 0; i < 5; ++i) {
+      clock_.advance_ms(20);
+      svc->tick();
+      svc->flush();
+    }
+    entered_token = svc->enter(a->waiting_token, "")->reservation_token;
+    spent_token = svc->enter(b->waiting_token, "")->reservation_token;
+    auto spent = svc->consume_reservation_token(spent_token, "evt_open", "usr_b");
+    ASSERT_TRUE(spent.ok());
+    store_.uses.push_back({spent->ticket, true, clock_.now_ms()});  // what the hold's reservation stores
+    svc->flush();
+    EXPECT_EQ(*svc->status(behind->waiting_token, "")->position, 0);
+  }  // the process ends without any goodbye: only what was stored is left
+  auto svc = stored_service();
+  EXPECT_EQ(svc->restore(), 1u);
+  auto s = svc->status(behind->waiting_token, "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, "waiting");
+  EXPECT_EQ(*s->position, 0);
+  EXPECT_TRUE(svc->consume_reservation_token(entered_token, "evt_open", "usr_a").ok());
+  EXPECT_EQ(svc->consume_reservation_token(spent_token, "evt_open", "usr_b").error().code, Errc::token_used);
+  EXPECT_EQ(svc->stats("evt_open")->room.active_buyers, 2);
 }
 
 }  // namespace

@@ -67,13 +67,13 @@ void add_routes(net::Router& router, ReservationService& service) {
                  return res.send(net::error_response(
                      Error(Errc::validation_failed, "header 'Idempotency-Key' (1-255 characters) is required",
                            "Idempotency-Key"),
-                     req.request_id));
+                     req.trace_id));
                }
                auto c = parse_create_body(req.body);
-               if (!c) return res.send(net::error_response(c.error(), req.request_id));
+               if (!c) return res.send(net::error_response(c.error(), req.trace_id));
                c->user_id = req.identity.user_id;
                c->idempotency_key = std::string(key);
-               service.create(std::move(*c), [res, rid = req.request_id](Result<Created> created) {
+               service.create(std::move(*c), [res, rid = req.trace_id](Result<Created> created) {
                  if (!created) return res.send(net::error_response(created.error(), rid));
                  Response out(201, reservation_json(created->reservation));
                  out.set_header("location", "/api/v1/reservations/" + created->reservation.id);
@@ -98,29 +98,29 @@ void add_routes(net::Router& router, ReservationService& service) {
   router.add_sync(Method::get, "/api/v1/reservations/{id}", [&service](Request& req) {
     if (auto denied = net::check_user(req)) return *denied;
     auto r = service.get(req.identity, req.param("id"));
-    if (!r) return net::error_response(r.error(), req.request_id);
+    if (!r) return net::error_response(r.error(), req.trace_id);
     return Response(200, reservation_json(*r));
   });
 
   router.add(Method::post, "/api/v1/reservations/{id}/confirm",
              net::require_user([&service](Request& req, Responder res) {
                auto body = parse_json_object(req.body);
-               if (!body) return res.send(net::error_response(body.error(), req.request_id));
+               if (!body) return res.send(net::error_response(body.error(), req.trace_id));
                JsonReader r(*body);
                auto intent = r.required_string("payment_intent_id", 1, 64);
-               if (!r.ok()) return res.send(net::error_response(r.error(), req.request_id));
-               service.confirm(req.identity, std::string(req.param("id")), intent, reply(res, req.request_id));
+               if (!r.ok()) return res.send(net::error_response(r.error(), req.trace_id));
+               service.confirm(req.identity, std::string(req.param("id")), intent, reply(res, req.trace_id));
              }));
 
   router.add(Method::post, "/api/v1/reservations/{id}/cancel",
              net::require_user([&service](Request& req, Responder res) {
-               service.cancel(req.identity, std::string(req.param("id")), reply(res, req.request_id));
+               service.cancel(req.identity, std::string(req.param("id")), reply(res, req.trace_id));
              }));
 
   // Called by the payment simulator (or a real provider): authenticated by its signature.
   router.add(Method::post, "/api/v1/webhooks/payment", [&service](Request& req, Responder res) {
     service.receive_webhook(req.body, std::string(req.header(auth::kSignatureHeader)),
-                            [res, rid = req.request_id](Status st) {
+                            [res, rid = req.trace_id](Status st) {
                               res.send(st ? Response(200, R"({"received":true})") : net::error_response(st.error(), rid));
                             });
   });

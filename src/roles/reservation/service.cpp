@@ -52,8 +52,21 @@ bool same_request(const store::Reservation& r, const CreateRequest& req) {
 
 }  // namespace
 
+namespace {
+Error ticket_limit_error(int limit, std::int64_t have) {
+  return Error(Errc::ticket_limit_reached, "this event allows " + std::to_string(limit) +
+                                               " tickets per fan, and you already hold or bought " +
+                                               std::to_string(have));
+}
+}  // namespace
+
 Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory, const store::Reservation& r,
                       const inventory::HoldPlan& plan, std::string_view created_event) {
+  if (plan.max_tickets_per_user > 0) {
+    // Decided here, in the writer's order, so two holds of one fan racing each other cannot both pass.
+    auto have = tx.tickets_of(r.user_id, r.event_id);
+    if (have + plan.quantity > plan.max_tickets_per_user) return ticket_limit_error(plan.max_tickets_per_user, have);
+  }
   if (auto st = tx.insert_reservation(r); !st) return st;
   if (auto st = inventory.write_hold(tx, plan, r.id); !st) return st;
   tx.add_outbox("reservation.created", r.id, created_event);
@@ -86,6 +99,16 @@ ReservationService::ReservationService(store::Ledger& ledger, inventory::Invento
       expired_(metrics.counter("tacos_reservation_expired_total", "Holds released by expiry")),
       cancelled_(metrics.counter("tacos_reservation_cancelled_total", "Holds cancelled (by the buyer or a failed payment)")) {}
 
+std::int64_t ReservationService::tickets_of(std::string_view user_id, std::string_view event_id) {
+  std::int64_t n = 0;
+  for (const auto& r : ledger_.reservations_of(user_id, kMaxReservationsRead)) {
+    if (r.event_id == event_id && (r.status == ReservationStatus::hold || r.status == ReservationStatus::confirmed)) {
+      n += r.quantity;
+    }
+  }
+  return n;
+}
+
 bool ReservationService::answer_replay(const CreateRequest& req, const Done<Created>& done) {
   if (req.idempotency_key.empty()) return false;
   auto r = ledger_.reservation_by_key(req.user_id, req.idempotency_key);
@@ -114,6 +137,15 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   if (!admission) return fail(admission.error());
   auto plan = inventory_.hold(inventory::HoldRequest{req.event_id, req.seat_ids, req.quantity});
   if (!plan) return fail(plan.error());
+  if (plan->max_tickets_per_user > 0) {
+    // Checked before the token is spent too, so a fan at the limit keeps it (to cancel a hold and
+    // come back); the ledger op decides races.
+    auto have = tickets_of(req.user_id, req.event_id);
+    if (have + plan->quantity > plan->max_tickets_per_user) {
+      inventory_.undo_hold(*plan);
+      return fail(ticket_limit_error(plan->max_tickets_per_user, have));
+    }
+  }
   if (auto spent = queue_.consume(*admission); !spent) {
     inventory_.undo_hold(*plan);
     return fail(spent.error());

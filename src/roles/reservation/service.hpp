@@ -87,8 +87,11 @@ class ReservationService {
   /// IDEMPOTENCY_KEY_MISMATCH for another request) and returns true.
   bool answer_replay(const CreateRequest& req, const Done<Created>& done);
   void expire(std::string reservation_id, std::function<void(Status)> finish);
+  /// Committed HOLD and CONFIRMED tickets of the user for the event (the limit's pre-check).
+  std::int64_t tickets_of(std::string_view user_id, std::string_view event_id);
 
   static constexpr int kExpireSweepLimit = 1000;  // expiries started per sweep at most
+  static constexpr int kMaxReservationsRead = 100000;
 
   store::Ledger& ledger_;
   inventory::InventoryClient& inventory_;

@@ -23,7 +23,7 @@ void add_stats_route(net::Router& router, inventory::Catalogue& catalogue, queue
                      store::Ledger& ledger, const Clock& clock) {
   router.add_sync(Method::get, "/api/v1/admin/events/{id}/stats", [&catalogue, &queue, &ledger, &clock](Request& req) {
     auto event = catalogue.get(req.param("id"));
-    if (!event) return net::error_response(Error(Errc::not_found, "no such event"), req.request_id);
+    if (!event) return net::error_response(Error(Errc::not_found, "no such event"), req.trace_id);
     std::int64_t capacity = 0, free = 0, held = 0, sold = 0;
     for (const auto& s : event->sections) {
       capacity += s.capacity;

@@ -34,9 +34,9 @@ void add_routes(net::Router& router, JobRunner& runner, store::InvariantChecker&
     auto text = req.param("id");
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
     if (ec != std::errc() || p != text.data() + text.size()) {
-      return net::error_response(Error(Errc::validation_failed, "the job id must be a number", "id"), req.request_id);
+      return net::error_response(Error(Errc::validation_failed, "the job id must be a number", "id"), req.trace_id);
     }
-    if (auto st = runner.replay(id); !st) return net::error_response(st.error(), req.request_id);
+    if (auto st = runner.replay(id); !st) return net::error_response(st.error(), req.trace_id);
     return Response(200, json{{"job_id", id}, {"status", "PENDING"}}.dump());
   });
 

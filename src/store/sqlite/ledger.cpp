@@ -225,6 +225,39 @@ class SqliteWriteTx final : public WriteTx {
     return {};
   }
 
+  std::int64_t tickets_of(std::string_view user_id, std::string_view event_id) override {
+    auto rowids = index_.of_user(user_id, true);
+    if (rowids.empty()) return 0;  // a buyer's first hold, the usual case: no read
+    auto& s = db_.cached(
+        "SELECT quantity FROM reservations WHERE rowid = ? AND user_id = ? AND event_id = ? "
+        "AND status IN ('HOLD', 'CONFIRMED')");
+    std::int64_t n = 0;
+    for (auto rowid : rowids) {
+      s.bind(1, rowid).bind(2, user_id).bind(3, event_id);
+      if (s.step()) n += s.integer(0);
+      s.reset();
+    }
+    return n;
+  }
+
+  void save_queue_room(const QueueRoomRecord& r) override {
+    auto& s = db_.cached(
+        "INSERT OR REPLACE INTO queue_rooms (event_id, epoch, shuffle_seed, created_at_ms, opened_at_ms, pre_issued, "
+        "seq_issued, serving, joined_total, admitted_total, abandoned_total, left_total, lapsed_total, finished_total) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, r.event_id).bind(2, static_cast<std::int64_t>(r.epoch)).bind(3, static_cast<std::int64_t>(r.shuffle_seed));
+    s.bind(4, r.created_at_ms).bind(5, r.opened_at_ms).bind(6, r.pre_issued).bind(7, r.seq_issued).bind(8, r.serving);
+    s.bind(9, r.joined_total).bind(10, r.admitted_total).bind(11, r.abandoned_total).bind(12, r.left_total);
+    s.bind(13, r.lapsed_total).bind(14, r.finished_total);
+    if (s.exec() != SQLITE_OK) throw StoreError("cannot store the waiting room of " + r.event_id);
+  }
+
+  void save_queue_place(const QueuePlaceRecord& p) override {
+    auto& s = db_.cached("INSERT OR REPLACE INTO queue_places (event_id, ticket, state, at_ms) VALUES (?,?,?,?)");
+    s.bind(1, p.event_id).bind(2, p.ticket).bind(3, p.state).bind(4, p.at_ms);
+    if (s.exec() != SQLITE_OK) throw StoreError("cannot store a place of " + p.event_id);
+  }
+
   bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
                               std::string_view payment_intent_id, std::string_view end_reason) override {
     auto& s = db_.cached(
@@ -440,6 +473,7 @@ class SqliteLedger final : public Ledger {
   std::vector<Reservation> reservations_of(std::string_view user_id, int limit) override {
     // Row ids grow with each insert, so the newest reservations are at the end of the list.
     auto rowids = index_.of_user(user_id);
+    if (rowids.empty()) return {};  // a buyer's first hold: no reader connection needed
     const auto wanted = static_cast<std::size_t>(std::max(limit, 0));
     auto first = rowids.size() > wanted ? rowids.end() - static_cast<std::ptrdiff_t>(wanted) : rowids.begin();
     auto db = readers_.take();

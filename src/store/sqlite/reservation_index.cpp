@@ -40,13 +40,18 @@ std::uint64_t ReservationIndex::hash_user_key(std::string_view user_id, std::str
   return h == 0 ? 1 : h;  // 0 means "no key"
 }
 
-std::vector<std::int64_t> ReservationIndex::of_user(std::string_view user_id) const {
+std::vector<std::int64_t> ReservationIndex::of_user(std::string_view user_id, bool with_pending) const {
   auto h = hash_user(user_id);
   std::vector<std::int64_t> out;
   {
     std::lock_guard lock(mu_);
     auto [first, last] = by_user_.equal_range(h);
     for (auto it = first; it != last; ++it) out.push_back(it->second);
+  }
+  if (with_pending) {
+    for (const auto& e : pending_) {
+      if (e.user == h) out.push_back(e.rowid);
+    }
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -29,8 +29,9 @@ class ReservationIndex {
  public:
   ReservationIndex();
 
-  /// Row ids of the buyer's committed reservations, in ascending order (oldest first).
-  std::vector<std::int64_t> of_user(std::string_view user_id) const;
+  /// Row ids of the buyer's committed reservations (plus pending ones when `with_pending`, which
+  /// only the writer thread may ask for), in ascending order (oldest first).
+  std::vector<std::int64_t> of_user(std::string_view user_id, bool with_pending = false) const;
   /// Row ids that may hold the buyer's reservation under `key` (committed, plus pending when
   /// `with_pending`, which only the writer thread may ask for). Almost always zero or one.
   std::vector<std::int64_t> of_key(std::string_view user_id, std::string_view key, bool with_pending = false) const;

@@ -40,9 +40,9 @@ domain::User read_user(const Statement& s) {
 constexpr std::string_view kUserCols = "id, username, email, display_name, password_hash, role, created_at_ms";
 constexpr std::string_view kEventCols =
     "id, name, venue, starts_at_ms, sale_starts_at_ms, hold_ttl_sec, admission_rate, currency, general_admission, "
-    "created_at_ms, active_buyer_cap, max_seats_per_reservation";
+    "created_at_ms, active_buyer_cap, max_seats_per_reservation, max_tickets_per_user";
 
-class SqliteStore final : public Store, public UserRepository, public EventRepository {
+class SqliteStore final : public Store, public UserRepository, public EventRepository, public QueueStateStore {
  public:
   explicit SqliteStore(const SqliteOptions& o) {
     std::error_code ec;
@@ -116,6 +116,53 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   InvariantChecker& invariants() override {
     std::call_once(checker_once_, [this] { checker_ = sqlite::make_invariant_checker(*readers_); });
     return *checker_;
+  }
+  QueueStateStore& queue_state() override { return *this; }
+
+  // --- waiting rooms
+  std::vector<StoredQueue> load_queues() override {
+    auto db = readers_->take();
+    std::vector<StoredQueue> out;
+    auto rooms = db->prepare(
+        "SELECT event_id, epoch, shuffle_seed, created_at_ms, opened_at_ms, pre_issued, seq_issued, serving, "
+        "joined_total, admitted_total, abandoned_total, left_total, lapsed_total, finished_total FROM queue_rooms");
+    while (rooms.step()) {
+      StoredQueue q;
+      auto& r = q.room;
+      r.event_id = rooms.text(0);
+      r.epoch = static_cast<std::uint64_t>(rooms.integer(1));
+      r.shuffle_seed = static_cast<std::uint64_t>(rooms.integer(2));
+      r.created_at_ms = rooms.integer(3);
+      r.opened_at_ms = rooms.integer(4);
+      r.pre_issued = rooms.integer(5);
+      r.seq_issued = rooms.integer(6);
+      r.serving = rooms.integer(7);
+      r.joined_total = rooms.integer(8);
+      r.admitted_total = rooms.integer(9);
+      r.abandoned_total = rooms.integer(10);
+      r.left_total = rooms.integer(11);
+      r.lapsed_total = rooms.integer(12);
+      r.finished_total = rooms.integer(13);
+      out.push_back(std::move(q));
+    }
+    for (auto& q : out) {
+      auto places = db->prepare("SELECT ticket, state, at_ms FROM queue_places WHERE event_id = ?");
+      places.bind(1, q.room.event_id);
+      while (places.step()) q.places.push_back({q.room.event_id, places.text(0), places.text(1), places.integer(2)});
+      auto uses = db->prepare("SELECT queue_ticket, status, created_at_ms FROM reservations WHERE event_id = ?");
+      uses.bind(1, q.room.event_id);
+      while (uses.step()) q.uses.push_back({uses.text(0), uses.text(1) == "HOLD", uses.integer(2)});
+    }
+    return out;
+  }
+
+  void save_queues(const std::vector<QueueRoomRecord>& rooms, const std::vector<QueuePlaceRecord>& places) override {
+    auto st = ledger().run([&](WriteTx& tx) -> Status {
+      for (const auto& r : rooms) tx.save_queue_room(r);
+      for (const auto& p : places) tx.save_queue_place(p);
+      return {};
+    });
+    if (!st) throw StoreError("storing the waiting rooms failed: " + st.error().message);
   }
 
   std::vector<MigrationInfo> migrate() override {
@@ -222,12 +269,13 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   Status create(const domain::Event& e, const std::vector<domain::Seat>& seats) override {
     std::lock_guard lock(write_mu_);
     Transaction tx(*writer_);
-    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     ev.bind(1, e.id).bind(2, e.name).bind(3, e.venue).bind(4, e.starts_at_ms).bind(5, e.sale_starts_at_ms);
     ev.bind(6, static_cast<std::int64_t>(e.hold_ttl_sec)).bind(7, static_cast<std::int64_t>(e.admission_rate));
     ev.bind(8, e.currency).bind(9, static_cast<std::int64_t>(e.general_admission ? 1 : 0)).bind(10, e.created_at_ms);
     ev.bind(11, static_cast<std::int64_t>(e.active_buyer_cap));
     ev.bind(12, static_cast<std::int64_t>(e.max_seats_per_reservation));
+    ev.bind(13, static_cast<std::int64_t>(e.max_tickets_per_user));
     if (ev.exec() == SQLITE_CONSTRAINT) return Error(Errc::event_exists, "event '" + e.id + "' already exists", "id");
     auto sec = writer_->prepare(
         "INSERT INTO sections (event_id, position, name, price, rows, seats_per_row, capacity, ga_available) "
@@ -315,6 +363,7 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     e.created_at_ms = s.integer(9);
     e.active_buyer_cap = static_cast<int>(s.integer(10));
     e.max_seats_per_reservation = static_cast<int>(s.integer(11));
+    e.max_tickets_per_user = static_cast<int>(s.integer(12));
     return e;
   }
 

@@ -5,7 +5,7 @@ import { describeError, errorReference, takenSeats } from "./errors";
 const err = (code: string, status: number, message = "", extra: Partial<{ field: string; retryAfterSec: number; traceId: string }> = {}) =>
   new ApiError({ code, status, message, ...extra });
 
-// Every code of the README's error table (src/common/errc.cpp).
+// Every code of the error table in docs/api.md (src/common/errc.cpp).
 const DOCUMENTED: Array<[string, number]> = [
   ["BAD_REQUEST", 400], ["INVALID_JSON", 400], ["VALIDATION_FAILED", 400], ["PAYLOAD_TOO_LARGE", 413],
   ["HEADERS_TOO_LARGE", 413], ["URI_TOO_LONG", 414], ["NOT_FOUND", 404], ["METHOD_NOT_ALLOWED", 405],
@@ -14,8 +14,8 @@ const DOCUMENTED: Array<[string, number]> = [
   ["PRECONDITION_FAILED", 412], ["NOT_READY", 403], ["NOT_IN_QUEUE", 404], ["PLACE_LOST", 410],
   ["TOKEN_ALREADY_USED", 403], ["RESERVATION_TOKEN_INVALID", 403], ["RESERVATION_TOKEN_EXPIRED", 403],
   ["RESERVATION_TOKEN_WRONG_USER", 403], ["RESERVATION_TOKEN_WRONG_EVENT", 403], ["SEAT_UNAVAILABLE", 409],
-  ["SOLD_OUT", 409], ["RESERVATION_EXPIRED", 410], ["RESERVATION_NOT_CANCELLABLE", 409],
-  ["PAYMENT_NOT_APPROVED", 412], ["PAYMENT_NOT_PAYABLE", 409], ["AMOUNT_MISMATCH", 400],
+  ["SOLD_OUT", 409], ["TICKET_LIMIT_REACHED", 409], ["RESERVATION_EXPIRED", 410], ["RESERVATION_NOT_CANCELLABLE", 409],
+  ["PAYMENT_NOT_APPROVED", 412], ["PAYMENT_NOT_PAYABLE", 409],
   ["INVALID_SIGNATURE", 401], ["RATE_LIMITED", 429], ["IDEMPOTENCY_KEY_IN_USE", 409], ["IDEMPOTENCY_KEY_MISMATCH", 422], ["UNAVAILABLE", 503], ["TIMEOUT", 504], ["INTERNAL", 500],
 ];
 

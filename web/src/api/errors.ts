@@ -21,6 +21,7 @@ const FIELD_LABELS: Record<string, string> = {
   active_buyer_cap: "active-buyer cap",
   hold_ttl_sec: "hold time",
   max_seats_per_reservation: "seats per order",
+  max_tickets_per_user: "tickets per fan",
   currency: "currency",
   id: "event id",
 };
@@ -70,17 +71,37 @@ const WORDS: Record<string, string> = {
     "Your pass to choose seats was issued to another account. Join the queue again while signed in as yourself.",
   RESERVATION_TOKEN_WRONG_EVENT: "Your pass to choose seats is for a different event. Please join this event's queue.",
   SOLD_OUT: "Sorry, there are not enough tickets left for that many. Try a smaller number.",
+  TICKET_LIMIT_REACHED:
+    "That would take you past this event's ticket limit per fan (counting the tickets you hold and have bought). Choose fewer, or cancel a hold first.",
   RESERVATION_EXPIRED:
     "Your hold ran out before the payment was finished, so the seats were released. If you were charged, the payment will be refunded.",
   RESERVATION_NOT_CANCELLABLE: "This booking can no longer be changed: it is already confirmed or ended.",
   PAYMENT_NOT_APPROVED: "The payment has not been approved (yet), so the booking is not confirmed.",
   PAYMENT_NOT_PAYABLE: "This booking can no longer be paid: its hold has ended.",
-  AMOUNT_MISMATCH: "The amount to pay does not match your booking. Please reload and try again.",
   INVALID_SIGNATURE: "The payment notice could not be verified.",
   UNAVAILABLE: "The ticket service is briefly unavailable and nothing was saved. Please try again in a moment.",
   TIMEOUT: "The server took too long to answer. Please try again.",
   INTERNAL: "Something went wrong on our side. Please try again.",
 };
+
+// Why a waiting token no longer stands for a place: the `reason` of a queue status "expired".
+const EXPIRED_PLACE: Record<string, string> = {
+  left: "You left the queue. Join again to get a new place at the back.",
+  abandoned:
+    "Your place in the queue was released because this page stopped checking in for a while. Join again to get a new place.",
+  lapsed: "Your turn came, but seats were not chosen in time, so the place was released. Join again to get a new place.",
+  used: "Your turn in this queue has already been used to hold seats. To buy more tickets, join the queue again.",
+  token_expired: "Your place in the queue is too old to use. Join again to get a new place.",
+};
+
+/** The error shown when a poll answers status "expired" (a UI-only code, PLACE_EXPIRED). */
+export function placeExpiredError(reason: string | undefined): ApiError {
+  return new ApiError({
+    status: 200,
+    code: "PLACE_EXPIRED",
+    message: EXPIRED_PLACE[reason ?? ""] ?? "Your place in the queue has ended. Join again to get a new place.",
+  });
+}
 
 /** One sentence (or two) for any error the UI can meet. */
 export function describeError(err: unknown): string {
@@ -88,6 +109,8 @@ export function describeError(err: unknown): string {
     return "Something unexpected went wrong in the page. Please reload and try again.";
   }
   switch (err.code) {
+    case "PLACE_EXPIRED":
+      return err.message;
     case "NETWORK":
       return "We cannot reach the ticket server right now. Check your internet connection; nothing is lost by trying again.";
     case "RATE_LIMITED":

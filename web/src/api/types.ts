@@ -1,4 +1,4 @@
-// Shapes of the public API's JSON (README "API"). Only the fields the UI reads are typed.
+// Shapes of the public API's JSON (docs/api.md). Only the fields the UI reads are typed.
 
 export interface Session {
   token: string;
@@ -40,6 +40,8 @@ export interface EventDetail extends EventSummary {
   admission_rate: number;
   active_buyer_cap: number;
   max_seats_per_reservation: number;
+  /** Seats one fan may hold and buy for this event in all; null: no limit. */
+  max_tickets_per_user: number | null;
   sections?: SectionDetail[];
   // General-admission events carry their price and stock at the top level.
   price?: number;
@@ -73,7 +75,10 @@ export interface QueueJoin {
 
 export interface QueueStatus {
   event_id: string;
-  status: "waiting" | "ready" | "done" | string;
+  /** waiting | ready (admitted: enter) | expired (see reason; join again). */
+  status: "waiting" | "ready" | "expired" | string;
+  /** Only with "expired": left | abandoned | lapsed | used | token_expired. */
+  reason?: string;
   position: number | null;
   eta_sec: number;
   waiting_time: number;
@@ -173,6 +178,7 @@ export interface NewEvent {
   admission_rate?: number;
   active_buyer_cap?: number;
   max_seats_per_reservation?: number;
+  max_tickets_per_user?: number;
   currency?: string;
   sections?: NewSection[];
   general_admission?: { quantity: number; price: number };

@@ -58,6 +58,7 @@ describe("create-event form", () => {
       admissionRate: "",
       buyerCap: "",
       maxSeats: "",
+      maxPerFan: "4",
       kind: "sections",
       sections: [{ key: 1, name: "Floor", price: "50", rows: "2", seats: "3" }],
       gaQuantity: "",
@@ -69,6 +70,7 @@ describe("create-event form", () => {
       starts_at: new Date("2027-03-01T19:00").toISOString(),
       currency: "USD",
       hold_ttl_sec: 5,
+      max_tickets_per_user: 4,
       sections: [{ name: "Floor", price: 5000, rows: 2, seats_per_row: 3 }],
     });
   });

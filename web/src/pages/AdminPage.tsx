@@ -38,6 +38,7 @@ export function buildEvent(f: {
   admissionRate: string;
   buyerCap: string;
   maxSeats: string;
+  maxPerFan: string;
   kind: "sections" | "ga";
   sections: SectionRow[];
   gaQuantity: string;
@@ -47,7 +48,7 @@ export function buildEvent(f: {
   if (f.id.trim()) e.id = f.id.trim();
   if (f.saleStartsAt) e.sale_starts_at = localToIso(f.saleStartsAt);
   const num = (v: string) => (v.trim() === "" ? undefined : Number(v));
-  const opt = { hold_ttl_sec: num(f.holdTtl), admission_rate: num(f.admissionRate), active_buyer_cap: num(f.buyerCap), max_seats_per_reservation: num(f.maxSeats) };
+  const opt = { hold_ttl_sec: num(f.holdTtl), admission_rate: num(f.admissionRate), active_buyer_cap: num(f.buyerCap), max_seats_per_reservation: num(f.maxSeats), max_tickets_per_user: num(f.maxPerFan) };
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (e as unknown as Record<string, number>)[k] = v;
   if (f.kind === "ga") e.general_admission = { quantity: Number(f.gaQuantity), price: toMinor(f.gaPrice, f.currency) };
   else
@@ -75,6 +76,7 @@ export function AdminPage() {
     admissionRate: "",
     buyerCap: "",
     maxSeats: "",
+    maxPerFan: "",
     kind: "sections" as "sections" | "ga",
     gaQuantity: "1000",
     gaPrice: "",
@@ -175,6 +177,10 @@ export function AdminPage() {
             <div className="field">
               <label htmlFor="ev-max">Tickets per order</label>
               <input id="ev-max" type="number" min={1} max={100} value={f.maxSeats} onChange={set("maxSeats")} />
+            </div>
+            <div className="field">
+              <label htmlFor="ev-per-fan">Tickets per fan (0: no limit)</label>
+              <input id="ev-per-fan" type="number" min={0} max={1000} value={f.maxPerFan} onChange={set("maxPerFan")} />
             </div>
           </fieldset>
           <fieldset>

@@ -99,7 +99,9 @@ export function EventPage() {
             </tbody>
           </table>
           <p className="hint">
-            Up to {event.max_seats_per_reservation} tickets per order. Seats are held for you for {formatDuration(event.hold_ttl_sec * 1000)} while you pay.
+            Up to {event.max_seats_per_reservation} tickets per order
+            {event.max_tickets_per_user ? `, and ${event.max_tickets_per_user} per fan for this event in all` : ""}. Seats are
+            held for you for {formatDuration(event.hold_ttl_sec * 1000)} while you pay.
           </p>
         </>
       )}

@@ -9,7 +9,7 @@ import { flow } from "../lib/flow";
 const eventDetail = {
   event_id: "evt_1", name: "Test Night", venue: "Hall", starts_at: "2030-01-01T19:00:00Z", sale_starts_at: "2020-01-01T00:00:00Z",
   on_sale: true, currency: "KRW", min_price: 1, max_price: 1, capacity: 1, available: 1, general_admission: false,
-  hold_ttl_sec: 60, admission_rate: 1, active_buyer_cap: 1, max_seats_per_reservation: 1, sections: [],
+  hold_ttl_sec: 60, admission_rate: 1, active_buyer_cap: 1, max_seats_per_reservation: 1, max_tickets_per_user: null, sections: [],
 };
 
 type Answer = Response | Error | ((url: string, init: RequestInit) => Response);
@@ -103,6 +103,19 @@ describe("WaitingRoomPage", () => {
     expect(problem).toHaveTextContent("We cannot reach the ticket server right now.");
     expect(problem).toHaveTextContent("The last position the server gave was 12 ahead of you");
   }, 10_000);
+
+  it("says why the place ended when the server answers expired", async () => {
+    routeFetch({
+      "POST /api/v1/queue/join": [joined],
+      "GET /api/v1/queue/status": [
+        json(200, { event_id: "evt_1", status: "expired", reason: "abandoned", position: null, eta_sec: 0, waiting_time: 80, ready_for_entry: false }),
+      ],
+    });
+    renderRoom();
+    expect(await screen.findByRole("alert")).toHaveTextContent("this page stopped checking in");
+    expect(screen.getByRole("button", { name: "Join again" })).toBeInTheDocument();
+    expect(flow.place("evt_1")).toBeNull();
+  });
 
   it("offers to join again when the place was lost", async () => {
     routeFetch({

@@ -8,7 +8,7 @@ import { ActionKey, ApiError, api } from "../api";
 import type { QueueStatus } from "../api/types";
 import { useSession } from "../auth/session";
 import { ErrorMessage, ProgressBar } from "../components/common";
-import { describeError, seconds } from "../api/errors";
+import { describeError, placeExpiredError, seconds } from "../api/errors";
 import { flow } from "../lib/flow";
 import { useCountdown, usePageTitle, usePoller } from "../lib/hooks";
 import { formatDuration, formatTime } from "../lib/time";
@@ -108,11 +108,15 @@ export function WaitingRoomPage() {
       }
       throw e;
     }
+    if (s.status === "expired") {
+      loseplace(placeExpiredError(s.reason));
+      return { next: "stop" };
+    }
     setStatus(s);
     setStatusAt(Date.now());
     if (s.position !== null) setFirstPosition((f) => (f === null || s.position! > f ? s.position : f));
 
-    if (s.ready_for_entry || s.status === "done") {
+    if (s.ready_for_entry) {
       setPhase("entering");
       try {
         const e = await api.enterQueue(wt, enterAction.current);
