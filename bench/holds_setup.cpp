@@ -46,8 +46,10 @@ int main(int argc, char** argv) {
 
   HttpClient c("127.0.0.1", port);
   c.auto_idempotency_keys(true);  // every POST under /api/v1 needs a key
-  auto admin = json::parse(must(c.post("/api/v1/auth/login", json{{"username", admin_user}, {"password", admin_password}}.dump()),
-                                200, "admin login"))["token"].get<std::string>();
+  auto admin = json::parse(must(
+      c.post("/api/v1/auth/login", json{{"username", admin_user}, {"password", admin_password}}.dump()), 200,
+      "admin login"))["token"]
+                   .get<std::string>();
   json event{{"id", "evt_bench_holds"},
              {"name", "Holds benchmark"},
              {"venue", "Loopback Arena"},

@@ -161,15 +161,15 @@ void BM_LedgerHolds(benchmark::State& state, bool synchronous_full, Buyers buyer
                                       },
                                       nullptr});
     for (auto& h : holds) {
-      fx.ledger().submit(store::WriteOp{
-          [&fx, &h](store::WriteTx& tx) -> Status {
-            return reservation::write_new_hold(tx, fx.inventory(), h.r, h.plan, h.created);
-          },
-          [&](const Status& st) {
-            if (!st) std::abort();
-            std::lock_guard lock(mu);
-            if (--left == 0) cv.notify_all();
-          }});
+      fx.ledger().submit(store::WriteOp{[&fx, &h](store::WriteTx& tx) -> Status {
+                                          return reservation::write_new_hold(tx, fx.inventory(), h.r, h.plan,
+                                                                             h.created);
+                                        },
+                                        [&](const Status& st) {
+                                          if (!st) std::abort();
+                                          std::lock_guard lock(mu);
+                                          if (--left == 0) cv.notify_all();
+                                        }});
     }
     {
       std::unique_lock lock(mu);
@@ -189,12 +189,28 @@ void BM_LedgerHolds(benchmark::State& state, bool synchronous_full, Buyers buyer
 // 200,000 seats per fixture: keep iterations × batch below that.
 // NORMAL/FULL: one buyer, sequential keys; *_many_buyers: a buyer and a random key per hold.
 BENCHMARK_CAPTURE(BM_LedgerHolds, NORMAL, false, Buyers::one_sequential)
-    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Arg(64)
+    ->Arg(256)
+    ->Iterations(300)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_LedgerHolds, FULL, true, Buyers::one_sequential)
-    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Arg(64)
+    ->Arg(256)
+    ->Iterations(300)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_LedgerHolds, NORMAL_many_buyers, false, Buyers::many_random)
-    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Arg(64)
+    ->Arg(256)
+    ->Iterations(300)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_LedgerHolds, FULL_many_buyers, true, Buyers::many_random)
-    ->Arg(64)->Arg(256)->Iterations(300)->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Arg(64)
+    ->Arg(256)
+    ->Iterations(300)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -10,6 +10,7 @@
 #include "app/roles.hpp"
 #include "auth/jwks.hpp"
 #include "auth/signed_token.hpp"
+#include "auth/webhook_signer.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
@@ -23,10 +24,9 @@
 #include "roles/gateway/rate_limit_middleware.hpp"
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
-#include "roles/queue/service.hpp"
-#include "auth/webhook_signer.hpp"
 #include "roles/inventory/hold_book.hpp"
 #include "roles/payment/service.hpp"
+#include "roles/queue/service.hpp"
 #include "roles/reservation/service.hpp"
 #include "roles/worker/job_runner.hpp"
 
@@ -114,8 +114,10 @@ ParsedFlags parse_flags(const std::vector<std::string>& args, std::size_t from) 
       f.errors.push_back("flag --" + key + " needs a value");
       continue;
     }
-    if (key == "config") f.config_file = value;
-    else f.settings.emplace_back(key, value);
+    if (key == "config")
+      f.config_file = value;
+    else
+      f.settings.emplace_back(key, value);
   }
   return f;
 }
@@ -157,7 +159,8 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
     }
     for (auto cls : kLimitKeys) {
       const auto& v = loaded.config.value(cls.key);
-      if (auto l = gateway::Limit::parse(v.text); !l) errors.push_back(v.source + ": " + std::string(cls.key) + ": " + l.error().message);
+      if (auto l = gateway::Limit::parse(v.text); !l)
+        errors.push_back(v.source + ": " + std::string(cls.key) + ": " + l.error().message);
     }
     if (const auto& v = loaded.config.value("rate_limit.trusted_proxies"); !gateway::parse_networks(v.text)) {
       errors.push_back(v.source + ": rate_limit.trusted_proxies: " + gateway::parse_networks(v.text).error().message);
@@ -168,9 +171,11 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
       }
     }
     if (const auto& url = loaded.config.value("auth.jwks_url"); !url.text.empty()) {
-      if (auto u = net::parse_http_url(url.text); !u) errors.push_back(url.source + ": auth.jwks_url: " + u.error().message);
+      if (auto u = net::parse_http_url(url.text); !u)
+        errors.push_back(url.source + ": auth.jwks_url: " + u.error().message);
       for (const char* key : {"auth.jwks_issuer", "auth.jwks_audience"}) {
-        if (loaded.config.string(key).empty()) errors.push_back(std::string(key) + ": required when auth.jwks_url is set");
+        if (loaded.config.string(key).empty())
+          errors.push_back(std::string(key) + ": required when auth.jwks_url is set");
       }
     }
   }
@@ -204,12 +209,12 @@ std::unique_ptr<auth::JwksVerifier> make_jwks_verifier(const config::Config& cfg
       [pool](std::function<void()> work) { pool->submit(std::move(work)); });
   auto* raw = v.get();
   for (const char* outcome : {"ok", "error", "invalid"}) {
-    ctx.metrics.counter_fn("tacos_auth_jwks_fetches_total", "JWKS fetches from the identity provider by outcome",
-                           {{"outcome", outcome}}, [raw, o = std::string(outcome)] {
-                             auto st = raw->stats();
-                             return static_cast<double>(o == "ok" ? st.fetch_ok : o == "error" ? st.fetch_error
-                                                                                               : st.fetch_invalid);
-                           });
+    ctx.metrics.counter_fn(
+        "tacos_auth_jwks_fetches_total", "JWKS fetches from the identity provider by outcome", {{"outcome", outcome}},
+        [raw, o = std::string(outcome)] {
+          auto st = raw->stats();
+          return static_cast<double>(o == "ok" ? st.fetch_ok : o == "error" ? st.fetch_error : st.fetch_invalid);
+        });
   }
   ctx.metrics.gauge_fn("tacos_auth_jwks_keys", "Usable keys in the cached JWKS", {},
                        [raw] { return static_cast<double>(raw->stats().keys); });
@@ -327,7 +332,8 @@ int cmd_serve(const std::vector<std::string>& args) {
       ctx.metrics.gauge_fn("tacos_store_queued_ops", "Write operations waiting for the next commit", {},
                            [ledger] { return static_cast<double>(ledger->stats().queued); });
     }
-    net::add_ops_routes(ctx.router, ctx.metrics, [&ctx] { return ctx.store->ping(); }, build_info());
+    net::add_ops_routes(
+        ctx.router, ctx.metrics, [&ctx] { return ctx.store->ping(); }, build_info());
 
     net::ServerOptions so;
     so.host = cfg->string("http.host");

@@ -18,12 +18,12 @@
 namespace tacos::inventory {
 class Catalogue;
 class InventoryClient;
-}
+}  // namespace tacos::inventory
 namespace tacos::gateway {
 class Accounts;
 class RateLimitStore;
 class IdempotencyStore;
-}
+}  // namespace tacos::gateway
 namespace tacos::queue {
 class QueueService;
 }
@@ -42,7 +42,7 @@ class ReservationService;
 namespace tacos::auth {
 class WebhookSigner;
 class JwksVerifier;
-}
+}  // namespace tacos::auth
 
 namespace tacos::app {
 
@@ -57,8 +57,8 @@ struct Context {
   std::unique_ptr<net::BlockingPool> blocking;
   net::Router router;
   std::vector<std::shared_ptr<net::Middleware>> middleware;
-  std::unique_ptr<gateway::RateLimitStore> rate_limits;      // the gateway's token buckets
-  std::unique_ptr<gateway::IdempotencyStore> idempotency;    // stored POST responses
+  std::unique_ptr<gateway::RateLimitStore> rate_limits;    // the gateway's token buckets
+  std::unique_ptr<gateway::IdempotencyStore> idempotency;  // stored POST responses
 
   // Role services, present when their role runs in this process.
   std::unique_ptr<inventory::Catalogue> catalogue;

@@ -8,21 +8,21 @@
 #include "app/context.hpp"
 #include "auth/keyring_file.hpp"
 #include "auth/signed_token.hpp"
+#include "auth/webhook_signer.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "net/http_client.hpp"
 #include "roles/gateway/accounts.hpp"
 #include "roles/gateway/http_api.hpp"
 #include "roles/gateway/static_files.hpp"
 #include "roles/inventory/catalogue.hpp"
+#include "roles/inventory/hold_book.hpp"
 #include "roles/inventory/http_api.hpp"
 #include "roles/inventory/local_client.hpp"
-#include "roles/queue/http_api.hpp"
-#include "roles/queue/service.hpp"
-#include "auth/webhook_signer.hpp"
-#include "net/http_client.hpp"
-#include "roles/inventory/hold_book.hpp"
 #include "roles/payment/http_api.hpp"
 #include "roles/payment/service.hpp"
+#include "roles/queue/http_api.hpp"
+#include "roles/queue/service.hpp"
 #include "roles/reservation/http_api.hpp"
 #include "roles/reservation/service.hpp"
 #include "roles/reservation/stats_api.hpp"
@@ -79,8 +79,9 @@ const auth::WebhookSigner& webhook_signer(Context& ctx) {
   if (!ctx.webhook_signer) {
     auto secret = ctx.config.string("payment.webhook_secret");
     if (secret.empty()) {
-      log::warn("payment.webhook_secret is not set: using a random one (fine when payment and reservation share "
-                "this process)");
+      log::warn(
+          "payment.webhook_secret is not set: using a random one (fine when payment and reservation share "
+          "this process)");
       secret = random_bytes(32);
     }
     ctx.webhook_signer = std::make_unique<auth::WebhookSigner>(secret, ctx.clock);
@@ -97,8 +98,10 @@ void start_payment(Context& ctx) {
   ctx.payment = std::make_unique<payment::PaymentService>(ctx.store->ledger(), jobs, ctx.clock, s, webhook_signer(ctx),
                                                           ctx.metrics);
   auto* svc = ctx.payment.get();
-  jobs.handle("payment.settle", [svc](const store::Job& j, std::function<void(Status)> f) { svc->settle_job(j, std::move(f)); });
-  jobs.handle("webhook.deliver", [svc](const store::Job& j, std::function<void(Status)> f) { svc->deliver_job(j, std::move(f)); });
+  jobs.handle("payment.settle",
+              [svc](const store::Job& j, std::function<void(Status)> f) { svc->settle_job(j, std::move(f)); });
+  jobs.handle("webhook.deliver",
+              [svc](const store::Job& j, std::function<void(Status)> f) { svc->deliver_job(j, std::move(f)); });
   if (auto url = ctx.config.string("payment.webhook_url"); !url.empty()) {
     // http://host:port/path, delivered from the blocking pool (HttpClient blocks).
     auto rest = url.substr(url.find("//") == std::string::npos ? 0 : url.find("//") + 2);
@@ -135,7 +138,8 @@ void start_reservation(Context& ctx) {
   auto* svc = ctx.reservation.get();
   // Holds expire by sweeping the store's expiry index; old job rows still have their handler.
   jobs.every(20, [svc] { svc->expire_due(); });
-  jobs.handle("reservation.expire", [svc](const store::Job& j, std::function<void(Status)> f) { svc->expire_job(j, std::move(f)); });
+  jobs.handle("reservation.expire",
+              [svc](const store::Job& j, std::function<void(Status)> f) { svc->expire_job(j, std::move(f)); });
   reservation::add_routes(ctx.router, *ctx.reservation);
   reservation::add_stats_route(ctx.router, *ctx.catalogue, *ctx.queue, ctx.store->ledger(), ctx.clock);
   if (ctx.payment && ctx.config.string("payment.webhook_url").empty()) {
@@ -196,7 +200,7 @@ void start_gateway(Context& ctx) {
   } else {
     ctx.router.set_fallback([web](net::Request& req, net::Responder res) { res.send(web->serve(req)); });
     log::info("serving the web UI", {log::str("web_dir", ctx.config.string("web.dir")),
-                                      log::num("files", static_cast<long long>(web->size()))});
+                                     log::num("files", static_cast<long long>(web->size()))});
   }
   auto admin = ctx.config.string("auth.admin_username");
   if (!admin.empty()) {
@@ -209,25 +213,38 @@ void start_gateway(Context& ctx) {
     // Ten Argon2id hashes take seconds: made on the blocking pool while the server starts.
     ctx.blocking->submit([accounts = ctx.accounts.get()] {
       auto made = accounts->ensure_demo_users();
-      if (!made) log::error("demo accounts not created", {log::str("error", made.error().message)});
-      else if (*made > 0) log::info("demo accounts created", {log::num("accounts", *made)});
+      if (!made)
+        log::error("demo accounts not created", {log::str("error", made.error().message)});
+      else if (*made > 0)
+        log::info("demo accounts created", {log::num("accounts", *made)});
     });
   }
 }
 
 const std::vector<RoleSpec>& table() {
   static const std::vector<RoleSpec> kRoles{
-      {"inventory", "events, sections, seats and stock; atomic hold / commit / release", {}, start_inventory,
-       nothing},
-      {"queue", "the virtual waiting room: join, position, admission, entry tokens", {"inventory"}, start_queue,
+      {"inventory", "events, sections, seats and stock; atomic hold / commit / release", {}, start_inventory, nothing},
+      {"queue",
+       "the virtual waiting room: join, position, admission, entry tokens",
+       {"inventory"},
+       start_queue,
        stop_queue},
       {"payment", "the payment simulator: intents, scenarios, signed webhooks", {}, start_payment, nothing},
-      {"reservation", "holds, confirmations, cancellations, expiry, orders", {"inventory", "queue", "payment"},
-       start_reservation, nothing},
-      {"worker", "background jobs: expiry, webhooks, outbox relay, retries", {"reservation", "payment"},
-       start_worker, stop_worker},
-      {"gateway", "public API edge: accounts, authentication, routing",
-       {"inventory", "queue", "payment", "reservation"}, start_gateway, nothing},
+      {"reservation",
+       "holds, confirmations, cancellations, expiry, orders",
+       {"inventory", "queue", "payment"},
+       start_reservation,
+       nothing},
+      {"worker",
+       "background jobs: expiry, webhooks, outbox relay, retries",
+       {"reservation", "payment"},
+       start_worker,
+       stop_worker},
+      {"gateway",
+       "public API edge: accounts, authentication, routing",
+       {"inventory", "queue", "payment", "reservation"},
+       start_gateway,
+       nothing},
   };
   return kRoles;
 }

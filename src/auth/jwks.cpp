@@ -33,8 +33,8 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
 
 BnPtr bn_from(std::string_view bytes) {
-  return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()),
-                         nullptr));
+  return BnPtr(
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()), nullptr));
 }
 
 // A JWK member that must be a base64url string.
@@ -85,8 +85,7 @@ Result<std::shared_ptr<void>> ec_key(const json& jwk) {
   }
   std::string point = "\x04" + *x + *y;  // SEC 1 uncompressed point
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) != 1 ||
+  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
     return Error(Errc::internal, "out of memory");
   }
@@ -116,8 +115,8 @@ bool verify_signature(const PublicKey& key, std::string_view signing_input, std:
   MdCtxPtr md(EVP_MD_CTX_new());
   // RSA keys default to PKCS#1 v1.5 padding, which is what RS256 is.
   return md &&
-         EVP_DigestVerifyInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr,
-                                 static_cast<EVP_PKEY*>(key.pkey.get()), nullptr) == 1 &&
+         EVP_DigestVerifyInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, static_cast<EVP_PKEY*>(key.pkey.get()),
+                                 nullptr) == 1 &&
          EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
                           reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
 }
@@ -319,7 +318,8 @@ Status JwksVerifier::run_fetch() {
     log::info("JWKS loaded", {log::num("keys", static_cast<long long>(set->keys.size()))});
     fresh = std::make_shared<const KeySet>(std::move(*set));
   }
-  if (!outcome) log::warn("JWKS not refreshed; keeping the keys already loaded", {log::str("error", outcome.error().message)});
+  if (!outcome)
+    log::warn("JWKS not refreshed; keeping the keys already loaded", {log::str("error", outcome.error().message)});
   std::lock_guard lock(mu_);
   if (fresh) {
     keys_ = std::move(fresh);
@@ -375,8 +375,10 @@ Result<Claims> JwksVerifier::verify(std::string_view token) {
     }
     if (!key) return bad("token key is unknown");
   } else if (claim_fetch(true)) {
-    if (defer_) defer_([this] { (void)run_fetch(); });
-    else (void)run_fetch();
+    if (defer_)
+      defer_([this] { (void)run_fetch(); });
+    else
+      (void)run_fetch();
   }
   if (key->alg != alg) return bad("token algorithm does not match its key");
   if (!verify_signature(*key, token.substr(0, dot2), *sig)) return bad("token signature is invalid");

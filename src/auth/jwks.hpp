@@ -53,8 +53,8 @@ Result<KeySet> parse_jwks(std::string_view document);
 std::string token_alg(std::string_view token);
 
 struct JwksSettings {
-  std::string issuer;    // required `iss`
-  std::string audience;  // required in `aud` (a string or an array)
+  std::string issuer;                // required `iss`
+  std::string audience;              // required in `aud` (a string or an array)
   std::string role_claim = "roles";  // role "admin" when this claim (string or array) holds "admin"
   std::int64_t leeway_sec = 30;
   std::int64_t refresh_min_interval_ms = 60'000;

@@ -243,8 +243,8 @@ TEST_F(Jwks, RejectsUnknownAndMissingKid) {
 }
 
 TEST_F(Jwks, RejectsUnusableSubjects) {
-  for (const std::string& sub : {std::string(""), std::string("auth0|123"), std::string("a b"),
-                                std::string(kMaxExternalSubject + 1, 'a')}) {
+  for (const std::string& sub :
+       {std::string(""), std::string("auth0|123"), std::string("a b"), std::string(kMaxExternalSubject + 1, 'a')}) {
     SCOPED_TRACE(sub);
     expect_invalid(rsa().sign(claims(sub)), "subject");
   }
@@ -255,8 +255,8 @@ TEST_F(Jwks, RejectsUnusableSubjects) {
 }
 
 TEST_F(Jwks, RejectsMalformedTokens) {
-  for (const std::string& t : {std::string("abc"), std::string("a.b"), std::string("a.b.c.d"),
-                              std::string("!!.b.c"), rsa().sign(claims()) + "="}) {
+  for (const std::string& t : {std::string("abc"), std::string("a.b"), std::string("a.b.c.d"), std::string("!!.b.c"),
+                               rsa().sign(claims()) + "="}) {
     SCOPED_TRACE(t);
     EXPECT_FALSE(verifier().verify(t).ok());
   }
@@ -277,7 +277,8 @@ TEST_F(Jwks, UnknownKidRefetchIsRateLimited) {
   ASSERT_TRUE(verifier().refresh().ok());
   document_ = test::jwks_of({&rsa(), &rotated()});
   // Within the interval: a made-up kid does not cause a fetch, so neither does the real new one.
-  for (int i = 0; i < 5; ++i) expect_invalid(rsa().sign(claims(), json{{"kid", "made-up-" + std::to_string(i)}}), "unknown");
+  for (int i = 0; i < 5; ++i)
+    expect_invalid(rsa().sign(claims(), json{{"kid", "made-up-" + std::to_string(i)}}), "unknown");
   expect_invalid(rotated().sign(claims()), "unknown");
   EXPECT_EQ(fetches_, 1);
   clock_.advance_ms(settings_.refresh_min_interval_ms - 1);

@@ -51,5 +51,4 @@ class HsJwt {
   const Clock& clock_;
 };
 
-
 }  // namespace tacos::auth

@@ -1,9 +1,9 @@
 #include "auth/jwt.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/clock.hpp"
@@ -107,8 +107,7 @@ TEST_F(JwtTest, HandCraftedValidTokenVerifies) {
 
 TEST_F(JwtTest, RejectsAlgNone) {
   json header = {{"alg", "none"}, {"typ", "JWT"}};
-  std::string unsigned_token =
-      base64url_encode(header.dump()) + "." + base64url_encode(valid_payload().dump()) + ".";
+  std::string unsigned_token = base64url_encode(header.dump()) + "." + base64url_encode(valid_payload().dump()) + ".";
   expect_invalid(unsigned_token, "algorithm");
   // Even with a correct HS256 signature attached.
   expect_invalid(craft(header, valid_payload()), "algorithm");
@@ -145,8 +144,8 @@ TEST_F(JwtTest, RejectsTamperedSignature) {
   std::string forged = token;
   forged[dot2 + 1] = forged[dot2 + 1] == 'A' ? 'B' : 'A';
   expect_invalid(forged, "signature");
-  expect_invalid(token.substr(0, dot2 + 1), "signature");         // signature removed
-  expect_invalid(token.substr(0, token.size() - 4), "");            // signature truncated
+  expect_invalid(token.substr(0, dot2 + 1), "signature");  // signature removed
+  expect_invalid(token.substr(0, token.size() - 4), "");   // signature truncated
 }
 
 TEST_F(JwtTest, RejectsTokenSignedWithAnotherSecret) {
@@ -241,7 +240,7 @@ TEST_F(JwtTest, RejectsMalformedTokens) {
   expect_invalid("", "not a JWT");
   expect_invalid("abc", "not a JWT");
   expect_invalid(token.substr(0, token.rfind('.')), "not a JWT");  // 2 parts
-  expect_invalid(token + ".e30", "not a JWT");                      // 4 parts
+  expect_invalid(token + ".e30", "not a JWT");                     // 4 parts
   expect_invalid("..", "");
   expect_invalid("!!!.???.***", "base64url");
   std::string std_alphabet = token;
@@ -278,9 +277,7 @@ TEST_F(JwtTest, RejectsMissingSubject) {
   expect_invalid(craft(hs256_header(), p), "subject");
 }
 
-TEST_F(JwtTest, RejectsNonObjectPayload) {
-  expect_invalid(craft(hs256_header(), json::array({1, 2})), "payload");
-}
+TEST_F(JwtTest, RejectsNonObjectPayload) { expect_invalid(craft(hs256_header(), json::array({1, 2})), "payload"); }
 
 }  // namespace
 }  // namespace tacos::auth

@@ -10,7 +10,7 @@
 namespace tacos::auth {
 
 struct PasswordCost {
-  std::uint64_t ops = 2;             // Argon2 passes
+  std::uint64_t ops = 2;               // Argon2 passes
   std::uint64_t mem_bytes = 64 << 20;  // memory per hash
 };
 

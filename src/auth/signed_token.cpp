@@ -53,9 +53,11 @@ Result<std::vector<SigningKey>> TokenSigner::parse_keyring(std::string_view text
     SigningKey k{std::string(item.substr(0, colon)), std::string(item.substr(colon + 1))};
     for (char c : k.id) {
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-      if (!ok) return Error(Errc::validation_failed, "key id '" + k.id + "' may contain only letters, digits, '_' and '-'");
+      if (!ok)
+        return Error(Errc::validation_failed, "key id '" + k.id + "' may contain only letters, digits, '_' and '-'");
     }
-    if (k.secret.size() < 32) return Error(Errc::validation_failed, "key '" + k.id + "' secret must be at least 32 bytes");
+    if (k.secret.size() < 32)
+      return Error(Errc::validation_failed, "key '" + k.id + "' secret must be at least 32 bytes");
     keys.push_back(std::move(k));
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);

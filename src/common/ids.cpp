@@ -64,7 +64,7 @@ std::string new_id(std::string_view prefix, std::size_t len) {
 
 std::string new_time_ordered_id(std::string_view prefix, std::int64_t epoch_ms, std::size_t random_len) {
   static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";  // ascending in ASCII
-  constexpr std::size_t kTimeDigits = 9;  // 36^9 ms is about 3,200 years after 1970
+  constexpr std::size_t kTimeDigits = 9;                                     // 36^9 ms is about 3,200 years after 1970
   std::string out(prefix);
   out.resize(prefix.size() + kTimeDigits);
   auto t = static_cast<std::uint64_t>(epoch_ms < 0 ? 0 : epoch_ms);

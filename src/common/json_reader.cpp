@@ -11,12 +11,16 @@ Result<nlohmann::json> parse_json_object(std::string_view body, int max_depth) {
   bool escaped = false;
   for (char c : body) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"')
+      in_string = true;
     else if (c == '{' || c == '[') {
       if (++depth > max_depth) {
         return Error(Errc::invalid_json, "JSON nesting deeper than " + std::to_string(max_depth) + " levels");
@@ -98,8 +102,7 @@ std::optional<std::int64_t> JsonReader::optional_int(std::string_view key, std::
     return std::nullopt;
   }
   if (n < min || n > max) {
-    fail(key, "field '" + field_name(key) + "' must be between " + std::to_string(min) + " and " +
-                  std::to_string(max));
+    fail(key, "field '" + field_name(key) + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
     return std::nullopt;
   }
   return n;

@@ -2,9 +2,8 @@
 // Typed, named access to a JSON request body. Every problem becomes an Error naming the field
 // ("field 'username' must be a string"), never an exception reaching the client.
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

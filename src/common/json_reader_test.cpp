@@ -1,10 +1,10 @@
 #include "common/json_reader.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace tacos {
@@ -12,8 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string nested_arrays(int depth) { return std::string(static_cast<std::size_t>(depth), '[') +
-                                              std::string(static_cast<std::size_t>(depth), ']'); }
+std::string nested_arrays(int depth) {
+  return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+}
 
 // --- parse_json_object -----------------------------------------------------------------------
 

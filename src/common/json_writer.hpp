@@ -45,8 +45,8 @@ class JsonWriter {
   void separate();  // a comma before every element but the first of its container
 
   std::string out_;
-  bool first_ = true;        // nothing written yet in the innermost container
-  bool after_key_ = false;   // a key was just written: no comma before its value
+  bool first_ = true;       // nothing written yet in the innermost container
+  bool after_key_ = false;  // a key was just written: no comma before its value
 };
 
 }  // namespace tacos

@@ -66,10 +66,14 @@ std::string render_labels(const Labels& labels) {
     out += k;
     out += "=\"";
     for (char c : v) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out.push_back(c);
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out.push_back(c);
     }
     out.push_back('"');
   }
@@ -100,7 +104,8 @@ Registry::Series& Registry::series(std::string_view name, std::string_view help,
     s->second.labels = key;
     if (kind == Kind::counter) s->second.counter = std::make_unique<Counter>();
     if (kind == Kind::gauge) s->second.gauge = std::make_unique<Gauge>();
-    if (kind == Kind::histogram) s->second.histogram = std::make_unique<Histogram>(bounds ? *bounds : latency_buckets());
+    if (kind == Kind::histogram)
+      s->second.histogram = std::make_unique<Histogram>(bounds ? *bounds : latency_buckets());
   }
   return s->second;
 }

@@ -82,9 +82,10 @@ TEST(Registry, RendersGauge) {
   r.gauge("tacos_test_inflight", "In-flight requests").set(2.5);
   r.gauge("tacos_test_ratio", "A ratio").set(0.1);
   auto text = r.render();
-  EXPECT_TRUE(contains(text, "# HELP tacos_test_inflight In-flight requests\n"
-                             "# TYPE tacos_test_inflight gauge\n"
-                             "tacos_test_inflight 2.5\n"))
+  EXPECT_TRUE(contains(text,
+                       "# HELP tacos_test_inflight In-flight requests\n"
+                       "# TYPE tacos_test_inflight gauge\n"
+                       "tacos_test_inflight 2.5\n"))
       << text;
   // Shortest representation that reads back as the same double, as other Prometheus clients do.
   EXPECT_TRUE(contains(text, "tacos_test_ratio 0.1\n")) << text;
@@ -116,8 +117,9 @@ TEST(Registry, RendersGaugeFnValueAtScrapeTime) {
   Registry r;
   double depth = 3;
   r.gauge_fn("tacos_test_queue_depth", "Waiting", {{"event", "e1"}}, [&depth] { return depth; });
-  EXPECT_TRUE(contains(r.render(), "# TYPE tacos_test_queue_depth gauge\n"
-                                   "tacos_test_queue_depth{event=\"e1\"} 3\n"))
+  EXPECT_TRUE(contains(r.render(),
+                       "# TYPE tacos_test_queue_depth gauge\n"
+                       "tacos_test_queue_depth{event=\"e1\"} 3\n"))
       << r.render();
   depth = 12;
   EXPECT_TRUE(contains(r.render(), "tacos_test_queue_depth{event=\"e1\"} 12\n")) << r.render();

@@ -16,14 +16,13 @@ struct Error {
   std::string field;  // the offending input field, when there is one
 
   Error() = default;
-  Error(Errc c, std::string msg, std::string f = {})
-      : code(c), message(std::move(msg)), field(std::move(f)) {}
+  Error(Errc c, std::string msg, std::string f = {}) : code(c), message(std::move(msg)), field(std::move(f)) {}
 };
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }

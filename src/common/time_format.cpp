@@ -55,7 +55,8 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
     // answer): "YYYY-MM-DDTHH:MM:SS[.mmm]Z".
     std::string out(ms != 0 ? 24 : 20, '\0');
     auto put = [&out](std::size_t pos, unsigned v, int width) {
-      for (int i = width - 1; i >= 0; --i, v /= 10) out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+      for (int i = width - 1; i >= 0; --i, v /= 10)
+        out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
     };
     put(0, static_cast<unsigned>(y), 4);
     out[4] = '-';
@@ -77,11 +78,11 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
   }
   char buf[64];
   if (ms != 0) {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), m, d,
-                  sod / 3600, sod / 60 % 60, sod % 60, ms);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), m, d, sod / 3600,
+                  sod / 60 % 60, sod % 60, ms);
   } else {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
-                  sod / 3600, sod / 60 % 60, sod % 60);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d, sod / 3600,
+                  sod / 60 % 60, sod % 60);
   }
   return buf;
 }
@@ -89,8 +90,8 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
 std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
-      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se)) {
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) || s[13] != ':' ||
+      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se)) {
     return std::nullopt;
   }
   static constexpr int kMonthDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

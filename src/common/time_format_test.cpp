@@ -54,9 +54,8 @@ TEST(ParseRfc3339, ParsesFractionalSeconds) {
 }
 
 TEST(ParseRfc3339, RoundTripsFormattedValues) {
-  for (std::int64_t ms : {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{999}, kConcert,
-                          kConcert + 1, std::int64_t{1709210096789}, std::int64_t{951868800000},
-                          std::int64_t{253402300799999}}) {
+  for (std::int64_t ms : {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{999}, kConcert, kConcert + 1,
+                          std::int64_t{1709210096789}, std::int64_t{951868800000}, std::int64_t{253402300799999}}) {
     auto text = format_rfc3339(ms);
     EXPECT_EQ(parse_rfc3339(text), ms) << text;
   }

@@ -25,9 +25,12 @@ bool parse_int(std::string_view s, std::int64_t& out) {
 }
 
 bool parse_bool(std::string_view s, bool& out) {
-  if (s == "true" || s == "1" || s == "yes" || s == "on") out = true;
-  else if (s == "false" || s == "0" || s == "no" || s == "off") out = false;
-  else return false;
+  if (s == "true" || s == "1" || s == "yes" || s == "on")
+    out = true;
+  else if (s == "false" || s == "0" || s == "no" || s == "off")
+    out = false;
+  else
+    return false;
   return true;
 }
 
@@ -43,7 +46,8 @@ bool in_choices(std::string_view choices, std::string_view v) {
 
 std::string validate(const KeyDecl& d, std::string_view text) {
   switch (d.type) {
-    case Type::string: return {};
+    case Type::string:
+      return {};
     case Type::integer: {
       std::int64_t n;
       if (!parse_int(text, n)) return "'" + std::string(text) + "' is not an integer";
@@ -217,7 +221,8 @@ LoadResult load(std::string_view file_path, const std::vector<std::string>& env,
   const auto& admin_user = l.slot("auth.admin_username").text;
   const auto& admin_pw = l.slot("auth.admin_password");
   if (!admin_user.empty() && admin_pw.text.size() < 8) {
-    l.errors.push_back(admin_pw.source + ": auth.admin_password: must be at least 8 characters when "
+    l.errors.push_back(admin_pw.source +
+                       ": auth.admin_password: must be at least 8 characters when "
                        "auth.admin_username is set");
   }
   return LoadResult{std::move(l.cfg), std::move(l.errors)};
@@ -244,10 +249,12 @@ std::string reference_markdown() {
     if (d.type == Type::boolean) allowed = "true, false";
     std::string def = d.default_value.empty() ? "(empty)" : "`" + std::string(d.default_value) + "`";
     std::string help(d.help);
-    for (auto& c : help) if (c == '|') c = '/';
-    for (auto& c : allowed) if (c == '|') c = ',';
-    out << "| `" << d.name << "` | `" << env_name(d.name) << "` | " << type << " | " << def << " | " << allowed
-        << " | " << help << (d.secret ? " (secret)" : "") << " |\n";
+    for (auto& c : help)
+      if (c == '|') c = '/';
+    for (auto& c : allowed)
+      if (c == '|') c = ',';
+    out << "| `" << d.name << "` | `" << env_name(d.name) << "` | " << type << " | " << def << " | " << allowed << " | "
+        << help << (d.secret ? " (secret)" : "") << " |\n";
   }
   return out.str();
 }

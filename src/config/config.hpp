@@ -23,7 +23,7 @@ struct KeyDecl {
   std::int64_t min = 0;  // integer bounds (inclusive)
   std::int64_t max = 0;
   std::string_view choices = {};  // for Type::choice: values separated by '|'
-  bool secret = false;       // redacted when printed
+  bool secret = false;            // redacted when printed
 };
 
 /// The declared keys, in documentation order.

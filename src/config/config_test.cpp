@@ -1,7 +1,6 @@
 #include "config/config.hpp"
 
 #include <gtest/gtest.h>
-
 #include <stdlib.h>  // mkdtemp, setenv
 
 #include <algorithm>
@@ -318,8 +317,7 @@ TEST(ConfigPrint, RedactsSecretsButShowsOtherValues) {
   EXPECT_EQ(text.find(kGoodSecret), std::string::npos) << text;
   EXPECT_EQ(text.find(password), std::string::npos) << text;
   EXPECT_NE(text.find("auth.jwt_secret = <redacted>    # env TACOS_AUTH_JWT_SECRET\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("auth.admin_password = <redacted>    # flag --auth.admin_password\n"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("auth.admin_password = <redacted>    # flag --auth.admin_password\n"), std::string::npos) << text;
   EXPECT_NE(text.find("auth.admin_username = root    # flag --auth.admin_username\n"), std::string::npos) << text;
   EXPECT_NE(text.find("http.port = 9000    # flag --http.port\n"), std::string::npos) << text;
   EXPECT_NE(text.find("http.host = 0.0.0.0    # default\n"), std::string::npos) << text;
@@ -370,8 +368,7 @@ TEST(ConfigReference, HasOneRowPerKey) {
   auto md = reference_markdown();
   EXPECT_EQ(md.rfind("| key | environment |", 0), 0u);
   for (const auto& d : declarations()) {
-    EXPECT_NE(md.find("| `" + std::string(d.name) + "` | `" + env_name(d.name) + "` |"), std::string::npos)
-        << d.name;
+    EXPECT_NE(md.find("| `" + std::string(d.name) + "` | `" + env_name(d.name) + "` |"), std::string::npos) << d.name;
   }
   auto rows = static_cast<std::size_t>(std::count(md.begin(), md.end(), '\n'));
   EXPECT_EQ(rows, declarations().size() + 2);

@@ -6,9 +6,12 @@ namespace tacos::domain {
 
 std::string_view to_string(SeatStatus s) {
   switch (s) {
-    case SeatStatus::available: return "AVAILABLE";
-    case SeatStatus::held: return "HELD";
-    case SeatStatus::sold: return "SOLD";
+    case SeatStatus::available:
+      return "AVAILABLE";
+    case SeatStatus::held:
+      return "HELD";
+    case SeatStatus::sold:
+      return "SOLD";
   }
   return "AVAILABLE";
 }
@@ -39,7 +42,9 @@ bool valid_section_name(std::string_view n) {
   }
   return true;
 }
-Error invalid(std::string field, std::string msg) { return Error(Errc::validation_failed, std::move(msg), std::move(field)); }
+Error invalid(std::string field, std::string msg) {
+  return Error(Errc::validation_failed, std::move(msg), std::move(field));
+}
 }  // namespace
 
 Status validate(const EventSpec& s) {
@@ -51,7 +56,8 @@ Status validate(const EventSpec& s) {
   if (s.sale_starts_at_ms > s.starts_at_ms) {
     return invalid("sale_starts_at", "field 'sale_starts_at' must not be after 'starts_at'");
   }
-  if (s.hold_ttl_sec < 5 || s.hold_ttl_sec > 3600) return invalid("hold_ttl_sec", "field 'hold_ttl_sec' must be between 5 and 3600");
+  if (s.hold_ttl_sec < 5 || s.hold_ttl_sec > 3600)
+    return invalid("hold_ttl_sec", "field 'hold_ttl_sec' must be between 5 and 3600");
   if (s.admission_rate < 1 || s.admission_rate > 1'000'000) {
     return invalid("admission_rate", "field 'admission_rate' must be between 1 and 1000000");
   }
@@ -75,10 +81,11 @@ Status validate(const EventSpec& s) {
   }
   if (s.ga_quantity) {
     if (*s.ga_quantity < 1 || *s.ga_quantity > kMaxGaQuantity) {
-      return invalid("general_admission.quantity", "field 'general_admission.quantity' must be between 1 and " +
-                                                       std::to_string(kMaxGaQuantity));
+      return invalid("general_admission.quantity",
+                     "field 'general_admission.quantity' must be between 1 and " + std::to_string(kMaxGaQuantity));
     }
-    if (s.ga_price < 0) return invalid("general_admission.price", "field 'general_admission.price' must not be negative");
+    if (s.ga_price < 0)
+      return invalid("general_admission.price", "field 'general_admission.price' must not be negative");
     return {};
   }
   if (s.sections.size() > kMaxSectionsPerEvent) {
@@ -89,7 +96,8 @@ Status validate(const EventSpec& s) {
   for (std::size_t i = 0; i < s.sections.size(); ++i) {
     const auto& sec = s.sections[i];
     std::string f = "sections[" + std::to_string(i) + "].";
-    if (!valid_section_name(sec.name)) return invalid(f + "name", "field '" + f + "name' must be 1-16 letters or digits");
+    if (!valid_section_name(sec.name))
+      return invalid(f + "name", "field '" + f + "name' must be 1-16 letters or digits");
     if (!names.insert(sec.name).second) return invalid(f + "name", "section '" + sec.name + "' appears twice");
     if (sec.price < 0) return invalid(f + "price", "field '" + f + "price' must not be negative");
     if (sec.rows < 1 || sec.rows > 1000) return invalid(f + "rows", "field '" + f + "rows' must be between 1 and 1000");

@@ -21,7 +21,7 @@ inline constexpr int kMaxSeatsPerEvent = 200'000;
 inline constexpr std::int64_t kMaxGaQuantity = 10'000'000;
 
 struct SectionSpec {
-  std::string name;  // [A-Za-z0-9]{1,16}; used inside seat ids, so no '-'
+  std::string name;        // [A-Za-z0-9]{1,16}; used inside seat ids, so no '-'
   std::int64_t price = 0;  // smallest currency unit
   int rows = 0;
   int seats_per_row = 0;
@@ -34,12 +34,12 @@ struct EventSpec {
   std::int64_t starts_at_ms = 0;
   std::int64_t sale_starts_at_ms = 0;
   int hold_ttl_sec = 60;
-  int admission_rate = 100;  // users per second
+  int admission_rate = 100;     // users per second
   int active_buyer_cap = 1000;  // admitted buyers shopping at once
   int max_seats_per_reservation = 10;
   int max_tickets_per_user = 0;  // seats or places one user may hold and buy in all; 0: no limit
   std::string currency = "KRW";
-  std::vector<SectionSpec> sections;       // seated events
+  std::vector<SectionSpec> sections;        // seated events
   std::optional<std::int64_t> ga_quantity;  // general admission events
   std::int64_t ga_price = 0;
 };

@@ -7,14 +7,22 @@ namespace tacos::domain {
 
 std::string_view to_string(PlaceState s) {
   switch (s) {
-    case PlaceState::waiting: return "waiting";
-    case PlaceState::ready: return "ready";
-    case PlaceState::entered: return "entered";
-    case PlaceState::consumed: return "consumed";
-    case PlaceState::finished: return "finished";
-    case PlaceState::left: return "left";
-    case PlaceState::abandoned: return "abandoned";
-    case PlaceState::lapsed: return "lapsed";
+    case PlaceState::waiting:
+      return "waiting";
+    case PlaceState::ready:
+      return "ready";
+    case PlaceState::entered:
+      return "entered";
+    case PlaceState::consumed:
+      return "consumed";
+    case PlaceState::finished:
+      return "finished";
+    case PlaceState::left:
+      return "left";
+    case PlaceState::abandoned:
+      return "abandoned";
+    case PlaceState::lapsed:
+      return "lapsed";
   }
   return "waiting";
 }
@@ -28,8 +36,7 @@ std::optional<PlaceState> parse_place_state(std::string_view s) {
 }
 
 bool holds_place(PlaceState s) {
-  return s == PlaceState::waiting || s == PlaceState::ready || s == PlaceState::entered ||
-         s == PlaceState::consumed;
+  return s == PlaceState::waiting || s == PlaceState::ready || s == PlaceState::entered || s == PlaceState::consumed;
 }
 
 bool keeps_place_on_join(PlaceState s) {
@@ -47,13 +54,16 @@ bool journaled(PlaceState s) {
 }
 Error place_gone(PlaceState s) {
   switch (s) {
-    case PlaceState::left: return Error(Errc::place_lost, "you left the queue; join again for a new place");
+    case PlaceState::left:
+      return Error(Errc::place_lost, "you left the queue; join again for a new place");
     case PlaceState::abandoned:
       return Error(Errc::place_lost, "your place was released because the page stopped checking in; join again");
     case PlaceState::lapsed:
       return Error(Errc::place_lost, "your turn passed without entering in time; join again");
-    case PlaceState::finished: return Error(Errc::place_lost, "this place in line has been used; join again");
-    default: return Error(Errc::internal, "unexpected place state");
+    case PlaceState::finished:
+      return Error(Errc::place_lost, "this place in line has been used; join again");
+    default:
+      return Error(Errc::internal, "unexpected place state");
   }
 }
 }  // namespace
@@ -153,19 +163,30 @@ void WaitingRoom::set_state(std::uint32_t seq, PlaceState to, std::int64_t now_m
   if (from == to) return;
   if (from == PlaceState::waiting) {
     // In journal mode the place counts in others' positions until its departure is durable.
-    if (s_.journal) pending_.departed.push_back(seq);
-    else waiting_.add(seq, -1);
+    if (s_.journal)
+      pending_.departed.push_back(seq);
+    else
+      waiting_.add(seq, -1);
     --counters_.waiting;
   }
   record(Ticket{false, seq}, to, now_ms);
   if (is_active_buyer(from) && !is_active_buyer(to)) --counters_.active_buyers;
   if (!is_active_buyer(from) && is_active_buyer(to)) ++counters_.active_buyers;
   switch (to) {
-    case PlaceState::left: ++counters_.left_total; break;
-    case PlaceState::abandoned: ++counters_.abandoned_total; break;
-    case PlaceState::lapsed: ++counters_.lapsed_total; break;
-    case PlaceState::finished: ++counters_.finished_total; break;
-    default: break;
+    case PlaceState::left:
+      ++counters_.left_total;
+      break;
+    case PlaceState::abandoned:
+      ++counters_.abandoned_total;
+      break;
+    case PlaceState::lapsed:
+      ++counters_.lapsed_total;
+      break;
+    case PlaceState::finished:
+      ++counters_.finished_total;
+      break;
+    default:
+      break;
   }
   state_[seq] = to;
 }
@@ -176,16 +197,19 @@ Status WaitingRoom::enter(Ticket t, std::int64_t now_ms) {
   if (!seq) return Error(Errc::not_in_queue, "no such place in this queue");
   last_seen_s_[*seq] = now_s(now_ms);
   switch (state_[*seq]) {
-    case PlaceState::waiting: return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
+    case PlaceState::waiting:
+      return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
     case PlaceState::ready:
       if (!admission_shown(*seq)) return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
       set_state(*seq, PlaceState::entered, now_ms);
       entered_deadlines_.push_back({now_ms + s_.reservation_ttl_ms, *seq});
       return {};
-    case PlaceState::entered: return {};  // asking again re-issues the token
+    case PlaceState::entered:
+      return {};  // asking again re-issues the token
     case PlaceState::consumed:
       return Error(Errc::token_used, "your entry has already been used to hold seats");
-    default: return place_gone(state_[*seq]);
+    default:
+      return place_gone(state_[*seq]);
   }
 }
 
@@ -205,8 +229,10 @@ Status WaitingRoom::consume(Ticket t, std::int64_t now_ms) {
     case PlaceState::consumed:
     case PlaceState::finished:
       return Error(Errc::token_used, "this reservation token has already been used");
-    case PlaceState::lapsed: return Error(Errc::reservation_token_expired, "this reservation token has expired");
-    default: return Error(Errc::reservation_token_invalid, "this place in line cannot hold seats now");
+    case PlaceState::lapsed:
+      return Error(Errc::reservation_token_expired, "this reservation token has expired");
+    default:
+      return Error(Errc::reservation_token_invalid, "this place in line cannot hold seats now");
   }
 }
 
@@ -287,8 +313,8 @@ void WaitingRoom::admit(std::int64_t now_ms) {
   }
   // Smoothed admission rate over 1 s windows (EWMA, alpha 0.3).
   if (now_ms - rate_window_start_ms_ >= 1000) {
-    double window = static_cast<double>(rate_window_admitted_) * 1000.0 /
-                    static_cast<double>(now_ms - rate_window_start_ms_);
+    double window =
+        static_cast<double>(rate_window_admitted_) * 1000.0 / static_cast<double>(now_ms - rate_window_start_ms_);
     measured_rate_ = has_rate_history_ ? 0.7 * measured_rate_ + 0.3 * window : window;
     has_rate_history_ = has_rate_history_ || rate_window_admitted_ > 0;
     rate_window_start_ms_ = now_ms;
@@ -389,9 +415,8 @@ void WaitingRoom::adopt(std::uint64_t user_key, Ticket t) {
   by_user_[user_key] = t;
 }
 
-WaitingRoom WaitingRoom::restore(WaitingRoomSettings settings, std::int64_t sale_starts_at_ms,
-                                 std::int64_t created_ms, std::uint64_t shuffle_seed, const StoredRoom& stored,
-                                 std::int64_t now_ms) {
+WaitingRoom WaitingRoom::restore(WaitingRoomSettings settings, std::int64_t sale_starts_at_ms, std::int64_t created_ms,
+                                 std::uint64_t shuffle_seed, const StoredRoom& stored, std::int64_t now_ms) {
   const bool journal = settings.journal;
   settings.journal = false;  // rebuilding is not a change to store again
   WaitingRoom r(settings, sale_starts_at_ms, created_ms, shuffle_seed);

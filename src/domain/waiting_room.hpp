@@ -54,12 +54,12 @@ struct Ticket {
 };
 
 struct WaitingRoomSettings {
-  double admission_rate = 100;         // users per second
+  double admission_rate = 100;           // users per second
   std::int64_t active_buyer_cap = 1000;  // admitted and not finished
   std::int64_t abandon_after_ms = 60'000;
-  std::int64_t entry_window_ms = 120'000;      // ready -> enter
-  std::int64_t reservation_ttl_ms = 120'000;   // entered -> token used
-  std::int64_t buyer_timeout_ms = 900'000;     // consumed -> finished, if nobody reports it
+  std::int64_t entry_window_ms = 120'000;     // ready -> enter
+  std::int64_t reservation_ttl_ms = 120'000;  // entered -> token used
+  std::int64_t buyer_timeout_ms = 900'000;    // consumed -> finished, if nobody reports it
   bool journal = false;  // record changes and hold them back until settle() (see the top of this file)
 };
 
@@ -80,7 +80,7 @@ struct WaitingRoomStats {
 
 /// One stored change of a place: the places that are not plainly waiting.
 struct PlaceChange {
-  Ticket ticket;  // a pre-queue ticket before the opening, a seq after
+  Ticket ticket;                           // a pre-queue ticket before the opening, a seq after
   PlaceState state = PlaceState::waiting;  // ready, entered, left, abandoned or lapsed
   std::int64_t at_ms = 0;
 };
@@ -199,9 +199,9 @@ class WaitingRoom {
 
   // Journal mode.
   PendingChanges pending_;
-  std::uint64_t settled_serving_ = 0;  // admissions up to here are durable and shown
+  std::uint64_t settled_serving_ = 0;   // admissions up to here are durable and shown
   std::uint64_t restored_serving_ = 0;  // admitted before a restore: a valid token proves the enter
-  bool opening_settled_ = true;        // false from an unstored opening until it is settled
+  bool opening_settled_ = true;         // false from an unstored opening until it is settled
 
   // Per seq (index 0 unused).
   std::vector<PlaceState> state_{PlaceState::finished};

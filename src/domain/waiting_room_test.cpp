@@ -85,7 +85,8 @@ TEST(WaitingRoom, ShufflesThePreQueueAheadOfLaterArrivals) {
   std::sort(sorted.begin(), sorted.end());
   for (std::size_t i = 0; i < sorted.size(); ++i) ASSERT_EQ(sorted[i], static_cast<std::int64_t>(i));
   int in_place = 0;
-  for (std::size_t i = 0; i < early_positions.size(); ++i) in_place += early_positions[i] == static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < early_positions.size(); ++i)
+    in_place += early_positions[i] == static_cast<std::int64_t>(i);
   EXPECT_LT(in_place, 20);  // a random permutation fixes about one
 }
 
@@ -383,9 +384,8 @@ TEST(WaitingRoomJournal, ARestoredRoomNeverShowsAHigherPosition) {
       if (std::uniform_int_distribution<int>(0, 60)(rng) == 0) {
         // Crash: whatever was not stored is lost; tickets handed out but not stored were never answered.
         auto snap = store.snapshot();
-        std::erase_if(tickets, [&](const Ticket& t) {
-          return t.pre ? t.index >= snap.pre_issued : t.index > snap.seq_issued;
-        });
+        std::erase_if(tickets,
+                      [&](const Ticket& t) { return t.pre ? t.index >= snap.pre_issued : t.index > snap.seq_issued; });
         room = WaitingRoom::restore(s, opens, kT0, seed * 7919, snap, now);
         for (const auto& key : admitted) {
           auto v = room.peek(Ticket{key.first, key.second});

@@ -14,7 +14,8 @@ std::optional<Response> check_user(const Request& req) {
 
 std::optional<Response> check_admin(const Request& req) {
   if (auto denied = check_user(req)) return denied;
-  if (!req.identity.is_admin()) return error_response(Error(Errc::forbidden, "this needs the admin role"), req.trace_id);
+  if (!req.identity.is_admin())
+    return error_response(Error(Errc::forbidden, "this needs the admin role"), req.trace_id);
   return std::nullopt;
 }
 

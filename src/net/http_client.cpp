@@ -6,7 +6,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-
 #include <cctype>
 #include <stdexcept>
 
@@ -54,8 +53,8 @@ struct HttpClient::Impl {
     auto ec = run([&](auto done) { stream->async_connect(endpoints, std::move(done)); });
     if (ec) {
       stream.reset();
-      throw std::runtime_error("http connect to " + host + ":" + std::to_string(port) + " failed: " +
-                               (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
+      throw std::runtime_error("http connect to " + host + ":" + std::to_string(port) +
+                               " failed: " + (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
     }
     buffer.clear();
   }

@@ -12,7 +12,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-
 #include <charconv>
 #include <chrono>
 #include <functional>
@@ -60,8 +59,8 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
   }
   if (host.empty()) return bad("URL has no host");
   for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-              c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
     if (!ok) return bad("URL host may hold only letters, digits, '.', '-' and '_'");
   }
   for (char c : out.target) {
@@ -93,8 +92,10 @@ Result<std::unique_ptr<ssl::context>> client_context(const std::string& ca_file)
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                    ec);
-  if (ca_file.empty()) ctx->set_default_verify_paths(ec);
-  else ctx->load_verify_file(ca_file, ec);
+  if (ca_file.empty())
+    ctx->set_default_verify_paths(ec);
+  else
+    ctx->load_verify_file(ca_file, ec);
   if (ec) return Error(Errc::unavailable, "TLS trust store: " + ec.message());
   ctx->set_verify_mode(ssl::verify_peer, ec);
   return ctx;
@@ -132,8 +133,10 @@ Result<std::string> http_get(const HttpUrl& url, const FetchOptions& options) {
   tcp::resolver resolver(ioc);
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-  if (tls) secure.emplace(ioc, *tls);
-  else plain.emplace(ioc);
+  if (tls)
+    secure.emplace(ioc, *tls);
+  else
+    plain.emplace(ioc);
   beast::tcp_stream& lowest = tls ? beast::get_lowest_layer(*secure) : *plain;
   if (tls && !expect_peer_name(secure->native_handle(), url.host)) {
     return Error(Errc::unavailable, "TLS: cannot set the expected host name");

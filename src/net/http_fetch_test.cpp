@@ -11,9 +11,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <fstream>
-
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -57,8 +56,8 @@ TEST(ParseHttpUrl, HttpsDefaultsToPort443) {
 }
 
 TEST(ParseHttpUrl, RejectsWhatItCannotFetch) {
-  for (const char* bad : {"", "ftp://x/", "https://", "http://", "http://:80/", "http://h:0/", "http://h:65536/", "http://h:x/",
-                          "http://user:pw@h/", "http://h/a b", "http://h o/"}) {
+  for (const char* bad : {"", "ftp://x/", "https://", "http://", "http://:80/", "http://h:0/", "http://h:65536/",
+                          "http://h:x/", "http://user:pw@h/", "http://h/a b", "http://h o/"}) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(parse_http_url(bad).ok());
   }
@@ -148,8 +147,7 @@ TestCert make_cert(const char* names) {
   X509_gmtime_adj(X509_getm_notAfter(x.get()), 3600);
   X509_set_pubkey(x.get(), key.get());
   X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("tacos test"), -1, -1,
-                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("tacos test"), -1, -1, 0);
   X509_set_issuer_name(x.get(), name);
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
@@ -173,7 +171,9 @@ TestCert make_cert(const char* names) {
 class TlsServer {
  public:
   TlsServer(const TestCert& cert, std::string body)
-      : ctx_(ssl::context::tls_server), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}), body_(std::move(body)) {
+      : ctx_(ssl::context::tls_server),
+        acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}),
+        body_(std::move(body)) {
     ctx_.use_certificate_chain(asio::buffer(cert.cert_pem));
     ctx_.use_private_key(asio::buffer(cert.key_pem), ssl::context::pem);
     accept();

@@ -1,6 +1,7 @@
 #include "net/http.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace tacos::net {
@@ -93,7 +94,9 @@ TEST(Responder, FirstSendWins) {
 
 TEST(Responder, DroppedWithoutSendingAnswersInternalError) {
   int status = 0;
-  { Responder r([&](Response&& res) { status = res.status; }); }
+  {
+    Responder r([&](Response&& res) { status = res.status; });
+  }
   EXPECT_EQ(status, 500);
 }
 

@@ -13,8 +13,8 @@ namespace {
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_' || c == '.';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -86,10 +86,12 @@ void ObservabilityMiddleware::after(const Request& req, Response& res) {
   s.requests->inc();
   s.duration->observe(seconds);
   if (access_log_ && log::enabled(log::Level::info)) {
-    log::info("request", {log::str("request_id", req.request_id), log::str("trace_id", req.trace_id), log::str("method", method_name(req.method)),
-                          log::str("path", req.path), log::str("route", req.route), log::num("status", res.status),
-                          log::dbl("duration_ms", seconds * 1000), log::num("bytes", static_cast<long long>(res.body.size())),
-                          log::str("remote_ip", req.remote_ip), log::str("user_id", req.identity.user_id)});
+    log::info("request",
+              {log::str("request_id", req.request_id), log::str("trace_id", req.trace_id),
+               log::str("method", method_name(req.method)), log::str("path", req.path), log::str("route", req.route),
+               log::num("status", res.status), log::dbl("duration_ms", seconds * 1000),
+               log::num("bytes", static_cast<long long>(res.body.size())), log::str("remote_ip", req.remote_ip),
+               log::str("user_id", req.identity.user_id)});
   }
 }
 

@@ -14,7 +14,7 @@ namespace tacos::metrics {
 class Registry;
 class Counter;
 class Histogram;
-}
+}  // namespace tacos::metrics
 
 namespace tacos::net {
 

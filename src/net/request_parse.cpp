@@ -4,7 +4,6 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
-
 #include <cctype>
 #include <iterator>
 
@@ -26,7 +25,8 @@ void apply_limits(RequestParser& parser, const ServerOptions& options) {
 
 std::optional<Error> header_read_error(const boost::system::error_code& ec, const ServerOptions& options) {
   if (ec == http::error::header_limit) {
-    return Error(Errc::headers_too_large, "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
+    return Error(Errc::headers_too_large,
+                 "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
   }
   if (ec == http::error::body_limit) {
     // Beast checks a declared Content-Length against body_limit while parsing the header.

@@ -36,10 +36,9 @@ TEST(ParseRequest, AppliesTheServerLimits) {
   EXPECT_EQ(parse_request("GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n", o).error().code, Errc::headers_too_large);
   EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", o).error().code,
             Errc::payload_too_large);
-  EXPECT_EQ(parse_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", o)
-                .error()
-                .code,
-            Errc::payload_too_large);
+  EXPECT_EQ(
+      parse_request("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", o).error().code,
+      Errc::payload_too_large);
   EXPECT_EQ(parse_request("GET / HTTP/1.1\r\nx: " + std::string(200, 'a') + "\r\n\r\n", o).error().code,
             Errc::headers_too_large);
 }

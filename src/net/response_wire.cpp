@@ -1,7 +1,6 @@
 #include "net/response_wire.hpp"
 
 #include <boost/beast/http/status.hpp>
-
 #include <charconv>
 
 namespace tacos::net {

@@ -1,5 +1,7 @@
 #include "net/server.hpp"
 
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,16 +13,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <thread>
-#include <limits>
 #include <unordered_set>
 
 #include "common/clock.hpp"
@@ -43,7 +42,8 @@ namespace {
 using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
-using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using Timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
 template <class T>
 using Task = asio::awaitable<T, Executor>;
 constexpr auto kAwait = asio::use_awaitable_t<Executor>{};
@@ -76,9 +76,9 @@ void resume_later(Executor ex, std::unique_ptr<Resume> resume) {
 // A handler call waiting for its response, which may come from any thread.
 struct Pending {
   std::optional<Response> response;
-  std::unique_ptr<Resume> resume;               // the waiting session, once it has suspended
-  std::atomic<std::thread::id> caller{};        // set while the handler runs synchronously
-  bool finished = false;                        // answered or timed out (I/O thread only)
+  std::unique_ptr<Resume> resume;         // the waiting session, once it has suspended
+  std::atomic<std::thread::id> caller{};  // set while the handler runs synchronously
+  bool finished = false;                  // answered or timed out (I/O thread only)
   bool timed_out = false;
 
   // On the connection's I/O thread. Never resumes inline: the caller may be iterating.
@@ -209,7 +209,8 @@ Task<void> Server::Impl::sweep(Worker& w) {
 Task<void> Server::Impl::refuse(Worker& w, Socket socket) {
   static std::atomic<std::int64_t> last_warning_us{0};
   auto now = steady_now_us();
-  if (auto last = last_warning_us.load(); now - last > 10'000'000 && last_warning_us.compare_exchange_strong(last, now)) {
+  if (auto last = last_warning_us.load();
+      now - last > 10'000'000 && last_warning_us.compare_exchange_strong(last, now)) {
     log::warn("connection limit reached: refusing new connections", {log::num("limit", opt.max_connections)});
   }
   Conn c(std::move(socket));
@@ -398,9 +399,9 @@ Task<Response> Server::Impl::dispatch(Conn& c, Request& req) {
     if (match.handler) {
       res = co_await invoke(c, *match.handler, req);
     } else if (match.path_known) {
-      res = error_response(Error(Errc::method_not_allowed, std::string(method_name(req.method)) +
-                                                              " is not allowed on " + req.path),
-                           req.trace_id);
+      res = error_response(
+          Error(Errc::method_not_allowed, std::string(method_name(req.method)) + " is not allowed on " + req.path),
+          req.trace_id);
       res->set_header("allow", match.allow);
     } else {
       res = error_response(Error(Errc::not_found, "no route for " + req.path), req.trace_id);

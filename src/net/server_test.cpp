@@ -151,9 +151,13 @@ TEST_F(ServerHandlers, RequestsArrivingInPiecesArePutTogether) {
   ASSERT_GE(fd, 0);
   // A header split mid-line, a body in two parts, then a pipelined chunked request in pieces.
   const std::vector<std::string> pieces = {
-      "POST /echo HTTP/1.1\r\nHo", "st: x\r\nContent-Le", "ngth: 11\r\n\r\nhello",
-      " world", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nab",
-      "c\r\n2\r\nde\r\n0\r\n", "\r\n"};
+      "POST /echo HTTP/1.1\r\nHo",
+      "st: x\r\nContent-Le",
+      "ngth: 11\r\n\r\nhello",
+      " world",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nab",
+      "c\r\n2\r\nde\r\n0\r\n",
+      "\r\n"};
   for (const auto& p : pieces) {
     ASSERT_TRUE(send_all(fd, p));
     std::this_thread::sleep_for(milliseconds(15));

@@ -74,9 +74,9 @@ struct SqliteOptions {
   std::string data_dir = "var";
   bool synchronous_full = true;
   int read_connections = 4;
-  int max_batch = 512;  // ops per group commit
+  int max_batch = 512;               // ops per group commit
   int checkpoint_interval_ms = 500;  // how often the WAL is copied into the database file
-  const Clock* clock = nullptr;  // defaults to the system clock
+  const Clock* clock = nullptr;      // defaults to the system clock
 };
 
 /// Opens (creating the directory and file if needed) `<data_dir>/tacos.db` in WAL mode.

@@ -29,9 +29,9 @@ using nlohmann::json;
 
 constexpr int kThreads = 16;
 constexpr int kRows = 40;
-constexpr int kSeatsPerRow = 50;       // 2,000 seats: thread t takes seats t, t + 16, t + 32, ...
-constexpr int kMaxIterations = 100;    // per thread, so the last 400 seats are never touched
-constexpr int kTtlSec = 30;            // no acknowledged hold may expire while the test runs
+constexpr int kSeatsPerRow = 50;     // 2,000 seats: thread t takes seats t, t + 16, t + 32, ...
+constexpr int kMaxIterations = 100;  // per thread, so the last 400 seats are never touched
+constexpr int kTtlSec = 30;          // no acknowledged hold may expire while the test runs
 constexpr int kRunBeforeKillMs = 1500;
 
 /// A hold the first server acknowledged (201), and how far its buyer got afterwards.

@@ -111,10 +111,10 @@ TEST_F(HttpServer, KeepAliveSurvivesErrorResponses) {
     expect_raw_error(*r, 404, "NOT_FOUND");
   }
   std::string body = "{not json";
-  ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Type: application/json\r\n"
-                 "Content-Length: " +
-                 std::to_string(body.size()) + "\r\n\r\n" + body));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
+                         "Content-Type: application/json\r\n"
+                         "Content-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body));
   auto bad = s.read_response();
   ASSERT_TRUE(bad.has_value());
   expect_raw_error(*bad, 400, "INVALID_JSON");
@@ -150,10 +150,10 @@ TEST_F(HttpServer, ConnectionCloseIsHonoured) {
 TEST_F(HttpServer, ExpectContinueIsAnswered) {
   RawSocket s(server_->port());
   const std::string body = registration_body("continue_user");
-  ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Type: application/json\r\n"
-                 "Expect: 100-continue\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
+                         "Content-Type: application/json\r\n"
+                         "Expect: 100-continue\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n"));
   auto cont = s.read_response();
   ASSERT_TRUE(cont.has_value());
   EXPECT_EQ(cont->status, 100);
@@ -269,7 +269,8 @@ TEST_F(HttpServer, MalformedHeaderIsBadRequestAndCloses) {
 
 TEST_F(HttpServer, BadContentLengthIsBadRequest) {
   RawSocket s(server_->port());
-  ASSERT_TRUE(s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Length: abc\r\n\r\n{}"));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
+                         "Content-Length: abc\r\n\r\n{}"));
   auto r = s.read_response();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 400);
@@ -324,10 +325,10 @@ TEST_F(HttpLimits, OversizedChunkedBodyIsPayloadTooLarge) {
   std::string chunk(3000, 'x');
   char size_hex[16];
   std::snprintf(size_hex, sizeof size_hex, "%zx", chunk.size());
-  ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Type: application/json\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n" +
-                 std::string(size_hex) + "\r\n" + chunk + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
+                         "Content-Type: application/json\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n" +
+                         std::string(size_hex) + "\r\n" + chunk + "\r\n0\r\n\r\n"));
   auto r = s.read_response();
   ASSERT_TRUE(r.has_value());
   expect_raw_error(*r, 413, "PAYLOAD_TOO_LARGE");
@@ -398,7 +399,9 @@ TEST_F(HttpLimits, ManySmallHeadersCountTowardsTheLimit) {
 
 class HttpTimeouts : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() { start_server(Env{{"TACOS_HTTP_READ_TIMEOUT_MS", "400"}, {"TACOS_HTTP_IDLE_TIMEOUT_MS", "400"}}); }
+  static void SetUpTestSuite() {
+    start_server(Env{{"TACOS_HTTP_READ_TIMEOUT_MS", "400"}, {"TACOS_HTTP_IDLE_TIMEOUT_MS", "400"}});
+  }
   static void TearDownTestSuite() { stop_server(); }
 };
 
@@ -471,10 +474,9 @@ TEST(HttpShutdown, InFlightRequestFinishesAndNewConnectionsAreRefused) {
   const std::size_t half = body.size() / 2;
 
   RawSocket s(server.port(), 10000);
-  ASSERT_TRUE(
-      s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\n" + idempotency_key_line() +
-                 "Content-Type: application/json\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, half)));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\n" + idempotency_key_line() +
+                         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                         "\r\n\r\n" + body.substr(0, half)));
   // Let the server read the headers, so the connection is busy rather than idle.
   std::this_thread::sleep_for(milliseconds(200));
 
@@ -507,8 +509,8 @@ TEST(HttpShutdown, RegistrationFromDrainingServerIsDurable) {
     server.start();
     const std::string body = registration_body("drained_user");
     RawSocket s(server.port(), 10000);
-    ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
+    ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
     std::this_thread::sleep_for(milliseconds(200));
     ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
     std::this_thread::sleep_for(milliseconds(100));
@@ -549,7 +551,8 @@ TEST(HttpShutdown, StalledRequestDoesNotOutliveTheDeadline) {
   ServerProcess server(Env{{"TACOS_HTTP_SHUTDOWN_TIMEOUT_MS", "500"}});
   server.start();
   RawSocket s(server.port(), 10000);
-  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() + "Content-Length: 100\r\n\r\n{\"user"));
+  ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
+                         "Content-Length: 100\r\n\r\n{\"user"));
   std::this_thread::sleep_for(milliseconds(200));
   auto t0 = steady_clock::now();
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);

@@ -65,8 +65,12 @@ class JwksServer {
 json idp_claims(const std::string& sub, json roles = json::array()) {
   auto now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return json{{"iss", kIssuer},   {"aud", kAudience},           {"sub", sub},
-              {"iat", now},       {"exp", now + 300},           {"roles", std::move(roles)},
+  return json{{"iss", kIssuer},
+              {"aud", kAudience},
+              {"sub", sub},
+              {"iat", now},
+              {"exp", now + 300},
+              {"roles", std::move(roles)},
               {"preferred_username", sub}};
 }
 
@@ -201,8 +205,8 @@ TEST(ExternalIdentityConfig, BadUrlAndMissingIssuerAreRefusedAtStart) {
 
 TEST(ExternalIdentityStart, UnreachableProviderIsAWarningNotAFailure) {
   ServerProcess server(Env{{"TACOS_AUTH_JWKS_URL", "http://127.0.0.1:1/jwks.json"},
-                        {"TACOS_AUTH_JWKS_ISSUER", kIssuer},
-                        {"TACOS_AUTH_JWKS_AUDIENCE", kAudience}});
+                           {"TACOS_AUTH_JWKS_ISSUER", kIssuer},
+                           {"TACOS_AUTH_JWKS_AUDIENCE", kAudience}});
   server.start();
   auto c = server.client();
   EXPECT_EQ(c->get("/healthz").status, 200);

@@ -27,7 +27,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kOrigin = "http://localhost:3000";  // where the app's dev server runs
-constexpr const char* kDemoEvent = "evt_2025_1001";        // the event id the app books
+constexpr const char* kDemoEvent = "evt_2025_1001";       // the event id the app books
 constexpr int kSettleMs = 300;
 constexpr int kDelayMs = 2500;
 
@@ -36,8 +36,10 @@ std::string uuid4() {
   std::uniform_int_distribution<int> hex(0, 15);
   std::string s = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
   for (auto& c : s) {
-    if (c == 'x') c = "0123456789abcdef"[hex(rng)];
-    else if (c == 'y') c = "89ab"[hex(rng) % 4];
+    if (c == 'x')
+      c = "0123456789abcdef"[hex(rng)];
+    else if (c == 'y')
+      c = "89ab"[hex(rng) % 4];
   }
   return s;
 }
@@ -65,7 +67,9 @@ class OriginalApp {
 
   void sign_up(const std::string& username) {
     auto r = call("POST", "/api/v1/auth/register",
-                  json{{"username", username}, {"password", "testpass123"}, {"email", username + "@traffictacos.store"},
+                  json{{"username", username},
+                       {"password", "testpass123"},
+                       {"email", username + "@traffictacos.store"},
                        {"display_name", "Test User"}}
                       .dump());
     ASSERT_EQ(r.status, 201) << r.body;
@@ -124,9 +128,10 @@ class OriginalApp {
 
   /// Payment page: the constant amount and currency, a scenario, and nothing after it.
   json pay(const std::string& reservation_id, const std::string& scenario) {
-    auto r = call("POST", "/api/v1/payments/intent",
-                  json{{"reservation_id", reservation_id}, {"amount", 120000}, {"scenario", scenario}, {"currency", "KRW"}}
-                      .dump());
+    auto r =
+        call("POST", "/api/v1/payments/intent",
+             json{{"reservation_id", reservation_id}, {"amount", 120000}, {"scenario", scenario}, {"currency", "KRW"}}
+                 .dump());
     EXPECT_EQ(r.status, 200) << r.body;
     auto j = json_body(r);
     EXPECT_FALSE(j.value("payment_intent_id", "").empty()) << r.body;
@@ -200,7 +205,8 @@ TEST_F(OriginalClientsFTest, ThePreflightOfTheAppIsAllowed) {
   ASSERT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(r.header("access-control-allow-origin"), kOrigin);
   auto allowed = lower(r.header("access-control-allow-headers"));
-  for (const char* h : {"authorization", "content-type", "idempotency-key", "x-trace-id", "traceparent", "tracestate"}) {
+  for (const char* h :
+       {"authorization", "content-type", "idempotency-key", "x-trace-id", "traceparent", "tracestate"}) {
     EXPECT_NE(allowed.find(h), std::string::npos) << h << " not in " << allowed;
   }
   EXPECT_NE(r.header("access-control-allow-methods").find("POST"), std::string_view::npos);
@@ -241,7 +247,8 @@ TEST_F(OriginalClientsFTest, DelayConfirmsAfterTheDelay) {
   // Past the plain scenarios' settle time, a delayed payment is still on hold.
   std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs * 3));
   EXPECT_EQ(json_body(app->client().get("/api/v1/reservations/" + rid, bearer(app->token())))["status"], "HOLD");
-  auto r = reservation_when(*app, rid, [](const json& j) { return j.value("status", "") == "CONFIRMED"; }, 15'000);
+  auto r = reservation_when(
+      *app, rid, [](const json& j) { return j.value("status", "") == "CONFIRMED"; }, 15'000);
   auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   EXPECT_EQ(r["status"], "CONFIRMED") << r.dump();
   EXPECT_GE(waited.count(), kDelayMs - 100);
@@ -251,15 +258,16 @@ TEST_F(OriginalClientsFTest, DelayConfirmsAfterTheDelay) {
 TEST_F(OriginalClientsFTest, TheAppsTraceIdIsTheErrorsTraceIdAndInTheAccessLog) {
   OriginalApp app(*server_);
   app.sign_up(unique_name("tracer"));
-  auto r = app.call("POST", "/api/v1/payments/intent",
-                    json{{"reservation_id", "rsv_nope"}, {"amount", 120000}, {"scenario", "approve"}, {"currency", "KRW"}}
-                        .dump());
+  auto r = app.call(
+      "POST", "/api/v1/payments/intent",
+      json{{"reservation_id", "rsv_nope"}, {"amount", 120000}, {"scenario", "approve"}, {"currency", "KRW"}}.dump());
   ASSERT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(json_body(r)["error"]["trace_id"], app.last_trace());
   // A traceparent wins over X-Trace-Id.
   auto c = server_->client();
-  auto tp = c->get("/api/v1/events/evt_nope", {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
-                                               {"x-trace-id", uuid4()}});
+  auto tp =
+      c->get("/api/v1/events/evt_nope",
+             {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, {"x-trace-id", uuid4()}});
   EXPECT_EQ(json_body(tp)["error"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
   std::string logged;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);  // the log is flushed each second
@@ -275,9 +283,11 @@ TEST_F(OriginalClientsFTest, TheAppsTraceIdIsTheErrorsTraceIdAndInTheAccessLog) 
 
 TEST_F(OriginalClientsFTest, StaleOrForeignBearerTokensAreAnonymousOnPublicRoutes) {
   ManualClock past(wall_ms() - 7200'000);
-  auth::HsJwt old_signer({"functional-test-secret-0123456789abcdef", "traffic-tacos", "traffic-tacos-api", 60, 0}, past);
-  auth::HsJwt foreign_signer({"another-platform-secret-0123456789abcdefgh", "traffic-tacos", "traffic-tacos-api", 3600, 0},
-                             SystemClock::instance());
+  auth::HsJwt old_signer({"functional-test-secret-0123456789abcdef", "traffic-tacos", "traffic-tacos-api", 60, 0},
+                         past);
+  auth::HsJwt foreign_signer(
+      {"another-platform-secret-0123456789abcdefgh", "traffic-tacos", "traffic-tacos-api", 3600, 0},
+      SystemClock::instance());
   const std::vector<std::string> stale = {old_signer.sign("usr_gone", "user", "gone"),
                                           foreign_signer.sign("usr_other", "user", "other"),
                                           "dev-super-key-local-testing", "not.a.jwt"};
@@ -319,8 +329,11 @@ TEST_F(OriginalClientsFTest, TheK6FlowPassesJoinStatusEnter) {
   auto c = server_->client();
   auto admin = login(*c, kAdminUser, kAdminPassword);
   auto created = c->post("/api/v1/admin/events",
-                         json{{"id", "evt_loadtest_7"}, {"name", "Load test"}, {"venue", "k6"},
-                              {"starts_at", "2030-01-01T00:00:00Z"}, {"general_admission", {{"quantity", 100000}, {"price", 1000}}}}
+                         json{{"id", "evt_loadtest_7"},
+                              {"name", "Load test"},
+                              {"venue", "k6"},
+                              {"starts_at", "2030-01-01T00:00:00Z"},
+                              {"general_admission", {{"quantity", 100000}, {"price", 1000}}}}
                              .dump(),
                          {{"authorization", "Bearer " + admin}, {"idempotency-key", uuid4()}});
   ASSERT_TRUE(created.status == 201 || created.status == 409) << created.body;
@@ -331,8 +344,9 @@ TEST_F(OriginalClientsFTest, TheK6FlowPassesJoinStatusEnter) {
   for (int vu = 1; vu <= 3; ++vu) {
     auto h = k6;
     h.push_back({"idempotency-key", "join_" + std::to_string(vu) + "_0_" + std::to_string(wall_ms())});
-    auto joined = c->post("/api/v1/queue/join",
-                          json{{"event_id", "evt_loadtest_7"}, {"user_id", "user_" + std::to_string(vu) + "_0"}}.dump(), h);
+    auto joined =
+        c->post("/api/v1/queue/join",
+                json{{"event_id", "evt_loadtest_7"}, {"user_id", "user_" + std::to_string(vu) + "_0"}}.dump(), h);
     ASSERT_EQ(joined.status, 202) << joined.body;
     auto wt = json_body(joined).value("waiting_token", "");
     ASSERT_FALSE(wt.empty());
@@ -379,7 +393,10 @@ TEST_F(OriginalClientsFTest, AFanWhoBoughtAndJoinsAgainGetsANewPlaceUpToTheTicke
   auto rt2 = app->queue_and_enter(kDemoEvent);
   EXPECT_FALSE(rt2.empty());
   auto more = app->call("POST", "/api/v1/reservations",
-                        json{{"event_id", kDemoEvent}, {"seat_ids", {"R-20-12"}}, {"quantity", 1}, {"reservation_token", rt2},
+                        json{{"event_id", kDemoEvent},
+                             {"seat_ids", {"R-20-12"}},
+                             {"quantity", 1},
+                             {"reservation_token", rt2},
                              {"user_id", "x"}}
                             .dump());
   EXPECT_EQ(json_body(more)["error"]["code"], "TICKET_LIMIT_REACHED") << more.body;

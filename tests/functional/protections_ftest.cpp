@@ -257,10 +257,14 @@ TEST_F(AdminSurface, NothingAdministrativeAnswersAnonymousOrOrdinaryCallers) {
     const char* path;
   };
   const std::vector<Call> calls{
-      {"GET", "/api/v1/admin/invariants"},         {"GET", "/api/v1/admin/dead-letters"},
-      {"POST", "/api/v1/admin/dead-letters/1/replay"}, {"POST", "/api/v1/admin/events"},
-      {"GET", "/api/v1/admin/events/evt_x/queue"}, {"PATCH", "/api/v1/admin/events/evt_x/queue"},
-      {"GET", "/api/v1/admin/events/evt_x/stats"}, {"GET", "/api/v1/admin/anything-else"},
+      {"GET", "/api/v1/admin/invariants"},
+      {"GET", "/api/v1/admin/dead-letters"},
+      {"POST", "/api/v1/admin/dead-letters/1/replay"},
+      {"POST", "/api/v1/admin/events"},
+      {"GET", "/api/v1/admin/events/evt_x/queue"},
+      {"PATCH", "/api/v1/admin/events/evt_x/queue"},
+      {"GET", "/api/v1/admin/events/evt_x/stats"},
+      {"GET", "/api/v1/admin/anything-else"},
       {"GET", "//api/v1/admin/invariants"},
   };
   for (const auto& call : calls) {

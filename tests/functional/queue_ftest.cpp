@@ -138,8 +138,7 @@ TEST_F(QueueFTest, AnonymousJoinsAreKeyedByTheClientIdTheResponseEstablishes) {
   auto cookie = std::string(r.header("set-cookie"));
   ASSERT_EQ(cookie.rfind("tacos_cid=", 0), 0u) << cookie;
   auto cid = json_body(r)["client_id"].get<std::string>();
-  auto again = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(),
-                       {{"cookie", "tacos_cid=" + cid}});
+  auto again = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), {{"cookie", "tacos_cid=" + cid}});
   ASSERT_EQ(again.status, 202);
   EXPECT_EQ(json_body(again)["client_id"], cid);
   EXPECT_TRUE(again.header("set-cookie").empty());
@@ -205,13 +204,14 @@ TEST_F(QueueFTest, AdminChangesTakeEffect) {
   expect_error(anon, 401, "UNAUTHORIZED");
   auto fan = register_user(*c, unique_name("fan"));
   expect_error(c->get("/api/v1/admin/events/" + event + "/queue", bearer(fan)), 403, "FORBIDDEN");
-  expect_error(c->request("PATCH", "/api/v1/admin/events/" + event + "/queue", R"({"admission_rate":0})",
-                          bearer(*admin_token_)),
-               400, "VALIDATION_FAILED", "admission_rate");
+  expect_error(
+      c->request("PATCH", "/api/v1/admin/events/" + event + "/queue", R"({"admission_rate":0})", bearer(*admin_token_)),
+      400, "VALIDATION_FAILED", "admission_rate");
 
   std::vector<std::string> tokens;
   for (int i = 0; i < 5; ++i) {
-    tokens.push_back(join(*c, event, {{"x-client-id", unique_name("client_many")}})["waiting_token"].get<std::string>());
+    tokens.push_back(
+        join(*c, event, {{"x-client-id", unique_name("client_many")}})["waiting_token"].get<std::string>());
   }
   wait_ready(*c, tokens[0]);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

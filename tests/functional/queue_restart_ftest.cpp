@@ -119,7 +119,8 @@ TEST(QueueRestart, TheWaitingRoomSurvivesKill9MidSale) {
       for (int i = t; i < kWaiting; i += kThreads) {
         auto& f = fans[static_cast<std::size_t>(i)];
         f.client_id = "restart_fan_" + std::to_string(i) + "_" + std::to_string(wall_ms());
-        auto j = tc.post("/api/v1/queue/join", json{{"event_id", kEvent}}.dump(), with_key({{"x-client-id", f.client_id}}));
+        auto j =
+            tc.post("/api/v1/queue/join", json{{"event_id", kEvent}}.dump(), with_key({{"x-client-id", f.client_id}}));
         ASSERT_EQ(j.status, 202) << j.body;
         f.waiting_token = json_body(j).value("waiting_token", "");
       }

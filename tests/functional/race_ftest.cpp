@@ -200,8 +200,8 @@ TEST_F(RaceFTest, HundredSeatsAreEachHeldAtMostOnceAndSoldOnlyToTheWinners) {
   for (int i = 0; i < kBuyers; ++i) {
     const auto& a = attempts[static_cast<std::size_t>(i)];
     if (a.status != 409) continue;
-    bool lost_to_someone = std::any_of(a.ask.seats.begin(), a.ask.seats.end(),
-                                       [&](const std::string& s) { return holder.count(s) > 0; });
+    bool lost_to_someone =
+        std::any_of(a.ask.seats.begin(), a.ask.seats.end(), [&](const std::string& s) { return holder.count(s) > 0; });
     EXPECT_TRUE(lost_to_someone) << "buyer " << i << " was refused seats nobody holds: " << json(a.ask.seats).dump();
   }
 
@@ -319,8 +319,8 @@ TEST_F(RaceFTest, GeneralAdmissionStockOfHundredSellsExactlyHundred) {
 
 // What a holder does with a hold.
 enum class Plan { abandon, cancel, pay_and_confirm, pay_by_webhook, pay_near_expiry, approve_then_cancel };
-constexpr const char* kPlanNames[] = {"abandon", "cancel", "pay_and_confirm", "pay_by_webhook", "pay_near_expiry",
-                                      "approve_then_cancel"};
+constexpr const char* kPlanNames[] = {"abandon",        "cancel",          "pay_and_confirm",
+                                      "pay_by_webhook", "pay_near_expiry", "approve_then_cancel"};
 
 /// One successful hold in the churn test and what the API said about it afterwards.
 struct Holding {
@@ -354,7 +354,8 @@ void carry_out(net::HttpClient& c, const std::string& token, Holding& h, BuyerLo
     auto intent = payment_intent(c, token, h.id);
     h.intent_status = intent.status;
     if (intent.status != 200) {
-      if (!(may_be_late && intent.status == 409 && error_code(intent) == "PAYMENT_NOT_PAYABLE")) problem("intent", intent);
+      if (!(may_be_late && intent.status == 409 && error_code(intent) == "PAYMENT_NOT_PAYABLE"))
+        problem("intent", intent);
       return false;
     }
     h.intent_id = json_body(intent).value("payment_intent_id", "");
@@ -367,20 +368,26 @@ void carry_out(net::HttpClient& c, const std::string& token, Holding& h, BuyerLo
     return true;
   };
   switch (h.plan) {
-    case Plan::abandon: h.expected = "EXPIRED"; break;
+    case Plan::abandon:
+      h.expected = "EXPIRED";
+      break;
     case Plan::cancel: {
       auto r = cancel_reservation(c, token, h.id);
       h.cancel_status = r.status;
-      if (r.status == 200 && json_body(r).value("status", "") == "CANCELLED") h.expected = "CANCELLED";
-      else problem("cancel", r);
+      if (r.status == 200 && json_body(r).value("status", "") == "CANCELLED")
+        h.expected = "CANCELLED";
+      else
+        problem("cancel", r);
       break;
     }
     case Plan::pay_and_confirm: {
       if (!pay(false)) break;
       auto r = confirm_reservation(c, token, h.id, h.intent_id);
       h.confirm_status = r.status;
-      if (r.status == 200 && json_body(r).value("status", "") == "CONFIRMED") h.expected = "CONFIRMED";
-      else problem("confirm", r);
+      if (r.status == 200 && json_body(r).value("status", "") == "CONFIRMED")
+        h.expected = "CONFIRMED";
+      else
+        problem("confirm", r);
       break;
     }
     case Plan::pay_by_webhook:
@@ -397,9 +404,12 @@ void carry_out(net::HttpClient& c, const std::string& token, Holding& h, BuyerLo
       }
       auto r = confirm_reservation(c, token, h.id, h.intent_id);
       h.confirm_status = r.status;
-      if (r.status == 200 && json_body(r).value("status", "") == "CONFIRMED") h.expected = "CONFIRMED";
-      else if (r.status == 410 && error_code(r) == "RESERVATION_EXPIRED") h.expected = "EXPIRED";
-      else problem("late confirm", r);
+      if (r.status == 200 && json_body(r).value("status", "") == "CONFIRMED")
+        h.expected = "CONFIRMED";
+      else if (r.status == 410 && error_code(r) == "RESERVATION_EXPIRED")
+        h.expected = "EXPIRED";
+      else
+        problem("late confirm", r);
       break;
     }
     case Plan::approve_then_cancel: {
@@ -407,9 +417,12 @@ void carry_out(net::HttpClient& c, const std::string& token, Holding& h, BuyerLo
       if (!pay(false)) break;
       auto r = cancel_reservation(c, token, h.id);
       h.cancel_status = r.status;
-      if (r.status == 200 && json_body(r).value("status", "") == "CANCELLED") h.expected = "CANCELLED";
-      else if (r.status == 409 && error_code(r) == "RESERVATION_NOT_CANCELLABLE") h.expected = "CONFIRMED";
-      else problem("cancel after approval", r);
+      if (r.status == 200 && json_body(r).value("status", "") == "CANCELLED")
+        h.expected = "CANCELLED";
+      else if (r.status == 409 && error_code(r) == "RESERVATION_NOT_CANCELLABLE")
+        h.expected = "CONFIRMED";
+      else
+        problem("cancel after approval", r);
       break;
     }
   }

@@ -636,8 +636,8 @@ TEST_F(TicketingFTest, TheOrganiserSeesWhatBecameOfAnEventsSeatsAndPayments) {
   auto capacity = stats.value("capacity", 0);
   EXPECT_GT(capacity, 3);
   EXPECT_EQ(stats["free"], capacity - 3);
-  EXPECT_EQ(stats["reservations"], (json{{"holds", 3}, {"confirmed", 1}, {"cancelled", 0}, {"expired", 0},
-                                          {"payment_failed", 1}}));
+  EXPECT_EQ(stats["reservations"],
+            (json{{"holds", 3}, {"confirmed", 1}, {"cancelled", 0}, {"expired", 0}, {"payment_failed", 1}}));
   EXPECT_EQ(stats["payments"], (json{{"approved", 1}, {"failed", 1}}));
   ASSERT_TRUE(stats["sales"].is_array() && stats["sales"].size() == 1u) << stats;
   EXPECT_EQ(stats["sales"][0]["seats"], 2);

@@ -137,7 +137,8 @@ inline std::string admit(net::HttpClient& c, const std::string& token, const std
   bool ready = j.value("status", std::string()) == "ready";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!ready) {
-    if (std::chrono::steady_clock::now() >= deadline) return fail("not admitted within " + std::to_string(timeout_ms) + " ms");
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail("not admitted within " + std::to_string(timeout_ms) + " ms");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto s = c.get("/api/v1/queue/status?token=" + waiting);
     auto sj = json_body(s);
@@ -157,20 +158,20 @@ inline net::ClientResponse hold_seats(net::HttpClient& c, const std::string& tok
                                       const std::vector<std::string>& seat_ids, const std::string& reservation_token) {
   auto headers = bearer(token);
   headers.push_back({"idempotency-key", unique_name("hold")});
-  return c.post("/api/v1/reservations",
-                nlohmann::json{{"event_id", event_id}, {"seat_ids", seat_ids}, {"reservation_token", reservation_token}}
-                    .dump(),
-                headers);
+  return c.post(
+      "/api/v1/reservations",
+      nlohmann::json{{"event_id", event_id}, {"seat_ids", seat_ids}, {"reservation_token", reservation_token}}.dump(),
+      headers);
 }
 
 inline net::ClientResponse hold_quantity(net::HttpClient& c, const std::string& token, const std::string& event_id,
                                          int quantity, const std::string& reservation_token) {
   auto headers = bearer(token);
   headers.push_back({"idempotency-key", unique_name("hold")});
-  return c.post("/api/v1/reservations",
-                nlohmann::json{{"event_id", event_id}, {"quantity", quantity}, {"reservation_token", reservation_token}}
-                    .dump(),
-                headers);
+  return c.post(
+      "/api/v1/reservations",
+      nlohmann::json{{"event_id", event_id}, {"quantity", quantity}, {"reservation_token", reservation_token}}.dump(),
+      headers);
 }
 
 inline net::ClientResponse payment_intent(net::HttpClient& c, const std::string& token,
@@ -180,8 +181,8 @@ inline net::ClientResponse payment_intent(net::HttpClient& c, const std::string&
 
 inline net::ClientResponse process_payment(net::HttpClient& c, const std::string& token, const std::string& intent_id,
                                            const std::string& action = "approve") {
-  return c.post("/api/v1/payment/process",
-                nlohmann::json{{"payment_intent_id", intent_id}, {"action", action}}.dump(), bearer(token));
+  return c.post("/api/v1/payment/process", nlohmann::json{{"payment_intent_id", intent_id}, {"action", action}}.dump(),
+                bearer(token));
 }
 
 inline net::ClientResponse confirm_reservation(net::HttpClient& c, const std::string& token,

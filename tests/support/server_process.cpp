@@ -329,7 +329,9 @@ CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std
 std::vector<net::Header> bearer(const std::string& token) { return {{"authorization", "Bearer " + token}}; }
 
 std::string register_user(net::HttpClient& c, const std::string& username, const std::string& password) {
-  nlohmann::json body{{"username", username}, {"password", password}, {"email", username + "@example.com"},
+  nlohmann::json body{{"username", username},
+                      {"password", password},
+                      {"email", username + "@example.com"},
                       {"display_name", "Fan " + username}};
   auto r = c.post("/api/v1/auth/register", body.dump());
   EXPECT_EQ(r.status, 201) << r.body;

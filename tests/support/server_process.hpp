@@ -6,14 +6,13 @@
 #include <sys/types.h>
 
 #include <algorithm>
-#include <thread>
-
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "net/http_client.hpp"

@@ -77,8 +77,8 @@ class TestKey {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     size_t len = 0;
     if (EVP_DigestSignInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, pkey_.get(), nullptr) != 1 ||
-        EVP_DigestSign(md.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
-                       input.size()) != 1) {
+        EVP_DigestSign(md.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) !=
+            1) {
       throw std::runtime_error("sign failed");
     }
     std::string sig(len, '\0');
@@ -90,7 +90,7 @@ class TestKey {
     if (alg_ == "RS256") return sig;
     const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
     std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)),
-                                                            ECDSA_SIG_free);
+                                                             ECDSA_SIG_free);
     if (!es) throw std::runtime_error("bad DER signature");
     std::string raw(64, '\0');
     BN_bn2binpad(ECDSA_SIG_get0_r(es.get()), reinterpret_cast<unsigned char*>(raw.data()), 32);
@@ -133,7 +133,8 @@ inline std::string hs256_token(const std::string& secret, const nlohmann::json& 
 }
 
 /// A token with `alg: none` and an empty signature.
-inline std::string unsigned_token(const nlohmann::json& payload, const nlohmann::json& header = nlohmann::json::object()) {
+inline std::string unsigned_token(const nlohmann::json& payload,
+                                  const nlohmann::json& header = nlohmann::json::object()) {
   nlohmann::json h{{"alg", "none"}, {"typ", "JWT"}};
   h.update(header);
   return base64url_encode(h.dump()) + "." + base64url_encode(payload.dump()) + ".";

@@ -21,13 +21,17 @@ class AuthDispatch : public ::testing::Test {
   AuthDispatch()
       : hs_({std::string(32, 'k'), "traffic-tacos", "traffic-tacos-api", 3600, 30}, clock_),
         idp_key_(idp_key()),
-        jwks_({"https://idp.example", "tacos-api"}, [this] { return Result<std::string>(test::jwks_of({&idp_key_})); },
-              clock_) {}
+        jwks_(
+            {"https://idp.example", "tacos-api"}, [this] { return Result<std::string>(test::jwks_of({&idp_key_})); },
+            clock_) {}
 
   json external_claims(json roles = json::array()) const {
     auto now = clock_.now_sec();
-    return json{{"iss", "https://idp.example"}, {"aud", "tacos-api"}, {"sub", "u-42"},
-                {"exp", now + 60},             {"roles", std::move(roles)}};
+    return json{{"iss", "https://idp.example"},
+                {"aud", "tacos-api"},
+                {"sub", "u-42"},
+                {"exp", now + 60},
+                {"roles", std::move(roles)}};
   }
 
   net::Request request(const std::string& path, const std::string& token) {

@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <list>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -74,7 +74,7 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
     std::int64_t expires_at_ms = 0;
     bool done = false;
     int status = 0;
-    std::string response;            // content type, headers and body: see pack_response()
+    std::string response;              // content type, headers and body: see pack_response()
     std::list<Record>::iterator self;  // its own node in the shard's list
     std::string_view slot() const { return std::string_view(text).substr(0, slot_size); }
     std::string_view fingerprint() const { return std::string_view(text).substr(slot_size); }

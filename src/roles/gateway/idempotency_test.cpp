@@ -84,9 +84,14 @@ TEST(MemoryIdempotencyStore, ExactlyOneOfManyConcurrentDuplicatesRuns) {
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
       switch (store.begin("s\nk", "f", 0).outcome) {
-        case Outcome::started: ++started; break;
-        case Outcome::in_flight: ++in_flight; break;
-        default: ++other;
+        case Outcome::started:
+          ++started;
+          break;
+        case Outcome::in_flight:
+          ++in_flight;
+          break;
+        default:
+          ++other;
       }
     });
   }

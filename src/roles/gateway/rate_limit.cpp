@@ -8,7 +8,9 @@
 namespace tacos::gateway {
 namespace {
 
-std::int64_t ceil_sec(double seconds) { return std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(seconds - 1e-9))); }
+std::int64_t ceil_sec(double seconds) {
+  return std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(seconds - 1e-9)));
+}
 
 Error bad_spec(std::string_view spec) {
   return Error(Errc::validation_failed,
@@ -28,10 +30,17 @@ Result<Limit> Limit::parse(std::string_view spec) {
   if (ec != std::errc() || p != trimmed.data() + slash || count < 1 || count > 100'000'000) return bad_spec(spec);
   double per_sec = 0;
   switch (trimmed[slash + 1]) {
-    case 's': per_sec = 1; break;
-    case 'm': per_sec = 60; break;
-    case 'h': per_sec = 3600; break;
-    default: return bad_spec(spec);
+    case 's':
+      per_sec = 1;
+      break;
+    case 'm':
+      per_sec = 60;
+      break;
+    case 'h':
+      per_sec = 3600;
+      break;
+    default:
+      return bad_spec(spec);
   }
   auto rest = trimmed.substr(slash + 2);
   std::int64_t burst = count;

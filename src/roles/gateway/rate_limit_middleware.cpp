@@ -1,9 +1,8 @@
 #include "roles/gateway/rate_limit_middleware.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cctype>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "common/json_reader.hpp"
 #include "common/metrics.hpp"
@@ -50,13 +49,20 @@ std::string lower(std::string_view s) {
 
 std::string_view RateLimiter::class_name(LimitClass c) {
   switch (c) {
-    case LimitClass::ip: return "ip";
-    case LimitClass::auth_ip: return "auth_ip";
-    case LimitClass::login_user: return "login_user";
-    case LimitClass::user: return "user";
-    case LimitClass::queue_poll: return "queue_poll";
-    case LimitClass::writes: return "writes";
-    case LimitClass::kCount: break;
+    case LimitClass::ip:
+      return "ip";
+    case LimitClass::auth_ip:
+      return "auth_ip";
+    case LimitClass::login_user:
+      return "login_user";
+    case LimitClass::user:
+      return "user";
+    case LimitClass::queue_poll:
+      return "queue_poll";
+    case LimitClass::writes:
+      return "writes";
+    case LimitClass::kCount:
+      break;
   }
   return "unknown";
 }
@@ -65,7 +71,8 @@ RateLimiter::RateLimiter(RateLimitSettings settings, RateLimitStore& store, cons
                          metrics::Registry& metrics)
     : s_(std::move(settings)), store_(store), clock_(clock) {
   constexpr std::string_view kName = "tacos_rate_limit_decisions_total";
-  constexpr std::string_view kHelp = "Rate-limit decisions by bucket class and outcome (shadow_rejected: would have been refused)";
+  constexpr std::string_view kHelp =
+      "Rate-limit decisions by bucket class and outcome (shadow_rejected: would have been refused)";
   for (std::size_t i = 0; i < counters_.size(); ++i) {
     std::string cls(class_name(static_cast<LimitClass>(i)));
     counters_[i] = {&metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "allowed"}}),
@@ -91,17 +98,17 @@ std::optional<Response> RateLimiter::take(Request& req, LimitClass c, std::strin
   }
   out.rejected->inc();
   req.rate = {d.limit, 0, d.reset_sec};
-  auto res = net::error_response(Error(Errc::rate_limited, "too many requests (" + std::string(class_name(c)) +
-                                                               " limit): try again in " +
-                                                               std::to_string(d.retry_after_sec) + " s"),
-                                 req.trace_id);
+  auto res = net::error_response(
+      Error(Errc::rate_limited, "too many requests (" + std::string(class_name(c)) + " limit): try again in " +
+                                    std::to_string(d.retry_after_sec) + " s"),
+      req.trace_id);
   res.set_header("retry-after", std::to_string(d.retry_after_sec));
   return res;
 }
 
 std::optional<Response> RateLimiter::before_auth(Request& req) {
-  req.client_ip = s_.trusted_proxies.empty() ? req.remote_ip
-                                             : client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
+  req.client_ip =
+      s_.trusted_proxies.empty() ? req.remote_ip : client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
   if (!s_.enabled || exempt(req)) return std::nullopt;
   if (auto r = take(req, LimitClass::ip, req.client_ip)) return r;
   if (req.method == Method::post && (req.path == "/api/v1/auth/login" || req.path == "/api/v1/auth/register")) {

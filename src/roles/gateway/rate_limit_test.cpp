@@ -40,9 +40,9 @@ TEST(TokenBucket, AllowsABurstThenRefusesUntilRefilled) {
   auto refused = b.take(l, t);
   EXPECT_FALSE(refused.allowed);
   EXPECT_EQ(refused.remaining, 0);
-  EXPECT_EQ(refused.retry_after_sec, 1);  // 0.1 s, rounded up to whole seconds
-  EXPECT_EQ(refused.reset_sec, 1);        // 5 tokens at 10/s
-  EXPECT_FALSE(b.take(l, t + kSec / 20).allowed);  // half a token
+  EXPECT_EQ(refused.retry_after_sec, 1);                 // 0.1 s, rounded up to whole seconds
+  EXPECT_EQ(refused.reset_sec, 1);                       // 5 tokens at 10/s
+  EXPECT_FALSE(b.take(l, t + kSec / 20).allowed);        // half a token
   EXPECT_TRUE(b.take(l, t + kSec / 10 + 1000).allowed);  // one token back
   // A long quiet spell refills only up to the burst.
   t += 3600 * kSec;

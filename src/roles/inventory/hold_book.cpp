@@ -119,8 +119,10 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
   std::string unknown;
   for (const auto& id : req.seat_ids) {
     auto it = e.index.find(id);
-    if (it == e.index.end()) unknown += (unknown.empty() ? "" : ", ") + id;
-    else slots.push_back(it->second);
+    if (it == e.index.end())
+      unknown += (unknown.empty() ? "" : ", ") + id;
+    else
+      slots.push_back(it->second);
   }
   if (!unknown.empty()) {
     return Error(Errc::validation_failed, "field 'seat_ids' names seats that do not exist: " + unknown, "seat_ids");
@@ -203,9 +205,12 @@ Result<HoldBook::Counts> HoldBook::counts(std::string_view event_id) {
     return c;
   }
   for (auto s : e.status) {
-    if (s == SeatStatus::available) ++c.available;
-    else if (s == SeatStatus::held) ++c.held;
-    else ++c.sold;
+    if (s == SeatStatus::available)
+      ++c.available;
+    else if (s == SeatStatus::held)
+      ++c.held;
+    else
+      ++c.sold;
   }
   return c;
 }

@@ -60,7 +60,7 @@ class HoldBook {
   store::Ledger& ledger_;
   mutable std::shared_mutex mu_;  // guards events_ and loads_
   std::unordered_map<std::string, std::unique_ptr<EventState>> events_;
-  std::mutex load_mu_;   // one load at a time: holds racing for an unloaded event wait for one load
+  std::mutex load_mu_;  // one load at a time: holds racing for an unloaded event wait for one load
   std::int64_t loads_ = 0;
   int subscription_ = -1;
 };

@@ -2,14 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "support/temp_dir.hpp"
-
 #include <atomic>
 #include <filesystem>
 #include <latch>
 #include <thread>
 
 #include "store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace tacos::inventory {
 namespace {

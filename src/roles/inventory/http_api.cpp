@@ -40,11 +40,10 @@ Result<domain::EventSpec> parse_event_spec(std::string_view body, std::int64_t n
   auto starts = read_time(r, j, "starts_at", true);
   auto sale = read_time(r, j, "sale_starts_at", false);
   s.hold_ttl_sec = static_cast<int>(r.optional_int("hold_ttl_sec", 5, 3600).value_or(defaults.hold_ttl_sec));
-  s.admission_rate =
-      static_cast<int>(r.optional_int("admission_rate", 1, 1'000'000).value_or(defaults.admission_rate));
+  s.admission_rate = static_cast<int>(r.optional_int("admission_rate", 1, 1'000'000).value_or(defaults.admission_rate));
   s.max_seats_per_reservation = static_cast<int>(r.optional_int("max_seats_per_reservation", 1, 100).value_or(10));
-  s.max_tickets_per_user = static_cast<int>(
-      r.optional_int("max_tickets_per_user", 0, domain::kMaxTicketsPerUserLimit).value_or(defaults.max_tickets_per_user));
+  s.max_tickets_per_user = static_cast<int>(r.optional_int("max_tickets_per_user", 0, domain::kMaxTicketsPerUserLimit)
+                                                .value_or(defaults.max_tickets_per_user));
   s.active_buyer_cap =
       static_cast<int>(r.optional_int("active_buyer_cap", 1, 1'000'000).value_or(defaults.active_buyer_cap));
   s.currency = r.optional_string("currency", 3).value_or("KRW");

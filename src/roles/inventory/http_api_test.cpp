@@ -36,19 +36,27 @@ TEST(ParseEventSpec, ReadsGeneralAdmission) {
 }
 
 TEST(ParseEventSpec, NamesTheBadField) {
-  EXPECT_EQ(parse_error(R"({"venue":"V","starts_at":"2027-01-01T19:00:00Z","general_admission":{"quantity":1,"price":1}})").field,
-            "name");
-  EXPECT_EQ(parse_error(R"({"name":"N","venue":"V","starts_at":"tomorrow","general_admission":{"quantity":1,"price":1}})").field,
-            "starts_at");
+  EXPECT_EQ(
+      parse_error(R"({"venue":"V","starts_at":"2027-01-01T19:00:00Z","general_admission":{"quantity":1,"price":1}})")
+          .field,
+      "name");
+  EXPECT_EQ(
+      parse_error(R"({"name":"N","venue":"V","starts_at":"tomorrow","general_admission":{"quantity":1,"price":1}})")
+          .field,
+      "starts_at");
   EXPECT_EQ(parse_error(R"({"name":"N","venue":"V","starts_at":"2027-01-01T19:00:00Z",
-    "sections":[{"name":"A","price":"10","rows":1,"seats_per_row":1}]})").field,
+    "sections":[{"name":"A","price":"10","rows":1,"seats_per_row":1}]})")
+                .field,
             "sections[0].price");
   EXPECT_EQ(parse_error(R"({"name":"N","venue":"V","starts_at":"2027-01-01T19:00:00Z",
-    "sections":[{"name":"A","price":10,"rows":1,"seats_per_row":1}, 5]})").field,
+    "sections":[{"name":"A","price":10,"rows":1,"seats_per_row":1}, 5]})")
+                .field,
             "sections[1]");
   EXPECT_EQ(parse_error(R"({"name":"N","venue":"V","starts_at":"2027-01-01T19:00:00Z"})").field, "sections");
-  EXPECT_EQ(parse_error(R"({"name":"N","venue":"V","starts_at":"2027-01-01T19:00:00Z","general_admission":{"price":1}})").field,
-            "general_admission.quantity");
+  EXPECT_EQ(
+      parse_error(R"({"name":"N","venue":"V","starts_at":"2027-01-01T19:00:00Z","general_admission":{"price":1}})")
+          .field,
+      "general_admission.quantity");
 }
 
 TEST(ParseEventSpec, RejectsMalformedJson) {

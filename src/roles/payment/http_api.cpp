@@ -48,7 +48,8 @@ void add_routes(net::Router& router, PaymentService& service) {
                auto id = r.required_string("payment_intent_id", 1, 64);
                auto action_text = r.required_string("action", 1, 16);
                auto action = parse_action(action_text);
-               if (r.ok() && !action) r.fail("action", "field 'action' must be approve, fail, delay, timeout or random");
+               if (r.ok() && !action)
+                 r.fail("action", "field 'action' must be approve, fail, delay, timeout or random");
                if (!r.ok()) return res.send(net::error_response(r.error(), req.trace_id));
                service.process(req.identity, id, *action, reply(res, req.trace_id));
              }));

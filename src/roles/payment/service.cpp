@@ -26,11 +26,16 @@ std::optional<Action> parse_action(std::string_view s) {
 
 std::string_view to_string(Action a) {
   switch (a) {
-    case Action::approve: return "approve";
-    case Action::fail: return "fail";
-    case Action::delay: return "delay";
-    case Action::timeout: return "timeout";
-    case Action::random: return "random";
+    case Action::approve:
+      return "approve";
+    case Action::fail:
+      return "fail";
+    case Action::delay:
+      return "delay";
+    case Action::timeout:
+      return "timeout";
+    case Action::random:
+      return "random";
   }
   return "approve";
 }
@@ -111,11 +116,11 @@ void PaymentService::create_intent(const net::Identity& who, IntentRequest req, 
         bool currency_differs = req.currency && *req.currency != out->currency;
         if (amount_differs || currency_differs) {
           price_mismatches_.inc();
-          log::warn("payment intent: the client's price differs from the reservation's; charging the reservation's",
-                    {log::str("reservation_id", req.reservation_id), log::str("payment_intent_id", out->intent->id),
-                     log::num("client_amount", req.amount.value_or(out->charged)), log::num("amount", out->charged),
-                     log::str("client_currency", req.currency.value_or(out->currency)),
-                     log::str("currency", out->currency)});
+          log::warn(
+              "payment intent: the client's price differs from the reservation's; charging the reservation's",
+              {log::str("reservation_id", req.reservation_id), log::str("payment_intent_id", out->intent->id),
+               log::num("client_amount", req.amount.value_or(out->charged)), log::num("amount", out->charged),
+               log::str("client_currency", req.currency.value_or(out->currency)), log::str("currency", out->currency)});
         }
         if (out->settle_job) jobs_.schedule(*out->settle_job);
         done(*out->intent);
@@ -139,7 +144,9 @@ std::optional<store::Job> PaymentService::settle(store::WriteTx& tx, const store
   auto to = approved ? PaymentStatus::approved : PaymentStatus::failed;
   if (!tx.transition_payment(p.id, from, to, scenario)) return std::nullopt;
   std::string type = approved ? "payment.approved" : "payment.failed";
-  json data{{"payment_intent_id", p.id}, {"reservation_id", p.reservation_id}, {"amount", p.amount},
+  json data{{"payment_intent_id", p.id},
+            {"reservation_id", p.reservation_id},
+            {"amount", p.amount},
             {"status", std::string(store::to_string(to))}};
   tx.add_outbox(type, p.id, data.dump());
   // The webhook id is fixed now, so every retry of the delivery carries the same one.
@@ -157,33 +164,42 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
   bool approve_if_random = action == Action::random && random_approves();
   auto out = std::make_shared<std::optional<store::PaymentIntent>>();
   auto scheduled = std::make_shared<std::optional<store::Job>>();  // assigned, not appended: apply may run twice
-  ledger_.submit(store::WriteOp{
-      [=, this](store::WriteTx& tx) -> Status {
-        auto p = tx.payment(intent_id);
-        if (!p || (p->user_id != who.user_id && !who.is_admin())) {
-          return Error(Errc::not_found, "no payment intent '" + intent_id + "'");
-        }
-        if (p->status != PaymentStatus::pending) {
-          *out = *p;  // already processed: report where it stands
-          return {};
-        }
-        std::optional<store::Job> job;
-        switch (action) {
-          case Action::approve: job = settle(tx, *p, PaymentStatus::pending, true, "approve"); break;
-          case Action::fail: job = settle(tx, *p, PaymentStatus::pending, false, "fail"); break;
-          case Action::random: job = settle(tx, *p, PaymentStatus::pending, approve_if_random, "random"); break;
-          case Action::delay: job = start_processing(tx, *p, action, true, s_.delay_ms); break;
-          case Action::timeout: job = start_processing(tx, *p, action, false, 0); break;
-        }
-        *scheduled = job;
-        *out = tx.payment(intent_id);
-        return {};
-      },
-      [this, out, scheduled, done](const Status& st) {
-        if (!st) return done(st.error());
-        if (*scheduled) jobs_.schedule(**scheduled);
-        done(**out);
-      }});
+  ledger_.submit(store::WriteOp{[=, this](store::WriteTx& tx) -> Status {
+                                  auto p = tx.payment(intent_id);
+                                  if (!p || (p->user_id != who.user_id && !who.is_admin())) {
+                                    return Error(Errc::not_found, "no payment intent '" + intent_id + "'");
+                                  }
+                                  if (p->status != PaymentStatus::pending) {
+                                    *out = *p;  // already processed: report where it stands
+                                    return {};
+                                  }
+                                  std::optional<store::Job> job;
+                                  switch (action) {
+                                    case Action::approve:
+                                      job = settle(tx, *p, PaymentStatus::pending, true, "approve");
+                                      break;
+                                    case Action::fail:
+                                      job = settle(tx, *p, PaymentStatus::pending, false, "fail");
+                                      break;
+                                    case Action::random:
+                                      job = settle(tx, *p, PaymentStatus::pending, approve_if_random, "random");
+                                      break;
+                                    case Action::delay:
+                                      job = start_processing(tx, *p, action, true, s_.delay_ms);
+                                      break;
+                                    case Action::timeout:
+                                      job = start_processing(tx, *p, action, false, 0);
+                                      break;
+                                  }
+                                  *scheduled = job;
+                                  *out = tx.payment(intent_id);
+                                  return {};
+                                },
+                                [this, out, scheduled, done](const Status& st) {
+                                  if (!st) return done(st.error());
+                                  if (*scheduled) jobs_.schedule(**scheduled);
+                                  done(**out);
+                                }});
 }
 
 Result<store::PaymentIntent> PaymentService::get(const net::Identity& who, std::string_view intent_id) {

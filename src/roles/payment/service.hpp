@@ -8,10 +8,10 @@
 #include <random>
 #include <string>
 
+#include "auth/webhook_signer.hpp"
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "net/http.hpp"
-#include "auth/webhook_signer.hpp"
 #include "roles/worker/job_runner.hpp"
 #include "store/ledger.hpp"
 
@@ -37,8 +37,7 @@ struct IntentRequest {
 };
 
 /// Carries a signed webhook to the receiver: in-process or over HTTP. Calls done exactly once.
-using WebhookTransport =
-    std::function<void(std::string body, std::string signature, std::function<void(Status)> done)>;
+using WebhookTransport = std::function<void(std::string body, std::string signature, std::function<void(Status)> done)>;
 
 template <typename T>
 using Done = std::function<void(Result<T>)>;

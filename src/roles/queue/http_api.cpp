@@ -56,9 +56,12 @@ std::string stats_json(const QueueStats& s) {
 }
 
 std::string status_json(const StatusResult& s) {
-  json j{{"event_id", s.event_id},          {"status", s.status},
-         {"position", position_json(s.position)}, {"eta_sec", s.eta_sec},
-         {"waiting_time", s.waiting_time_sec}, {"ready_for_entry", s.ready_for_entry}};
+  json j{{"event_id", s.event_id},
+         {"status", s.status},
+         {"position", position_json(s.position)},
+         {"eta_sec", s.eta_sec},
+         {"waiting_time", s.waiting_time_sec},
+         {"ready_for_entry", s.ready_for_entry}};
   if (s.opens_in_sec) j["opens_in_sec"] = *s.opens_in_sec;
   if (!s.reason.empty()) j["reason"] = s.reason;
   return j.dump();
@@ -85,8 +88,10 @@ void add_routes(net::Router& router, QueueService& service) {
     }
     service.join(event_id, who, [res, who, new_client_id, trace = req.trace_id](Result<JoinResult> joined) {
       if (!joined) return res.send(net::error_response(joined.error(), trace));
-      json j{{"waiting_token", joined->waiting_token}, {"event_id", joined->event_id},
-             {"status", joined->status},               {"position_hint", position_json(joined->position)},
+      json j{{"waiting_token", joined->waiting_token},
+             {"event_id", joined->event_id},
+             {"status", joined->status},
+             {"position_hint", position_json(joined->position)},
              {"eta_sec", joined->eta_sec}};
       if (!who.client_id.empty()) j["client_id"] = who.client_id;
       Response out(202, j.dump());

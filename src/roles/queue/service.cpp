@@ -201,8 +201,10 @@ void QueueService::flush() {
     }
     // Answered outside the room's lock: done() hands the answer to a connection's thread.
     for (auto& j : b.joins) {
-      if (stored) j.done(std::move(j.result));
-      else j.done(Error(Errc::unavailable, "the waiting room could not save your place; please try again"));
+      if (stored)
+        j.done(std::move(j.result));
+      else
+        j.done(Error(Errc::unavailable, "the waiting room could not save your place; please try again"));
     }
   }
 }
@@ -226,7 +228,8 @@ void QueueService::register_metrics(const std::string& event_id, Room* room) {
     };
   };
   using S = domain::WaitingRoomStats;
-  metrics_.gauge_fn("tacos_queue_waiting", "People waiting in line", labels, read([](const S& s) { return s.waiting + s.pre_queue; }));
+  metrics_.gauge_fn("tacos_queue_waiting", "People waiting in line", labels,
+                    read([](const S& s) { return s.waiting + s.pre_queue; }));
   metrics_.gauge_fn("tacos_queue_active_buyers", "Admitted buyers who have not finished", labels,
                     read([](const S& s) { return s.active_buyers; }));
   metrics_.gauge_fn("tacos_queue_admission_rate", "Measured admissions per second (smoothed)", labels,
@@ -314,16 +317,17 @@ std::size_t QueueService::restore() {
         stored.uses.push_back({*t, u.live, u.at_ms});
       }
     }
-    auto room = std::make_unique<Room>(
-        domain::WaitingRoom::restore(room_settings(*info), info->sale_starts_at_ms, q.room.created_at_ms,
-                                     q.room.shuffle_seed, stored, now),
-        q.room.epoch, q.room.shuffle_seed, q.room.created_at_ms);
+    auto room =
+        std::make_unique<Room>(domain::WaitingRoom::restore(room_settings(*info), info->sale_starts_at_ms,
+                                                            q.room.created_at_ms, q.room.shuffle_seed, stored, now),
+                               q.room.epoch, q.room.shuffle_seed, q.room.created_at_ms);
     room->restored = true;
     room->stored = true;
     auto stats = room->room.stats();
-    log::info("waiting room restored",
-              {log::str("event_id", q.room.event_id), log::num("waiting", stats.waiting + stats.pre_queue),
-               log::num("active_buyers", stats.active_buyers), log::num("serving", static_cast<long long>(stats.serving))});
+    log::info(
+        "waiting room restored",
+        {log::str("event_id", q.room.event_id), log::num("waiting", stats.waiting + stats.pre_queue),
+         log::num("active_buyers", stats.active_buyers), log::num("serving", static_cast<long long>(stats.serving))});
     add_room(q.room.event_id, std::move(room));
     ++restored;
   }
@@ -428,19 +432,26 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
   std::lock_guard lock(room->mu);
   auto view = room->room.poll(claims.ticket, now);
   if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
-  if (room->restored && domain::keeps_place_on_join(view->state)) room->room.adopt(user_key(claims.subject), claims.ticket);
+  if (room->restored && domain::keeps_place_on_join(view->state))
+    room->room.adopt(user_key(claims.subject), claims.ticket);
   switch (view->state) {
-    case PlaceState::waiting: out.status = "waiting"; break;
+    case PlaceState::waiting:
+      out.status = "waiting";
+      break;
     case PlaceState::ready:
     case PlaceState::entered:
       out.status = "ready";
       out.ready_for_entry = true;
       break;
     case PlaceState::consumed:
-    case PlaceState::finished: return expired("used");
-    case PlaceState::left: return expired("left");
-    case PlaceState::abandoned: return expired("abandoned");
-    case PlaceState::lapsed: return expired("lapsed");
+    case PlaceState::finished:
+      return expired("used");
+    case PlaceState::left:
+      return expired("left");
+    case PlaceState::abandoned:
+      return expired("abandoned");
+    case PlaceState::lapsed:
+      return expired("lapsed");
   }
   out.position = view->position;
   out.eta_sec = eta_sec(room->room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
@@ -462,9 +473,9 @@ Result<EnterResult> QueueService::enter(std::string_view token, std::string_view
   EnterResult out;
   out.event_id = claims.event_id;
   out.ttl_sec = s_.reservation_ttl_ms / 1000;
-  out.reservation_token =
-      reservation_signer_.sign("r|" + claims.event_id + "|" + std::to_string(claims.epoch) + "|" +
-                               encode_ticket(claims.ticket) + "|" + std::to_string(now + s_.reservation_ttl_ms) + "|" + user);
+  out.reservation_token = reservation_signer_.sign("r|" + claims.event_id + "|" + std::to_string(claims.epoch) + "|" +
+                                                   encode_ticket(claims.ticket) + "|" +
+                                                   std::to_string(now + s_.reservation_ttl_ms) + "|" + user);
   return out;
 }
 
@@ -485,7 +496,8 @@ Status QueueService::leave(std::string_view token) {
 Result<Admission> QueueService::check_reservation_token(std::string_view token, std::string_view event_id,
                                                         std::string_view user_id) {
   auto invalid = [] { return Error(Errc::reservation_token_invalid, "the reservation token is not valid"); };
-  if (token.empty()) return Error(Errc::reservation_token_invalid, "a reservation token from the waiting room is required");
+  if (token.empty())
+    return Error(Errc::reservation_token_invalid, "a reservation token from the waiting room is required");
   auto payload = reservation_signer_.verify(token);
   if (!payload) return invalid();
   auto parts = split(*payload, '|');
@@ -504,7 +516,8 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
     return Error(Errc::reservation_token_wrong_user, "this reservation token belongs to another user");
   }
   auto room = room_for(event_id, false);
-  if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was reset; join again");
+  if (!room || (*room)->epoch != epoch)
+    return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   {
     std::lock_guard lock((*room)->mu);
     auto view = (*room)->room.peek(*ticket);
@@ -512,7 +525,8 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
     if (view->state == PlaceState::consumed || view->state == PlaceState::finished) {
       return Error(Errc::token_used, "this reservation token has already been used");
     }
-    if (view->state == PlaceState::lapsed) return Error(Errc::reservation_token_expired, "this reservation token has expired");
+    if (view->state == PlaceState::lapsed)
+      return Error(Errc::reservation_token_expired, "this reservation token has expired");
     // A signed, unexpired token proves its enter; after a crash that enter may not have been stored.
     if (view->state != PlaceState::entered && view->state != PlaceState::ready) return invalid();
   }
@@ -523,11 +537,13 @@ Status QueueService::consume(const Admission& admission) {
   auto invalid = [] { return Error(Errc::reservation_token_invalid, "the reservation token is not valid"); };
   auto colon = admission.ticket.find(':');
   std::uint64_t epoch = 0;
-  if (colon == std::string::npos || !to_int(std::string_view(admission.ticket).substr(0, colon), epoch)) return invalid();
+  if (colon == std::string::npos || !to_int(std::string_view(admission.ticket).substr(0, colon), epoch))
+    return invalid();
   auto ticket = decode_ticket(std::string_view(admission.ticket).substr(colon + 1));
   if (!ticket) return invalid();
   auto room = room_for(admission.event_id, false);
-  if (!room || (*room)->epoch != epoch) return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
+  if (!room || (*room)->epoch != epoch)
+    return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
   std::lock_guard lock((*room)->mu);
   return (*room)->room.consume(*ticket, clock_.now_ms());
 }
@@ -570,8 +586,8 @@ Result<QueueStats> QueueService::configure(std::string_view event_id, std::optio
     cap = static_cast<int>(r.settings().active_buyer_cap);
   }
   if (auto st = inventory_.set_queue_settings(event_id, rate, cap); !st) return st.error();
-  log::info("queue settings changed", {log::str("event_id", event_id), log::num("admission_rate", rate),
-                                       log::num("active_buyer_cap", cap)});
+  log::info("queue settings changed",
+            {log::str("event_id", event_id), log::num("admission_rate", rate), log::num("active_buyer_cap", cap)});
   return stats(event_id);
 }
 

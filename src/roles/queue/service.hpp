@@ -92,8 +92,7 @@ class QueueService final : public QueueClient {
  public:
   /// `state` (may be null: nothing is stored) must outlive the service.
   QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
-               std::vector<auth::SigningKey> keys, metrics::Registry& metrics,
-               store::QueueStateStore* state = nullptr);
+               std::vector<auth::SigningKey> keys, metrics::Registry& metrics, store::QueueStateStore* state = nullptr);
   ~QueueService() override;
   QueueService(const QueueService&) = delete;
   QueueService& operator=(const QueueService&) = delete;
@@ -139,8 +138,8 @@ class QueueService final : public QueueClient {
     const std::uint64_t epoch;  // chosen when the room is first made; tokens carry it
     const std::uint64_t seed;   // the opening's draw
     const std::int64_t created_ms;
-    bool restored = false;  // rebuilt after a restart: polls name their places again
-    bool stored = false;    // its record has been stored at least once
+    bool restored = false;           // rebuilt after a restart: polls name their places again
+    bool stored = false;             // its record has been stored at least once
     std::vector<PendingJoin> joins;  // answered after the next flush
   };
   struct WaitingClaims {
@@ -155,10 +154,11 @@ class QueueService final : public QueueClient {
   Result<Room*> room_for(std::string_view event_id, bool create);
   Room* add_room(std::string event_id, std::unique_ptr<Room> room);
   Result<std::pair<Room*, WaitingClaims>> open_waiting_token(std::string_view token, std::string_view expected_event);
-  std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t,
-                            std::int64_t issued_ms, const std::string& subject) const;
+  std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t, std::int64_t issued_ms,
+                            const std::string& subject) const;
   /// Seconds until admission for someone waiting with `position` people ahead (nullopt: not waiting).
-  std::int64_t eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position, std::int64_t now_ms) const;
+  std::int64_t eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position,
+                       std::int64_t now_ms) const;
   std::uint64_t user_key(const std::string& subject) const;
   void register_metrics(const std::string& event_id, Room* room);
   void request_flush();

@@ -178,8 +178,10 @@ TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
     for (int i = 0; i < 16; ++i) {
       threads.emplace_back([&] {
         auto r = service_.consume_reservation_token(token, "evt_open", "usr_race_" + std::to_string(round));
-        if (r.ok()) ++wins;
-        else if (r.error().code == Errc::token_used) ++used;
+        if (r.ok())
+          ++wins;
+        else if (r.error().code == Errc::token_used)
+          ++used;
       });
     }
     for (auto& t : threads) t.join();
@@ -274,7 +276,8 @@ class FakeQueueStore final : public store::QueueStateStore {
     }
     return out;
   }
-  void save_queues(const std::vector<store::QueueRoomRecord>& rs, const std::vector<store::QueuePlaceRecord>& ps) override {
+  void save_queues(const std::vector<store::QueueRoomRecord>& rs,
+                   const std::vector<store::QueuePlaceRecord>& ps) override {
     ++saves;
     if (fail) throw store::StoreError("disk full");
     for (const auto& r : rs) rooms[r.event_id] = r;

@@ -41,8 +41,7 @@ TEST(CreateBody, TheFastReaderReadsWhatTheGeneralOneReads) {
 // Everything unusual goes to the general reader, whose answer (error or not) stands.
 TEST(CreateBody, AnythingUnusualIsLeftToTheGeneralReader) {
   for (std::string body : {
-           R"()",
-           R"([])",
+           R"()", R"([])",
            R"({"event_id":"evt_1"})",                                       // neither seats nor quantity
            R"({"event_id":"","quantity":1})",                               // empty event id
            R"({"event_id":null,"quantity":1})",                             // null
@@ -55,7 +54,7 @@ TEST(CreateBody, AnythingUnusualIsLeftToTheGeneralReader) {
            R"({"event_id":"a","event_id":"b","quantity":1})",               // repeated field
            R"({"event_id":"evt_1","quantity":1,"reservation_token":""})",   // empty token
            R"({"event_id":"evt_1","quantity":1} trailing)",
-           "{\"event_id\":\"\xff\",\"quantity\":1}",                          // not UTF-8
+           "{\"event_id\":\"\xff\",\"quantity\":1}",  // not UTF-8
        }) {
     SCOPED_TRACE(body);
     EXPECT_FALSE(parse_create_body_fast(body).has_value());

@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/webhook_signer.hpp"
 #include "common/json_reader.hpp"
 #include "net/guards.hpp"
-#include "auth/webhook_signer.hpp"
 
 namespace tacos::reservation {
 
@@ -119,10 +119,10 @@ void add_routes(net::Router& router, ReservationService& service) {
 
   // Called by the payment simulator (or a real provider): authenticated by its signature.
   router.add(Method::post, "/api/v1/webhooks/payment", [&service](Request& req, Responder res) {
-    service.receive_webhook(req.body, std::string(req.header(auth::kSignatureHeader)),
-                            [res, rid = req.trace_id](Status st) {
-                              res.send(st ? Response(200, R"({"received":true})") : net::error_response(st.error(), rid));
-                            });
+    service.receive_webhook(
+        req.body, std::string(req.header(auth::kSignatureHeader)), [res, rid = req.trace_id](Status st) {
+          res.send(st ? Response(200, R"({"received":true})") : net::error_response(st.error(), rid));
+        });
   });
 }
 

@@ -1,8 +1,8 @@
 #include "roles/reservation/service.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "common/ids.hpp"
 #include "common/json_writer.hpp"
@@ -14,7 +14,6 @@ namespace tacos::reservation {
 using nlohmann::json;
 using store::PaymentStatus;
 using store::ReservationStatus;
-
 
 // Both renderings below run on every hold; keys stay in alphabetical order (what nlohmann::json
 // wrote before), so the bytes are unchanged. Both end with the same members, from "quantity".
@@ -97,7 +96,8 @@ ReservationService::ReservationService(store::Ledger& ledger, inventory::Invento
       holds_(metrics.counter("tacos_reservation_holds_total", "Holds made")),
       confirmed_(metrics.counter("tacos_reservation_confirmed_total", "Reservations confirmed (sales)")),
       expired_(metrics.counter("tacos_reservation_expired_total", "Holds released by expiry")),
-      cancelled_(metrics.counter("tacos_reservation_cancelled_total", "Holds cancelled (by the buyer or a failed payment)")) {}
+      cancelled_(
+          metrics.counter("tacos_reservation_cancelled_total", "Holds cancelled (by the buyer or a failed payment)")) {}
 
 std::int64_t ReservationService::tickets_of(std::string_view user_id, std::string_view event_id) {
   std::int64_t n = 0;
@@ -161,7 +161,8 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
     store::Reservation r;
     std::string created_event;
   };
-  auto h = std::make_shared<Hold>(Hold{std::move(req), std::move(done), std::move(*plan), std::move(*admission), {}, {}});
+  auto h =
+      std::make_shared<Hold>(Hold{std::move(req), std::move(done), std::move(*plan), std::move(*admission), {}, {}});
   auto now = clock_.now_ms();
   auto& r = h->r;
   r.id = new_time_ordered_id("rsv_", now);  // appended to the primary-key index, not scattered
@@ -178,20 +179,24 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   r.idempotency_key = h->req.idempotency_key;
   // Rendered here, on the request's thread: the writer thread is the one everybody waits for.
   h->created_event = event_payload(r);
-  ledger_.submit(store::WriteOp{
-      [this, h](store::WriteTx& tx) -> Status { return write_new_hold(tx, inventory_, h->r, h->plan, h->created_event); },
-      [this, h](const Status& st) {
-        if (!st) {
-          inventory_.undo_hold(h->plan);
-          queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
-          // The key was taken (by a request with a fresh token): replay or refuse, as above.
-          if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(h->req, h->done)) return;
-          return h->done(st.error());
-        }
-        holds_.inc();
-        // Called once, after the write ran for the last time: the reservation is not needed again.
-        h->done(Created{std::move(h->r), false});
-      }});
+  ledger_.submit(store::WriteOp{[this, h](store::WriteTx& tx) -> Status {
+                                  return write_new_hold(tx, inventory_, h->r, h->plan, h->created_event);
+                                },
+                                [this, h](const Status& st) {
+                                  if (!st) {
+                                    inventory_.undo_hold(h->plan);
+                                    queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
+                                    // The key was taken (by a request with a fresh token): replay or refuse, as above.
+                                    if (st.error().code == Errc::idempotency_key_mismatch &&
+                                        answer_replay(h->req, h->done))
+                                      return;
+                                    return h->done(st.error());
+                                  }
+                                  holds_.inc();
+                                  // Called once, after the write ran for the last time: the reservation is not needed
+                                  // again.
+                                  h->done(Created{std::move(h->r), false});
+                                }});
 }
 
 Status ReservationService::release_in_tx(store::WriteTx& tx, store::Reservation r, ReservationStatus to,
@@ -230,8 +235,8 @@ Status ReservationService::confirm_in_tx(store::WriteTx& tx, const std::string& 
       return Error(Errc::conflict, "the reservation changed while confirming");
     }
     if (auto st = inventory_.write_sell(tx, *r); !st) return st;
-    store::Order o{new_id("ord_", 20), r->id,        payment.id, r->user_id, r->event_id,
-                   r->total_amount,    r->currency, tx.now_ms()};
+    store::Order o{new_id("ord_", 20), r->id,           payment.id,  r->user_id,
+                   r->event_id,        r->total_amount, r->currency, tx.now_ms()};
     tx.insert_order(o);
     r->status = ReservationStatus::confirmed;
     r->payment_intent_id = payment.id;
@@ -274,8 +279,8 @@ void ReservationService::confirm(const net::Identity& who, std::string reservati
         }
         auto p = tx.payment(payment_intent_id);
         if (!p || p->reservation_id != reservation_id) {
-          return Error(Errc::payment_not_approved, "payment intent '" + payment_intent_id +
-                                                       "' does not belong to this reservation");
+          return Error(Errc::payment_not_approved,
+                       "payment intent '" + payment_intent_id + "' does not belong to this reservation");
         }
         return confirm_in_tx(tx, reservation_id, *p, *fx);
       },
@@ -288,10 +293,13 @@ void ReservationService::confirm(const net::Identity& who, std::string reservati
           case Outcome::expired:
             return done(Error(Errc::reservation_expired, "the hold expired before the payment; it will be refunded"));
           case Outcome::cancelled:
-            return done(Error(Errc::reservation_cancelled, "the reservation was cancelled; the payment will be refunded"));
+            return done(
+                Error(Errc::reservation_cancelled, "the reservation was cancelled; the payment will be refunded"));
           case Outcome::refund_only:
-            return done(Error(Errc::conflict, "the reservation was paid with another payment; this one will be refunded"));
-          default: break;
+            return done(
+                Error(Errc::conflict, "the reservation was paid with another payment; this one will be refunded"));
+          default:
+            break;
         }
         auto r = ledger_.reservation(reservation_id);
         if (!r) return done(Error(Errc::internal, "confirmed reservation not found"));
@@ -301,28 +309,31 @@ void ReservationService::confirm(const net::Identity& who, std::string reservati
 
 void ReservationService::cancel(const net::Identity& who, std::string reservation_id, Done<store::Reservation> done) {
   auto fx = std::make_shared<Effects>();
-  ledger_.submit(store::WriteOp{
-      [=, this](store::WriteTx& tx) -> Status {
-        auto r = tx.reservation(reservation_id);
-        if (!r || (r->user_id != who.user_id && !who.is_admin())) {
-          return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
-        }
-        switch (r->status) {
-          case ReservationStatus::confirmed:
-            return Error(Errc::reservation_not_cancellable, "a confirmed reservation cannot be cancelled here");
-          case ReservationStatus::expired: return Error(Errc::reservation_expired, "the hold has already expired");
-          case ReservationStatus::cancelled: return {};  // cancelling twice is fine
-          case ReservationStatus::hold: break;
-        }
-        return release_in_tx(tx, *r, ReservationStatus::cancelled, "cancelled_by_user", *fx);
-      },
-      [this, fx, reservation_id, done](const Status& st) {
-        if (!st) return done(st.error());
-        apply(*fx);
-        auto r = ledger_.reservation(reservation_id);
-        if (!r) return done(Error(Errc::internal, "cancelled reservation not found"));
-        done(*r);
-      }});
+  ledger_.submit(store::WriteOp{[=, this](store::WriteTx& tx) -> Status {
+                                  auto r = tx.reservation(reservation_id);
+                                  if (!r || (r->user_id != who.user_id && !who.is_admin())) {
+                                    return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
+                                  }
+                                  switch (r->status) {
+                                    case ReservationStatus::confirmed:
+                                      return Error(Errc::reservation_not_cancellable,
+                                                   "a confirmed reservation cannot be cancelled here");
+                                    case ReservationStatus::expired:
+                                      return Error(Errc::reservation_expired, "the hold has already expired");
+                                    case ReservationStatus::cancelled:
+                                      return {};  // cancelling twice is fine
+                                    case ReservationStatus::hold:
+                                      break;
+                                  }
+                                  return release_in_tx(tx, *r, ReservationStatus::cancelled, "cancelled_by_user", *fx);
+                                },
+                                [this, fx, reservation_id, done](const Status& st) {
+                                  if (!st) return done(st.error());
+                                  apply(*fx);
+                                  auto r = ledger_.reservation(reservation_id);
+                                  if (!r) return done(Error(Errc::internal, "cancelled reservation not found"));
+                                  done(*r);
+                                }});
 }
 
 Result<store::Reservation> ReservationService::get(const net::Identity& who, std::string_view id) {
@@ -385,17 +396,18 @@ int ReservationService::expire_due() {
 
 void ReservationService::expire(std::string id, std::function<void(Status)> finish) {
   auto fx = std::make_shared<Effects>();
-  ledger_.submit(store::WriteOp{
-      [this, id, fx](store::WriteTx& tx) -> Status {
-        auto r = tx.reservation(id);
-        if (!r || r->status != ReservationStatus::hold) return {};  // confirmed, cancelled or done before
-        if (tx.now_ms() < r->hold_expires_at_ms) return Error(Errc::unavailable, "not due yet");
-        return release_in_tx(tx, *r, ReservationStatus::expired, "hold_expired", *fx);
-      },
-      [this, fx, finish](const Status& st) {
-        if (st) apply(*fx);
-        finish(st);
-      }});
+  ledger_.submit(store::WriteOp{[this, id, fx](store::WriteTx& tx) -> Status {
+                                  auto r = tx.reservation(id);
+                                  if (!r || r->status != ReservationStatus::hold)
+                                    return {};  // confirmed, cancelled or done before
+                                  if (tx.now_ms() < r->hold_expires_at_ms)
+                                    return Error(Errc::unavailable, "not due yet");
+                                  return release_in_tx(tx, *r, ReservationStatus::expired, "hold_expired", *fx);
+                                },
+                                [this, fx, finish](const Status& st) {
+                                  if (st) apply(*fx);
+                                  finish(st);
+                                }});
 }
 
 void ReservationService::receive_webhook(std::string body, std::string signature, std::function<void(Status)> done) {
@@ -408,25 +420,25 @@ void ReservationService::receive_webhook(std::string body, std::string signature
   std::string webhook_id = j["id"].get<std::string>();
   std::string intent_id = j["data"]["payment_intent_id"].get<std::string>();
   auto fx = std::make_shared<Effects>();
-  ledger_.submit(store::WriteOp{
-      [this, webhook_id, intent_id, fx](store::WriteTx& tx) -> Status {
-        if (!tx.record_webhook(webhook_id)) return {};  // seen before: already applied
-        auto p = tx.payment(intent_id);
-        if (!p) return Error(Errc::not_found, "no payment intent '" + intent_id + "'");
-        // The event says what happened; the store says what is true now. Act on the latter.
-        if (p->status == PaymentStatus::approved) return confirm_in_tx(tx, p->reservation_id, *p, *fx);
-        if (p->status == PaymentStatus::failed) {
-          auto r = tx.reservation(p->reservation_id);
-          if (r && r->status == ReservationStatus::hold) {
-            return release_in_tx(tx, *r, ReservationStatus::cancelled, "payment_failed", *fx);
-          }
-        }
-        return {};
-      },
-      [this, fx, done](const Status& st) {
-        if (st) apply(*fx);
-        done(st);
-      }});
+  ledger_.submit(store::WriteOp{[this, webhook_id, intent_id, fx](store::WriteTx& tx) -> Status {
+                                  if (!tx.record_webhook(webhook_id)) return {};  // seen before: already applied
+                                  auto p = tx.payment(intent_id);
+                                  if (!p) return Error(Errc::not_found, "no payment intent '" + intent_id + "'");
+                                  // The event says what happened; the store says what is true now. Act on the latter.
+                                  if (p->status == PaymentStatus::approved)
+                                    return confirm_in_tx(tx, p->reservation_id, *p, *fx);
+                                  if (p->status == PaymentStatus::failed) {
+                                    auto r = tx.reservation(p->reservation_id);
+                                    if (r && r->status == ReservationStatus::hold) {
+                                      return release_in_tx(tx, *r, ReservationStatus::cancelled, "payment_failed", *fx);
+                                    }
+                                  }
+                                  return {};
+                                },
+                                [this, fx, done](const Status& st) {
+                                  if (st) apply(*fx);
+                                  done(st);
+                                }});
 }
 
 }  // namespace tacos::reservation

@@ -12,11 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/webhook_signer.hpp"
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "net/http.hpp"
 #include "roles/inventory/client.hpp"
-#include "auth/webhook_signer.hpp"
 #include "roles/queue/client.hpp"
 #include "roles/worker/job_runner.hpp"
 #include "store/ledger.hpp"

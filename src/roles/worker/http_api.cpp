@@ -1,8 +1,7 @@
 #include "roles/worker/http_api.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "common/time_format.hpp"
 

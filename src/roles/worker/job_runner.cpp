@@ -147,9 +147,9 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
   int attempts = job.attempts + 1;
   bool dead = attempts >= s_.max_attempts;
   auto retry_at = clock_.now_ms() + backoff_ms(job.attempts);
-  log::warn("job attempt failed", {log::num("job_id", job.id), log::str("kind", job.kind),
-                                   log::num("attempt", attempts), log::boolean("dead", dead),
-                                   log::str("error", st.error().message)});
+  log::warn("job attempt failed",
+            {log::num("job_id", job.id), log::str("kind", job.kind), log::num("attempt", attempts),
+             log::boolean("dead", dead), log::str("error", st.error().message)});
   if (dead) dead_.inc();
   store::Job next = job;
   next.attempts = attempts;

@@ -2,13 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "support/temp_dir.hpp"
-
 #include <atomic>
 #include <filesystem>
 #include <future>
 
 #include "store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace tacos::worker {
 namespace {
@@ -36,17 +35,20 @@ class JobRunnerTest : public ::testing::Test {
     j.kind = std::move(kind);
     j.payload = "{}";
     j.run_at_ms = run_at;
-    EXPECT_TRUE(store_->ledger().run([&](store::WriteTx& tx) {
-      j.id = tx.add_job(j.kind, j.payload, j.run_at_ms);
-      return Status();
-    }).ok());
+    EXPECT_TRUE(store_->ledger()
+                    .run([&](store::WriteTx& tx) {
+                      j.id = tx.add_job(j.kind, j.payload, j.run_at_ms);
+                      return Status();
+                    })
+                    .ok());
     runner_->schedule(j);
     return j;
   }
   // Runs what is due and waits until the ledger has recorded the outcomes.
   int run() {
     int n = runner_->run_due();
-    for (int i = 0; i < 200 && runner_->stats().in_flight > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && runner_->stats().in_flight > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return n;
   }
 
@@ -84,7 +86,7 @@ TEST_F(JobRunnerTest, RetriesWithBackoffThenDeadLetters) {
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].attempts, 1);
   EXPECT_GE(pending[0].run_at_ms, clock_.now_ms() + 800);  // 1 s +- 20 %
-  EXPECT_EQ(run(), 0);                                      // not before the backoff
+  EXPECT_EQ(run(), 0);                                     // not before the backoff
   clock_.advance_ms(1300);
   EXPECT_EQ(run(), 1);
   clock_.advance_ms(2500);

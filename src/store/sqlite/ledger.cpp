@@ -18,10 +18,14 @@ namespace tacos::store {
 
 std::string_view to_string(ReservationStatus s) {
   switch (s) {
-    case ReservationStatus::hold: return "HOLD";
-    case ReservationStatus::confirmed: return "CONFIRMED";
-    case ReservationStatus::cancelled: return "CANCELLED";
-    case ReservationStatus::expired: return "EXPIRED";
+    case ReservationStatus::hold:
+      return "HOLD";
+    case ReservationStatus::confirmed:
+      return "CONFIRMED";
+    case ReservationStatus::cancelled:
+      return "CANCELLED";
+    case ReservationStatus::expired:
+      return "EXPIRED";
   }
   return "HOLD";
 }
@@ -36,10 +40,14 @@ std::optional<ReservationStatus> parse_reservation_status(std::string_view s) {
 
 std::string_view to_string(PaymentStatus s) {
   switch (s) {
-    case PaymentStatus::pending: return "PENDING";
-    case PaymentStatus::processing: return "PROCESSING";
-    case PaymentStatus::approved: return "APPROVED";
-    case PaymentStatus::failed: return "FAILED";
+    case PaymentStatus::pending:
+      return "PENDING";
+    case PaymentStatus::processing:
+      return "PROCESSING";
+    case PaymentStatus::approved:
+      return "APPROVED";
+    case PaymentStatus::failed:
+      return "FAILED";
   }
   return "PENDING";
 }
@@ -67,7 +75,8 @@ constexpr const char* kReservationCols =
     "updated_at_ms, queue_ticket, idempotency_key, payment_intent_id, end_reason, seat_ids";
 constexpr const char* kPaymentCols =
     "id, reservation_id, user_id, amount, currency, status, scenario, refund_status, created_at_ms, updated_at_ms";
-constexpr const char* kJobCols = "id, kind, payload, run_at_ms, attempts, status, last_error, created_at_ms, updated_at_ms";
+constexpr const char* kJobCols =
+    "id, kind, payload, run_at_ms, attempts, status, last_error, created_at_ms, updated_at_ms";
 
 // reservations.seat_ids holds the seat ids as a JSON array of strings.
 std::string encode_seat_ids(const std::vector<std::string>& ids) {
@@ -217,8 +226,10 @@ class SqliteWriteTx final : public WriteTx {
     s.bind_static(1, r.id).bind_static(2, r.event_id).bind_static(3, r.user_id).bind_static(4, to_string(r.status));
     s.bind(5, r.quantity).bind(6, r.total_amount).bind_static(7, r.currency).bind(8, r.hold_expires_at_ms);
     s.bind(9, r.created_at_ms).bind(10, r.updated_at_ms).bind_static(11, r.queue_ticket);
-    if (r.idempotency_key.empty()) s.bind_null(12);
-    else s.bind_static(12, r.idempotency_key);
+    if (r.idempotency_key.empty())
+      s.bind_null(12);
+    else
+      s.bind_static(12, r.idempotency_key);
     s.bind(13, encode_seat_ids(r.seat_ids));  // a temporary: copied
     if (s.exec() != SQLITE_OK) throw StoreError("reservation " + r.id + " conflicts with an existing one");
     index_.add(r.user_id, r.idempotency_key, sqlite3_last_insert_rowid(db_.raw()));
@@ -245,7 +256,9 @@ class SqliteWriteTx final : public WriteTx {
         "INSERT OR REPLACE INTO queue_rooms (event_id, epoch, shuffle_seed, created_at_ms, opened_at_ms, pre_issued, "
         "seq_issued, serving, joined_total, admitted_total, abandoned_total, left_total, lapsed_total, finished_total) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    s.bind(1, r.event_id).bind(2, static_cast<std::int64_t>(r.epoch)).bind(3, static_cast<std::int64_t>(r.shuffle_seed));
+    s.bind(1, r.event_id)
+        .bind(2, static_cast<std::int64_t>(r.epoch))
+        .bind(3, static_cast<std::int64_t>(r.shuffle_seed));
     s.bind(4, r.created_at_ms).bind(5, r.opened_at_ms).bind(6, r.pre_issued).bind(7, r.seq_issued).bind(8, r.serving);
     s.bind(9, r.joined_total).bind(10, r.admitted_total).bind(11, r.abandoned_total).bind(12, r.left_total);
     s.bind(13, r.lapsed_total).bind(14, r.finished_total);
@@ -264,17 +277,21 @@ class SqliteWriteTx final : public WriteTx {
         "UPDATE reservations SET status = ?, updated_at_ms = ?, payment_intent_id = COALESCE(?, payment_intent_id), "
         "end_reason = COALESCE(?, end_reason) WHERE id = ? AND status = ?");
     s.bind(1, to_string(to)).bind(2, now_);
-    if (payment_intent_id.empty()) s.bind_null(3);
-    else s.bind(3, payment_intent_id);
-    if (end_reason.empty()) s.bind_null(4);
-    else s.bind(4, end_reason);
+    if (payment_intent_id.empty())
+      s.bind_null(3);
+    else
+      s.bind(3, payment_intent_id);
+    if (end_reason.empty())
+      s.bind_null(4);
+    else
+      s.bind(4, end_reason);
     s.bind(5, id).bind(6, to_string(from));
     s.exec();
     return sqlite3_changes(db_.raw()) == 1;
   }
 
-  std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids,
-                          domain::SeatStatus from, domain::SeatStatus to, std::string_view reservation_id) override {
+  std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids, domain::SeatStatus from,
+                          domain::SeatStatus to, std::string_view reservation_id) override {
     // Seats that are held or sold move only for the reservation that has them.
     bool owned = from != domain::SeatStatus::available;
     auto& s = db_.cached(owned ? "UPDATE seats SET status = ?, reservation_id = ? WHERE event_id = ? AND seat_id = ? "
@@ -286,8 +303,10 @@ class SqliteWriteTx final : public WriteTx {
       s.reset();
       // All of these outlive the loop: bound without copies.
       s.bind_static(1, domain::to_string(to));
-      if (to == domain::SeatStatus::available) s.bind_null(2);
-      else s.bind_static(2, reservation_id);
+      if (to == domain::SeatStatus::available)
+        s.bind_null(2);
+      else
+        s.bind_static(2, reservation_id);
       s.bind_static(3, event_id).bind_static(4, id).bind_static(5, domain::to_string(from));
       if (owned) s.bind_static(6, reservation_id);
       s.exec();
@@ -328,13 +347,16 @@ class SqliteWriteTx final : public WriteTx {
     if (s.exec() != SQLITE_OK) throw StoreError("payment intent " + p.id + " conflicts");
   }
 
-  bool transition_payment(std::string_view id, PaymentStatus from, PaymentStatus to, std::string_view scenario) override {
+  bool transition_payment(std::string_view id, PaymentStatus from, PaymentStatus to,
+                          std::string_view scenario) override {
     auto& s = db_.cached(
         "UPDATE payment_intents SET status = ?, scenario = COALESCE(?, scenario), updated_at_ms = ? "
         "WHERE id = ? AND status = ?");
     s.bind(1, to_string(to));
-    if (scenario.empty()) s.bind_null(2);
-    else s.bind(2, scenario);
+    if (scenario.empty())
+      s.bind_null(2);
+    else
+      s.bind(2, scenario);
     s.bind(3, now_).bind(4, id).bind(5, to_string(from));
     s.exec();
     return sqlite3_changes(db_.raw()) == 1;
@@ -379,8 +401,8 @@ class SqliteWriteTx final : public WriteTx {
   }
 
   std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) override {
-    auto& s = db_.cached(
-        "INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms) VALUES (?,?,?,?,?)");
+    auto& s =
+        db_.cached("INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms) VALUES (?,?,?,?,?)");
     s.bind(1, kind).bind(2, payload).bind(3, run_at_ms).bind(4, now_).bind(5, now_);
     s.exec();
     return sqlite3_last_insert_rowid(db_.raw());
@@ -686,7 +708,8 @@ class SqliteLedger final : public Ledger {
         writer_.exec("COMMIT");  // one fsync for the whole batch
         index_.commit();         // before anyone is answered: a replay right after finds the key
       } catch (const std::exception& e) {
-        log::error("group commit failed", {log::str("error", e.what()), log::num("ops", static_cast<long long>(batch.size()))});
+        log::error("group commit failed",
+                   {log::str("error", e.what()), log::num("ops", static_cast<long long>(batch.size()))});
         try {
           writer_.exec("ROLLBACK");
         } catch (const std::exception&) {
@@ -778,21 +801,25 @@ class SqliteInvariants final : public InvariantChecker {
       if (bind) bind(s);
       while (s.step()) out.push_back({name, s.text(0)});
     };
-    each("capacity",
-         "SELECT 'event ' || c.event_id || ' section ' || c.name || ': free ' || free || ' + held ' || held || "
-         "' + sold ' || sold || ' != capacity ' || c.capacity FROM ("
-         " SELECT sc.event_id, sc.name, sc.capacity,"
-         "  CASE WHEN sc.ga_available IS NULL THEN"
-         "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'AVAILABLE')"
-         "  ELSE sc.ga_available END AS free,"
-         "  CASE WHEN sc.ga_available IS NULL THEN"
-         "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'HELD')"
-         "  ELSE (SELECT COALESCE(SUM(quantity), 0) FROM reservations r WHERE r.event_id = sc.event_id AND r.status = 'HOLD') END AS held,"
-         "  CASE WHEN sc.ga_available IS NULL THEN"
-         "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'SOLD')"
-         "  ELSE (SELECT COALESCE(SUM(quantity), 0) FROM reservations r WHERE r.event_id = sc.event_id AND r.status = 'CONFIRMED') END AS sold"
-         " FROM sections sc) c WHERE free + held + sold != c.capacity",
-         nullptr);
+    each(
+        "capacity",
+        "SELECT 'event ' || c.event_id || ' section ' || c.name || ': free ' || free || ' + held ' || held || "
+        "' + sold ' || sold || ' != capacity ' || c.capacity FROM ("
+        " SELECT sc.event_id, sc.name, sc.capacity,"
+        "  CASE WHEN sc.ga_available IS NULL THEN"
+        "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = "
+        "'AVAILABLE')"
+        "  ELSE sc.ga_available END AS free,"
+        "  CASE WHEN sc.ga_available IS NULL THEN"
+        "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'HELD')"
+        "  ELSE (SELECT COALESCE(SUM(quantity), 0) FROM reservations r WHERE r.event_id = sc.event_id AND r.status = "
+        "'HOLD') END AS held,"
+        "  CASE WHEN sc.ga_available IS NULL THEN"
+        "   (SELECT COUNT(*) FROM seats s WHERE s.event_id = sc.event_id AND s.section = sc.name AND s.status = 'SOLD')"
+        "  ELSE (SELECT COALESCE(SUM(quantity), 0) FROM reservations r WHERE r.event_id = sc.event_id AND r.status = "
+        "'CONFIRMED') END AS sold"
+        " FROM sections sc) c WHERE free + held + sold != c.capacity",
+        nullptr);
     each("seat_status_matches_reservation",
          "SELECT 'seat ' || s.event_id || '/' || s.seat_id || ' is ' || s.status || ' but its reservation is ' || "
          "COALESCE(r.status, 'missing') FROM seats s LEFT JOIN reservations r ON r.id = s.reservation_id "

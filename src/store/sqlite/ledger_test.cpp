@@ -1,8 +1,6 @@
 // The group-commit ledger and the invariant checker over a real SQLite file.
 #include <gtest/gtest.h>
 
-#include "support/temp_dir.hpp"
-
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -10,6 +8,7 @@
 #include <thread>
 
 #include "store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace tacos::store {
 namespace {
@@ -39,9 +38,7 @@ class LedgerTest : public ::testing::Test {
     ga.ga_price = 5;
     ASSERT_TRUE(store_->events().create(domain::make_event(ga, 1), {}).ok());
   }
-  void TearDown() override {
-    store_.reset();
-  }
+  void TearDown() override { store_.reset(); }
   Ledger& ledger() { return store_->ledger(); }
 
   Reservation hold(std::string id, std::vector<std::string> seats) {
@@ -78,8 +75,9 @@ class LedgerTest : public ::testing::Test {
 TEST_F(LedgerTest, CommittedChangesAreVisibleWhenDoneRuns) {
   auto r = hold("rsv_1", {"A-1-1", "A-1-2"});
   std::promise<bool> seen;
-  ledger().submit(WriteOp{[&](WriteTx& tx) { return tx.insert_reservation(r); },
-                          [&](const Status& st) { seen.set_value(st.ok() && ledger().reservation("rsv_1").has_value()); }});
+  ledger().submit(
+      WriteOp{[&](WriteTx& tx) { return tx.insert_reservation(r); },
+              [&](const Status& st) { seen.set_value(st.ok() && ledger().reservation("rsv_1").has_value()); }});
   EXPECT_TRUE(seen.get_future().get());
   auto back = ledger().reservation("rsv_1");
   ASSERT_TRUE(back.has_value());
@@ -176,8 +174,8 @@ TEST_F(LedgerTest, AKeyFromAFailedOpIsFreeAgain) {
                             return Error(Errc::conflict, "fails after the insert");
                           },
                           [&](const Status& s) { a.set_value(s); }});
-  ledger().submit(WriteOp{[&](WriteTx& tx) { return tx.insert_reservation(third); },
-                          [&](const Status& s) { b.set_value(s); }});
+  ledger().submit(
+      WriteOp{[&](WriteTx& tx) { return tx.insert_reservation(third); }, [&](const Status& s) { b.set_value(s); }});
   gate.set_value();
   EXPECT_FALSE(a.get_future().get().ok());
   ASSERT_TRUE(b.get_future().get().ok());
@@ -282,17 +280,21 @@ TEST_F(LedgerTest, ManyOpsShareFewCommits) {
 TEST_F(LedgerTest, TheOutboxIsPublishedOnceInOrder) {
   auto publish = [this](int limit) {
     std::vector<std::string> ids;
-    EXPECT_TRUE(ledger().run([&](WriteTx& tx) {
-      for (const auto& e : tx.publish_outbox(limit)) ids.push_back(e.aggregate_id);
-      return Status();
-    }).ok());
+    EXPECT_TRUE(ledger()
+                    .run([&](WriteTx& tx) {
+                      for (const auto& e : tx.publish_outbox(limit)) ids.push_back(e.aggregate_id);
+                      return Status();
+                    })
+                    .ok());
     return ids;
   };
   auto add = [this](std::vector<std::string> ids) {
-    EXPECT_TRUE(ledger().run([&](WriteTx& tx) {
-      for (const auto& id : ids) tx.add_outbox("test.event", id, "{}");
-      return Status();
-    }).ok());
+    EXPECT_TRUE(ledger()
+                    .run([&](WriteTx& tx) {
+                      for (const auto& id : ids) tx.add_outbox("test.event", id, "{}");
+                      return Status();
+                    })
+                    .ok());
   };
   EXPECT_TRUE(publish(10).empty());
   add({"a", "b", "c", "d", "e"});
@@ -303,10 +305,12 @@ TEST_F(LedgerTest, TheOutboxIsPublishedOnceInOrder) {
   EXPECT_EQ(publish(10), (std::vector<std::string>{"f"}));
   // An op that publishes and then fails leaves the position where it was.
   add({"g"});
-  EXPECT_FALSE(ledger().run([&](WriteTx& tx) -> Status {
-    EXPECT_EQ(tx.publish_outbox(10).size(), 1u);
-    return Error(Errc::conflict, "rolled back");
-  }).ok());
+  EXPECT_FALSE(ledger()
+                   .run([&](WriteTx& tx) -> Status {
+                     EXPECT_EQ(tx.publish_outbox(10).size(), 1u);
+                     return Error(Errc::conflict, "rolled back");
+                   })
+                   .ok());
   EXPECT_EQ(publish(10), (std::vector<std::string>{"g"}));
 }
 
@@ -371,30 +375,38 @@ TEST_F(LedgerTest, ReservationTransitionsAreCompareAndSet) {
 
 TEST_F(LedgerTest, JobsRetryDieAndReplay) {
   std::int64_t id = 0;
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    id = tx.add_job("test.kind", "{}", clock_.now_ms());
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    id = tx.add_job("test.kind", "{}", clock_.now_ms());
+                    return Status();
+                  })
+                  .ok());
   ASSERT_EQ(ledger().pending_jobs().size(), 1u);
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.fail_job(id, "boom", clock_.now_ms() + 500, false);
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.fail_job(id, "boom", clock_.now_ms() + 500, false);
+                    return Status();
+                  })
+                  .ok());
   auto pending = ledger().pending_jobs();
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].attempts, 1);
   EXPECT_EQ(pending[0].last_error, "boom");
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.fail_job(id, "boom again", clock_.now_ms(), true);
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.fail_job(id, "boom again", clock_.now_ms(), true);
+                    return Status();
+                  })
+                  .ok());
   EXPECT_TRUE(ledger().pending_jobs().empty());
   ASSERT_EQ(ledger().dead_jobs(10).size(), 1u);
   bool replayed = false;
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    replayed = tx.replay_job(id);
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    replayed = tx.replay_job(id);
+                    return Status();
+                  })
+                  .ok());
   EXPECT_TRUE(replayed);
   EXPECT_EQ(ledger().pending_jobs().size(), 1u);
   EXPECT_TRUE(ledger().dead_jobs(10).empty());
@@ -403,10 +415,12 @@ TEST_F(LedgerTest, JobsRetryDieAndReplay) {
 TEST_F(LedgerTest, WebhookIdsAreRecordedOnce) {
   std::vector<bool> firsts;
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-      firsts.push_back(tx.record_webhook("whe_1"));
-      return Status();
-    }).ok());
+    ASSERT_TRUE(ledger()
+                    .run([&](WriteTx& tx) {
+                      firsts.push_back(tx.record_webhook("whe_1"));
+                      return Status();
+                    })
+                    .ok());
   }
   EXPECT_EQ(firsts, (std::vector<bool>{true, false, false}));
 }
@@ -421,20 +435,24 @@ TEST_F(LedgerTest, SingleRowReadsDoNotPinAStaleSnapshot) {
   p.user_id = "usr_1";
   p.amount = 100;
   p.currency = "KRW";
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.insert_payment(p);
-    tx.insert_order(Order{"ord_1", "rsv_1", "pi_1", "usr_1", "evt_l", 100, "KRW", clock_.now_ms()});
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.insert_payment(p);
+                    tx.insert_order(Order{"ord_1", "rsv_1", "pi_1", "usr_1", "evt_l", 100, "KRW", clock_.now_ms()});
+                    return Status();
+                  })
+                  .ok());
   ASSERT_TRUE(ledger().payment("pi_1").has_value());
   ASSERT_TRUE(ledger().order_for("rsv_1").has_value());
   EXPECT_EQ(ledger().ga_available("evt_ga"), 10);
 
   ASSERT_TRUE(insert_hold(hold("rsv_2", {"A-1-2"})).ok());
-  ASSERT_TRUE(ledger().run([](WriteTx& tx) -> Status {
-    if (!tx.adjust_ga_stock("evt_ga", -3)) return Error(Errc::sold_out, "short");
-    return {};
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([](WriteTx& tx) -> Status {
+                    if (!tx.adjust_ga_stock("evt_ga", -3)) return Error(Errc::sold_out, "short");
+                    return {};
+                  })
+                  .ok());
   EXPECT_TRUE(ledger().reservation("rsv_2").has_value());
   EXPECT_EQ(ledger().ga_available("evt_ga"), 7);
 }
@@ -443,10 +461,12 @@ TEST_F(LedgerTest, InvariantsHoldForConsistentStateAndCatchDrift) {
   ASSERT_TRUE(insert_hold(hold("rsv_ok", {"A-1-1"})).ok());
   EXPECT_TRUE(store_->invariants().check(clock_.now_ms(), 5000).empty());
   // A seat marked held with no reservation behind it is drift the checker must report.
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.move_seats("evt_l", {"A-1-4"}, SeatStatus::available, SeatStatus::held, "rsv_ghost");
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.move_seats("evt_l", {"A-1-4"}, SeatStatus::available, SeatStatus::held, "rsv_ghost");
+                    return Status();
+                  })
+                  .ok());
   auto found = store_->invariants().check(clock_.now_ms(), 5000);
   ASSERT_FALSE(found.empty());
   EXPECT_EQ(found[0].invariant, "seat_status_matches_reservation");
@@ -462,11 +482,14 @@ TEST_F(LedgerTest, InvariantsReportHoldsPastTheirExpiry) {
 
 TEST_F(LedgerTest, ConfirmedWithoutPaymentOrOrderIsAViolation) {
   ASSERT_TRUE(insert_hold(hold("rsv_c", {"A-1-1"})).ok());
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.transition_reservation("rsv_c", ReservationStatus::hold, ReservationStatus::confirmed, "pi_x", "");
-    tx.move_seats("evt_l", {"A-1-1"}, SeatStatus::held, SeatStatus::sold, "rsv_c");
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.transition_reservation("rsv_c", ReservationStatus::hold, ReservationStatus::confirmed, "pi_x",
+                                              "");
+                    tx.move_seats("evt_l", {"A-1-1"}, SeatStatus::held, SeatStatus::sold, "rsv_c");
+                    return Status();
+                  })
+                  .ok());
   auto found = store_->invariants().check(clock_.now_ms(), 5000);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].invariant, "confirmed_has_one_approved_payment_and_order");
@@ -482,10 +505,13 @@ TEST_F(LedgerTest, ExpiredHoldsAreFoundByTheirExpiryTimeEarliestFirst) {
   ASSERT_TRUE(insert_hold(late).ok());
   ASSERT_TRUE(insert_hold(early).ok());
   ASSERT_TRUE(insert_hold(sold).ok());
-  ASSERT_TRUE(ledger().run([](WriteTx& tx) {
-    tx.transition_reservation("rsv_sold", ReservationStatus::hold, ReservationStatus::confirmed, "pi_1", "");
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([](WriteTx& tx) {
+                    tx.transition_reservation("rsv_sold", ReservationStatus::hold, ReservationStatus::confirmed, "pi_1",
+                                              "");
+                    return Status();
+                  })
+                  .ok());
   EXPECT_TRUE(ledger().expired_holds(clock_.now_ms(), 10).empty());
   EXPECT_EQ(ledger().expired_holds(clock_.now_ms() + 1'000, 10), std::vector<std::string>{"rsv_early"});
   EXPECT_EQ(ledger().expired_holds(clock_.now_ms() + 5'000, 10), (std::vector<std::string>{"rsv_early", "rsv_late"}));
@@ -506,11 +532,14 @@ TEST_F(LedgerTest, AReservationKeepsItsSeatListAfterItEnds) {
   r.event_id = "evt_q";
   ASSERT_TRUE(insert_hold(r).ok());
   EXPECT_EQ(ledger().reservation("rsv_q")->seat_ids, r.seat_ids);  // in the order asked
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.transition_reservation("rsv_q", ReservationStatus::hold, ReservationStatus::cancelled, "", "cancelled_by_user");
-    tx.move_seats("evt_q", r.seat_ids, SeatStatus::held, SeatStatus::available, "rsv_q");
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.transition_reservation("rsv_q", ReservationStatus::hold, ReservationStatus::cancelled, "",
+                                              "cancelled_by_user");
+                    tx.move_seats("evt_q", r.seat_ids, SeatStatus::held, SeatStatus::available, "rsv_q");
+                    return Status();
+                  })
+                  .ok());
   auto after = ledger().reservation("rsv_q");
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->status, ReservationStatus::cancelled);
@@ -531,10 +560,12 @@ TEST_F(LedgerTest, InvariantsCatchASeatListedByTwoLiveReservations) {
 
 TEST_F(LedgerTest, InvariantsCatchASeatItsReservationDoesNotList) {
   ASSERT_TRUE(insert_hold(hold("rsv_a", {"A-1-1"})).ok());
-  ASSERT_TRUE(ledger().run([&](WriteTx& tx) {
-    tx.move_seats("evt_l", {"A-1-2"}, SeatStatus::available, SeatStatus::held, "rsv_a");
-    return Status();
-  }).ok());
+  ASSERT_TRUE(ledger()
+                  .run([&](WriteTx& tx) {
+                    tx.move_seats("evt_l", {"A-1-2"}, SeatStatus::available, SeatStatus::held, "rsv_a");
+                    return Status();
+                  })
+                  .ok());
   auto found = store_->invariants().check(clock_.now_ms(), 5000);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].invariant, "seat_listed_by_its_reservation");

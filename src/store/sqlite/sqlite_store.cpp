@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "common/log.hpp"
 #include "store/sqlite/db.hpp"
@@ -108,9 +108,8 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   UserRepository& users() override { return *this; }
   EventRepository& events() override { return *this; }
   Ledger& ledger() override {
-    std::call_once(ledger_once_, [this] {
-      ledger_ = sqlite::make_ledger(*writer_, write_mu_, *readers_, *clock_, max_batch_);
-    });
+    std::call_once(ledger_once_,
+                   [this] { ledger_ = sqlite::make_ledger(*writer_, write_mu_, *readers_, *clock_, max_batch_); });
     return *ledger_;
   }
   InvariantChecker& invariants() override {
@@ -206,10 +205,10 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
         auto check = writer_->prepare("PRAGMA foreign_key_check");
         if (check.step()) throw failed("it breaks a foreign key of table " + check.text(0));
       }
-      auto ins = writer_->prepare(
-          "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
-      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+      auto ins = writer_->prepare("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
+      auto now_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
       ins.bind(1, static_cast<std::int64_t>(m.version)).bind(2, m.name).bind(3, static_cast<std::int64_t>(now_ms));
       ins.exec();
       tx.commit();
@@ -238,7 +237,8 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
         "VALUES (?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, u.id).bind(2, u.username).bind(3, u.email).bind(4, u.display_name).bind(5, u.password_hash);
     s.bind(6, u.role).bind(7, u.created_at_ms);
-    if (s.exec() == SQLITE_CONSTRAINT) return Error(Errc::username_taken, "username '" + u.username + "' is taken", "username");
+    if (s.exec() == SQLITE_CONSTRAINT)
+      return Error(Errc::username_taken, "username '" + u.username + "' is taken", "username");
     return {};
   }
 
@@ -269,7 +269,8 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   Status create(const domain::Event& e, const std::vector<domain::Seat>& seats) override {
     std::lock_guard lock(write_mu_);
     Transaction tx(*writer_);
-    auto ev = writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto ev =
+        writer_->prepare("INSERT INTO events (" + std::string(kEventCols) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     ev.bind(1, e.id).bind(2, e.name).bind(3, e.venue).bind(4, e.starts_at_ms).bind(5, e.sale_starts_at_ms);
     ev.bind(6, static_cast<std::int64_t>(e.hold_ttl_sec)).bind(7, static_cast<std::int64_t>(e.admission_rate));
     ev.bind(8, e.currency).bind(9, static_cast<std::int64_t>(e.general_admission ? 1 : 0)).bind(10, e.created_at_ms);
@@ -285,11 +286,14 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
       sec.reset();
       sec.bind(1, e.id).bind(2, pos++).bind(3, s.name).bind(4, s.price).bind(5, static_cast<std::int64_t>(s.rows));
       sec.bind(6, static_cast<std::int64_t>(s.seats_per_row)).bind(7, s.capacity);
-      if (e.general_admission) sec.bind(8, s.available);
-      else sec.bind_null(8);
+      if (e.general_admission)
+        sec.bind(8, s.available);
+      else
+        sec.bind_null(8);
       sec.exec();
     }
-    auto seat = writer_->prepare("INSERT INTO seats (event_id, seat_id, section, row_no, seat_no, status) VALUES (?,?,?,?,?,?)");
+    auto seat = writer_->prepare(
+        "INSERT INTO seats (event_id, seat_id, section, row_no, seat_no, status) VALUES (?,?,?,?,?,?)");
     for (const auto& st : seats) {
       seat.reset();
       seat.bind(1, e.id).bind(2, st.seat_id).bind(3, st.section).bind(4, static_cast<std::int64_t>(st.row));
@@ -342,7 +346,9 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
   Status update_queue_settings(std::string_view id, int admission_rate, int active_buyer_cap) override {
     std::lock_guard lock(write_mu_);
     auto s = writer_->prepare("UPDATE events SET admission_rate = ?, active_buyer_cap = ? WHERE id = ?");
-    s.bind(1, static_cast<std::int64_t>(admission_rate)).bind(2, static_cast<std::int64_t>(active_buyer_cap)).bind(3, id);
+    s.bind(1, static_cast<std::int64_t>(admission_rate))
+        .bind(2, static_cast<std::int64_t>(active_buyer_cap))
+        .bind(3, id);
     s.exec();
     if (sqlite3_changes(writer_->raw()) == 0) return Error(Errc::not_found, "no event '" + std::string(id) + "'");
     return {};
@@ -403,9 +409,12 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
       if (it == by_name.end()) continue;
       auto status = domain::parse_seat_status(c.text(1)).value_or(domain::SeatStatus::available);
       std::int64_t n = c.integer(2);
-      if (status == domain::SeatStatus::available) it->second->available = n;
-      else if (status == domain::SeatStatus::held) it->second->held = n;
-      else it->second->sold = n;
+      if (status == domain::SeatStatus::available)
+        it->second->available = n;
+      else if (status == domain::SeatStatus::held)
+        it->second->held = n;
+      else
+        it->second->sold = n;
     }
   }
 

@@ -1,8 +1,5 @@
 // Storage contract for the embedded store. A PostgreSQL implementation will run the same cases.
 #include <gtest/gtest.h>
-
-#include "support/temp_dir.hpp"
-
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -11,6 +8,7 @@
 #include <thread>
 
 #include "store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace tacos::store {
 namespace {
@@ -21,9 +19,7 @@ class SqliteStoreTest : public ::testing::Test {
     store_ = open();
     store_->migrate();
   }
-  void TearDown() override {
-    store_.reset();
-  }
+  void TearDown() override { store_.reset(); }
   std::unique_ptr<Store> open() {
     SqliteOptions o;
     o.data_dir = dir_ + "/data";
@@ -165,10 +161,12 @@ TEST(SqliteCheckpointTest, TheWalStartsOverWhileWritesGoOn) {
   std::uintmax_t largest = 0;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (int i = 0; written < 8u * 1024 * 1024 && std::chrono::steady_clock::now() < until; ++i) {
-    ASSERT_TRUE(store->ledger().run([&](WriteTx& tx) {
-      tx.add_outbox("test.event", "agg_" + std::to_string(i), payload);
-      return Status();
-    }).ok());
+    ASSERT_TRUE(store->ledger()
+                    .run([&](WriteTx& tx) {
+                      tx.add_outbox("test.event", "agg_" + std::to_string(i), payload);
+                      return Status();
+                    })
+                    .ok());
     written += payload.size();
     std::error_code ec;
     largest = std::max(largest, std::filesystem::file_size(wal, ec));
@@ -186,8 +184,9 @@ TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open((dir + "/tacos.db").c_str(), &raw), SQLITE_OK);
   exec_sql(raw, "PRAGMA foreign_keys=ON");
-  exec_sql(raw, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                "applied_at_ms INTEGER NOT NULL)");
+  exec_sql(raw,
+           "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+           "applied_at_ms INTEGER NOT NULL)");
   for (const auto& m : sqlite_migrations()) {
     if (m.version > 3) continue;
     exec_sql(raw, std::string(m.sql));
@@ -238,10 +237,13 @@ TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
   EXPECT_EQ(store->ledger().reservation_by_key("usr_1", "k1")->id, "rsv_hold");
   // 0005 and 0006: the outbox keeps its ids, and the relay resumes after what was published.
   std::vector<std::string> relayed;
-  ASSERT_TRUE(store->ledger().run([&](WriteTx& tx) {
-    for (const auto& e : tx.publish_outbox(10)) relayed.push_back(e.topic + " " + e.aggregate_id + " " + std::to_string(e.id));
-    return Status();
-  }).ok());
+  ASSERT_TRUE(store->ledger()
+                  .run([&](WriteTx& tx) {
+                    for (const auto& e : tx.publish_outbox(10))
+                      relayed.push_back(e.topic + " " + e.aggregate_id + " " + std::to_string(e.id));
+                    return Status();
+                  })
+                  .ok());
   EXPECT_EQ(relayed, std::vector<std::string>{"reservation.confirmed rsv_sold 3"});
 
   // Foreign keys are on again and still point at the rebuilt reservations table.
@@ -259,11 +261,13 @@ TEST(SqliteMigrationTest, LighterHoldsKeepsSeatListsPaymentsAndForeignKeys) {
 
   // The rewritten CHECKs still refuse a status that does not exist.
   ASSERT_EQ(sqlite3_open((dir + "/tacos.db").c_str(), &raw), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(raw, "UPDATE seats SET status = 'GONE' WHERE seat_id = 'A-1-1'", nullptr, nullptr, nullptr) & 0xff,
-            SQLITE_CONSTRAINT);
-  EXPECT_EQ(sqlite3_exec(raw, "UPDATE reservations SET status = 'HELD' WHERE id = 'rsv_hold'", nullptr, nullptr,
-                         nullptr) & 0xff,
-            SQLITE_CONSTRAINT);
+  EXPECT_EQ(
+      sqlite3_exec(raw, "UPDATE seats SET status = 'GONE' WHERE seat_id = 'A-1-1'", nullptr, nullptr, nullptr) & 0xff,
+      SQLITE_CONSTRAINT);
+  EXPECT_EQ(
+      sqlite3_exec(raw, "UPDATE reservations SET status = 'HELD' WHERE id = 'rsv_hold'", nullptr, nullptr, nullptr) &
+          0xff,
+      SQLITE_CONSTRAINT);
   sqlite3_close(raw);
 }
 

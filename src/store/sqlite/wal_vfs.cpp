@@ -22,15 +22,15 @@ sqlite3_vfs* root = nullptr;  // the default VFS, set once at registration
 
 // Our file is this header followed by the root VFS's own file object.
 struct File {
-  sqlite3_file base;     // base.pMethods: ours
-  sqlite3_file* real;    // the root's file, right after this struct
-  bool wal;              // only WAL files collect writes
+  sqlite3_file base;           // base.pMethods: ours
+  sqlite3_file* real;          // the root's file, right after this struct
+  bool wal;                    // only WAL files collect writes
   std::vector<char>* pending;  // the collected bytes (WAL files only)
   sqlite3_int64 pending_at;    // their offset in the file
 };
 
-constexpr std::size_t kRealOffset = (sizeof(File) + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) *
-                                    alignof(std::max_align_t);
+constexpr std::size_t kRealOffset =
+    (sizeof(File) + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) * alignof(std::max_align_t);
 
 File* of(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 const sqlite3_io_methods& real_methods(File* f) { return *f->real->pMethods; }
@@ -149,11 +149,25 @@ int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
   return real_methods(of(file)).xUnfetch(of(file)->real, offset, p);
 }
 
-const sqlite3_io_methods kMethods = {
-    3,           x_close,     x_read,      x_write,      x_truncate,  x_sync,
-    x_file_size, x_lock,      x_unlock,    x_check_reserved_lock,     x_file_control,
-    x_sector_size,            x_device_characteristics,  x_shm_map,   x_shm_lock,
-    x_shm_barrier,            x_shm_unmap, x_fetch,      x_unfetch};
+const sqlite3_io_methods kMethods = {3,
+                                     x_close,
+                                     x_read,
+                                     x_write,
+                                     x_truncate,
+                                     x_sync,
+                                     x_file_size,
+                                     x_lock,
+                                     x_unlock,
+                                     x_check_reserved_lock,
+                                     x_file_control,
+                                     x_sector_size,
+                                     x_device_characteristics,
+                                     x_shm_map,
+                                     x_shm_lock,
+                                     x_shm_barrier,
+                                     x_shm_unmap,
+                                     x_fetch,
+                                     x_unfetch};
 
 int x_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out_flags) {
   File* f = of(file);
@@ -225,8 +239,6 @@ const char* wal_vfs_name() {
   return name;
 }
 
-WalVfsStats wal_vfs_stats() {
-  return {writes.load(std::memory_order_relaxed), blocks.load(std::memory_order_relaxed)};
-}
+WalVfsStats wal_vfs_stats() { return {writes.load(std::memory_order_relaxed), blocks.load(std::memory_order_relaxed)}; }
 
 }  // namespace tacos::store::sqlite

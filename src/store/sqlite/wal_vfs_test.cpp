@@ -94,8 +94,8 @@ class WalVfsFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream(db_path()).put('\0');  // the unix VFS copies the database file's mode
-    name_ = sqlite3_create_filename(db_path().c_str(), (db_path() + "-journal").c_str(),
-                                    (db_path() + "-wal").c_str(), 0, nullptr);
+    name_ = sqlite3_create_filename(db_path().c_str(), (db_path() + "-journal").c_str(), (db_path() + "-wal").c_str(),
+                                    0, nullptr);
     ASSERT_NE(name_, nullptr);
   }
   void TearDown() override { sqlite3_free_filename(name_); }
