@@ -49,6 +49,7 @@ constexpr std::array<ErrcInfo, kErrcCount> kTable{{
     {429, "RATE_LIMITED"},
     {503, "TOO_MANY_CONNECTIONS"},
     {503, "UNAVAILABLE"},
+    {502, "BAD_GATEWAY"},
     {504, "TIMEOUT"},
     {500, "INTERNAL"},
 }};

@@ -53,6 +53,7 @@ enum class Errc : std::uint8_t {
   rate_limited,
   too_many_connections,
   unavailable,
+  bad_gateway,
   timeout,
   internal,
   kCount  // sentinel: keep last

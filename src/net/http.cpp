@@ -139,6 +139,13 @@ std::string_view Response::header(std::string_view lower_name) const {
   return {};
 }
 
+std::string_view ClientResponse::header(std::string_view lower_name) const {
+  for (const auto& h : headers) {
+    if (h.name == lower_name) return h.value;
+  }
+  return {};
+}
+
 Response error_response(const Error& error, std::string_view trace_id) {
   const auto& info = errc_info(error.code);
   std::string body = R"({"error":{"code":)";

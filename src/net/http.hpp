@@ -42,7 +42,8 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string remote_ip;
-  std::int64_t start_us = 0;  // steady clock when the request was complete
+  std::int64_t start_us = 0;     // steady clock when the request was complete
+  std::int64_t deadline_us = 0;  // steady clock; from the caller's X-Request-Deadline-Ms (0: none)
 
   // Filled in by the pipeline.
   std::string request_id;
@@ -92,6 +93,14 @@ struct Response {
       : status(s), body(std::move(b)), content_type(std::move(ct)) {}
 
   void set_header(std::string_view name, std::string value);
+  std::string_view header(std::string_view lower_name) const;
+};
+
+/// A response received from another server (the HTTP clients).
+struct ClientResponse {
+  int status = 0;
+  std::vector<Header> headers;  // names lower case
+  std::string body;
   std::string_view header(std::string_view lower_name) const;
 };
 

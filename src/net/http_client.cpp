@@ -18,13 +18,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-std::string_view ClientResponse::header(std::string_view lower_name) const {
-  for (const auto& h : headers) {
-    if (h.name == lower_name) return h.value;
-  }
-  return {};
-}
-
 struct HttpClient::Impl {
   std::string host;
   std::uint16_t port;

@@ -16,13 +16,6 @@
 
 namespace tacos::net {
 
-struct ClientResponse {
-  int status = 0;
-  std::vector<Header> headers;  // names lower case
-  std::string body;
-  std::string_view header(std::string_view lower_name) const;
-};
-
 class HttpClient {
  public:
   HttpClient(std::string host, std::uint16_t port);

@@ -11,19 +11,9 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "net/url.hpp"
 
 namespace tacos::net {
-
-struct HttpUrl {
-  std::string host;
-  std::uint16_t port = 80;
-  std::string target = "/";  // path and query
-  bool tls = false;          // https
-};
-
-/// Parses `http[s]://host[:port][/path[?query]]`; anything else is an error whose message says
-/// why.
-Result<HttpUrl> parse_http_url(std::string_view url);
 
 struct FetchOptions {
   int timeout_ms = 2000;

@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -73,24 +74,31 @@ void resume_later(Executor ex, std::unique_ptr<Resume> resume) {
   asio::post(ex, [r = std::move(resume)] { (*r)(); });
 }
 
-// A handler call waiting for its response, which may come from any thread.
+// A handler call (or an asynchronous middleware step) waiting for its outcome, which may come
+// from any thread.
 struct Pending {
-  std::optional<Response> response;
+  std::optional<Response> response;       // a handler always gives one; a middleware step may not
   std::unique_ptr<Resume> resume;         // the waiting session, once it has suspended
-  std::atomic<std::thread::id> caller{};  // set while the handler runs synchronously
+  std::atomic<std::thread::id> caller{};  // set while the call runs synchronously
   bool finished = false;                  // answered or timed out (I/O thread only)
   bool timed_out = false;
 
   // On the connection's I/O thread. Never resumes inline: the caller may be iterating.
-  void finish(Executor ex, std::optional<Response> r) {
-    if (finished) return;  // a response after the deadline is dropped
+  void finish(Executor ex, std::optional<Response> r, bool timeout = false) {
+    if (finished) return;  // an answer after the deadline is dropped
     finished = true;
-    if (r) {
-      response = std::move(r);
-    } else {
-      timed_out = true;
-    }
+    timed_out = timeout;
+    response = std::move(r);
     if (resume) resume_later(ex, std::move(resume));
+  }
+  // The completion handed to the call: synchronous when it comes inside the call, else posted.
+  void complete(Executor ex, std::shared_ptr<Pending> self, std::optional<Response> r) {
+    if (caller.load() == std::this_thread::get_id()) {
+      response = std::move(r);
+      finished = true;
+      return;
+    }
+    asio::post(ex, [self = std::move(self), ex, r = std::move(r)]() mutable { self->finish(ex, std::move(r)); });
   }
 };
 
@@ -107,9 +115,10 @@ struct Conn {
 };
 
 struct Worker {
-  asio::io_context ioc{1};
+  explicit Worker(asio::io_context& c) : ioc(c), sweep_timer(c.get_executor()) {}
+  asio::io_context& ioc;
   std::unordered_set<Conn*> conns;  // touched only on this worker's thread
-  Timer sweep_timer{ioc.get_executor()};
+  Timer sweep_timer;
 };
 
 }  // namespace
@@ -119,16 +128,20 @@ struct Server::Impl {
   Router router;
   std::vector<std::shared_ptr<Middleware>> middleware;
 
+  std::unique_ptr<IoPool> own_io;  // a server on its own threads
+  IoPool& io;
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<Acceptor> acceptor;
   std::optional<asio::basic_signal_set<Executor>> signals;
   std::atomic<bool> draining{false};
   std::atomic<int> active{0};
   std::uint16_t bound_port = 0;
+  bool started = false;
+  std::function<void()> on_drained;
 
-  Impl(ServerOptions o, Router r, std::vector<std::shared_ptr<Middleware>> m)
-      : opt(std::move(o)), router(std::move(r)), middleware(std::move(m)) {
-    for (int i = 0; i < std::max(1, opt.threads); ++i) workers.push_back(std::make_unique<Worker>());
+  Impl(std::unique_ptr<IoPool> own, IoPool& pool, ServerOptions o, Router r, std::vector<std::shared_ptr<Middleware>> m)
+      : opt(std::move(o)), router(std::move(r)), middleware(std::move(m)), own_io(std::move(own)), io(pool) {
+    for (int i = 0; i < io.size(); ++i) workers.push_back(std::make_unique<Worker>(io.context(i)));
   }
 
   asio::io_context& main_ioc() { return workers.front()->ioc; }
@@ -142,6 +155,13 @@ struct Server::Impl {
   Task<bool> write(Conn& c, Response& r, bool keep_alive, bool head, unsigned version, std::int64_t timeout_us);
   Task<Response> dispatch(Conn& c, Request& req);
   Task<Response> invoke(Conn& c, const Handler& handler, Request& req);
+  Task<std::optional<Response>> before_async(Conn& c, Middleware& m, Request& req);
+  Task<void> wait(Conn& c, std::shared_ptr<Pending> p, std::int64_t timeout_us);
+  std::int64_t handler_timeout_us(const Request& req) const {
+    std::int64_t t = opt.handler_timeout_ms * 1000LL;
+    if (req.deadline_us > 0) t = std::min(t, req.deadline_us - steady_now_us());
+    return std::max<std::int64_t>(t, 0);
+  }
   Task<void> drain();
   void begin_shutdown();
 
@@ -196,7 +216,7 @@ Task<void> Server::Impl::sweep(Worker& w) {
       if (c->deadline_us > now) continue;
       c->deadline_us = kNever;
       if (c->pending) {
-        c->pending->finish(w.ioc.get_executor(), std::nullopt);
+        c->pending->finish(w.ioc.get_executor(), std::nullopt, true);
       } else {
         c->socket.close(ec);  // the session's read or write fails and it ends
       }
@@ -326,6 +346,13 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
     }
     bool keep_alive = parser.get().keep_alive();
     Request req = detail::to_request(parser.release(), remote_ip);
+    if (auto d = req.header(kDeadlineHeader); !d.empty()) {
+      std::int64_t ms = 0;
+      auto [end, perr] = std::from_chars(d.data(), d.data() + d.size(), ms);
+      if (perr == std::errc() && end == d.data() + d.size() && ms >= 0) {
+        req.deadline_us = req.start_us + std::min<std::int64_t>(ms, 3'600'000) * 1000;
+      }
+    }
     bool is_head = req.method == Method::head;
     c.deadline_us = kNever;  // the handler has its own deadline (invoke)
     Response res = co_await dispatch(c, req);
@@ -339,17 +366,30 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
   --active;
 }
 
+// Suspends the session until `p` is finished (answered, or timed out by the sweep).
+Task<void> Server::Impl::wait(Conn& c, std::shared_ptr<Pending> p, std::int64_t timeout_us) {
+  if (p->finished) co_return;
+  auto ex = c.socket.get_executor();
+  c.pending = p.get();
+  c.expires_in(timeout_us);
+  co_await asio::async_initiate<decltype(kAwait), void()>(
+      [&p, ex](auto waiter) {
+        auto r = std::make_unique<ResumeWith<decltype(waiter)>>(std::move(waiter));
+        if (p->finished) {
+          resume_later(ex, std::move(r));
+        } else {
+          p->resume = std::move(r);
+        }
+      },
+      kAwait);
+  c.pending = nullptr;
+  c.deadline_us = kNever;
+}
+
 Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& req) {
   auto ex = c.socket.get_executor();
   auto p = std::make_shared<Pending>();
-  Responder responder([p, ex](Response&& r) {
-    if (p->caller.load() == std::this_thread::get_id()) {
-      p->response = std::move(r);  // answered synchronously inside the handler call
-      p->finished = true;
-      return;
-    }
-    asio::post(ex, [p, ex, r = std::move(r)]() mutable { p->finish(ex, std::move(r)); });
-  });
+  Responder responder([p, ex](Response&& r) { p->complete(ex, p, std::move(r)); });
   p->caller = std::this_thread::get_id();
   try {
     handler(req, responder);
@@ -359,24 +399,28 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
     responder.send(error_response(Error(Errc::internal, "internal error"), req.trace_id));
   }
   p->caller = std::thread::id{};
-  if (!p->finished) {
-    c.pending = p.get();
-    c.expires_in(opt.handler_timeout_ms * 1000LL);
-    co_await asio::async_initiate<decltype(kAwait), void()>(
-        [&p, ex](auto waiter) {
-          auto r = std::make_unique<ResumeWith<decltype(waiter)>>(std::move(waiter));
-          if (p->finished) {
-            resume_later(ex, std::move(r));
-          } else {
-            p->resume = std::move(r);
-          }
-        },
-        kAwait);
-    c.pending = nullptr;
-    c.deadline_us = kNever;
+  co_await wait(c, p, handler_timeout_us(req));
+  if (p->timed_out || !p->response) {
+    co_return error_response(Error(Errc::timeout, "the request took too long"), req.trace_id);
   }
-  if (p->timed_out) co_return error_response(Error(Errc::timeout, "the request took too long"), req.trace_id);
   co_return std::move(*p->response);
+}
+
+Task<std::optional<Response>> Server::Impl::before_async(Conn& c, Middleware& m, Request& req) {
+  auto ex = c.socket.get_executor();
+  auto p = std::make_shared<Pending>();
+  p->caller = std::this_thread::get_id();
+  try {
+    m.before_async(req, [p, ex](std::optional<Response> r) { p->complete(ex, p, std::move(r)); });
+  } catch (const std::exception& e) {
+    log::error("middleware threw",
+               {log::str("route", req.route), log::str("error", e.what()), log::str("trace_id", req.trace_id)});
+    p->complete(ex, p, error_response(Error(Errc::internal, "internal error"), req.trace_id));
+  }
+  p->caller = std::thread::id{};
+  co_await wait(c, p, handler_timeout_us(req));
+  if (p->timed_out) co_return error_response(Error(Errc::timeout, "the request took too long"), req.trace_id);
+  co_return std::move(p->response);
 }
 
 Task<Response> Server::Impl::dispatch(Conn& c, Request& req) {
@@ -388,12 +432,23 @@ Task<Response> Server::Impl::dispatch(Conn& c, Request& req) {
   std::optional<Response> res;
   std::size_t ran = 0;
   while (ran < middleware.size()) {
-    auto r = middleware[ran]->before(req);
+    auto& m = *middleware[ran];
     ++ran;
+    std::optional<Response> r;
+    // Not a conditional expression: GCC 12 miscompiles co_await inside one.
+    if (m.asynchronous(req)) {
+      r = co_await before_async(c, m, req);
+    } else {
+      r = m.before(req);
+    }
     if (r) {
       res = std::move(r);
       break;
     }
+  }
+  if (!res && req.deadline_us > 0 && steady_now_us() >= req.deadline_us) {
+    // The caller has given up already: its work is not started (DESIGN.md §4, deadlines).
+    res = error_response(Error(Errc::timeout, "the caller's deadline passed before the work started"), req.trace_id);
   }
   if (!res) {
     if (match.handler) {
@@ -421,9 +476,11 @@ Task<void> Server::Impl::drain() {
   if (active.load() > 0) {
     log::warn("shutdown deadline passed with requests in flight", {log::num("connections", active.load())});
   } else {
-    log::info("all connections closed");
+    log::info("all connections closed", {log::num("port", bound_port)});
   }
-  for (auto& w : workers) w->ioc.stop();
+  for (auto& w : workers) w->sweep_timer.cancel();
+  if (on_drained) on_drained();
+  if (own_io) own_io->stop();
 }
 
 void Server::Impl::begin_shutdown() {
@@ -444,8 +501,14 @@ void Server::Impl::begin_shutdown() {
   asio::co_spawn(main_ioc(), drain(), asio::detached);
 }
 
-Server::Server(ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(router), std::move(middleware))) {}
+Server::Server(ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware) {
+  auto own = std::make_unique<IoPool>(std::max(1, options.threads));
+  auto& pool = *own;
+  impl_ = std::make_unique<Impl>(std::move(own), pool, std::move(options), std::move(router), std::move(middleware));
+}
+
+Server::Server(IoPool& io, ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware)
+    : impl_(std::make_unique<Impl>(nullptr, io, std::move(options), std::move(router), std::move(middleware))) {}
 
 Server::~Server() = default;
 
@@ -478,9 +541,21 @@ std::uint16_t Server::listen() {
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
 
+void Server::start() {
+  auto& im = *impl_;
+  if (im.started) return;
+  if (!im.acceptor) listen();
+  im.started = true;
+  asio::co_spawn(im.main_ioc(), im.accept_loop(), asio::detached);
+  for (auto& w : im.workers) asio::co_spawn(w->ioc, im.sweep(*w), asio::detached);
+  log::info("listening", {log::str("host", im.opt.host), log::num("port", im.bound_port),
+                          log::num("threads", static_cast<std::int64_t>(im.workers.size()))});
+}
+
 void Server::run(bool handle_signals) {
   auto& im = *impl_;
-  if (!im.acceptor) listen();
+  if (!im.own_io) throw std::logic_error("Server::run() is for a server on its own threads");
+  start();
   if (handle_signals) {
     im.signals.emplace(im.main_ioc().get_executor(), SIGINT, SIGTERM);
     im.signals->async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -489,18 +564,15 @@ void Server::run(bool handle_signals) {
       impl_->begin_shutdown();
     });
   }
-  asio::co_spawn(im.main_ioc(), im.accept_loop(), asio::detached);
-  for (auto& w : im.workers) asio::co_spawn(w->ioc, im.sweep(*w), asio::detached);
-  log::info("listening", {log::str("host", im.opt.host), log::num("port", im.bound_port),
-                          log::num("threads", static_cast<std::int64_t>(im.workers.size()))});
-  std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < im.workers.size(); ++i) threads.emplace_back([w = im.workers[i].get()] { w->ioc.run(); });
-  im.main_ioc().run();
-  for (auto& t : threads) t.join();
+  im.own_io->run();
 }
 
-void Server::shutdown() {
-  asio::post(impl_->main_ioc(), [this] { impl_->begin_shutdown(); });
+void Server::shutdown(std::function<void()> drained) {
+  asio::post(impl_->main_ioc(), [this, drained = std::move(drained)]() mutable {
+    if (impl_->draining) return;
+    impl_->on_drained = std::move(drained);
+    impl_->begin_shutdown();
+  });
 }
 
 }  // namespace tacos::net

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/http.hpp"
+#include "net/io_pool.hpp"
 #include "net/router.hpp"
 
 namespace tacos::metrics {
@@ -24,14 +25,26 @@ class Registry;
 
 namespace tacos::net {
 
-/// A step of the request pipeline. before() runs in order after routing; returning a response
-/// skips the handler. after() runs in reverse order on every response, including errors.
+/// A step of the request pipeline. before() runs in order after routing; a response skips the
+/// handler. after() runs in reverse order on every response, including errors.
+///
+/// A step that must wait for something (a network store, a key fetch) is asynchronous: it returns
+/// true from asynchronous() and the server calls before_async(), which must call `next` exactly
+/// once, from any thread. The others are called through before(), with no callback to allocate.
 class Middleware {
  public:
+  using Next = std::function<void(std::optional<Response>)>;
   virtual ~Middleware() = default;
   virtual std::optional<Response> before(Request&) { return std::nullopt; }
+  virtual bool asynchronous(const Request&) const { return false; }
+  virtual void before_async(Request& req, Next next) { next(before(req)); }
   virtual void after(const Request&, Response&) {}
 };
+
+/// The header that carries the caller's remaining time to the callee (milliseconds). The server
+/// does not start a handler for a request whose deadline has passed (504 TIMEOUT), and gives a
+/// handler no more time than the deadline leaves.
+inline constexpr std::string_view kDeadlineHeader = "x-request-deadline-ms";
 
 struct ServerOptions {
   std::string host = "0.0.0.0";
@@ -51,17 +64,25 @@ struct ServerOptions {
 
 class Server {
  public:
+  /// A server on its own I/O threads (options.threads), for tools and tests: run() drives them.
   Server(ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware);
+  /// A listener on shared I/O threads: start() it, run the pool elsewhere.
+  Server(IoPool& io, ServerOptions options, Router router, std::vector<std::shared_ptr<Middleware>> middleware);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   /// Binds (throws std::runtime_error if it cannot) and returns the bound port.
   std::uint16_t listen();
-  /// Serves until shutdown() completes or SIGINT/SIGTERM arrives (when handle_signals). Blocks.
+  /// Starts accepting on the I/O threads (binds first if listen() was not called).
+  void start();
+  /// Own threads only: start(), then serve until shutdown() completes or SIGINT/SIGTERM arrives
+  /// (when handle_signals). Blocks.
   void run(bool handle_signals = true);
-  /// Starts a graceful shutdown; thread-safe and idempotent.
-  void shutdown();
+  /// Starts a graceful shutdown: no new connections, in-flight requests finish within the
+  /// shutdown timeout, then `drained` runs (and a server on its own threads stops them).
+  /// Thread-safe; a second call does nothing.
+  void shutdown(std::function<void()> drained = {});
   std::uint16_t port() const;
 
  private:

@@ -80,6 +80,7 @@ const WORDS: Record<string, string> = {
   PAYMENT_NOT_PAYABLE: "This booking can no longer be paid: its hold has ended.",
   INVALID_SIGNATURE: "The payment notice could not be verified.",
   UNAVAILABLE: "The ticket service is briefly unavailable and nothing was saved. Please try again in a moment.",
+  BAD_GATEWAY: "A part of the ticket service answered badly. Please try again in a moment.",
   TIMEOUT: "The server took too long to answer. Please try again.",
   INTERNAL: "Something went wrong on our side. Please try again.",
 };

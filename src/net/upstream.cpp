@@ -1,0 +1,400 @@
+#include "net/upstream.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+
+#include "common/metrics.hpp"
+#include "net/server.hpp"
+#include "net/tls_client.hpp"
+
+namespace tacos::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::int64_t steady_us() { return SystemClock::instance().steady_us(); }
+
+std::chrono::steady_clock::time_point at_us(std::int64_t us) {
+  // SystemClock::steady_us counts std::chrono::steady_clock's microseconds.
+  return std::chrono::steady_clock::time_point(std::chrono::microseconds(us));
+}
+
+http::verb verb_of(Method m) {
+  switch (m) {
+    case Method::get:
+      return http::verb::get;
+    case Method::head:
+      return http::verb::head;
+    case Method::post:
+      return http::verb::post;
+    case Method::put:
+      return http::verb::put;
+    case Method::patch:
+      return http::verb::patch;
+    case Method::del:
+      return http::verb::delete_;
+    case Method::options:
+      return http::verb::options;
+    case Method::other:
+      break;
+  }
+  return http::verb::get;
+}
+
+// One keep-alive connection, plain or TLS. Lives on one I/O thread.
+struct Conn {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+  std::int64_t idle_since_ms = 0;
+
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  // A kept connection the peer closed meanwhile reads as end of stream at once: do not reuse it.
+  bool peer_closed() {
+    char byte;
+    auto n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+};
+
+std::string join_target(const HttpUrl& url, const std::string& target) {
+  if (target.empty()) return url.target;
+  if (url.target == "/") return target;
+  std::string base = url.target;
+  if (!base.empty() && base.back() == '/') base.pop_back();
+  return base + target;
+}
+
+}  // namespace
+
+struct Upstream::Impl {
+  IoPool& io;
+  UpstreamOptions o;
+  const Clock& clock;
+  std::unique_ptr<ssl::context> tls;
+  // Per I/O thread, per URL: idle connections, most recent last. Touched only on that thread.
+  std::vector<std::vector<std::deque<std::unique_ptr<Conn>>>> idle;
+
+  mutable std::mutex mu;  // guards what follows
+  domain::Breaker breaker;
+  domain::RetryBudget budget;
+  Stats counters;
+  std::mt19937 rng{std::random_device{}()};
+  unsigned next_url = 0;
+
+  metrics::Counter* ok = nullptr;
+  metrics::Counter* failed = nullptr;
+  metrics::Counter* retried = nullptr;
+  metrics::Histogram* latency = nullptr;
+
+  Impl(IoPool& pool, UpstreamOptions options, const Clock& c)
+      : io(pool),
+        o(std::move(options)),
+        clock(c),
+        breaker(o.breaker),
+        budget(o.retry_ratio, o.retry_min_per_sec, std::max(10.0, o.retry_min_per_sec * 10)) {
+    idle.resize(static_cast<std::size_t>(io.size()));
+    for (auto& per_thread : idle) per_thread.resize(o.urls.size());
+  }
+
+  int pick_url() {
+    std::lock_guard lock(mu);
+    return static_cast<int>(next_url++ % o.urls.size());
+  }
+  bool allow() {
+    std::lock_guard lock(mu);
+    return breaker.allow(clock.now_ms());
+  }
+  void report(bool success) {
+    std::lock_guard lock(mu);
+    if (success)
+      breaker.succeeded();
+    else
+      breaker.failed(clock.now_ms());
+  }
+  bool may_retry() {
+    std::lock_guard lock(mu);
+    if (!budget.try_retry(clock.now_ms())) return false;
+    ++counters.retries;
+    return true;
+  }
+  std::int64_t backoff_ms(int attempt) {
+    std::lock_guard lock(mu);
+    double base = static_cast<double>(std::min(o.backoff_max_ms, o.backoff_base_ms << std::min(attempt - 1, 20)));
+    return static_cast<std::int64_t>(base * std::uniform_real_distribution<double>(0.5, 1.5)(rng));
+  }
+  std::string where(int url) const {
+    const auto& u = o.urls[static_cast<std::size_t>(url)];
+    return o.name + " (" + u.host + ":" + std::to_string(u.port) + ")";
+  }
+
+  asio::awaitable<Result<std::unique_ptr<Conn>>> connect(int url, std::int64_t deadline_us);
+  asio::awaitable<Result<ClientResponse>> attempt(int thread, int url, const OutboundRequest& req,
+                                                  std::int64_t deadline_us, bool& stale);
+  static asio::awaitable<void> run(std::shared_ptr<Impl> self, int thread, OutboundRequest req, Done done);
+};
+
+asio::awaitable<Result<std::unique_ptr<Conn>>> Upstream::Impl::connect(int url, std::int64_t deadline_us) {
+  const auto& u = o.urls[static_cast<std::size_t>(url)];
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] = co_await resolver.async_resolve(u.host, std::to_string(u.port), kTuple);
+  if (rec) co_return Error(Errc::unavailable, "cannot resolve " + where(url) + ": " + rec.message());
+  auto c = std::make_unique<Conn>();
+  if (u.tls) {
+    c->secure.emplace(ex, *tls);
+    if (!tls_expect_peer_name(c->secure->native_handle(), u.host)) {
+      co_return Error(Errc::unavailable, "TLS: cannot set the expected host name of " + where(url));
+    }
+  } else {
+    c->plain.emplace(ex);
+  }
+  auto& low = c->lowest();
+  const std::int64_t connect_by = std::min(deadline_us, steady_us() + o.connect_timeout_ms * 1000);
+  low.expires_at(at_us(connect_by));
+  auto [cec, ep] = co_await low.async_connect(endpoints, kTuple);
+  if (cec) {
+    if (cec == beast::error::timeout && steady_us() >= deadline_us) {
+      co_return Error(Errc::timeout, "no connection to " + where(url) + " before the deadline");
+    }
+    co_return Error(Errc::unavailable, "cannot connect to " + where(url) + ": " + describe_error(cec));
+  }
+  boost::system::error_code ignored;
+  low.socket().set_option(tcp::no_delay(true), ignored);
+  if (c->secure) {
+    auto [hec] = co_await c->secure->async_handshake(ssl::stream_base::client, kTuple);
+    if (hec) co_return Error(Errc::unavailable, "TLS handshake with " + where(url) + ": " + describe_error(hec));
+  }
+  {
+    std::lock_guard lock(mu);
+    ++counters.connections_opened;
+  }
+  co_return c;
+}
+
+asio::awaitable<Result<ClientResponse>> Upstream::Impl::attempt(int thread, int url, const OutboundRequest& req,
+                                                                std::int64_t deadline_us, bool& stale) {
+  stale = false;
+  auto& pool = idle[static_cast<std::size_t>(thread)][static_cast<std::size_t>(url)];
+  std::unique_ptr<Conn> c;
+  const auto now_ms = clock.now_ms();
+  while (!pool.empty() && !c) {
+    c = std::move(pool.back());
+    pool.pop_back();
+    if (now_ms - c->idle_since_ms > o.idle_keep_ms || c->peer_closed()) c.reset();
+  }
+  const bool reused = c != nullptr;
+  if (!c) {
+    auto made = co_await connect(url, deadline_us);
+    if (!made) co_return made.error();
+    c = std::move(*made);
+  }
+  const auto& u = o.urls[static_cast<std::size_t>(url)];
+  http::request<http::string_body> hreq{verb_of(req.method), join_target(u, req.target), 11};
+  hreq.set(http::field::host, u.authority());
+  hreq.set(http::field::user_agent, "tacos");
+  for (const auto& h : req.headers) hreq.set(h.name, h.value);
+  hreq.set(kDeadlineHeader, std::to_string(std::max<std::int64_t>(1, (deadline_us - steady_us()) / 1000)));
+  if (!req.body.empty() || req.method == Method::post || req.method == Method::put || req.method == Method::patch) {
+    hreq.set(http::field::content_type, req.content_type);
+    hreq.body() = req.body;
+  }
+  hreq.keep_alive(true);
+  hreq.prepare_payload();
+
+  c->lowest().expires_at(at_us(deadline_us));
+  boost::system::error_code ec;
+  if (c->secure) {
+    std::tie(ec, std::ignore) = co_await http::async_write(*c->secure, hreq, kTuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await http::async_write(*c->plain, hreq, kTuple);
+  }
+  auto failure = [&](std::string_view step, const boost::system::error_code& e) -> Error {
+    if (e == beast::error::timeout) return Error(Errc::timeout, where(url) + " did not answer before the deadline");
+    return Error(Errc::bad_gateway, std::string(step) + " " + where(url) + ": " + describe_error(e));
+  };
+  if (ec) {
+    stale = reused;
+    co_return failure("sending to", ec);
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(o.max_body_bytes);
+  if (c->secure) {
+    std::tie(ec, std::ignore) = co_await http::async_read(*c->secure, c->buffer, parser, kTuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await http::async_read(*c->plain, c->buffer, parser, kTuple);
+  }
+  if (ec) {
+    stale = reused && !parser.got_some() && ec != beast::error::timeout;
+    co_return failure("reading the answer of", ec);
+  }
+  auto res = parser.release();
+  ClientResponse out;
+  out.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.headers.push_back({std::move(name), std::string(f.value())});
+  }
+  out.body = std::move(res.body());
+  if (res.keep_alive() && pool.size() < o.max_idle_per_thread) {
+    c->idle_since_ms = clock.now_ms();
+    c->lowest().expires_never();
+    pool.push_back(std::move(c));
+  }
+  co_return out;
+}
+
+asio::awaitable<void> Upstream::Impl::run(std::shared_ptr<Impl> self, int thread, OutboundRequest req, Done done) {
+  const auto& o = self->o;
+  const auto started_us = steady_us();
+  const std::int64_t deadline_us = req.deadline_us > 0 ? req.deadline_us : started_us + o.request_timeout_ms * 1000;
+  {
+    std::lock_guard lock(self->mu);
+    ++self->counters.requests;
+    self->budget.called(self->clock.now_ms());
+  }
+  std::optional<Result<ClientResponse>> outcome;
+  int stale_retries = 0;
+  for (int attempt = 1; !outcome; ++attempt) {
+    if (steady_us() >= deadline_us) {
+      outcome = Error(Errc::timeout, "the deadline for " + o.name + " passed");
+      break;
+    }
+    if (!self->allow()) {
+      outcome = Error(Errc::unavailable, o.name + " is not answering (circuit open); try again shortly");
+      break;
+    }
+    {
+      std::lock_guard lock(self->mu);
+      ++self->counters.attempts;
+    }
+    int url = self->pick_url();
+    bool stale = false;
+    auto r = co_await self->attempt(thread, url, req, deadline_us, stale);
+    bool upstream_down = r && (r->status == 502 || r->status == 503 || r->status == 504);
+    if (!r && stale && req.idempotent && stale_retries++ < 2) {
+      // A kept connection that died while idle: try a fresh one at once; the upstream is not blamed.
+      self->report(true);
+      --attempt;
+      continue;
+    }
+    self->report(r && !upstream_down);
+    bool retryable = !r ? r.error().code != Errc::timeout : upstream_down;
+    if (retryable && req.idempotent && attempt < o.max_attempts && self->may_retry()) {
+      auto wait_ms = self->backoff_ms(attempt);
+      if (steady_us() + wait_ms * 1000 < deadline_us) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(wait_ms));
+        co_await timer.async_wait(kTuple);
+        continue;
+      }
+    }
+    outcome = std::move(r);
+  }
+  if (self->latency) self->latency->observe(static_cast<double>(steady_us() - started_us) / 1e6);
+  if (auto* c = *outcome && (*outcome)->status < 500 ? self->ok : self->failed) c->inc();
+  done(std::move(*outcome));
+}
+
+Upstream::Upstream(IoPool& io, UpstreamOptions options, const Clock& clock, metrics::Registry* metrics)
+    : impl_(std::make_shared<Impl>(io, std::move(options), clock)) {
+  auto& o = impl_->o;
+  if (o.urls.empty()) throw std::invalid_argument("upstream " + o.name + " has no URL");
+  for (const auto& u : o.urls) {
+    if (u.tls && !impl_->tls) {
+      auto ctx = tls_client_context(o.ca_file);
+      if (!ctx) throw std::runtime_error("upstream " + o.name + ": " + ctx.error().message);
+      impl_->tls = std::move(*ctx);
+    }
+  }
+  if (metrics) {
+    metrics::Labels l{{"upstream", o.name}};
+    auto with = [&](const char* outcome) {
+      auto labels = l;
+      labels.emplace_back("outcome", outcome);
+      return labels;
+    };
+    impl_->ok = &metrics->counter("tacos_client_requests_total", "Calls to other services by outcome", with("ok"));
+    impl_->failed =
+        &metrics->counter("tacos_client_requests_total", "Calls to other services by outcome", with("error"));
+    impl_->latency =
+        &metrics->histogram("tacos_client_request_duration_seconds", "Calls to other services, retries included", l);
+    std::weak_ptr<Impl> weak = impl_;
+    metrics->gauge_fn("tacos_client_breaker_state", "Circuit breaker per upstream: 0 closed, 1 open, 2 half-open", l,
+                      [weak] {
+                        auto s = weak.lock();
+                        if (!s) return 0.0;
+                        std::lock_guard lock(s->mu);
+                        return static_cast<double>(static_cast<int>(s->breaker.state()));
+                      });
+    metrics->counter_fn("tacos_client_breaker_trips_total", "Times an upstream's circuit breaker opened", l, [weak] {
+      auto s = weak.lock();
+      if (!s) return 0.0;
+      std::lock_guard lock(s->mu);
+      return static_cast<double>(s->breaker.trips());
+    });
+    metrics->counter_fn("tacos_client_retries_total", "Calls sent again (idempotent only, within the budget)", l,
+                        [weak] {
+                          auto s = weak.lock();
+                          if (!s) return 0.0;
+                          std::lock_guard lock(s->mu);
+                          return static_cast<double>(s->counters.retries);
+                        });
+  }
+}
+
+Upstream::~Upstream() = default;
+
+void Upstream::send(OutboundRequest request, Done done) {
+  int thread = impl_->io.pick();
+  asio::co_spawn(impl_->io.context(thread), Impl::run(impl_, thread, std::move(request), std::move(done)),
+                 asio::detached);
+}
+
+const std::string& Upstream::name() const { return impl_->o.name; }
+
+domain::BreakerState Upstream::breaker_state() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->breaker.state();
+}
+
+std::uint64_t Upstream::breaker_trips() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->breaker.trips();
+}
+
+std::int64_t Upstream::retry_after_ms() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->breaker.retry_after_ms(impl_->clock.now_ms());
+}
+
+Upstream::Stats Upstream::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
+}
+
+}  // namespace tacos::net
