@@ -23,7 +23,6 @@
 #include "common/ids.hpp"
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/hold_book.hpp"
-#include "roles/inventory/local_client.hpp"
 #include "roles/reservation/service.hpp"
 #include "store/store.hpp"
 
@@ -53,11 +52,9 @@ class Fixture {
     s.sections = {{"B", 100, kRows, kSeatsPerRow}};
     if (!store_->events().create(domain::make_event(s, 1), domain::expand_seats(s)).ok()) std::abort();
     catalogue_ = std::make_unique<inventory::Catalogue>(store_->events(), SystemClock::instance());
-    book_ = std::make_unique<inventory::HoldBook>(*catalogue_, store_->ledger());
-    inventory_ = std::make_unique<inventory::LocalInventoryClient>(*catalogue_, *book_);
+    book_ = std::make_unique<inventory::HoldBook>(*catalogue_, store_->ledger(), SystemClock::instance());
   }
   ~Fixture() {
-    inventory_.reset();
     book_.reset();
     catalogue_.reset();
     store_.reset();
@@ -76,14 +73,12 @@ class Fixture {
   }
 
   store::Ledger& ledger() { return store_->ledger(); }
-  inventory::InventoryClient& inventory() { return *inventory_; }
 
  private:
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inventory::Catalogue> catalogue_;
   std::unique_ptr<inventory::HoldBook> book_;
-  std::unique_ptr<inventory::LocalInventoryClient> inventory_;
   int next_seat_ = 0;
 };
 
@@ -161,15 +156,13 @@ void BM_LedgerHolds(benchmark::State& state, bool synchronous_full, Buyers buyer
                                       },
                                       nullptr});
     for (auto& h : holds) {
-      fx.ledger().submit(store::WriteOp{[&fx, &h](store::WriteTx& tx) -> Status {
-                                          return reservation::write_new_hold(tx, fx.inventory(), h.r, h.plan,
-                                                                             h.created);
-                                        },
-                                        [&](const Status& st) {
-                                          if (!st) std::abort();
-                                          std::lock_guard lock(mu);
-                                          if (--left == 0) cv.notify_all();
-                                        }});
+      fx.ledger().submit(store::WriteOp{
+          [&fx, &h](store::WriteTx& tx) -> Status { return reservation::write_new_hold(tx, h.r, h.plan, h.created); },
+          [&](const Status& st) {
+            if (!st) std::abort();
+            std::lock_guard lock(mu);
+            if (--left == 0) cv.notify_all();
+          }});
     }
     {
       std::unique_lock lock(mu);

@@ -56,6 +56,13 @@ constexpr std::array<ErrcInfo, kErrcCount> kTable{{
 
 }  // namespace
 
+std::optional<Errc> errc_from_code(std::string_view code) {
+  for (std::size_t i = 0; i < kErrcCount; ++i) {
+    if (kTable[i].code == code) return static_cast<Errc>(i);
+  }
+  return std::nullopt;
+}
+
 const ErrcInfo& errc_info(Errc e) {
   auto i = static_cast<std::size_t>(e);
   if (i >= kErrcCount) i = static_cast<std::size_t>(Errc::internal);

@@ -3,6 +3,7 @@
 // are decided in one table (errc.cpp); errc_test fails when an entry is missing.
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace tacos {
@@ -66,5 +67,7 @@ struct ErrcInfo {
 
 /// The status and public code of an error. Defined for every value below Errc::kCount.
 const ErrcInfo& errc_info(Errc e);
+/// The error whose public code is `code` ("SEAT_UNAVAILABLE"), or nullopt.
+std::optional<Errc> errc_from_code(std::string_view code);
 
 }  // namespace tacos

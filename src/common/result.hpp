@@ -2,6 +2,7 @@
 // Result<T>: a value or an Error. Expected outcomes (sold out, conflict, bad input) travel as
 // values; exceptions are kept for start-up failures and true faults.
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -58,5 +59,10 @@ class [[nodiscard]] Result<void> {
 };
 
 using Status = Result<void>;
+
+/// How an asynchronous call answers (the interfaces between roles): exactly once, from any thread.
+template <typename T>
+using Done = std::function<void(Result<T>)>;
+using DoneStatus = std::function<void(Status)>;
 
 }  // namespace tacos

@@ -44,7 +44,7 @@ bool in_choices(std::string_view choices, std::string_view v) {
   return false;
 }
 
-std::string validate(const KeyDecl& d, std::string_view text) {
+std::string validate_type(const KeyDecl& d, std::string_view text) {
   switch (d.type) {
     case Type::string:
       return {};
@@ -68,6 +68,12 @@ std::string validate(const KeyDecl& d, std::string_view text) {
       return {};
   }
   return {};
+}
+
+std::string validate(const KeyDecl& d, std::string_view text) {
+  auto problem = validate_type(d, text);
+  if (problem.empty() && d.check && !(d.type == Type::string && text.empty())) problem = d.check(text);
+  return problem;
 }
 
 std::string unquote(std::string_view v) {
@@ -213,18 +219,7 @@ LoadResult load(std::string_view file_path, const std::vector<std::string>& env,
       l.errors.push_back(v.source + ": " + std::string(d.name) + ": " + problem);
     }
   }
-  // Cross-key rules.
-  const auto& secret = l.slot("auth.jwt_secret");
-  if (!secret.text.empty() && secret.text.size() < 32) {
-    l.errors.push_back(secret.source + ": auth.jwt_secret: must be at least 32 bytes");
-  }
-  const auto& admin_user = l.slot("auth.admin_username").text;
-  const auto& admin_pw = l.slot("auth.admin_password");
-  if (!admin_user.empty() && admin_pw.text.size() < 8) {
-    l.errors.push_back(admin_pw.source +
-                       ": auth.admin_password: must be at least 8 characters when "
-                       "auth.admin_username is set");
-  }
+  // Rules across keys belong to the modules that read them (runtime::Module::check).
   return LoadResult{std::move(l.cfg), std::move(l.errors)};
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Configuration: every key is declared once in keys.cpp (name, type, default, bounds, help).
+// Configuration: every key is declared once (name, type, default, bounds, help, check): the
+// process-wide keys in keys.cpp, each module's own beside its settings (register_keys).
 // Values are layered defaults < file < TACOS_* environment < command-line flags; all problems
 // (unknown keys, bad values) are collected and reported together.
 // A Config is immutable after load() and safe to read from any thread.
@@ -24,9 +25,14 @@ struct KeyDecl {
   std::int64_t max = 0;
   std::string_view choices = {};  // for Type::choice: values separated by '|'
   bool secret = false;            // redacted when printed
+  /// Checks a value beyond its type and bounds (a URL, a rate, a keyring): the problem, or "".
+  std::string (*check)(std::string_view value) = nullptr;
 };
 
-/// The declared keys, in documentation order.
+/// Adds a module's keys (once per key name; a second registration of a name is ignored). Call
+/// before load(); not thread-safe with load().
+void register_keys(std::span<const KeyDecl> keys);
+/// The declared keys, in documentation order: keys.cpp's, then the registered ones.
 std::span<const KeyDecl> declarations();
 const KeyDecl* find_declaration(std::string_view name);
 /// `http.max_body_bytes` -> `TACOS_HTTP_MAX_BODY_BYTES`.

@@ -21,6 +21,7 @@ thread_local int tl_index = -1;
 
 struct IoPool::Impl {
   std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::thread> threads;  // start()
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards;
   std::atomic<unsigned> next{0};
 };
@@ -50,6 +51,21 @@ void IoPool::run() {
   for (int i = 1; i < size(); ++i) threads.emplace_back(run_one, i);
   run_one(0);
   for (auto& t : threads) t.join();
+}
+
+void IoPool::start() {
+  for (int i = 0; i < size(); ++i) {
+    impl_->threads.emplace_back([this, i] {
+      tl_pool = this;
+      tl_index = i;
+      impl_->contexts[static_cast<std::size_t>(i)]->run();
+    });
+  }
+}
+
+void IoPool::join() {
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
 }
 
 void IoPool::stop() {

@@ -28,6 +28,10 @@ class IoPool {
   /// Runs every context until stop(): contexts 1..n-1 on threads of their own, context 0 on the
   /// calling thread. Blocks. The contexts do not run out of work by themselves.
   void run();
+  /// Runs every context on a thread of its own and returns (the process's main thread then waits
+  /// for a signal); join() after stop() waits for those threads.
+  void start();
+  void join();
   /// Stops every context (thread-safe); run() returns once their threads have ended.
   void stop();
 

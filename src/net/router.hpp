@@ -12,10 +12,26 @@
 
 namespace tacos::net {
 
-class Router {
+/// A route by method and pattern, as a module declares its public routes.
+struct RouteSpec {
+  Method method;
+  std::string_view pattern;
+};
+
+/// Where a module registers routes: a router, or a router under a path prefix (PrefixedRoutes).
+class Routes {
  public:
-  void add(Method method, std::string_view pattern, Handler handler);
-  void add_sync(Method method, std::string_view pattern, SyncHandler handler);
+  virtual ~Routes() = default;
+  /// An asynchronous handler: answers through its Responder, now or later.
+  virtual void add(Method method, std::string_view pattern, Handler handler) = 0;
+  /// A handler that answers before it returns.
+  virtual void add_sync(Method method, std::string_view pattern, SyncHandler handler) = 0;
+};
+
+class Router final : public Routes {
+ public:
+  void add(Method method, std::string_view pattern, Handler handler) override;
+  void add_sync(Method method, std::string_view pattern, SyncHandler handler) override;
 
   struct Match {
     const Handler* handler = nullptr;  // null when not found / wrong method
@@ -44,6 +60,22 @@ class Router {
                              std::vector<std::pair<std::string, std::string>>* params);
   std::vector<Route> routes_;
   Handler fallback_;
+};
+
+/// Routes added under `prefix` of another: "/internal/v1/edge" + "/api/v1/events".
+class PrefixedRoutes final : public Routes {
+ public:
+  PrefixedRoutes(Routes& target, std::string prefix) : target_(target), prefix_(std::move(prefix)) {}
+  void add(Method method, std::string_view pattern, Handler handler) override {
+    target_.add(method, prefix_ + std::string(pattern), std::move(handler));
+  }
+  void add_sync(Method method, std::string_view pattern, SyncHandler handler) override {
+    target_.add_sync(method, prefix_ + std::string(pattern), std::move(handler));
+  }
+
+ private:
+  Routes& target_;
+  std::string prefix_;
 };
 
 }  // namespace tacos::net

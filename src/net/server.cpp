@@ -27,6 +27,7 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "net/beast_request.hpp"
+#include "net/call_context.hpp"
 #include "net/response_wire.hpp"
 
 namespace tacos::net {
@@ -392,6 +393,7 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
   Responder responder([p, ex](Response&& r) { p->complete(ex, p, std::move(r)); });
   p->caller = std::this_thread::get_id();
   try {
+    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id});
     handler(req, responder);
   } catch (const std::exception& e) {
     log::error("handler threw", {log::str("route", req.route), log::str("error", e.what()),
@@ -411,6 +413,7 @@ Task<std::optional<Response>> Server::Impl::before_async(Conn& c, Middleware& m,
   auto p = std::make_shared<Pending>();
   p->caller = std::this_thread::get_id();
   try {
+    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id});
     m.before_async(req, [p, ex](std::optional<Response> r) { p->complete(ex, p, std::move(r)); });
   } catch (const std::exception& e) {
     log::error("middleware threw",
@@ -511,6 +514,10 @@ Server::Server(IoPool& io, ServerOptions options, Router router, std::vector<std
     : impl_(std::make_unique<Impl>(nullptr, io, std::move(options), std::move(router), std::move(middleware))) {}
 
 Server::~Server() = default;
+
+Router& Server::routes() { return impl_->router; }
+
+std::vector<std::shared_ptr<Middleware>>& Server::middleware() { return impl_->middleware; }
 
 std::uint16_t Server::listen() {
   auto& o = impl_->opt;

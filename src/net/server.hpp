@@ -72,6 +72,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  /// The routes and middleware the server will use: add to them before start(), never after (the
+  /// I/O threads read them without locks).
+  Router& routes();
+  std::vector<std::shared_ptr<Middleware>>& middleware();
   /// Binds (throws std::runtime_error if it cannot) and returns the bound port.
   std::uint16_t listen();
   /// Starts accepting on the I/O threads (binds first if listen() was not called).

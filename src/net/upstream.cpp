@@ -21,6 +21,7 @@
 #include <random>
 
 #include "common/metrics.hpp"
+#include "net/call_context.hpp"
 #include "net/server.hpp"
 #include "net/tls_client.hpp"
 
@@ -243,6 +244,7 @@ asio::awaitable<Result<ClientResponse>> Upstream::Impl::attempt(int thread, int 
   }
   http::response_parser<http::string_body> parser;
   parser.body_limit(o.max_body_bytes);
+  if (req.method == Method::head) parser.skip(true);  // the answer to HEAD has headers only
   if (c->secure) {
     std::tie(ec, std::ignore) = co_await http::async_read(*c->secure, c->buffer, parser, kTuple);
   } else {
@@ -303,7 +305,10 @@ asio::awaitable<void> Upstream::Impl::run(std::shared_ptr<Impl> self, int thread
       --attempt;
       continue;
     }
-    self->report(r && !upstream_down);
+    // Only silence counts against the breaker, or a 504 (the upstream ran out of our time, which
+    // is silence said politely). Any other answer means it is there: a 503 may well be about
+    // something behind it, such as a webhook receiver or a store.
+    self->report(r.ok() && r->status != 504);
     bool retryable = !r ? r.error().code != Errc::timeout : upstream_down;
     if (retryable && req.idempotent && attempt < o.max_attempts && self->may_retry()) {
       auto wait_ms = self->backoff_ms(attempt);
@@ -370,6 +375,15 @@ Upstream::Upstream(IoPool& io, UpstreamOptions options, const Clock& clock, metr
 Upstream::~Upstream() = default;
 
 void Upstream::send(OutboundRequest request, Done done) {
+  // A call made while serving a request inherits its deadline, and its callback runs with it too.
+  const auto& ambient = current_call();
+  if (request.deadline_us == 0 && ambient.deadline_us > 0) request.deadline_us = ambient.deadline_us;
+  if (ambient.deadline_us > 0 || !ambient.trace_id.empty()) {
+    done = [ctx = ambient, d = std::move(done)](Result<ClientResponse> r) {
+      CallScope scope(ctx);
+      d(std::move(r));
+    };
+  }
   int thread = impl_->io.pick();
   asio::co_spawn(impl_->io.context(thread), Impl::run(impl_, thread, std::move(request), std::move(done)),
                  asio::detached);

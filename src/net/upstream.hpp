@@ -39,7 +39,7 @@ struct UpstreamOptions {
   std::int64_t backoff_max_ms = 500;
   double retry_ratio = 0.1;         // retries per request, over time
   double retry_min_per_sec = 10;    // and a floor
-  domain::BreakerSettings breaker;  // per upstream, all instances together
+  domain::BreakerSettings breaker;  // per upstream, all instances: counts calls that got no answer at all
   std::size_t max_idle_per_thread = 32;
   std::int64_t idle_keep_ms = 20'000;  // below the servers' idle timeout, so a kept connection is alive
   std::size_t max_body_bytes = 16 * 1024 * 1024;

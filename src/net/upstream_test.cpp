@@ -84,6 +84,13 @@ class UpstreamTest : public ::testing::Test {
     };
     router.add_sync(Method::get, "/flaky", flaky);
     router.add_sync(Method::post, "/flaky", flaky);
+    // Silent until healthy: a call there gets no answer before its deadline.
+    router.add(Method::get, "/sick", [this](Request&, Responder r) {
+      ++hits_;
+      if (healthy_) return r.send(Response(200, "{}"));
+      std::lock_guard lock(mu_);
+      held_.push_back(std::move(r));
+    });
     router.add(Method::get, "/hang", [this](Request&, Responder r) {  // answers only at TearDown
       std::lock_guard lock(mu_);
       held_.push_back(std::move(r));
@@ -221,6 +228,13 @@ TEST_F(UpstreamTest, RetriesStopWhenTheBudgetIsSpent) {
   EXPECT_EQ(u.stats().retries, 10u);
 }
 
+// Deadlines are on the steady clock; the clock the breaker tests drive by hand is the breaker's.
+OutboundRequest sick() {
+  auto r = get("/sick");
+  r.deadline_us = SystemClock::instance().steady_us() + 50'000;
+  return r;
+}
+
 TEST_F(UpstreamTest, TheBreakerOpensRefusesAtOnceAndClosesAfterAGoodProbe) {
   ClientThreads threads;
   ManualClock clock(1'000'000);
@@ -228,13 +242,15 @@ TEST_F(UpstreamTest, TheBreakerOpensRefusesAtOnceAndClosesAfterAGoodProbe) {
   o.max_attempts = 1;
   o.breaker = {2, 1000};
   Upstream u(threads.io, o, clock);
-  (void)call(u, get("/flaky"));
+  EXPECT_EQ(call(u, get("/flaky"))->status, 503);  // an answer, whatever its status, is no failure
+  auto slow = call(u, sick());                     // the callee gives up at the deadline it was sent: 504
+  EXPECT_TRUE(!slow.ok() || slow->status == 504);
   EXPECT_EQ(u.breaker_state(), domain::BreakerState::closed);
-  (void)call(u, get("/flaky"));
+  (void)call(u, sick());
   EXPECT_EQ(u.breaker_state(), domain::BreakerState::open);
   EXPECT_EQ(u.breaker_trips(), 1u);
   hits_ = 0;
-  auto refused = call(u, get("/flaky"));
+  auto refused = call(u, get("/ok"));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, Errc::unavailable);
   EXPECT_NE(refused.error().message.find("circuit open"), std::string::npos);
@@ -242,8 +258,8 @@ TEST_F(UpstreamTest, TheBreakerOpensRefusesAtOnceAndClosesAfterAGoodProbe) {
   EXPECT_EQ(u.retry_after_ms(), 1000);
   clock.advance_ms(1000);
   healthy_ = true;
-  auto probe = call(u, get("/flaky"));
-  ASSERT_TRUE(probe.ok());
+  auto probe = call(u, sick());
+  ASSERT_TRUE(probe.ok()) << probe.error().message;
   EXPECT_EQ(probe->status, 200);
   EXPECT_EQ(u.breaker_state(), domain::BreakerState::closed);
 }
@@ -255,9 +271,9 @@ TEST_F(UpstreamTest, AFailedProbeOpensTheBreakerAgain) {
   o.max_attempts = 1;
   o.breaker = {1, 500};
   Upstream u(threads.io, o, clock);
-  (void)call(u, get("/flaky"));
+  (void)call(u, sick());
   clock.advance_ms(500);
-  (void)call(u, get("/flaky"));  // the probe fails
+  (void)call(u, sick());  // the probe fails
   EXPECT_EQ(u.breaker_state(), domain::BreakerState::open);
   EXPECT_EQ(u.breaker_trips(), 2u);
 }

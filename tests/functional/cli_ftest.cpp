@@ -180,26 +180,47 @@ TEST(Cli, ServeAfterMigrateUsesTheSchema) {
   EXPECT_TRUE(contains(r.output, "schema is up to date")) << r.output;
 }
 
-TEST(Cli, ServeWithInventoryRoleServesOnlyInventoryRoutes) {
+TEST(Cli, ARoleWithoutTheGatewayServesItsRoutesOnlyOnTheInternalListener) {
   ServerProcess server(Env{}, {"--roles", "inventory"});
   server.start();
+  ASSERT_GT(server.internal_port(), 0);
   auto c = server.client();
-  auto events = c->get("/api/v1/events");
-  EXPECT_EQ(events.status, 200) << events.body;
+  // No gateway here: nobody would authenticate or rate-limit a public request, so none is served.
+  expect_error(c->get("/api/v1/events"), 404, "NOT_FOUND");
   expect_error(c->post("/api/v1/auth/login", R"({"username":"admin","password":"admin-password-123"})"), 404,
                "NOT_FOUND");
-  expect_error(c->post("/api/v1/auth/register", R"({"username":"x","password":"y","email":"z"})"), 404, "NOT_FOUND");
   EXPECT_EQ(c->get("/healthz").status, 200);
   EXPECT_EQ(c->get("/metrics").status, 200);
+  // A gateway elsewhere reaches the catalogue at the internal listener's edge, with the secret.
+  net::HttpClient internal("127.0.0.1", server.internal_port());
+  EXPECT_EQ(internal.get("/internal/v1/edge/api/v1/events", {{"x-tacos-service-token", kServiceSecret}}).status, 200);
+  expect_error(internal.get("/internal/v1/edge/api/v1/events"), 401, "UNAUTHORIZED");
+  expect_error(internal.get("/internal/v1/edge/api/v1/events", {{"x-tacos-service-token", "guess"}}), 401,
+               "UNAUTHORIZED");
   EXPECT_EQ(server.stop(), 0);
 }
 
-TEST(Cli, ServeWithGatewayRoleHasNoCatalogue) {
-  ServerProcess server(Env{}, {"--roles=gateway"});
+TEST(Cli, AGatewayWithoutTheOtherRolesNeedsTheirUrls) {
+  TempDir dir;
+  auto r = run_tacos({"serve", "--roles=gateway"}, {{"TACOS_HTTP_PORT", "0"},
+                                                    {"TACOS_INTERNAL_SERVICE_SECRET", kServiceSecret},
+                                                    {"TACOS_STORE_DATA_DIR", dir.path() + "/data"}});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "roles.inventory.url: required")) << r.output;
+}
+
+TEST(Cli, AGatewayAnswersItsOwnRoutesAndSaysWhenARoleIsDown) {
+  ServerProcess server(Env{{"TACOS_ROLES_INVENTORY_URL", "http://127.0.0.1:9"},
+                           {"TACOS_ROLES_QUEUE_URL", "http://127.0.0.1:9"},
+                           {"TACOS_ROLES_RESERVATION_URL", "http://127.0.0.1:9"},
+                           {"TACOS_ROLES_PAYMENT_URL", "http://127.0.0.1:9"}},
+                       {"--roles=gateway"});
   server.start();
   auto c = server.client();
   EXPECT_FALSE(login(*c, kAdminUser, kAdminPassword).empty());
-  expect_error(c->get("/api/v1/events"), 404, "NOT_FOUND");
+  auto down = c->get("/api/v1/events");
+  expect_error(down, 503, "UNAVAILABLE");
+  EXPECT_FALSE(down.header("retry-after").empty());
   EXPECT_EQ(server.stop(), 0);
 }
 

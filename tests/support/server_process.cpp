@@ -32,6 +32,9 @@ std::map<std::string, std::string> ServerProcess::defaults() {
       {"TACOS_HTTP_PORT", "0"},
       {"TACOS_HTTP_THREADS", "2"},
       {"TACOS_AUTH_JWT_SECRET", "functional-test-secret-0123456789abcdef"},
+      // Roles in separate processes (and --force-remote) talk over the internal listener.
+      {"TACOS_INTERNAL_PORT", "0"},
+      {"TACOS_INTERNAL_SERVICE_SECRET", kServiceSecret},
       {"TACOS_AUTH_ADMIN_USERNAME", kAdminUser},
       {"TACOS_AUTH_ADMIN_PASSWORD", kAdminPassword},
       {"TACOS_AUTH_ARGON2_OPS", "1"},
@@ -50,6 +53,12 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env, std::vector
   own_dir_ = std::make_unique<TempDir>();
   data_dir_ = data_dir.empty() ? own_dir_->path() + "/data" : data_dir;
   port_file_ = own_dir_->path() + "/port";
+  internal_port_file_ = own_dir_->path() + "/internal-port";
+  // make test runs every functional suite twice: the second time every call between roles goes
+  // over HTTP (tests/CMakeLists.txt sets this for the *_remote runs).
+  if (const char* remote = std::getenv("TACOS_TEST_FORCE_REMOTE"); remote && std::string_view(remote) == "1") {
+    args_.push_back("--force-remote");
+  }
   log_path_ = own_dir_->path() + "/server.log";
 }
 
@@ -64,6 +73,7 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start() {
   std::error_code ec;
   fs::remove(port_file_, ec);
+  fs::remove(internal_port_file_, ec);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     if (std::string_view(*e).rfind("TACOS_", 0) != 0) env_strings.emplace_back(*e);
@@ -71,6 +81,7 @@ void ServerProcess::start() {
   auto env = env_;
   env["TACOS_STORE_DATA_DIR"] = data_dir_;
   env["TACOS_HTTP_PORT_FILE"] = port_file_;
+  env["TACOS_INTERNAL_PORT_FILE"] = internal_port_file_;
   for (auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<std::string> argv_strings{TACOS_BINARY, "serve"};
   argv_strings.insert(argv_strings.end(), args_.begin(), args_.end());
@@ -98,6 +109,9 @@ void ServerProcess::start() {
     int port = 0;
     if (f >> port && port > 0) {
       port_ = static_cast<std::uint16_t>(port);
+      std::ifstream internal(internal_port_file_);  // written before the public one, when there is one
+      int iport = 0;
+      internal_port_ = internal >> iport ? static_cast<std::uint16_t>(iport) : 0;
       return;
     }
     int status;

@@ -40,6 +40,8 @@ class ServerProcess {
   int wait_exit(int timeout_ms);
 
   std::uint16_t port() const { return port_; }
+  /// The internal listener's port (roles apart or --force-remote), else 0.
+  std::uint16_t internal_port() const { return internal_port_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
   std::unique_ptr<net::HttpClient> client() const;
@@ -54,6 +56,8 @@ class ServerProcess {
   std::unique_ptr<TempDir> own_dir_;
   std::string data_dir_;
   std::string port_file_;
+  std::string internal_port_file_;
+  std::uint16_t internal_port_ = 0;
   std::string log_path_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
@@ -107,6 +111,9 @@ struct CommandResult {
 };
 CommandResult run_tacos(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                         int timeout_ms = 30000);
+
+/// The internal API's service secret every test server gets.
+inline constexpr const char* kServiceSecret = "functional-test-service-secret-0123456789";
 
 /// Admin credentials the default test server configures.
 inline constexpr const char* kAdminUser = "admin";

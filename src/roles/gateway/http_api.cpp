@@ -11,7 +11,7 @@ using net::Request;
 using net::Responder;
 using net::Response;
 
-void add_auth_routes(net::Router& router, Accounts& accounts, net::BlockingPool& pool) {
+void add_auth_routes(net::Routes& router, Accounts& accounts, net::BlockingPool& pool) {
   router.add(Method::post, "/api/v1/auth/register", [&accounts, &pool](Request& req, Responder res) {
     auto body = parse_json_object(req.body);
     if (!body) return res.send(net::error_response(body.error(), req.trace_id));

@@ -8,6 +8,6 @@
 namespace tacos::gateway {
 
 /// Password hashing runs on `pool` so the I/O threads keep serving while it works.
-void add_auth_routes(net::Router& router, Accounts& accounts, net::BlockingPool& pool);
+void add_auth_routes(net::Routes& router, Accounts& accounts, net::BlockingPool& pool);
 
 }  // namespace tacos::gateway

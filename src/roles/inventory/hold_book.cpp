@@ -9,7 +9,8 @@ namespace tacos::inventory {
 
 using domain::SeatStatus;
 
-HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger) : catalogue_(catalogue), ledger_(ledger) {
+HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms)
+    : catalogue_(catalogue), ledger_(ledger), clock_(clock), tentative_ms_(tentative_ms) {
   subscription_ = catalogue_.on_created([this](const domain::Event& e) {
     if (auto st = preload(e.id); !st) {
       log::warn("could not load a new event's seats",
@@ -72,6 +73,26 @@ Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* l
 }
 
 Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
+  auto now = clock_.now_ms();
+  bool sweep = false;
+  {
+    std::lock_guard lock(tentative_mu_);
+    if (now >= next_lapse_ms_) {
+      next_lapse_ms_ = now + 1000;
+      sweep = true;
+    }
+  }
+  if (sweep) lapse_tentative(now);
+  auto plan = take(req);
+  if (plan) {
+    std::lock_guard lock(tentative_mu_);
+    plan->hint_id = "h" + std::to_string(++next_hint_);
+    tentative_.emplace(plan->hint_id, std::make_pair(now, *plan));
+  }
+  return plan;
+}
+
+Result<HoldPlan> HoldBook::take(const HoldRequest& req) {
   auto st = state(req.event_id);
   if (!st) return st.error();
   auto& e = **st;
@@ -144,6 +165,15 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
 }
 
 void HoldBook::undo_hold(const HoldPlan& plan) {
+  {
+    std::lock_guard lock(tentative_mu_);
+    // Undone once: a hold that lapsed meanwhile was reverted already.
+    if (!plan.hint_id.empty() && tentative_.erase(plan.hint_id) == 0) return;
+  }
+  revert(plan);
+}
+
+void HoldBook::revert(const HoldPlan& plan) {
   auto st = state(plan.event_id);
   if (!st) return;
   auto& e = **st;
@@ -159,36 +189,59 @@ void HoldBook::undo_hold(const HoldPlan& plan) {
   }
 }
 
-void HoldBook::released(const store::Reservation& r) {
-  bool fresh = false;
-  auto st = state(r.event_id, &fresh);
-  if (!st || fresh) return;  // a fresh load already reflects this committed release
-  auto& e = **st;
-  std::lock_guard lock(e.mu);
-  if (e.event.general_admission) {
-    e.ga_available += r.quantity;
-    e.ga_held -= r.quantity;
-    return;
+void HoldBook::lapse_tentative(std::int64_t now_ms) {
+  std::vector<HoldPlan> lapsed;
+  {
+    std::lock_guard lock(tentative_mu_);
+    for (auto it = tentative_.begin(); it != tentative_.end();) {
+      if (now_ms - it->second.first >= tentative_ms_) {
+        lapsed.push_back(std::move(it->second.second));
+        it = tentative_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (const auto& id : r.seat_ids) {
-    auto it = e.index.find(id);
-    if (it != e.index.end()) e.status[it->second] = SeatStatus::available;
+  for (const auto& p : lapsed) {
+    log::warn("a tentative hold was neither confirmed nor undone; its seats are free again in memory",
+              {log::str("event_id", p.event_id), log::str("hint_id", p.hint_id)});
+    revert(p);
   }
 }
 
-void HoldBook::sold(const store::Reservation& r) {
+void HoldBook::changed(const SeatChange& c) {
+  if (c.kind == SeatChange::Kind::held) {
+    std::lock_guard lock(tentative_mu_);
+    if (tentative_.erase(c.hint_id) > 0 || c.hint_id.empty()) return;
+    // The tentative hold lapsed before its confirmation came: take its seats in memory again.
+  }
   bool fresh = false;
-  auto st = state(r.event_id, &fresh);
-  if (!st || fresh) return;  // a fresh load already reflects this committed sale
+  auto st = state(c.event_id, &fresh);
+  if (!st || fresh) return;  // a fresh load already reflects this committed change
   auto& e = **st;
   std::lock_guard lock(e.mu);
   if (e.event.general_admission) {
-    e.ga_held -= r.quantity;
+    switch (c.kind) {
+      case SeatChange::Kind::held:
+        e.ga_available -= c.quantity;
+        e.ga_held += c.quantity;
+        break;
+      case SeatChange::Kind::released:
+        e.ga_available += c.quantity;
+        e.ga_held -= c.quantity;
+        break;
+      case SeatChange::Kind::sold:
+        e.ga_held -= c.quantity;
+        break;
+    }
     return;
   }
-  for (const auto& id : r.seat_ids) {
+  auto to = c.kind == SeatChange::Kind::released ? SeatStatus::available
+            : c.kind == SeatChange::Kind::sold   ? SeatStatus::sold
+                                                 : SeatStatus::held;
+  for (const auto& id : c.seat_ids) {
     auto it = e.index.find(id);
-    if (it != e.index.end()) e.status[it->second] = SeatStatus::sold;
+    if (it != e.index.end()) e.status[it->second] = to;
   }
 }
 

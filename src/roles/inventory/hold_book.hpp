@@ -1,9 +1,11 @@
 #pragma once
-// The inventory role's live view of every seat and general-admission stock: the place where
-// "all requested seats or none" is decided, in memory, under one mutex per event. The store
-// follows it: a hold is written durably before anyone is told about it, and a process that
-// restarts rebuilds this view from the committed state: an event is loaded when the catalogue
-// creates it, or else on its first use, once however many holds arrive for it together.
+// The inventory role's memory of every seat and general-admission stock: a hint that takes the
+// seats of a hold tentatively, all or none, under one mutex per event, so that most conflicts are
+// refused before they reach the store's writer (decision 0007). The store decides: the hold's
+// transaction moves the seats again and fails if one is taken. changed() applies what committed;
+// a tentative hold nobody confirms (changed(held)) or undoes lapses after `tentative_ms`. A
+// process that restarts rebuilds this view from the committed state: an event is loaded when the
+// catalogue creates it, or else on its first use, once however many holds arrive together.
 
 #include <memory>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
 #include "store/ledger.hpp"
@@ -20,7 +23,7 @@ namespace tacos::inventory {
 
 class HoldBook {
  public:
-  HoldBook(Catalogue& catalogue, store::Ledger& ledger);
+  HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms = 30'000);
   ~HoldBook();
   HoldBook(const HoldBook&) = delete;
   HoldBook& operator=(const HoldBook&) = delete;
@@ -33,9 +36,10 @@ class HoldBook {
 
   Result<HoldPlan> hold(const HoldRequest& request);
   void undo_hold(const HoldPlan& plan);
-  /// Sets seats (or returns stock) in memory after a durable change.
-  void released(const store::Reservation& r);
-  void sold(const store::Reservation& r);
+  /// Applies a change that committed: confirms a tentative hold, frees or sells seats.
+  void changed(const SeatChange& change);
+  /// Reverts tentative holds older than tentative_ms (hold() calls it once a second).
+  void lapse_tentative(std::int64_t now_ms);
 
   struct Counts {
     std::int64_t available = 0, held = 0, sold = 0;
@@ -55,9 +59,18 @@ class HoldBook {
   /// The event's live state, loaded from the store on first use; `loaded_now` tells the caller
   /// that the load already includes every committed change.
   Result<EventState*> state(std::string_view event_id, bool* loaded_now = nullptr);
+  Result<HoldPlan> take(const HoldRequest& request);
+
+  void revert(const HoldPlan& plan);
 
   Catalogue& catalogue_;
   store::Ledger& ledger_;
+  const Clock& clock_;
+  const std::int64_t tentative_ms_;
+  std::mutex tentative_mu_;                                                       // guards the tentative holds
+  std::unordered_map<std::string, std::pair<std::int64_t, HoldPlan>> tentative_;  // hint id -> (since, plan)
+  std::int64_t next_lapse_ms_ = 0;
+  std::uint64_t next_hint_ = 0;
   mutable std::shared_mutex mu_;  // guards events_ and loads_
   std::unordered_map<std::string, std::unique_ptr<EventState>> events_;
   std::mutex load_mu_;  // one load at a time: holds racing for an unloaded event wait for one load

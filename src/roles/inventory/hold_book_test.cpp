@@ -35,7 +35,7 @@ class HoldBookTest : public ::testing::Test {
     s.ga_quantity = 100;
     s.ga_price = 7;
     ASSERT_TRUE(catalogue_->create(s).ok());
-    book_ = std::make_unique<HoldBook>(*catalogue_, store_->ledger());
+    book_ = std::make_unique<HoldBook>(*catalogue_, store_->ledger(), clock_, 30'000);
   }
   void TearDown() override {
     book_.reset();
@@ -84,11 +84,8 @@ TEST_F(HoldBookTest, UndoAndReleaseGiveSeatsBack) {
   book_->undo_hold(*p);
   auto again = book_->hold({"evt_seats", {"VIP-1-5"}, 0});
   ASSERT_TRUE(again.ok());
-  store::Reservation r;
-  r.event_id = "evt_seats";
-  r.seat_ids = {"VIP-1-5"};
-  r.quantity = 1;
-  book_->sold(r);
+  book_->changed({SeatChange::Kind::held, "evt_seats", {"VIP-1-5"}, 1, again->hint_id});
+  book_->changed({SeatChange::Kind::sold, "evt_seats", {"VIP-1-5"}, 1, {}});
   EXPECT_EQ(book_->counts("evt_seats")->sold, 1);
   EXPECT_EQ(book_->hold({"evt_seats", {"VIP-1-5"}, 0}).error().code, Errc::seat_unavailable);
 }
@@ -134,13 +131,11 @@ TEST_F(HoldBookTest, GeneralAdmissionStockNeverGoesNegative) {
 TEST_F(HoldBookTest, AReleaseCommittedBeforeTheFirstLoadIsNotCountedTwice) {
   // After a restart the first touch of an event may be an expiry that already committed: the
   // load from the store includes it, so applying it again would invent stock.
-  store::Reservation r;
-  r.event_id = "evt_ga";
-  r.quantity = 3;
-  HoldBook fresh(*catalogue_, store_->ledger());
-  fresh.released(r);
+  SeatChange released{SeatChange::Kind::released, "evt_ga", {}, 3, {}};
+  HoldBook fresh(*catalogue_, store_->ledger(), clock_);
+  fresh.changed(released);
   EXPECT_EQ(fresh.counts("evt_ga")->available, 100);
-  fresh.released(r);  // loaded now: a later release is applied
+  fresh.changed(released);  // loaded now: a later release is applied
   EXPECT_EQ(fresh.counts("evt_ga")->available, 103);
 }
 
@@ -179,6 +174,38 @@ TEST_F(HoldBookTest, HoldsRacingForAnUnloadedEventLoadItOnce) {
   EXPECT_EQ(book_->loads(), 1);
   EXPECT_EQ(book_->hold({"evt_nope", {"A-1-1"}, 0}).error().code, Errc::not_found);
   EXPECT_EQ(book_->loads(), 1);
+}
+
+TEST_F(HoldBookTest, ATentativeHoldNobodyConfirmsLapses) {
+  auto p = book_->hold({"evt_seats", {"A-1-1"}, 0});
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->hint_id.empty());
+  clock_.advance_ms(29'000);
+  book_->lapse_tentative(clock_.now_ms());
+  EXPECT_EQ(book_->hold({"evt_seats", {"A-1-1"}, 0}).error().code, Errc::seat_unavailable);
+  clock_.advance_ms(1'000);  // the holder never came back (its process died between hold and write)
+  book_->lapse_tentative(clock_.now_ms());
+  EXPECT_TRUE(book_->hold({"evt_seats", {"A-1-1"}, 0}).ok());
+}
+
+TEST_F(HoldBookTest, AConfirmedHoldDoesNotLapse) {
+  auto p = book_->hold({"evt_ga", {}, 3});
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  book_->changed({SeatChange::Kind::held, "evt_ga", {}, 3, p->hint_id});
+  clock_.advance_ms(60'000);
+  book_->lapse_tentative(clock_.now_ms());
+  EXPECT_EQ(book_->counts("evt_ga")->held, 3);
+  book_->undo_hold(*p);  // too late to undo: nothing changes
+  EXPECT_EQ(book_->counts("evt_ga")->held, 3);
+}
+
+TEST_F(HoldBookTest, AConfirmationAfterTheLapseTakesTheSeatsAgain) {
+  auto p = book_->hold({"evt_seats", {"A-1-2"}, 0});
+  ASSERT_TRUE(p.ok());
+  clock_.advance_ms(31'000);
+  book_->lapse_tentative(clock_.now_ms());
+  book_->changed({SeatChange::Kind::held, "evt_seats", {"A-1-2"}, 1, p->hint_id});  // it did commit
+  EXPECT_EQ(book_->hold({"evt_seats", {"A-1-2"}, 0}).error().code, Errc::seat_unavailable);
 }
 
 }  // namespace

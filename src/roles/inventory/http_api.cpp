@@ -83,7 +83,7 @@ Result<domain::EventSpec> parse_event_spec(std::string_view body, std::int64_t n
   return s;
 }
 
-void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults,
+void add_routes(net::Routes& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults,
                 net::BlockingPool& pool) {
   router.add_sync(Method::get, "/api/v1/events", [&catalogue](Request& req) {
     auto r = catalogue.list_json();

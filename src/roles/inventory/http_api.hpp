@@ -16,7 +16,7 @@ struct EventDefaults {
 };
 
 /// Creating an event writes every seat; it runs on `pool` to keep the I/O threads free.
-void add_routes(net::Router& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults,
+void add_routes(net::Routes& router, Catalogue& catalogue, const Clock& clock, EventDefaults defaults,
                 net::BlockingPool& pool);
 
 /// Builds an EventSpec from the admin's JSON body; the error names the offending field.

@@ -2,46 +2,46 @@
 
 namespace tacos::inventory {
 
-std::optional<EventInfo> LocalInventoryClient::event_info(std::string_view event_id) {
-  auto e = catalogue_.get(event_id);
-  if (!e) return std::nullopt;
-  return EventInfo{e->id, e->sale_starts_at_ms, e->admission_rate, e->active_buyer_cap, e->hold_ttl_sec};
+EventInfo event_info_of(const domain::Event& e) {
+  EventInfo i;
+  i.id = e.id;
+  i.name = e.name;
+  i.sale_starts_at_ms = e.sale_starts_at_ms;
+  i.admission_rate = e.admission_rate;
+  i.active_buyer_cap = e.active_buyer_cap;
+  i.hold_ttl_sec = e.hold_ttl_sec;
+  i.max_tickets_per_user = e.max_tickets_per_user;
+  i.currency = e.currency;
+  i.general_admission = e.general_admission;
+  return i;
 }
 
-Status LocalInventoryClient::set_queue_settings(std::string_view event_id, int admission_rate, int active_buyer_cap) {
-  return catalogue_.update_queue_settings(event_id, admission_rate, active_buyer_cap);
+EventCounts event_counts_of(const domain::Event& e) {
+  EventCounts c;
+  for (const auto& s : e.sections) {
+    c.capacity += s.capacity;
+    c.free += s.available;
+    c.held += s.held;
+    c.sold += s.sold;
+  }
+  return c;
 }
 
-Status LocalInventoryClient::write_hold(store::WriteTx& tx, const HoldPlan& plan, std::string_view reservation_id) {
-  if (plan.general_admission) {
-    if (!tx.adjust_ga_stock(plan.event_id, -plan.quantity)) return Error(Errc::sold_out, "the tickets are gone");
-    return {};
-  }
-  auto moved = tx.move_seats(plan.event_id, plan.seat_ids, domain::SeatStatus::available, domain::SeatStatus::held,
-                             reservation_id);
-  // Memory said the seats were free; the store disagreeing means the two drifted apart.
-  if (moved != static_cast<std::int64_t>(plan.seat_ids.size())) {
-    return Error(Errc::seat_unavailable, "seats no longer available", "seat_ids");
-  }
-  return {};
+void LocalInventoryClient::event_info(std::string event_id, Done<EventInfo> done) {
+  auto e = catalogue_->get(event_id);
+  if (!e) return done(Error(Errc::not_found, "no event '" + event_id + "'"));
+  done(event_info_of(*e));
 }
 
-Status LocalInventoryClient::write_release(store::WriteTx& tx, const store::Reservation& r) {
-  if (r.seat_ids.empty()) {
-    if (!tx.adjust_ga_stock(r.event_id, r.quantity)) return Error(Errc::internal, "stock would exceed capacity");
-    return {};
-  }
-  tx.move_seats(r.event_id, r.seat_ids, domain::SeatStatus::held, domain::SeatStatus::available, r.id);
-  return {};
+void LocalInventoryClient::event_counts(std::string event_id, Done<EventCounts> done) {
+  auto e = catalogue_->get(event_id);
+  if (!e) return done(Error(Errc::not_found, "no event '" + event_id + "'"));
+  done(event_counts_of(*e));
 }
 
-Status LocalInventoryClient::write_sell(store::WriteTx& tx, const store::Reservation& r) {
-  if (r.seat_ids.empty()) return {};  // general admission: the stock left when the hold was made
-  auto moved = tx.move_seats(r.event_id, r.seat_ids, domain::SeatStatus::held, domain::SeatStatus::sold, r.id);
-  if (moved != static_cast<std::int64_t>(r.seat_ids.size())) {
-    return Error(Errc::internal, "held seats of reservation " + r.id + " were not all held");
-  }
-  return {};
+void LocalInventoryClient::set_queue_settings(std::string event_id, int admission_rate, int active_buyer_cap,
+                                              DoneStatus done) {
+  done(catalogue_->update_queue_settings(event_id, admission_rate, active_buyer_cap));
 }
 
 }  // namespace tacos::inventory

@@ -1,5 +1,7 @@
 #pragma once
-// InventoryClient for roles in the same process: direct calls into the Catalogue.
+// InventoryClient for roles in the same process: plain calls into the catalogue and the hold
+// book, answered before the call returns. Made unbound when the module registers its client and
+// bound to the services when it wires them.
 
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
@@ -9,21 +11,25 @@ namespace tacos::inventory {
 
 class LocalInventoryClient final : public InventoryClient {
  public:
-  LocalInventoryClient(Catalogue& catalogue, HoldBook& holds) : catalogue_(catalogue), holds_(holds) {}
-  std::optional<EventInfo> event_info(std::string_view event_id) override;
-  Status set_queue_settings(std::string_view event_id, int admission_rate, int active_buyer_cap) override;
+  void bind(Catalogue& catalogue, HoldBook& holds) {
+    catalogue_ = &catalogue;
+    holds_ = &holds;
+  }
 
-  Result<HoldPlan> hold(const HoldRequest& request) override { return holds_.hold(request); }
-  void undo_hold(const HoldPlan& plan) override { holds_.undo_hold(plan); }
-  Status write_hold(store::WriteTx& tx, const HoldPlan& plan, std::string_view reservation_id) override;
-  Status write_release(store::WriteTx& tx, const store::Reservation& r) override;
-  void released(const store::Reservation& r) override { holds_.released(r); }
-  Status write_sell(store::WriteTx& tx, const store::Reservation& r) override;
-  void sold(const store::Reservation& r) override { holds_.sold(r); }
+  void event_info(std::string event_id, Done<EventInfo> done) override;
+  void event_counts(std::string event_id, Done<EventCounts> done) override;
+  void set_queue_settings(std::string event_id, int admission_rate, int active_buyer_cap, DoneStatus done) override;
+  void hold(HoldRequest request, Done<HoldPlan> done) override { done(holds_->hold(request)); }
+  void undo_hold(HoldPlan plan) override { holds_->undo_hold(plan); }
+  void changed(SeatChange change) override { holds_->changed(change); }
 
  private:
-  Catalogue& catalogue_;
-  HoldBook& holds_;
+  Catalogue* catalogue_ = nullptr;
+  HoldBook* holds_ = nullptr;
 };
+
+/// The facts of an event other roles see.
+EventInfo event_info_of(const domain::Event& e);
+EventCounts event_counts_of(const domain::Event& e);
 
 }  // namespace tacos::inventory

@@ -22,7 +22,7 @@ std::function<void(Result<store::PaymentIntent>)> reply(Responder res, std::stri
 
 }  // namespace
 
-void add_routes(net::Router& router, PaymentService& service) {
+void add_routes(net::Routes& router, PaymentService& service) {
   auto intent = net::require_user([&service](Request& req, Responder res) {
     auto body = parse_json_object(req.body);
     if (!body) return res.send(net::error_response(body.error(), req.trace_id));

@@ -7,6 +7,6 @@
 
 namespace tacos::payment {
 
-void add_routes(net::Router& router, PaymentService& service);
+void add_routes(net::Routes& router, PaymentService& service);
 
 }  // namespace tacos::payment

@@ -13,7 +13,8 @@ using store::ReservationStatus;
 
 namespace {
 constexpr std::string_view kSettleJob = "payment.settle";
-}
+constexpr std::string_view kDeliverJob = "webhook.deliver";
+}  // namespace
 
 std::optional<Action> parse_action(std::string_view s) {
   if (s == "approve") return Action::approve;
@@ -51,10 +52,12 @@ std::string intent_json(const store::PaymentIntent& p) {
   return j.dump();
 }
 
-PaymentService::PaymentService(store::Ledger& ledger, worker::JobRunner& jobs, const Clock& clock, Settings settings,
+PaymentService::PaymentService(store::Ledger& ledger, store::JobQueue& jobs,
+                               reservation::ReservationClient& reservations, const Clock& clock, Settings settings,
                                const auth::WebhookSigner& signer, metrics::Registry& metrics)
     : ledger_(ledger),
       jobs_(jobs),
+      reservations_(reservations),
       clock_(clock),
       s_(settings),
       signer_(signer),
@@ -69,6 +72,22 @@ bool PaymentService::random_approves() {
 }
 
 void PaymentService::create_intent(const net::Identity& who, IntentRequest req, Done<store::PaymentIntent> done) {
+  // The reservation role says whether the hold is the caller's and live, and what it costs.
+  auto id = req.reservation_id;
+  reservations_.get(id, [this, who, req = std::move(req), done](Result<store::Reservation> r) mutable {
+    if (!r && r.error().code != Errc::not_found) return done(r.error());
+    if (!r || (r->user_id != who.user_id && !who.is_admin())) {
+      return done(Error(Errc::not_found, "no reservation '" + req.reservation_id + "'"));
+    }
+    if (r->status != ReservationStatus::hold || clock_.now_ms() >= r->hold_expires_at_ms) {
+      return done(Error(Errc::payment_not_payable,
+                        "reservation is " + std::string(store::to_string(r->status)) + ", not an active hold"));
+    }
+    insert_intent(std::move(req), std::move(*r), std::move(done));
+  });
+}
+
+void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done<store::PaymentIntent> done) {
   struct Outcome {
     std::optional<store::PaymentIntent> intent;
     std::optional<store::Job> settle_job;
@@ -80,24 +99,16 @@ void PaymentService::create_intent(const net::Identity& who, IntentRequest req, 
   ledger_.submit(store::WriteOp{
       [=, this](store::WriteTx& tx) -> Status {
         *out = Outcome{};
-        auto r = tx.reservation(req.reservation_id);
-        if (!r || (r->user_id != who.user_id && !who.is_admin())) {
-          return Error(Errc::not_found, "no reservation '" + req.reservation_id + "'");
-        }
-        if (r->status != ReservationStatus::hold || tx.now_ms() >= r->hold_expires_at_ms) {
-          return Error(Errc::payment_not_payable,
-                       "reservation is " + std::string(store::to_string(r->status)) + ", not an active hold");
-        }
-        out->charged = r->total_amount;
-        out->currency = r->currency;
+        out->charged = r.total_amount;
+        out->currency = r.currency;
         std::optional<store::PaymentIntent> p = tx.open_payment_for(req.reservation_id);
         if (!p) {
           p.emplace();
           p->id = new_id("pi_", 20);
           p->reservation_id = req.reservation_id;
-          p->user_id = r->user_id;
-          p->amount = r->total_amount;  // the server's price, whatever the client sent
-          p->currency = r->currency;
+          p->user_id = r.user_id;
+          p->amount = r.total_amount;  // the server's price, whatever the client sent
+          p->currency = r.currency;
           p->created_at_ms = p->updated_at_ms = tx.now_ms();
           tx.insert_payment(*p);
         }
@@ -122,7 +133,7 @@ void PaymentService::create_intent(const net::Identity& who, IntentRequest req, 
                log::num("client_amount", req.amount.value_or(out->charged)), log::num("amount", out->charged),
                log::str("client_currency", req.currency.value_or(out->currency)), log::str("currency", out->currency)});
         }
-        if (out->settle_job) jobs_.schedule(*out->settle_job);
+        if (out->settle_job) jobs_.enqueued(*out->settle_job);
         done(*out->intent);
       }});
 }
@@ -152,7 +163,7 @@ std::optional<store::Job> PaymentService::settle(store::WriteTx& tx, const store
   // The webhook id is fixed now, so every retry of the delivery carries the same one.
   json body{{"id", new_id("whe_", 20)}, {"type", type}, {"created", tx.now_ms() / 1000}, {"data", data}};
   store::Job job;
-  job.kind = "webhook.deliver";
+  job.kind = kDeliverJob;
   job.payload = body.dump();
   job.run_at_ms = tx.now_ms();
   job.id = tx.add_job(job.kind, job.payload, job.run_at_ms);
@@ -197,7 +208,7 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
                                 },
                                 [this, out, scheduled, done](const Status& st) {
                                   if (!st) return done(st.error());
-                                  if (*scheduled) jobs_.schedule(**scheduled);
+                                  if (*scheduled) jobs_.enqueued(**scheduled);
                                   done(**out);
                                 }});
 }
@@ -208,6 +219,12 @@ Result<store::PaymentIntent> PaymentService::get(const net::Identity& who, std::
     return Error(Errc::not_found, "no payment intent '" + std::string(intent_id) + "'");
   }
   return *p;
+}
+
+void PaymentService::run_job(const store::Job& job, std::function<void(Status)> finish) {
+  if (job.kind == kSettleJob) return settle_job(job, std::move(finish));
+  if (job.kind == kDeliverJob) return deliver_job(job, std::move(finish));
+  finish(Error(Errc::internal, "the payment role runs no job of kind " + job.kind));
 }
 
 void PaymentService::settle_job(const store::Job& job, std::function<void(Status)> finish) {
@@ -226,7 +243,7 @@ void PaymentService::settle_job(const store::Job& job, std::function<void(Status
                                   return {};  // already settled: nothing to do (idempotent)
                                 },
                                 [this, webhook, finish](const Status& st) {
-                                  if (st && *webhook) jobs_.schedule(**webhook);
+                                  if (st && *webhook) jobs_.enqueued(**webhook);
                                   finish(st);
                                 }});
 }

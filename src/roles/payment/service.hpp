@@ -12,7 +12,8 @@
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "net/http.hpp"
-#include "roles/worker/job_runner.hpp"
+#include "roles/reservation/client.hpp"
+#include "store/jobs.hpp"
 #include "store/ledger.hpp"
 
 namespace tacos::payment {
@@ -39,13 +40,10 @@ struct IntentRequest {
 /// Carries a signed webhook to the receiver: in-process or over HTTP. Calls done exactly once.
 using WebhookTransport = std::function<void(std::string body, std::string signature, std::function<void(Status)> done)>;
 
-template <typename T>
-using Done = std::function<void(Result<T>)>;
-
 class PaymentService {
  public:
-  PaymentService(store::Ledger& ledger, worker::JobRunner& jobs, const Clock& clock, Settings settings,
-                 const auth::WebhookSigner& signer, metrics::Registry& metrics);
+  PaymentService(store::Ledger& ledger, store::JobQueue& jobs, reservation::ReservationClient& reservations,
+                 const Clock& clock, Settings settings, const auth::WebhookSigner& signer, metrics::Registry& metrics);
 
   void set_transport(WebhookTransport transport) { transport_ = std::move(transport); }
 
@@ -59,7 +57,8 @@ class PaymentService {
   /// The caller's own intent (admins see all); NOT_FOUND otherwise.
   Result<store::PaymentIntent> get(const net::Identity& who, std::string_view intent_id);
 
-  /// Job handlers.
+  /// Runs one of the role's jobs: payment.settle, webhook.deliver.
+  void run_job(const store::Job& job, std::function<void(Status)> finish);
   void settle_job(const store::Job& job, std::function<void(Status)> finish);
   void deliver_job(const store::Job& job, std::function<void(Status)> finish);
 
@@ -73,8 +72,11 @@ class PaymentService {
                                              bool approve, std::int64_t after_ms);
   bool random_approves();
 
+  void insert_intent(IntentRequest req, store::Reservation r, Done<store::PaymentIntent> done);
+
   store::Ledger& ledger_;
-  worker::JobRunner& jobs_;
+  store::JobQueue& jobs_;
+  reservation::ReservationClient& reservations_;
   const Clock& clock_;
   Settings s_;
   const auth::WebhookSigner& signer_;

@@ -34,27 +34,6 @@ Result<std::string> token_from(const Request& req, bool allow_body) {
 
 }  // namespace
 
-std::string stats_json(const QueueStats& s) {
-  const auto& r = s.room;
-  return json{{"event_id", s.event_id},
-              {"open", r.open},
-              {"sale_starts_at", format_rfc3339(s.sale_starts_at_ms)},
-              {"waiting", r.waiting},
-              {"pre_queue", r.pre_queue},
-              {"admitted", r.admitted_total},
-              {"active_buyers", r.active_buyers},
-              {"active_buyer_cap", s.active_buyer_cap},
-              {"admission_rate", s.admission_rate},
-              {"measured_admission_rate", std::round(r.measured_rate * 100) / 100},
-              {"serving", r.serving},
-              {"joined", r.joined_total},
-              {"abandoned", r.abandoned_total},
-              {"left", r.left_total},
-              {"lapsed", r.lapsed_total},
-              {"finished", r.finished_total}}
-      .dump();
-}
-
 std::string status_json(const StatusResult& s) {
   json j{{"event_id", s.event_id},
          {"status", s.status},
@@ -67,7 +46,7 @@ std::string status_json(const StatusResult& s) {
   return j.dump();
 }
 
-void add_routes(net::Router& router, QueueService& service) {
+void add_routes(net::Routes& router, QueueService& service) {
   router.add(Method::post, "/api/v1/queue/join", [&service](Request& req, net::Responder res) {
     // Signing in is optional here: a stale, expired or foreign bearer token (a login that ran out
     // while waiting, a load tester's static key) joins anonymously instead of being refused.
@@ -139,24 +118,26 @@ void add_routes(net::Router& router, QueueService& service) {
   router.add_sync(Method::post, "/api/v1/queue/leave", leave);  // navigator.sendBeacon sends POST
 
   // Admin only: the authentication middleware guards every /api/v1/admin/ path.
-  router.add_sync(Method::get, "/api/v1/admin/events/{id}/queue", [&service](Request& req) {
-    auto s = service.stats(req.param("id"));
-    if (!s) return net::error_response(s.error(), req.trace_id);
-    return Response(200, stats_json(*s));
+  auto answer = [](net::Responder res, std::string trace) {
+    return [res, trace](Result<QueueStats> s) {
+      if (!s) return res.send(net::error_response(s.error(), trace));
+      res.send(Response(200, to_json(*s)));
+    };
+  };
+  router.add(Method::get, "/api/v1/admin/events/{id}/queue", [&service, answer](Request& req, net::Responder res) {
+    service.stats(req.param("id"), answer(res, req.trace_id));
   });
 
-  router.add_sync(Method::patch, "/api/v1/admin/events/{id}/queue", [&service](Request& req) {
+  router.add(Method::patch, "/api/v1/admin/events/{id}/queue", [&service, answer](Request& req, net::Responder res) {
     auto body = parse_json_object(req.body);
-    if (!body) return net::error_response(body.error(), req.trace_id);
+    if (!body) return res.send(net::error_response(body.error(), req.trace_id));
     JsonReader r(*body);
     auto rate = r.optional_int("admission_rate", 1, 1'000'000);
     auto cap = r.optional_int("active_buyer_cap", 1, 1'000'000);
     if (r.ok() && !rate && !cap) r.fail("admission_rate", "give 'admission_rate' and/or 'active_buyer_cap'");
-    if (!r.ok()) return net::error_response(r.error(), req.trace_id);
-    auto s = service.configure(req.param("id"), rate ? std::optional<int>(static_cast<int>(*rate)) : std::nullopt,
-                               cap ? std::optional<int>(static_cast<int>(*cap)) : std::nullopt);
-    if (!s) return net::error_response(s.error(), req.trace_id);
-    return Response(200, stats_json(*s));
+    if (!r.ok()) return res.send(net::error_response(r.error(), req.trace_id));
+    service.configure(req.param("id"), rate ? std::optional<int>(static_cast<int>(*rate)) : std::nullopt,
+                      cap ? std::optional<int>(static_cast<int>(*cap)) : std::nullopt, answer(res, req.trace_id));
   });
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <vector>
 
 #include "common/ids.hpp"
@@ -264,22 +265,32 @@ QueueService::Room* QueueService::add_room(std::string event_id, std::unique_ptr
   return raw;
 }
 
-Result<QueueService::Room*> QueueService::room_for(std::string_view event_id, bool create) {
-  {
-    std::shared_lock lock(rooms_mu_);
-    auto it = rooms_.find(event_id);
-    if (it != rooms_.end()) return it->second.get();
-  }
-  if (!create) return Error(Errc::not_in_queue, "this event has no queue yet");
-  auto info = inventory_.event_info(event_id);
-  if (!info) return Error(Errc::not_found, "no event '" + std::string(event_id) + "'");
-  auto now = clock_.now_ms();
-  auto seed = random_u64();
-  auto room = std::make_unique<Room>(domain::WaitingRoom(room_settings(*info), info->sale_starts_at_ms, now, seed),
-                                     random_u64() >> 16, seed, now);
-  auto* raw = add_room(std::string(event_id), std::move(room));
-  if (state_) request_flush();  // a new room is stored even before anyone joins it
-  return raw;
+QueueService::Room* QueueService::find_room(std::string_view event_id) {
+  std::shared_lock lock(rooms_mu_);
+  auto it = rooms_.find(event_id);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Result<QueueService::Room*> QueueService::existing_room(std::string_view event_id) {
+  if (auto* r = find_room(event_id)) return r;
+  return Error(Errc::not_in_queue, "this event has no queue yet");
+}
+
+void QueueService::room_for(std::string event_id, std::function<void(Result<Room*>)> done) {
+  if (auto* r = find_room(event_id)) return done(r);
+  inventory_.event_info(event_id, [this, event_id, done = std::move(done)](Result<inventory::EventInfo> info) {
+    if (!info) {
+      if (info.error().code == Errc::not_found) return done(Error(Errc::not_found, "no event '" + event_id + "'"));
+      return done(info.error());
+    }
+    auto now = clock_.now_ms();
+    auto seed = random_u64();
+    auto room = std::make_unique<Room>(domain::WaitingRoom(room_settings(*info), info->sale_starts_at_ms, now, seed),
+                                       random_u64() >> 16, seed, now);
+    auto* raw = add_room(event_id, std::move(room));
+    if (state_) request_flush();  // a new room is stored even before anyone joins it
+    done(raw);
+  });
 }
 
 std::size_t QueueService::restore() {
@@ -287,7 +298,12 @@ std::size_t QueueService::restore() {
   auto now = clock_.now_ms();
   std::size_t restored = 0;
   for (const auto& q : state_->load_queues()) {
-    auto info = inventory_.event_info(q.room.event_id);
+    std::promise<Result<inventory::EventInfo>> asked;
+    inventory_.event_info(q.room.event_id, [&asked](Result<inventory::EventInfo> r) { asked.set_value(std::move(r)); });
+    auto info = asked.get_future().get();
+    if (!info && info.error().code != Errc::not_found) {
+      throw std::runtime_error("restoring the waiting rooms: " + info.error().message);
+    }
     if (!info) {
       log::warn("stored waiting room of an unknown event skipped", {log::str("event_id", q.room.event_id)});
       continue;
@@ -361,7 +377,7 @@ Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService
   if (!expected_event.empty() && expected_event != c.event_id) {
     return Error(Errc::not_in_queue, "this waiting token belongs to another event's queue");
   }
-  auto room = room_for(c.event_id, false);
+  auto room = existing_room(c.event_id);
   if (!room || (*room)->epoch != c.epoch) {
     return Error(Errc::place_lost, "the queue for this event was reset; join again");
   }
@@ -381,15 +397,22 @@ std::int64_t QueueService::eta_sec(const domain::WaitingRoom& room, std::optiona
 
 void QueueService::join(std::string_view event_id, const Subject& subject,
                         std::function<void(Result<JoinResult>)> done) {
-  auto room = room_for(event_id, true);
-  if (!room) return done(room.error());
+  if (auto* r = find_room(event_id)) return join_room(r, event_id, subject, std::move(done));
+  room_for(std::string(event_id),
+           [this, event_id = std::string(event_id), subject, done = std::move(done)](Result<Room*> room) mutable {
+             if (!room) return done(room.error());
+             join_room(*room, event_id, subject, std::move(done));
+           });
+}
+
+void QueueService::join_room(Room* r, std::string_view event_id, const Subject& subject,
+                             std::function<void(Result<JoinResult>)> done) {
   std::string who = subject.user_id.empty() ? "c:" + subject.client_id : "u:" + subject.user_id;
   auto key = user_key(who);
   auto now = clock_.now_ms();
   JoinResult out;
   out.event_id = std::string(event_id);
   domain::Ticket ticket;
-  Room* r = *room;
   {
     std::lock_guard lock(r->mu);
     auto& wr = r->room;
@@ -515,7 +538,7 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
   if (!parts[5].empty() && parts[5] != user_id) {
     return Error(Errc::reservation_token_wrong_user, "this reservation token belongs to another user");
   }
-  auto room = room_for(event_id, false);
+  auto room = existing_room(event_id);
   if (!room || (*room)->epoch != epoch)
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   {
@@ -541,7 +564,7 @@ Status QueueService::consume(const Admission& admission) {
     return invalid();
   auto ticket = decode_ticket(std::string_view(admission.ticket).substr(colon + 1));
   if (!ticket) return invalid();
-  auto room = room_for(admission.event_id, false);
+  auto room = existing_room(admission.event_id);
   if (!room || (*room)->epoch != epoch)
     return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
   std::lock_guard lock((*room)->mu);
@@ -553,42 +576,51 @@ void QueueService::buyer_finished(std::string_view event_id, std::string_view ti
   std::uint64_t epoch = 0;
   if (colon == std::string_view::npos || !to_int(ticket.substr(0, colon), epoch)) return;
   auto t = decode_ticket(ticket.substr(colon + 1));
-  auto room = room_for(event_id, false);
+  auto room = existing_room(event_id);
   if (!t || !room || (*room)->epoch != epoch) return;
   std::lock_guard lock((*room)->mu);
   (*room)->room.finish(*t);
 }
 
-Result<QueueStats> QueueService::stats(std::string_view event_id) {
-  auto room = room_for(event_id, true);
-  if (!room) return room.error();
-  std::lock_guard lock((*room)->mu);
+QueueStats QueueService::stats_of(const std::string& event_id, Room& room) {
+  std::lock_guard lock(room.mu);
   QueueStats s;
-  s.event_id = std::string(event_id);
-  s.room = (*room)->room.stats();
-  s.admission_rate = (*room)->room.settings().admission_rate;
-  s.active_buyer_cap = (*room)->room.settings().active_buyer_cap;
-  s.sale_starts_at_ms = (*room)->room.sale_starts_at_ms();
+  s.event_id = event_id;
+  s.room = room.room.stats();
+  s.admission_rate = room.room.settings().admission_rate;
+  s.active_buyer_cap = room.room.settings().active_buyer_cap;
+  s.sale_starts_at_ms = room.room.sale_starts_at_ms();
   return s;
 }
 
-Result<QueueStats> QueueService::configure(std::string_view event_id, std::optional<int> admission_rate,
-                                           std::optional<int> active_buyer_cap) {
-  auto room = room_for(event_id, true);
-  if (!room) return room.error();
-  int rate, cap;
-  {
-    std::lock_guard lock((*room)->mu);
-    auto& r = (*room)->room;
-    if (admission_rate) r.set_admission_rate(*admission_rate);
-    if (active_buyer_cap) r.set_active_buyer_cap(*active_buyer_cap);
-    rate = static_cast<int>(r.settings().admission_rate);
-    cap = static_cast<int>(r.settings().active_buyer_cap);
-  }
-  if (auto st = inventory_.set_queue_settings(event_id, rate, cap); !st) return st.error();
-  log::info("queue settings changed",
-            {log::str("event_id", event_id), log::num("admission_rate", rate), log::num("active_buyer_cap", cap)});
-  return stats(event_id);
+void QueueService::stats(std::string_view event_id, Done<QueueStats> done) {
+  room_for(std::string(event_id), [this, id = std::string(event_id), done = std::move(done)](Result<Room*> room) {
+    if (!room) return done(room.error());
+    done(stats_of(id, **room));
+  });
+}
+
+void QueueService::configure(std::string_view event_id, std::optional<int> admission_rate,
+                             std::optional<int> active_buyer_cap, Done<QueueStats> done) {
+  room_for(std::string(event_id), [=, this, id = std::string(event_id), done = std::move(done)](Result<Room*> room) {
+    if (!room) return done(room.error());
+    int rate, cap;
+    {
+      std::lock_guard lock((*room)->mu);
+      auto& r = (*room)->room;
+      if (admission_rate) r.set_admission_rate(*admission_rate);
+      if (active_buyer_cap) r.set_active_buyer_cap(*active_buyer_cap);
+      rate = static_cast<int>(r.settings().admission_rate);
+      cap = static_cast<int>(r.settings().active_buyer_cap);
+    }
+    auto* raw = *room;
+    inventory_.set_queue_settings(id, rate, cap, [this, id, rate, cap, raw, done](Status st) {
+      if (!st) return done(st.error());
+      log::info("queue settings changed",
+                {log::str("event_id", id), log::num("admission_rate", rate), log::num("active_buyer_cap", cap)});
+      done(stats_of(id, *raw));
+    });
+  });
 }
 
 }  // namespace tacos::queue

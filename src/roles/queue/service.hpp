@@ -80,24 +80,17 @@ struct EnterResult {
   std::int64_t ttl_sec = 0;
 };
 
-struct QueueStats {
-  std::string event_id;
-  domain::WaitingRoomStats room;
-  double admission_rate = 0;
-  std::int64_t active_buyer_cap = 0;
-  std::int64_t sale_starts_at_ms = 0;
-};
-
-class QueueService final : public QueueClient {
+class QueueService {
  public:
   /// `state` (may be null: nothing is stored) must outlive the service.
   QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
                std::vector<auth::SigningKey> keys, metrics::Registry& metrics, store::QueueStateStore* state = nullptr);
-  ~QueueService() override;
+  ~QueueService();
   QueueService(const QueueService&) = delete;
   QueueService& operator=(const QueueService&) = delete;
 
-  /// Rebuilds every stored room (before serving). Returns how many.
+  /// Rebuilds every stored room (once the listeners serve: the event's facts may come from
+  /// another process). Blocks until done. Returns how many.
   std::size_t restore();
   /// Runs tick() every settings.tick_ms, and flush() as soon as a join waits for it, on a
   /// background thread until stop_ticker() (which flushes once more).
@@ -116,14 +109,14 @@ class QueueService final : public QueueClient {
   Result<EnterResult> enter(std::string_view waiting_token, std::string_view expected_event);
   Status leave(std::string_view waiting_token);
 
-  Result<QueueStats> stats(std::string_view event_id);
-  Result<QueueStats> configure(std::string_view event_id, std::optional<int> admission_rate,
-                               std::optional<int> active_buyer_cap);
+  void stats(std::string_view event_id, Done<QueueStats> done);
+  void configure(std::string_view event_id, std::optional<int> admission_rate, std::optional<int> active_buyer_cap,
+                 Done<QueueStats> done);
 
   Result<Admission> check_reservation_token(std::string_view token, std::string_view event_id,
-                                            std::string_view user_id) override;
-  Status consume(const Admission& admission) override;
-  void buyer_finished(std::string_view event_id, std::string_view ticket) override;
+                                            std::string_view user_id);
+  Status consume(const Admission& admission);
+  void buyer_finished(std::string_view event_id, std::string_view ticket);
 
  private:
   struct PendingJoin {
@@ -151,7 +144,14 @@ class QueueService final : public QueueClient {
   };
 
   domain::WaitingRoomSettings room_settings(const inventory::EventInfo& info) const;
-  Result<Room*> room_for(std::string_view event_id, bool create);
+  /// The event's room, if this process has one.
+  Room* find_room(std::string_view event_id);
+  /// The event's room, made (with the event's facts from the inventory role) when missing.
+  void room_for(std::string event_id, std::function<void(Result<Room*>)> done);
+  QueueStats stats_of(const std::string& event_id, Room& room);
+  Result<Room*> existing_room(std::string_view event_id);
+  void join_room(Room* room, std::string_view event_id, const Subject& subject,
+                 std::function<void(Result<JoinResult>)> done);
   Room* add_room(std::string event_id, std::unique_ptr<Room> room);
   Result<std::pair<Room*, WaitingClaims>> open_waiting_token(std::string_view token, std::string_view expected_event);
   std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t, std::int64_t issued_ms,

@@ -25,27 +25,56 @@ Result<JoinResult> join_now(QueueService& service, std::string_view event, const
 
 class FakeInventory final : public inventory::InventoryClient {
  public:
-  std::optional<inventory::EventInfo> event_info(std::string_view id) override {
-    if (id == "evt_open") return inventory::EventInfo{"evt_open", kT0 - 1000, 1000, 100, 60};
-    if (id == "evt_later") return inventory::EventInfo{"evt_later", kT0 + 60'000, 1000, 100, 60};
-    return std::nullopt;
+  void event_info(std::string id, Done<inventory::EventInfo> done) override {
+    inventory::EventInfo e;
+    e.id = id;
+    e.admission_rate = 1000;
+    e.active_buyer_cap = 100;
+    if (id == "evt_open") {
+      e.sale_starts_at_ms = kT0 - 1000;
+      return done(e);
+    }
+    if (id == "evt_later") {
+      e.sale_starts_at_ms = kT0 + 60'000;
+      return done(e);
+    }
+    done(Error(Errc::not_found, "no event"));
   }
-  Status set_queue_settings(std::string_view, int rate, int cap) override {
+  void event_counts(std::string, Done<inventory::EventCounts> done) override { done(inventory::EventCounts{}); }
+  void set_queue_settings(std::string, int rate, int cap, DoneStatus done) override {
     last_rate = rate;
     last_cap = cap;
-    return {};
+    done(Status());
   }
   // The queue never holds seats; these are not reached.
-  Result<inventory::HoldPlan> hold(const inventory::HoldRequest&) override { return Error(Errc::internal, ""); }
-  void undo_hold(const inventory::HoldPlan&) override {}
-  Status write_hold(store::WriteTx&, const inventory::HoldPlan&, std::string_view) override { return {}; }
-  Status write_release(store::WriteTx&, const store::Reservation&) override { return {}; }
-  void released(const store::Reservation&) override {}
-  Status write_sell(store::WriteTx&, const store::Reservation&) override { return {}; }
-  void sold(const store::Reservation&) override {}
+  void hold(inventory::HoldRequest, Done<inventory::HoldPlan> done) override { done(Error(Errc::internal, "")); }
+  void undo_hold(inventory::HoldPlan) override {}
+  void changed(inventory::SeatChange) override {}
   int last_rate = 0;
   int last_cap = 0;
 };
+
+// The synchronous shapes of the service's answers, for these tests.
+template <typename T, typename Call>
+Result<T> now(Call call) {
+  std::optional<Result<T>> out;
+  call([&out](Result<T> r) { out = std::move(r); });
+  if (!out) return Error(Errc::internal, "not answered at once");
+  return std::move(*out);
+}
+Result<QueueStats> stats_now(QueueService& s, std::string_view event) {
+  return now<QueueStats>([&](Done<QueueStats> d) { s.stats(event, std::move(d)); });
+}
+Result<QueueStats> configure_now(QueueService& s, std::string_view event, std::optional<int> rate,
+                                 std::optional<int> cap) {
+  return now<QueueStats>([&](Done<QueueStats> d) { s.configure(event, rate, cap, std::move(d)); });
+}
+Result<Admission> redeem(QueueService& s, std::string_view token, std::string_view event, std::string_view user) {
+  auto a = s.check_reservation_token(token, event, user);
+  if (!a) return a;
+  if (auto st = s.consume(*a); !st) return st.error();
+  return a;
+}
 
 class QueueServiceTest : public ::testing::Test {
  protected:
@@ -100,12 +129,11 @@ TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
   auto checked = service_.check_reservation_token(e->reservation_token, "evt_open", "usr_1");
   ASSERT_TRUE(checked.ok());
   ASSERT_TRUE(service_.check_reservation_token(e->reservation_token, "evt_open", "usr_1").ok());
-  auto a = service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1");
+  auto a = redeem(service_, e->reservation_token, "evt_open", "usr_1");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->user_id, "usr_1");
   EXPECT_EQ(a->ticket, checked->ticket);
-  EXPECT_EQ(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1").error().code,
-            Errc::token_used);
+  EXPECT_EQ(redeem(service_, e->reservation_token, "evt_open", "usr_1").error().code, Errc::token_used);
   // An admission checked before another request spent the token cannot be spent again.
   auto late = service_.consume(*checked);
   ASSERT_FALSE(late.ok());
@@ -121,7 +149,7 @@ TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
   EXPECT_TRUE(again->existing);
   EXPECT_EQ(again->position, 0);
   EXPECT_EQ(service_.status(again->waiting_token, "")->position, 0);
-  EXPECT_EQ(service_.stats("evt_open")->room.joined_total, 2);
+  EXPECT_EQ(stats_now(service_, "evt_open")->room.joined_total, 2);
   (void)a;
 }
 
@@ -149,15 +177,11 @@ TEST_F(QueueServiceTest, RejectsForgedExpiredAndOtherEventTokens) {
 
 TEST_F(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
   auto token = admitted("usr_1");
-  EXPECT_EQ(service_.consume_reservation_token(token, "evt_later", "usr_1").error().code,
-            Errc::reservation_token_wrong_event);
-  EXPECT_EQ(service_.consume_reservation_token(token, "evt_open", "usr_2").error().code,
-            Errc::reservation_token_wrong_user);
-  EXPECT_EQ(service_.consume_reservation_token("rt1.k1.bogus.bogus", "evt_open", "usr_1").error().code,
-            Errc::reservation_token_invalid);
+  EXPECT_EQ(redeem(service_, token, "evt_later", "usr_1").error().code, Errc::reservation_token_wrong_event);
+  EXPECT_EQ(redeem(service_, token, "evt_open", "usr_2").error().code, Errc::reservation_token_wrong_user);
+  EXPECT_EQ(redeem(service_, "rt1.k1.bogus.bogus", "evt_open", "usr_1").error().code, Errc::reservation_token_invalid);
   clock_.advance_ms(121'000);
-  EXPECT_EQ(service_.consume_reservation_token(token, "evt_open", "usr_1").error().code,
-            Errc::reservation_token_expired);
+  EXPECT_EQ(redeem(service_, token, "evt_open", "usr_1").error().code, Errc::reservation_token_expired);
 }
 
 TEST_F(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
@@ -165,9 +189,8 @@ TEST_F(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
   advance(100);
   auto e = service_.enter(j->waiting_token, "");
   ASSERT_TRUE(e.ok());
-  ASSERT_TRUE(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_late").ok());
-  EXPECT_EQ(service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_other").error().code,
-            Errc::token_used);
+  ASSERT_TRUE(redeem(service_, e->reservation_token, "evt_open", "usr_late").ok());
+  EXPECT_EQ(redeem(service_, e->reservation_token, "evt_open", "usr_other").error().code, Errc::token_used);
 }
 
 TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
@@ -177,7 +200,7 @@ TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
     std::vector<std::thread> threads;
     for (int i = 0; i < 16; ++i) {
       threads.emplace_back([&] {
-        auto r = service_.consume_reservation_token(token, "evt_open", "usr_race_" + std::to_string(round));
+        auto r = redeem(service_, token, "evt_open", "usr_race_" + std::to_string(round));
         if (r.ok())
           ++wins;
         else if (r.error().code == Errc::token_used)
@@ -191,14 +214,14 @@ TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
 }
 
 TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
-  ASSERT_TRUE(service_.configure("evt_open", std::nullopt, 1).ok());
+  ASSERT_TRUE(configure_now(service_, "evt_open", std::nullopt, 1).ok());
   auto first = join_now(service_, "evt_open", Subject{"usr_1", ""});
   auto second = join_now(service_, "evt_open", Subject{"usr_2", ""});
   advance(200);
   EXPECT_TRUE(service_.status(first->waiting_token, "")->ready_for_entry);
   EXPECT_FALSE(service_.status(second->waiting_token, "")->ready_for_entry);
   auto e = service_.enter(first->waiting_token, "");
-  auto a = service_.consume_reservation_token(e->reservation_token, "evt_open", "usr_1");
+  auto a = redeem(service_, e->reservation_token, "evt_open", "usr_1");
   ASSERT_TRUE(a.ok());
   service_.buyer_finished(a->event_id, a->ticket);
   advance(200);
@@ -236,7 +259,7 @@ TEST_F(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
 }
 
 TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
-  auto s = service_.configure("evt_open", 250, 40);
+  auto s = configure_now(service_, "evt_open", 250, 40);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->admission_rate, 250);
   EXPECT_EQ(s->active_buyer_cap, 40);
@@ -246,7 +269,7 @@ TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
 
 TEST_F(QueueServiceTest, WaitingTimeComesFromTheToken) {
   auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
-  ASSERT_TRUE(service_.configure("evt_open", std::nullopt, 1).ok());
+  ASSERT_TRUE(configure_now(service_, "evt_open", std::nullopt, 1).ok());
   ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_0", ""}).ok());
   clock_.advance_ms(7000);
   auto s = service_.status(j->waiting_token, "");
@@ -333,7 +356,7 @@ TEST_F(StoredQueueServiceTest, ARestartedServiceKnowsEveryPlaceAndToken) {
   Result<JoinResult> behind = Error(Errc::internal, "");
   {
     auto svc = stored_service();
-    ASSERT_TRUE(svc->configure("evt_open", std::nullopt, 2).ok());
+    ASSERT_TRUE(configure_now(*svc, "evt_open", std::nullopt, 2).ok());
     auto a = join_now(*svc, "evt_open", Subject{"usr_a", ""});
     auto b = join_now(*svc, "evt_open", Subject{"usr_b", ""});
     behind = join_now(*svc, "evt_open", Subject{"usr_c", ""});
@@ -344,7 +367,7 @@ TEST_F(StoredQueueServiceTest, ARestartedServiceKnowsEveryPlaceAndToken) {
     }
     entered_token = svc->enter(a->waiting_token, "")->reservation_token;
     spent_token = svc->enter(b->waiting_token, "")->reservation_token;
-    auto spent = svc->consume_reservation_token(spent_token, "evt_open", "usr_b");
+    auto spent = redeem(*svc, spent_token, "evt_open", "usr_b");
     ASSERT_TRUE(spent.ok());
     store_.uses.push_back({spent->ticket, true, clock_.now_ms()});  // what the hold's reservation stores
     svc->flush();
@@ -356,9 +379,9 @@ TEST_F(StoredQueueServiceTest, ARestartedServiceKnowsEveryPlaceAndToken) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->status, "waiting");
   EXPECT_EQ(*s->position, 0);
-  EXPECT_TRUE(svc->consume_reservation_token(entered_token, "evt_open", "usr_a").ok());
-  EXPECT_EQ(svc->consume_reservation_token(spent_token, "evt_open", "usr_b").error().code, Errc::token_used);
-  EXPECT_EQ(svc->stats("evt_open")->room.active_buyers, 2);
+  EXPECT_TRUE(redeem(*svc, entered_token, "evt_open", "usr_a").ok());
+  EXPECT_EQ(redeem(*svc, spent_token, "evt_open", "usr_b").error().code, Errc::token_used);
+  EXPECT_EQ(stats_now(*svc, "evt_open")->room.active_buyers, 2);
 }
 
 }  // namespace

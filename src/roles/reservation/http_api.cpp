@@ -60,7 +60,7 @@ Result<CreateRequest> parse_create_body_general(std::string_view body) {
   return c;
 }
 
-void add_routes(net::Router& router, ReservationService& service) {
+void add_routes(net::Routes& router, ReservationService& service) {
   router.add(Method::post, "/api/v1/reservations", net::require_user([&service](Request& req, Responder res) {
                auto key = req.header("idempotency-key");
                if (key.empty() || key.size() > 255) {

@@ -7,7 +7,7 @@
 
 namespace tacos::reservation {
 
-void add_routes(net::Router& router, ReservationService& service);
+void add_routes(net::Routes& router, ReservationService& service);
 
 /// Reads the body of POST /api/v1/reservations: event_id, reservation_token, and seat_ids (seated
 /// events) or quantity (general admission). user_id and idempotency_key are the caller's to fill.

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <unordered_set>
 
 #include "common/ids.hpp"
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
+#include "store/seats.hpp"
 
 namespace tacos::reservation {
 
@@ -59,15 +59,15 @@ Error ticket_limit_error(int limit, std::int64_t have) {
 }
 }  // namespace
 
-Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory, const store::Reservation& r,
-                      const inventory::HoldPlan& plan, std::string_view created_event) {
+Status write_new_hold(store::WriteTx& tx, const store::Reservation& r, const inventory::HoldPlan& plan,
+                      std::string_view created_event) {
   if (plan.max_tickets_per_user > 0) {
     // Decided here, in the writer's order, so two holds of one fan racing each other cannot both pass.
     auto have = tx.tickets_of(r.user_id, r.event_id);
     if (have + plan.quantity > plan.max_tickets_per_user) return ticket_limit_error(plan.max_tickets_per_user, have);
   }
   if (auto st = tx.insert_reservation(r); !st) return st;
-  if (auto st = inventory.write_hold(tx, plan, r.id); !st) return st;
+  if (auto st = store::write_hold(tx, plan.event_id, plan.seat_ids, plan.quantity, r.id); !st) return st;
   tx.add_outbox("reservation.created", r.id, created_event);
   // No expiry job: expire_due() finds the hold by its hold_expires_at in the store.
   return {};
@@ -84,13 +84,13 @@ std::string reservation_json(const store::Reservation& r) {
 }
 
 ReservationService::ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory,
-                                       queue::QueueClient& queue, worker::JobRunner& jobs,
+                                       queue::QueueClient& queue, payment::PaymentClient& payments,
                                        const auth::WebhookSigner& webhook_signer, const Clock& clock,
                                        metrics::Registry& metrics)
     : ledger_(ledger),
       inventory_(inventory),
       queue_(queue),
-      jobs_(jobs),
+      payments_(payments),
       webhook_signer_(webhook_signer),
       clock_(clock),
       holds_(metrics.counter("tacos_reservation_holds_total", "Holds made")),
@@ -122,47 +122,67 @@ bool ReservationService::answer_replay(const CreateRequest& req, const Done<Crea
   return true;
 }
 
-void ReservationService::create(CreateRequest req, Done<Created> done) {
+// What a new hold carries from step to step, in one allocation its callbacks share.
+struct ReservationService::Hold {
+  CreateRequest req;
+  Done<Created> done;
+  queue::Admission admission;
+  inventory::HoldPlan plan;
+  store::Reservation r;
+  std::string created_event;
   // A replay of a request that already succeeded answers with what it made. The gateway's
   // idempotency middleware answers most replays; the ones that reach this far (after a restart,
   // or once its memory let the key go) cannot go ahead as new requests: their token is spent or
   // their seats are theirs already, or the store refuses a second reservation under the key. So
   // the store is asked for the key only when the request fails, and a new hold costs no read.
-  auto fail = [this, &req, &done](Error e) {
-    if (!answer_replay(req, done)) done(std::move(e));
-  };
+  void fail(ReservationService& s, Error e) {
+    if (!s.answer_replay(req, done)) done(std::move(e));
+  }
+};
+
+void ReservationService::create(CreateRequest req, Done<Created> done) {
+  auto h = std::make_shared<Hold>();
+  h->req = std::move(req);
+  h->done = std::move(done);
   // Check the entry token before taking seats, take them, then spend the token: a request that
   // loses the race for a seat keeps its token and can try other seats.
-  auto admission = queue_.check_reservation_token(req.reservation_token, req.event_id, req.user_id);
-  if (!admission) return fail(admission.error());
-  auto plan = inventory_.hold(inventory::HoldRequest{req.event_id, req.seat_ids, req.quantity});
-  if (!plan) return fail(plan.error());
-  if (plan->max_tickets_per_user > 0) {
-    // Checked before the token is spent too, so a fan at the limit keeps it (to cancel a hold and
-    // come back); the ledger op decides races.
-    auto have = tickets_of(req.user_id, req.event_id);
-    if (have + plan->quantity > plan->max_tickets_per_user) {
-      inventory_.undo_hold(*plan);
-      return fail(ticket_limit_error(plan->max_tickets_per_user, have));
-    }
-  }
-  if (auto spent = queue_.consume(*admission); !spent) {
-    inventory_.undo_hold(*plan);
-    return fail(spent.error());
-  }
+  queue_.check_reservation_token(h->req.reservation_token, h->req.event_id, h->req.user_id,
+                                 [this, h](Result<queue::Admission> admission) {
+                                   if (!admission) return h->fail(*this, admission.error());
+                                   h->admission = std::move(*admission);
+                                   take_seats(h);
+                                 });
+}
 
-  // What the write and its answer need, in one allocation that both callbacks share; copies only
-  // where a failed write still needs the original (undo the hold, answer a replay).
-  struct Hold {
-    CreateRequest req;
-    Done<Created> done;
-    inventory::HoldPlan plan;
-    queue::Admission admission;
-    store::Reservation r;
-    std::string created_event;
-  };
-  auto h =
-      std::make_shared<Hold>(Hold{std::move(req), std::move(done), std::move(*plan), std::move(*admission), {}, {}});
+void ReservationService::take_seats(std::shared_ptr<Hold> h) {
+  inventory_.hold(inventory::HoldRequest{h->req.event_id, h->req.seat_ids, h->req.quantity},
+                  [this, h](Result<inventory::HoldPlan> plan) {
+                    if (!plan) return h->fail(*this, plan.error());
+                    h->plan = std::move(*plan);
+                    if (h->plan.max_tickets_per_user > 0) {
+                      // Checked before the token is spent too, so a fan at the limit keeps it (to
+                      // cancel a hold and come back); the ledger op decides races.
+                      auto have = tickets_of(h->req.user_id, h->req.event_id);
+                      if (have + h->plan.quantity > h->plan.max_tickets_per_user) {
+                        inventory_.undo_hold(h->plan);
+                        return h->fail(*this, ticket_limit_error(h->plan.max_tickets_per_user, have));
+                      }
+                    }
+                    spend_and_write(h);
+                  });
+}
+
+void ReservationService::spend_and_write(std::shared_ptr<Hold> h) {
+  queue_.consume(h->admission, [this, h](Status spent) {
+    if (!spent) {
+      inventory_.undo_hold(h->plan);
+      return h->fail(*this, spent.error());
+    }
+    write(h);
+  });
+}
+
+void ReservationService::write(std::shared_ptr<Hold> h) {
   auto now = clock_.now_ms();
   auto& r = h->r;
   r.id = new_time_ordered_id("rsv_", now);  // appended to the primary-key index, not scattered
@@ -179,30 +199,29 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   r.idempotency_key = h->req.idempotency_key;
   // Rendered here, on the request's thread: the writer thread is the one everybody waits for.
   h->created_event = event_payload(r);
-  ledger_.submit(store::WriteOp{[this, h](store::WriteTx& tx) -> Status {
-                                  return write_new_hold(tx, inventory_, h->r, h->plan, h->created_event);
-                                },
-                                [this, h](const Status& st) {
-                                  if (!st) {
-                                    inventory_.undo_hold(h->plan);
-                                    queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
-                                    // The key was taken (by a request with a fresh token): replay or refuse, as above.
-                                    if (st.error().code == Errc::idempotency_key_mismatch &&
-                                        answer_replay(h->req, h->done))
-                                      return;
-                                    return h->done(st.error());
-                                  }
-                                  holds_.inc();
-                                  // Called once, after the write ran for the last time: the reservation is not needed
-                                  // again.
-                                  h->done(Created{std::move(h->r), false});
-                                }});
+  ledger_.submit(
+      store::WriteOp{[h](store::WriteTx& tx) -> Status { return write_new_hold(tx, h->r, h->plan, h->created_event); },
+                     [this, h](const Status& st) {
+                       if (!st) {
+                         inventory_.undo_hold(h->plan);
+                         queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
+                         // The key was taken (by a request with a fresh token): replay or refuse, as above.
+                         if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(h->req, h->done))
+                           return;
+                         return h->done(st.error());
+                       }
+                       inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::held, h->plan.event_id,
+                                                                h->plan.seat_ids, h->plan.quantity, h->plan.hint_id});
+                       holds_.inc();
+                       // Called once, after the write ran for the last time: the reservation is not needed again.
+                       h->done(Created{std::move(h->r), false});
+                     }});
 }
 
 Status ReservationService::release_in_tx(store::WriteTx& tx, store::Reservation r, ReservationStatus to,
                                          std::string_view reason, Effects& fx) {
   if (!tx.transition_reservation(r.id, ReservationStatus::hold, to, "", reason)) return {};
-  if (auto st = inventory_.write_release(tx, r); !st) return st;
+  if (auto st = store::write_release(tx, r); !st) return st;
   r.status = to;
   r.end_reason = std::string(reason);
   tx.add_outbox(to == ReservationStatus::expired ? "reservation.expired" : "reservation.cancelled", r.id,
@@ -234,7 +253,7 @@ Status ReservationService::confirm_in_tx(store::WriteTx& tx, const std::string& 
     if (!tx.transition_reservation(r->id, ReservationStatus::hold, ReservationStatus::confirmed, payment.id, "")) {
       return Error(Errc::conflict, "the reservation changed while confirming");
     }
-    if (auto st = inventory_.write_sell(tx, *r); !st) return st;
+    if (auto st = store::write_sell(tx, *r); !st) return st;
     store::Order o{new_id("ord_", 20), r->id,           payment.id,  r->user_id,
                    r->event_id,        r->total_amount, r->currency, tx.now_ms()};
     tx.insert_order(o);
@@ -257,12 +276,17 @@ Status ReservationService::confirm_in_tx(store::WriteTx& tx, const std::string& 
 
 void ReservationService::apply(const Effects& fx) {
   if (fx.released) {
-    inventory_.released(*fx.released);
+    inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::released,
+                                             fx.released->event_id,
+                                             fx.released->seat_ids,
+                                             fx.released->quantity,
+                                             {}});
     queue_.buyer_finished(fx.released->event_id, fx.released->queue_ticket);
     (fx.released->status == ReservationStatus::expired ? expired_ : cancelled_).inc();
   }
   if (fx.sold) {
-    inventory_.sold(*fx.sold);
+    inventory_.changed(inventory::SeatChange{
+        inventory::SeatChange::Kind::sold, fx.sold->event_id, fx.sold->seat_ids, fx.sold->quantity, {}});
     queue_.buyer_finished(fx.sold->event_id, fx.sold->queue_ticket);
     confirmed_.inc();
   }
@@ -270,6 +294,19 @@ void ReservationService::apply(const Effects& fx) {
 
 void ReservationService::confirm(const net::Identity& who, std::string reservation_id, std::string payment_intent_id,
                                  Done<store::Reservation> done) {
+  // The payment role says where the intent stands; its approval is final, so it can be asked first.
+  payments_.get(payment_intent_id, [=, this](Result<store::PaymentIntent> p) {
+    if (!p && p.error().code != Errc::not_found) return done(p.error());
+    if (!p || p->reservation_id != reservation_id) {
+      return done(Error(Errc::payment_not_approved,
+                        "payment intent '" + payment_intent_id + "' does not belong to this reservation"));
+    }
+    confirm_with(who, reservation_id, *p, done);
+  });
+}
+
+void ReservationService::confirm_with(const net::Identity& who, std::string reservation_id,
+                                      store::PaymentIntent payment, Done<store::Reservation> done) {
   auto fx = std::make_shared<Effects>();
   ledger_.submit(store::WriteOp{
       [=, this](store::WriteTx& tx) -> Status {
@@ -277,12 +314,7 @@ void ReservationService::confirm(const net::Identity& who, std::string reservati
         if (!r || (r->user_id != who.user_id && !who.is_admin())) {
           return Error(Errc::not_found, "no reservation '" + reservation_id + "'");
         }
-        auto p = tx.payment(payment_intent_id);
-        if (!p || p->reservation_id != reservation_id) {
-          return Error(Errc::payment_not_approved,
-                       "payment intent '" + payment_intent_id + "' does not belong to this reservation");
-        }
-        return confirm_in_tx(tx, reservation_id, *p, *fx);
+        return confirm_in_tx(tx, reservation_id, payment, *fx);
       },
       [this, fx, reservation_id, done](const Status& st) {
         if (!st) return done(st.error());
@@ -356,44 +388,6 @@ void ReservationService::expire_job(const store::Job& job, std::function<void(St
   expire(payload["reservation_id"].get<std::string>(), std::move(finish));
 }
 
-int ReservationService::expire_due() {
-  auto now = clock_.now_ms();
-  auto due = ledger_.expired_holds(now, kExpireSweepLimit);
-  std::vector<std::string> start;
-  {
-    std::lock_guard lock(expiring_mu_);
-    std::unordered_set<std::string_view> seen;
-    for (const auto& id : due) {
-      seen.insert(id);
-      auto [it, fresh] = expiring_.try_emplace(id);
-      if (!fresh && (it->second.in_flight || it->second.retry_at_ms > now)) continue;
-      it->second.in_flight = true;
-      start.push_back(id);
-    }
-    // Forget failures of holds that are no longer due (ended some other way).
-    std::erase_if(expiring_, [&](const auto& e) { return !e.second.in_flight && !seen.contains(e.first); });
-  }
-  for (const auto& id : start) {
-    expire(id, [this, id](Status st) {
-      std::lock_guard lock(expiring_mu_);
-      auto it = expiring_.find(id);
-      if (it == expiring_.end()) return;
-      if (st) {
-        expiring_.erase(it);
-        return;
-      }
-      // Retried by a later sweep, with the job runner's backoff; the invariant check reports a
-      // hold that stays overdue.
-      auto& e = it->second;
-      e.in_flight = false;
-      e.retry_at_ms = clock_.now_ms() + jobs_.backoff_ms(e.attempts++);
-      log::warn("hold expiry failed", {log::str("reservation_id", id), log::num("attempt", e.attempts),
-                                       log::str("error", st.error().message)});
-    });
-  }
-  return static_cast<int>(start.size());
-}
-
 void ReservationService::expire(std::string id, std::function<void(Status)> finish) {
   auto fx = std::make_shared<Effects>();
   ledger_.submit(store::WriteOp{[this, id, fx](store::WriteTx& tx) -> Status {
@@ -419,16 +413,27 @@ void ReservationService::receive_webhook(std::string body, std::string signature
   }
   std::string webhook_id = j["id"].get<std::string>();
   std::string intent_id = j["data"]["payment_intent_id"].get<std::string>();
+  // The event says what happened; the payment role says what is true now. Act on the latter.
+  payments_.get(intent_id, [this, webhook_id, intent_id, done](Result<store::PaymentIntent> p) {
+    if (!p) {
+      if (p.error().code == Errc::not_found)
+        return done(Error(Errc::not_found, "no payment intent '" + intent_id + "'"));
+      return done(p.error());
+    }
+    settle_with(*p, webhook_id, done);
+  });
+}
+
+void ReservationService::settle_with(const store::PaymentIntent& payment, std::string webhook_id,
+                                     std::function<void(Status)> done) {
   auto fx = std::make_shared<Effects>();
-  ledger_.submit(store::WriteOp{[this, webhook_id, intent_id, fx](store::WriteTx& tx) -> Status {
+  ledger_.submit(store::WriteOp{[this, webhook_id, payment, fx](store::WriteTx& tx) -> Status {
                                   if (!tx.record_webhook(webhook_id)) return {};  // seen before: already applied
-                                  auto p = tx.payment(intent_id);
-                                  if (!p) return Error(Errc::not_found, "no payment intent '" + intent_id + "'");
-                                  // The event says what happened; the store says what is true now. Act on the latter.
-                                  if (p->status == PaymentStatus::approved)
-                                    return confirm_in_tx(tx, p->reservation_id, *p, *fx);
-                                  if (p->status == PaymentStatus::failed) {
-                                    auto r = tx.reservation(p->reservation_id);
+                                  if (payment.status == PaymentStatus::approved) {
+                                    return confirm_in_tx(tx, payment.reservation_id, payment, *fx);
+                                  }
+                                  if (payment.status == PaymentStatus::failed) {
+                                    auto r = tx.reservation(payment.reservation_id);
                                     if (r && r->status == ReservationStatus::hold) {
                                       return release_in_tx(tx, *r, ReservationStatus::cancelled, "payment_failed", *fx);
                                     }

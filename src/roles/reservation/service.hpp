@@ -1,9 +1,11 @@
 #pragma once
 // The reservation role: holds (seats or general-admission stock taken for a short time),
 // confirmation by an approved payment, cancellation and expiry. It orchestrates the other roles
-// through their client interfaces: the queue redeems the entry token, inventory takes and gives
-// back seats. Every change is one ledger op: the reservation, the seats, the order, the outbox
-// event and the expiry job commit together, and the caller is answered after the commit.
+// through their client interfaces, local or remote: the queue redeems the entry token, the
+// inventory takes the seats tentatively in its memory and learns what committed, the payment role
+// says whether an intent is approved. Every change is one ledger op: the reservation, its seats
+// (store/seats.hpp: the store decides, decision 0007), the order and the outbox event commit
+// together, and the caller is answered after the commit.
 
 #include <functional>
 #include <mutex>
@@ -17,14 +19,11 @@
 #include "common/metrics.hpp"
 #include "net/http.hpp"
 #include "roles/inventory/client.hpp"
+#include "roles/payment/client.hpp"
 #include "roles/queue/client.hpp"
-#include "roles/worker/job_runner.hpp"
 #include "store/ledger.hpp"
 
 namespace tacos::reservation {
-
-template <typename T>
-using Done = std::function<void(Result<T>)>;
 
 struct CreateRequest {
   std::string user_id;
@@ -43,7 +42,7 @@ struct Created {
 class ReservationService {
  public:
   ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory, queue::QueueClient& queue,
-                     worker::JobRunner& jobs, const auth::WebhookSigner& webhook_signer, const Clock& clock,
+                     payment::PaymentClient& payments, const auth::WebhookSigner& webhook_signer, const Clock& clock,
                      metrics::Registry& metrics);
 
   void create(CreateRequest req, Done<Created> done);
@@ -60,10 +59,9 @@ class ReservationService {
   /// applies the payment's real state (read from the store, so order of arrival does not matter).
   void receive_webhook(std::string body, std::string signature, std::function<void(Status)> done);
 
-  /// Expires every hold whose hold_expires_at has passed (HOLD -> EXPIRED, seats back), found in
-  /// the store, so it also covers holds made before a restart. The worker runs it every 20 ms.
-  /// A failed expiry is retried by later calls with backoff. Returns how many it started.
-  int expire_due();
+  /// Expires one hold whose hold_expires_at has passed (HOLD -> EXPIRED, seats back); nothing for
+  /// one that ended otherwise. The worker finds them in the store's expiry index.
+  void expire(std::string reservation_id, std::function<void(Status)> finish);
 
   /// Job handler for "reservation.expire" rows written before migration 0004 (holds no longer
   /// write them).
@@ -86,40 +84,36 @@ class ReservationService {
   /// When the user already has a reservation under req's Idempotency-Key: answers it (or
   /// IDEMPOTENCY_KEY_MISMATCH for another request) and returns true.
   bool answer_replay(const CreateRequest& req, const Done<Created>& done);
-  void expire(std::string reservation_id, std::function<void(Status)> finish);
+  struct Hold;
+  void take_seats(std::shared_ptr<Hold> h);
+  void spend_and_write(std::shared_ptr<Hold> h);
+  void write(std::shared_ptr<Hold> h);
+  void confirm_with(const net::Identity& who, std::string reservation_id, store::PaymentIntent payment,
+                    Done<store::Reservation> done);
+  /// Applies a payment's final state to its reservation (a webhook).
+  void settle_with(const store::PaymentIntent& payment, std::string webhook_id, std::function<void(Status)> done);
   /// Committed HOLD and CONFIRMED tickets of the user for the event (the limit's pre-check).
   std::int64_t tickets_of(std::string_view user_id, std::string_view event_id);
 
-  static constexpr int kExpireSweepLimit = 1000;  // expiries started per sweep at most
   static constexpr int kMaxReservationsRead = 100000;
 
   store::Ledger& ledger_;
   inventory::InventoryClient& inventory_;
   queue::QueueClient& queue_;
-  worker::JobRunner& jobs_;
+  payment::PaymentClient& payments_;
   const auth::WebhookSigner& webhook_signer_;
   const Clock& clock_;
   metrics::Counter& holds_;
   metrics::Counter& confirmed_;
   metrics::Counter& expired_;
   metrics::Counter& cancelled_;
-
-  // Holds whose expiry is running or failed: skipped by expire_due() until done or until their
-  // retry time. Guarded by expiring_mu_ (the worker thread and the ledger's completion thread).
-  struct Expiring {
-    bool in_flight = false;
-    int attempts = 0;
-    std::int64_t retry_at_ms = 0;
-  };
-  std::mutex expiring_mu_;
-  std::unordered_map<std::string, Expiring> expiring_;
 };
 
 /// What a new hold writes inside its ledger op: the reservation, its seats (or stock) and the
 /// `reservation.created` event (`created_event`, rendered before the op). Also driven by
 /// bench/ledger_holds_bench.cpp, so the benchmark measures exactly this.
-Status write_new_hold(store::WriteTx& tx, inventory::InventoryClient& inventory, const store::Reservation& r,
-                      const inventory::HoldPlan& plan, std::string_view created_event);
+Status write_new_hold(store::WriteTx& tx, const store::Reservation& r, const inventory::HoldPlan& plan,
+                      std::string_view created_event);
 
 /// The payload of the reservation.* outbox events.
 std::string event_payload(const store::Reservation& r);

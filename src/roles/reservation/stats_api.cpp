@@ -1,11 +1,9 @@
 #include "roles/reservation/stats_api.hpp"
 
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/time_format.hpp"
-#include "roles/inventory/catalogue.hpp"
-#include "roles/queue/http_api.hpp"
-#include "roles/queue/service.hpp"
 
 namespace tacos::reservation {
 
@@ -19,37 +17,45 @@ namespace {
 constexpr std::int64_t kSalesWindowMs = 3 * 3600 * 1000;
 }  // namespace
 
-void add_stats_route(net::Router& router, inventory::Catalogue& catalogue, queue::QueueService& queue,
+void add_stats_route(net::Routes& router, inventory::InventoryClient& inventory, queue::QueueClient& queue,
                      store::Ledger& ledger, const Clock& clock) {
-  router.add_sync(Method::get, "/api/v1/admin/events/{id}/stats", [&catalogue, &queue, &ledger, &clock](Request& req) {
-    auto event = catalogue.get(req.param("id"));
-    if (!event) return net::error_response(Error(Errc::not_found, "no such event"), req.trace_id);
-    std::int64_t capacity = 0, free = 0, held = 0, sold = 0;
-    for (const auto& s : event->sections) {
-      capacity += s.capacity;
-      free += s.available;
-      held += s.held;
-      sold += s.sold;
-    }
-    json out = {{"event_id", event->id}, {"name", event->name}, {"capacity", capacity},
-                {"free", free},          {"held", held},        {"sold", sold}};
-    auto q = queue.stats(event->id);
-    out["queue"] = q ? json::parse(queue::stats_json(*q)) : json(nullptr);
-
-    auto a = ledger.activity(event->id, clock.now_ms() - kSalesWindowMs);
-    out["reservations"] = {{"holds", a.holds},
-                           {"confirmed", a.confirmed},
-                           {"cancelled", a.cancelled},
-                           {"expired", a.expired},
-                           {"payment_failed", a.payment_failed}};
-    out["payments"] = {{"approved", a.payments_approved}, {"failed", a.payments_failed}};
-    json sales = json::array();
-    for (const auto& m : a.sales) {
-      sales.push_back({{"minute", format_rfc3339(m.start_ms)}, {"seats", m.seats}, {"orders", m.orders}});
-    }
-    out["sales"] = std::move(sales);
-    return Response(200, out.dump());
-  });
+  router.add(
+      Method::get, "/api/v1/admin/events/{id}/stats",
+      [&inventory, &queue, &ledger, &clock](Request& req, net::Responder res) {
+        std::string id(req.param("id"));
+        auto trace = req.trace_id;
+        inventory.event_info(id, [&, id, trace, res](Result<inventory::EventInfo> info) {
+          if (!info) {
+            auto e = info.error().code == Errc::not_found ? Error(Errc::not_found, "no such event") : info.error();
+            return res.send(net::error_response(e, trace));
+          }
+          inventory.event_counts(id, [&, id, trace, res, name = info->name](Result<inventory::EventCounts> c) {
+            if (!c) return res.send(net::error_response(c.error(), trace));
+            auto out = std::make_shared<json>(json{{"event_id", id},
+                                                   {"name", name},
+                                                   {"capacity", c->capacity},
+                                                   {"free", c->free},
+                                                   {"held", c->held},
+                                                   {"sold", c->sold}});
+            queue.stats(id, [&, id, res, out](Result<queue::QueueStats> q) {
+              (*out)["queue"] = q ? json::parse(queue::to_json(*q)) : json(nullptr);
+              auto a = ledger.activity(id, clock.now_ms() - kSalesWindowMs);
+              (*out)["reservations"] = {{"holds", a.holds},
+                                        {"confirmed", a.confirmed},
+                                        {"cancelled", a.cancelled},
+                                        {"expired", a.expired},
+                                        {"payment_failed", a.payment_failed}};
+              (*out)["payments"] = {{"approved", a.payments_approved}, {"failed", a.payments_failed}};
+              json sales = json::array();
+              for (const auto& m : a.sales) {
+                sales.push_back({{"minute", format_rfc3339(m.start_ms)}, {"seats", m.seats}, {"orders", m.orders}});
+              }
+              (*out)["sales"] = std::move(sales);
+              res.send(Response(200, out->dump()));
+            });
+          });
+        });
+      });
 }
 
 }  // namespace tacos::reservation

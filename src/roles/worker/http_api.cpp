@@ -12,7 +12,7 @@ using net::Request;
 using net::Response;
 using nlohmann::json;
 
-void add_routes(net::Router& router, JobRunner& runner, store::InvariantChecker& invariants, const Clock& clock) {
+void add_routes(net::Routes& router, JobRunner& runner, store::InvariantChecker& invariants, const Clock& clock) {
   // Admin only: the authentication middleware guards every /api/v1/admin/ path.
   router.add_sync(Method::get, "/api/v1/admin/dead-letters", [&runner](Request&) {
     json items = json::array();

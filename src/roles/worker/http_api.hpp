@@ -7,6 +7,6 @@
 
 namespace tacos::worker {
 
-void add_routes(net::Router& router, JobRunner& runner, store::InvariantChecker& invariants, const Clock& clock);
+void add_routes(net::Routes& router, JobRunner& runner, store::InvariantChecker& invariants, const Clock& clock);
 
 }  // namespace tacos::worker

@@ -16,6 +16,7 @@
 
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
+#include "store/jobs.hpp"
 #include "store/ledger.hpp"
 
 namespace tacos::worker {
@@ -28,13 +29,13 @@ struct Settings {
   std::int64_t outbox_interval_ms = 1000;
 };
 
-class JobRunner {
+class JobRunner final : public store::JobQueue {
  public:
   /// `finish` must be called exactly once, from any thread, with the attempt's outcome.
   using Handler = std::function<void(const store::Job& job, std::function<void(Status)> finish)>;
 
   JobRunner(store::Ledger& ledger, const Clock& clock, Settings settings, metrics::Registry& metrics);
-  ~JobRunner();
+  ~JobRunner() override;
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
 
@@ -47,6 +48,7 @@ class JobRunner {
   void stop();
   /// Adds a job whose row has committed (its id, kind, payload and run time).
   void schedule(const store::Job& job);
+  void enqueued(const store::Job& job) override { schedule(job); }
   /// Runs every job due now (the thread calls this; tests may too). Returns how many started.
   int run_due();
 
