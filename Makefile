@@ -2,9 +2,10 @@
 # these targets only chain bootstrap -> configure -> build -> run/test with the right presets.
 #
 #   make run      release build, then serve on :8080 with config/dev.ini (foreground)
-#   make test     ci preset: all tests; then asan-ubsan preset: unit tests; then fuzz preset: each
-#                 libFuzzer target for TACOS_FUZZ_SECONDS (default 60)
-#                 (make test-ci / make test-asan / make test-fuzz run one part)
+#   make test     format-check; ci preset: all tests; asan-ubsan preset: unit tests; tsan preset:
+#                 unit tests and the race suite; fuzz preset: each libFuzzer target for
+#                 TACOS_FUZZ_SECONDS (default 60)
+#                 (make test-ci / test-asan / test-tsan / test-fuzz / format-check run one part)
 #   make build    release build only          make debug    debug build only
 #   make web      the web UI: npm ci when web/node_modules is missing or stale, then build web/dist
 #   make bench    release build, then bench/run.sh
@@ -14,7 +15,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
-# Steps must run in order (test: ci, then asan-ubsan, then fuzz), even under `make -j`.
+# Steps must run in order (test: format, ci, asan-ubsan, tsan, fuzz), even under `make -j`.
 .NOTPARALLEL:
 
 # One compile job per core: Ninja's default (cores + 2) can run short of memory on Beast-heavy TUs.
@@ -24,9 +25,9 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= $(JOBS)
 export UBSAN_OPTIONS ?= print_stacktrace=1
 
 TACOS_BIN := build/release/src/app/tacos
-FORMAT_DIRS := $(wildcard src tests bench)
+FORMAT_DIRS := $(wildcard src tests bench fuzz)
 
-.PHONY: bootstrap build debug web run test test-ci test-asan test-fuzz bench clean format format-check
+.PHONY: bootstrap build debug web run test test-ci test-asan test-tsan test-fuzz bench clean format format-check
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -50,7 +51,7 @@ run: build web
 	exec $(TACOS_BIN) serve --config config/dev.ini
 
 # The last lines `make test` prints are ctest's summary: nothing may be echoed after it.
-test: test-ci test-asan test-fuzz
+test: format-check test-ci test-asan test-tsan test-fuzz
 
 test-ci: bootstrap web
 	cmake --preset ci
@@ -61,6 +62,12 @@ test-asan: bootstrap
 	cmake --preset asan-ubsan
 	cmake --build --preset asan-ubsan
 	ctest --preset asan-ubsan --parallel $(JOBS)
+
+# TSan reports stop the test that hit them (halt_on_error in the preset's TSAN_OPTIONS).
+test-tsan: bootstrap
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan --parallel $(JOBS)
 
 # One fuzzer at a time: each takes a core for TACOS_FUZZ_SECONDS.
 test-fuzz: bootstrap
@@ -79,6 +86,6 @@ format:
 	@[ -z "$(FORMAT_DIRS)" ] || find $(FORMAT_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) \
 	  -print0 | xargs -0 -r clang-format -i
 
-format-check:
+format-check: bootstrap
 	@[ -z "$(FORMAT_DIRS)" ] || find $(FORMAT_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' \) \
 	  -print0 | xargs -0 -r clang-format --dry-run --Werror

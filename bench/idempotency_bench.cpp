@@ -34,7 +34,7 @@ gateway::MemoryIdempotencyStore& full_store() {
     auto answer = hold_answer();
     for (std::size_t i = 0; i < kCapacity; ++i) {
       auto slot = "u:usr_fill\nkey-" + std::to_string(i);
-      s->begin(slot, std::string(32, 'f'), 0);
+      s->begin_now(slot, std::string(32, 'f'), 0);
       s->complete(slot, answer);
     }
     return s;
@@ -50,7 +50,7 @@ void BM_ClaimAndAnswer(benchmark::State& state) {
   const std::string scope = "u:usr_" + std::to_string(state.thread_index()) + "\n";
   for (auto _ : state) {
     auto slot = scope + "bench-" + std::to_string(next.fetch_add(1, std::memory_order_relaxed));
-    auto b = store.begin(slot, fingerprint, 1);
+    auto b = store.begin_now(slot, fingerprint, 1);
     benchmark::DoNotOptimize(b);
     store.complete(slot, answer);
   }

@@ -14,6 +14,10 @@
 #   BENCH_WRK_THREADS  wrk threads               (default 1)
 #   BENCH_RESULTS_DIR  where JSON/text results go (default bench/results)
 #   BENCH_KEEP_TMP     1 = keep the temp dir (server logs, wrk output) and print its path
+#   BENCH_TACOS_ARGS   extra arguments after `serve` (e.g. --roles=gateway, --force-remote)
+#   BENCH_TACOS_DATA   data directory (default: a fresh one per server; processes of one
+#                      deployment share it)
+#   BENCH_WRK_HEADER   one extra request header for wrk ("Name: value")
 # Any other TACOS_* variable in the environment reaches the server unchanged.
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,7 +31,7 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${BENCH_KEEP_TMP:=0}"
 
 BENCH_TMP=""
-BENCH_TACOS_PID="" BENCH_TACOS_PORT=""
+BENCH_TACOS_PID="" BENCH_TACOS_PORT="" BENCH_TACOS_INTERNAL_PORT="" BENCH_WAITING_TOKEN=""
 BENCH_NGINX_PID="" BENCH_NGINX_PORT=""
 BENCH_BODY_BYTES=""
 BENCH_TARGETS=()
@@ -146,9 +150,19 @@ _bench_no_limit="100000000/s 100000000"
 
 bench_start_tacos() {
   [[ -x $TACOS_BIN ]] || bench_die "server binary '$TACOS_BIN' not found (run: make build)"
-  local dir=$BENCH_TMP/tacos${BENCH_TACOS_SUFFIX:-} secret port="" deadline
-  mkdir -p "$dir/data"
-  secret=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n') # 40 hex characters
+  local dir=$BENCH_TMP/tacos${BENCH_TACOS_SUFFIX:-} secret port="" deadline data
+  local -a args=()
+  read -r -a args <<<"${BENCH_TACOS_ARGS:-}"
+  data=${BENCH_TACOS_DATA:-$dir/data}
+  mkdir -p "$dir" "$data"
+  # One secret per benchmark run: the processes of one deployment must share it.
+  : "${_bench_secret:=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')}" # 40 hex characters
+  secret=$_bench_secret
+  # The internal listener, for roles apart or --force-remote (a binary from before roles could
+  # run apart would refuse these keys).
+  local -a internal=()
+  [[ ${#args[@]} -eq 0 ]] || internal=(TACOS_INTERNAL_PORT=0 TACOS_INTERNAL_PORT_FILE="$dir/internal-port"
+    TACOS_INTERNAL_SERVICE_SECRET="bench-service-secret-$secret")
   # TACOS_BIN and TACOS_THREADS are this script's settings, not server config keys.
   env -u TACOS_BIN -u TACOS_THREADS \
     TACOS_HTTP_HOST=127.0.0.1 \
@@ -157,14 +171,15 @@ bench_start_tacos() {
     TACOS_HTTP_THREADS="$TACOS_THREADS" \
     TACOS_HTTP_ACCESS_LOG=false \
     TACOS_LOG_LEVEL=warn \
-    TACOS_STORE_DATA_DIR="$dir/data" \
+    TACOS_STORE_DATA_DIR="$data" \
     TACOS_DEMO_SEED=true \
     TACOS_AUTH_JWT_SECRET="$secret" \
     TACOS_RATE_LIMIT_ENABLED="${BENCH_RATE_LIMITS:-true}" \
     TACOS_RATE_LIMIT_PER_IP="$_bench_no_limit" TACOS_RATE_LIMIT_PER_USER="$_bench_no_limit" \
     TACOS_RATE_LIMIT_QUEUE_POLL="$_bench_no_limit" TACOS_RATE_LIMIT_WRITES="$_bench_no_limit" \
     TACOS_RATE_LIMIT_AUTH_PER_IP="$_bench_no_limit" \
-    "$TACOS_BIN" serve >"$dir/tacos.log" 2>&1 </dev/null &
+    "${internal[@]}" \
+    "$TACOS_BIN" serve "${args[@]}" >"$dir/tacos.log" 2>&1 </dev/null &
   BENCH_TACOS_PID=$!
   _bench_pids+=("$BENCH_TACOS_PID")
 
@@ -175,7 +190,8 @@ bench_start_tacos() {
       port=$(tr -d ' \r\n' <"$dir/port")
       if [[ $port =~ ^[0-9]+$ ]] && _bench_tcp_open "$port"; then
         BENCH_TACOS_PORT=$port
-        bench_log "tacos listening on 127.0.0.1:$port (pid $BENCH_TACOS_PID, threads $TACOS_THREADS)"
+        BENCH_TACOS_INTERNAL_PORT=$(tr -d ' \r\n' <"$dir/internal-port" 2>/dev/null || true)
+        bench_log "tacos listening on 127.0.0.1:$port (pid $BENCH_TACOS_PID, threads $TACOS_THREADS${args[*]:+, ${args[*]}})"
         return 0
       fi
     fi
@@ -216,6 +232,15 @@ bench_machine_share() {
   read -r b1 i1 s1 <<<"$2"
   read -r BENCH_STEAL_PCT BENCH_IDLE_PCT < <(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v s=$((s1 - s0)) \
     'BEGIN { t = b + i + s; if (t <= 0) t = 1; printf "%.1f %.1f\n", 100 * s / t, 100 * i / t }')
+}
+
+# Joins the demo event's waiting room at BASE as anonymous client CLIENT: sets BENCH_WAITING_TOKEN.
+bench_join_queue() {
+  local base=$1 client=$2
+  BENCH_WAITING_TOKEN=$(curl -fsS -X POST "$base/api/v1/queue/join" -H 'Content-Type: application/json' \
+    -H "X-Client-ID: $client" -H "Idempotency-Key: join-$client-$RANDOM$RANDOM" -d '{"event_id":"evt_2025_1001"}' |
+    sed -n 's/.*"waiting_token":"\([^"]*\)".*/\1/p')
+  [[ -n $BENCH_WAITING_TOKEN ]] || bench_die "could not join the queue at $base"
 }
 
 # GET url into file, expecting 200 (retried for 10 s, in case seeding ends after listening).
@@ -321,6 +346,7 @@ bench_wrk() {
   local label=$1 url=$2 script=${3:-} out limit pid
   local -a extra=()
   [[ -z $script ]] || extra=(-s "$script")
+  [[ -z ${BENCH_WRK_HEADER:-} ]] || extra+=(-H "$BENCH_WRK_HEADER")
   out=$BENCH_TMP/wrk-$label.txt
   limit=$(($(_bench_seconds "$BENCH_DURATION") + 30))
   if [[ $BENCH_WARMUP != 0 ]]; then

@@ -13,11 +13,8 @@ bench_require curl wrk nginx
 
 bench_start_tacos
 base="http://127.0.0.1:$BENCH_TACOS_PORT"
-token=$(curl -fsS -X POST "$base/api/v1/queue/join" -H 'Content-Type: application/json' \
-  -H 'X-Client-ID: bench_status_client' -H "Idempotency-Key: join-$RANDOM$RANDOM" -d '{"event_id":"evt_2025_1001"}' |
-  sed -n 's/.*"waiting_token":"\([^"]*\)".*/\1/p')
-[[ -n $token ]] || bench_die "could not join the queue"
-path="/api/v1/queue/status?token=$token"
+bench_join_queue "$base" bench_status_client
+path="/api/v1/queue/status?token=$BENCH_WAITING_TOKEN"
 bench_fetch "$base$path" "$BENCH_TMP/body"
 bench_start_nginx "$BENCH_BODY_BYTES"
 

@@ -18,6 +18,10 @@ if(TACOS_FUZZ)
   target_compile_options(tacos_sanitizers INTERFACE -fsanitize=fuzzer-no-link,address,undefined
     -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(TACOS_SANITIZE STREQUAL "thread")
+  # -Wno-tsan: Boost.Asio uses std::atomic_thread_fence, which GCC warns TSan does not model.
+  target_compile_options(tacos_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan)
+  target_link_options(tacos_sanitizers INTERFACE -fsanitize=thread)
 elseif(TACOS_SANITIZE)
   target_compile_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined)

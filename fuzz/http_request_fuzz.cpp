@@ -10,7 +10,7 @@
 // Properties checked besides "no crash, no sanitizer report": every response body the pipeline
 // builds from an error is valid JSON, and a request that parsed keeps its path inside its target.
 
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -18,12 +18,11 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <unistd.h>
 
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
@@ -172,7 +171,7 @@ Response finish(Chain& c, InFlight& f) {
       f.res = std::move(out);
     } else if (f.match.path_known) {
       f.res = net::error_response(Error(Errc::method_not_allowed, std::string(net::method_name(f.req.method)) +
-                                                                     " is not allowed on " + f.req.path),
+                                                                      " is not allowed on " + f.req.path),
                                   f.req.request_id);
       f.res->set_header("allow", f.match.allow);
     } else {

@@ -10,11 +10,10 @@
 // deeper than the limit, every error envelope is valid JSON, and the hold body's fast reader never
 // accepts what the general reader refuses, nor reads different fields.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,9 +95,11 @@ void read_key(const json& obj, std::string_view key) {
 
 // The fields the handlers read (auth, queue, payment, reservation, admin queue settings).
 constexpr std::string_view kHandlerKeys[] = {
-    "username", "password", "email", "display_name", "event_id", "waiting_token", "reservation_token",
-    "seat_ids", "quantity", "payment_intent_id", "action", "reservation_id", "amount", "admission_rate",
-    "active_buyer_cap", "sections", "general_admission", "starts_at", "sale_starts_at", "id", "currency",
+    "username",      "password",          "email",     "display_name",   "event_id",
+    "waiting_token", "reservation_token", "seat_ids",  "quantity",       "payment_intent_id",
+    "action",        "reservation_id",    "amount",    "admission_rate", "active_buyer_cap",
+    "sections",      "general_admission", "starts_at", "sale_starts_at", "id",
+    "currency",
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ pkgs_build=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libgoogle-perftools-dev  # tcmalloc for the server binary
   clang libclang-rt-14-dev  # the fuzz preset: clang++ and libFuzzer
+  clang-format  # make format-check, run by make test
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).

@@ -140,7 +140,10 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
   for (const auto* r : roles) local.insert(std::string(r->name));
   const bool all_local = local.size() == role_table().size();
   const bool has_gateway = local.contains("gateway");
-  const bool need_internal = !all_local || options.force_remote;
+  // Other roles call this process's roles on the internal listener; nobody calls a gateway, so a
+  // gateway-only process has none (several can share a host without choosing ports).
+  const bool serves_roles = !(local.size() == 1 && has_gateway);
+  const bool need_internal = serves_roles && (!all_local || options.force_remote);
 
   auto store = open_store(cfg);
   auto applied = store->migrate();
@@ -156,17 +159,16 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
   std::unique_ptr<net::Server> internal_server;
   std::uint16_t internal_port = 0;
   std::string secret = cfg.string("internal.service_secret");
+  if (secret.empty() && !all_local) {
+    throw ConfigProblem(
+        "internal.service_secret: required when roles run in separate processes (the same in every process)");
+  }
+  if (secret.empty()) secret = random_bytes(32);  // --force-remote: this process only talks to itself
   if (need_internal) {
-    if (secret.empty()) {
-      if (!all_local) {
-        throw ConfigProblem(
-            "internal.service_secret: required when roles run in separate processes (the same in every process)");
-      }
-      secret = random_bytes(32);  // --force-remote: this process only talks to itself
-    }
     auto so = server_options(cfg, threads);
     so.host = cfg.string("internal.host");
     so.port = static_cast<std::uint16_t>(cfg.integer("internal.port"));
+    so.trust_deadline_header = true;  // callers are other roles, authenticated by the secret
     internal_server =
         std::make_unique<net::Server>(io, so, net::Router{}, std::vector<std::shared_ptr<net::Middleware>>{});
     internal_port = internal_server->listen();
@@ -200,7 +202,6 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
       urls.push_back(net::HttpUrl{"127.0.0.1", internal_port, "/"});
     } else {
       auto key = "roles." + role + ".url";
-      if (!config::find_declaration(key)) continue;  // a role nobody calls (the worker): nothing to forward to
       urls = parse_urls(key, cfg.string(key));
       if (urls.empty()) {
         throw ConfigProblem(key + ": required: this process runs without the " + role + " role and needs it");
@@ -229,9 +230,19 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
   net::Routes& api_target = has_gateway && !options.force_remote ? static_cast<net::Routes&>(public_router) : edge;
   RecordingRoutes api(api_target);
   std::vector<std::shared_ptr<net::Middleware>> gateway_middleware;
-  runtime::Env env{
-      cfg,     clock,   metrics, io, blocking, store.get(), public_router, api, internal_router, gateway_middleware,
-      clients, teardown};
+  runtime::Env env{cfg,
+                   clock,
+                   metrics,
+                   io,
+                   blocking,
+                   store.get(),
+                   public_router,
+                   api,
+                   internal_router,
+                   gateway_middleware,
+                   clients,
+                   teardown,
+                   !all_local || options.force_remote};
 
   int exit_code = 0;
   auto stop_everything = [&] {
@@ -267,7 +278,8 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
         }
       }
     }
-    add_store_metrics(metrics, store->ledger());
+    // The ledger (its writer thread, its start-up scan) only where a role writes through it.
+    if (serves_roles) add_store_metrics(metrics, store->ledger());
     auto ready = [&store] { return store->ping(); };
     net::add_ops_routes(public_router, metrics, ready, build_info());
     public_server->middleware() = {
@@ -284,7 +296,7 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
     // Stopped after the modules' background work and before their services go: the ledger's
     // callbacks and the pools' queued work use those services.
     teardown.push("ledger, blocking pool and I/O threads", [&] {
-      store->ledger().stop();
+      if (serves_roles) store->ledger().stop();
       blocking.join();
       io.stop();
     });

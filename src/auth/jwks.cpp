@@ -6,8 +6,10 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/encoding.hpp"
@@ -265,82 +267,148 @@ std::string token_alg(std::string_view token) {
   return alg != header.end() && alg->is_string() ? alg->get<std::string>() : std::string();
 }
 
-JwksVerifier::JwksVerifier(JwksSettings settings, Fetch fetch, const Clock& clock, Defer defer)
-    : s_(std::move(settings)), fetch_(std::move(fetch)), clock_(clock), defer_(std::move(defer)) {}
+struct JwksVerifier::State : std::enable_shared_from_this<State> {
+  State(JwksSettings s, Fetch f, const Clock& c) : settings(std::move(s)), fetch(std::move(f)), clock(c) {}
+
+  const JwksSettings settings;
+  const Fetch fetch;
+  const Clock& clock;
+
+  mutable std::mutex mu;  // guards the fields below
+  std::shared_ptr<const KeySet> keys;
+  std::int64_t loaded_us = 0;        // steady time of the last successful fetch
+  std::int64_t last_attempt_us = 0;  // steady time the last fetch started
+  bool attempted = false;
+  bool fetching = false;
+  std::vector<std::function<void(Status)>> waiters;  // called when the running fetch ends
+
+  std::atomic<std::uint64_t> fetch_ok{0};
+  std::atomic<std::uint64_t> fetch_error{0};
+  std::atomic<std::uint64_t> fetch_invalid{0};
+
+  std::shared_ptr<const KeySet> snapshot() const {
+    std::lock_guard lock(mu);
+    return keys;
+  }
+
+  // Under mu: whether a fetch may start now (none running, the last one started at least
+  // refresh_min_interval ago and, if `only_if_stale`, the set is older than cache_ttl). Marks it
+  // started when so.
+  bool claim_locked(bool only_if_stale, bool ignore_interval = false) {
+    auto now = clock.steady_us();
+    if (fetching) return false;
+    if (!ignore_interval && attempted && now - last_attempt_us < settings.refresh_min_interval_ms * 1000) return false;
+    if (only_if_stale && keys && now - loaded_us < settings.cache_ttl_ms * 1000) return false;
+    fetching = true;
+    attempted = true;
+    last_attempt_us = now;
+    return true;
+  }
+
+  // A fetch was claimed: run it. Completion swaps in the new set and wakes the waiters.
+  void start_fetch() {
+    if (!fetch) return finish(Error(Errc::unavailable, "no JWKS source"));
+    fetch([self = shared_from_this()](Result<std::string> doc) { self->finish(std::move(doc)); });
+  }
+
+  void finish(Result<std::string> doc) {
+    Status outcome;
+    std::shared_ptr<const KeySet> fresh;
+    if (!doc) {
+      fetch_error.fetch_add(1);
+      outcome = Error(Errc::unavailable, "JWKS fetch failed: " + doc.error().message);
+    } else if (auto set = parse_jwks(*doc); !set) {
+      fetch_invalid.fetch_add(1);
+      outcome = Error(Errc::unavailable, "JWKS is invalid: " + set.error().message);
+    } else if (set->keys.empty()) {
+      fetch_invalid.fetch_add(1);
+      std::string why;
+      for (const auto& s : set->skipped) why += (why.empty() ? "" : "; ") + s;
+      outcome = Error(Errc::unavailable, "JWKS has no usable key" + (why.empty() ? "" : " (" + why + ")"));
+    } else {
+      fetch_ok.fetch_add(1);
+      for (const auto& why : set->skipped) log::warn("JWKS key skipped", {log::str("reason", why)});
+      log::info("JWKS loaded", {log::num("keys", static_cast<long long>(set->keys.size()))});
+      fresh = std::make_shared<const KeySet>(std::move(*set));
+    }
+    if (!outcome)
+      log::warn("JWKS not refreshed; keeping the keys already loaded", {log::str("error", outcome.error().message)});
+    std::vector<std::function<void(Status)>> woken;
+    {
+      std::lock_guard lock(mu);
+      if (fresh) {
+        keys = std::move(fresh);
+        loaded_us = clock.steady_us();
+      }
+      fetching = false;
+      woken.swap(waiters);
+    }
+    for (auto& w : woken) w(outcome);
+  }
+
+  Result<Claims> check(std::string_view token, const KeySet* set, bool& key_missing) const;
+};
+
+JwksVerifier::JwksVerifier(JwksSettings settings, Fetch fetch, const Clock& clock)
+    : st_(std::make_shared<State>(std::move(settings), std::move(fetch), clock)) {}
 
 JwksVerifier::~JwksVerifier() = default;
 
-std::shared_ptr<const KeySet> JwksVerifier::snapshot() const {
-  std::lock_guard lock(mu_);
-  return keys_;
-}
-
 JwksVerifier::Stats JwksVerifier::stats() const {
   Stats st;
-  st.fetch_ok = fetch_ok_.load();
-  st.fetch_error = fetch_error_.load();
-  st.fetch_invalid = fetch_invalid_.load();
-  auto keys = snapshot();
+  st.fetch_ok = st_->fetch_ok.load();
+  st.fetch_error = st_->fetch_error.load();
+  st.fetch_invalid = st_->fetch_invalid.load();
+  auto keys = st_->snapshot();
   st.keys = keys ? keys->keys.size() : 0;
   return st;
 }
 
-bool JwksVerifier::claim_fetch(bool only_if_stale) {
-  std::lock_guard lock(mu_);
-  auto now = clock_.steady_us();
-  if (fetching_) return false;
-  if (attempted_ && now - last_attempt_us_ < s_.refresh_min_interval_ms * 1000) return false;
-  if (only_if_stale && keys_ && now - loaded_us_ < s_.cache_ttl_ms * 1000) return false;
-  fetching_ = true;
-  attempted_ = true;
-  last_attempt_us_ = now;
-  return true;
-}
-
-Status JwksVerifier::run_fetch() {
-  Status outcome;
-  std::shared_ptr<const KeySet> fresh;
-  auto doc = fetch_ ? fetch_() : Result<std::string>(Error(Errc::unavailable, "no JWKS source"));
-  if (!doc) {
-    fetch_error_.fetch_add(1);
-    outcome = Error(Errc::unavailable, "JWKS fetch failed: " + doc.error().message);
-  } else if (auto set = parse_jwks(*doc); !set) {
-    fetch_invalid_.fetch_add(1);
-    outcome = Error(Errc::unavailable, "JWKS is invalid: " + set.error().message);
-  } else if (set->keys.empty()) {
-    fetch_invalid_.fetch_add(1);
-    std::string why;
-    for (const auto& s : set->skipped) why += (why.empty() ? "" : "; ") + s;
-    outcome = Error(Errc::unavailable, "JWKS has no usable key" + (why.empty() ? "" : " (" + why + ")"));
-  } else {
-    fetch_ok_.fetch_add(1);
-    for (const auto& why : set->skipped) log::warn("JWKS key skipped", {log::str("reason", why)});
-    log::info("JWKS loaded", {log::num("keys", static_cast<long long>(set->keys.size()))});
-    fresh = std::make_shared<const KeySet>(std::move(*set));
-  }
-  if (!outcome)
-    log::warn("JWKS not refreshed; keeping the keys already loaded", {log::str("error", outcome.error().message)});
-  std::lock_guard lock(mu_);
-  if (fresh) {
-    keys_ = std::move(fresh);
-    loaded_us_ = clock_.steady_us();
-  }
-  fetching_ = false;
-  return outcome;
-}
-
-Status JwksVerifier::refresh() {
+void JwksVerifier::refresh(std::function<void(Status)> done) {
+  bool start = false;
   {
-    std::lock_guard lock(mu_);
-    if (fetching_) return Error(Errc::unavailable, "a JWKS fetch is already running");
-    fetching_ = true;
-    attempted_ = true;
-    last_attempt_us_ = clock_.steady_us();
+    std::lock_guard lock(st_->mu);
+    start = st_->claim_locked(false, true);  // false only while one is running: join it
+    st_->waiters.push_back(std::move(done));
   }
-  return run_fetch();
+  if (start) st_->start_fetch();
 }
 
-Result<Claims> JwksVerifier::verify(std::string_view token) {
+void JwksVerifier::verify(std::string token, Verified done) {
+  bool missing = false;
+  auto keys = st_->snapshot();
+  auto claims = st_->check(token, keys.get(), missing);
+  bool start = false;
+  if (!missing) {
+    {
+      std::lock_guard lock(st_->mu);
+      start = st_->claim_locked(true);  // the set is stale: refresh it behind this request
+    }
+    if (start) st_->start_fetch();
+    return done(std::move(claims));
+  }
+  {
+    // Perhaps the provider rotated its keys: look again, but not more often than allowed, so
+    // tokens with made-up key ids cannot make us hammer the provider. A fetch already running
+    // is waited for.
+    std::unique_lock lock(st_->mu);
+    bool running = st_->fetching;
+    start = !running && st_->claim_locked(false);
+    if (!running && !start) {
+      lock.unlock();
+      return done(std::move(claims));
+    }
+    st_->waiters.push_back([st = st_, token = std::move(token), done = std::move(done)](const Status&) {
+      bool still_missing = false;
+      auto set = st->snapshot();
+      done(st->check(token, set.get(), still_missing));
+    });
+  }
+  if (start) st_->start_fetch();
+}
+
+Result<Claims> JwksVerifier::State::check(std::string_view token, const KeySet* set, bool& key_missing) const {
+  key_missing = false;
   auto dot1 = token.find('.');
   auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
@@ -363,22 +431,10 @@ Result<Claims> JwksVerifier::verify(std::string_view token) {
   if (kid_it == header.end() || !kid_it->is_string()) return bad("token has no key id");
   const auto& kid = kid_it->get_ref<const std::string&>();
 
-  auto keys = snapshot();
-  const PublicKey* key = keys ? keys->find(kid) : nullptr;
+  const PublicKey* key = set ? set->find(kid) : nullptr;
   if (!key) {
-    // Perhaps the provider rotated its keys: look again, but not more often than allowed, so
-    // tokens with made-up key ids cannot make us hammer the provider.
-    if (claim_fetch(false)) {
-      (void)run_fetch();
-      keys = snapshot();
-      key = keys ? keys->find(kid) : nullptr;
-    }
-    if (!key) return bad("token key is unknown");
-  } else if (claim_fetch(true)) {
-    if (defer_)
-      defer_([this] { (void)run_fetch(); });
-    else
-      (void)run_fetch();
+    key_missing = true;
+    return bad("token key is unknown");
   }
   if (key->alg != alg) return bad("token algorithm does not match its key");
   if (!verify_signature(*key, token.substr(0, dot2), *sig)) return bad("token signature is invalid");
@@ -387,19 +443,20 @@ Result<Claims> JwksVerifier::verify(std::string_view token) {
   if (!p.is_object()) return bad("token payload is not JSON");
   Claims c;
   auto iss = p.find("iss");
-  if (iss == p.end() || !iss->is_string() || iss->get_ref<const std::string&>() != s_.issuer) {
+  if (iss == p.end() || !iss->is_string() || iss->get_ref<const std::string&>() != settings.issuer) {
     return bad("token issuer is not accepted");
   }
-  c.iss = s_.issuer;
-  if (!claim_holds(p.contains("aud") ? &p["aud"] : nullptr, s_.audience)) return bad("token audience is not accepted");
-  c.aud = s_.audience;
+  c.iss = settings.issuer;
+  if (!claim_holds(p.contains("aud") ? &p["aud"] : nullptr, settings.audience))
+    return bad("token audience is not accepted");
+  c.aud = settings.audience;
   if (!numeric_date(p, "exp", c.exp)) return bad("token has no expiry");
   if (p.contains("nbf") && !numeric_date(p, "nbf", c.nbf)) return bad("token nbf is not a number");
   if (p.contains("iat") && !numeric_date(p, "iat", c.iat)) return bad("token iat is not a number");
-  std::int64_t now = clock_.now_sec();
-  if (now >= c.exp + s_.leeway_sec) return Error(Errc::token_expired, "token has expired");
-  if (c.nbf != 0 && now + s_.leeway_sec < c.nbf) return bad("token is not valid yet");
-  if (c.iat != 0 && now + s_.leeway_sec < c.iat) return bad("token was issued in the future");
+  std::int64_t now = clock.now_sec();
+  if (now >= c.exp + settings.leeway_sec) return Error(Errc::token_expired, "token has expired");
+  if (c.nbf != 0 && now + settings.leeway_sec < c.nbf) return bad("token is not valid yet");
+  if (c.iat != 0 && now + settings.leeway_sec < c.iat) return bad("token was issued in the future");
 
   auto sub = p.find("sub");
   if (sub == p.end() || !sub->is_string() || !valid_subject(sub->get_ref<const std::string&>())) {
@@ -415,7 +472,7 @@ Result<Claims> JwksVerifier::verify(std::string_view token) {
     }
   }
   if (c.name.empty()) c.name = sub->get<std::string>();
-  c.role = claim_holds(find_claim(p, s_.role_claim), "admin") ? "admin" : "user";
+  c.role = claim_holds(find_claim(p, settings.role_claim), "admin") ? "admin" : "user";
   return c;
 }
 

@@ -4,15 +4,13 @@
 //
 // KeySet is one parsed JWKS, immutable. JwksVerifier owns the current KeySet as a shared_ptr
 // snapshot behind one mutex (held only to swap or copy the pointer), so verifying a token whose
-// key is known never waits for a fetch. An unknown `kid` makes the verifying thread refetch, at
-// most once per refresh_min_interval; a set older than cache_ttl is refetched through the
-// `defer` hook (a background pool in production). A failed fetch keeps the keys it had.
+// key is known never waits for a fetch. An unknown `kid` refetches the set, at most once per
+// refresh_min_interval, and the token waits for that fetch; a set older than cache_ttl is
+// refetched in the background. A failed fetch keeps the keys it had.
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,13 +59,16 @@ struct JwksSettings {
   std::int64_t cache_ttl_ms = 3'600'000;
 };
 
+/// Verifies identity-provider tokens against the provider's key set, fetched asynchronously.
+/// Holds its state behind a shared pointer, so a fetch still in flight when the verifier goes
+/// away completes harmlessly. Thread-safe.
 class JwksVerifier {
  public:
-  /// Returns the JWKS document (e.g. an HTTP GET of the provider's jwks_uri).
-  using Fetch = std::function<Result<std::string>()>;
-  /// Runs work later on another thread; when empty, the work runs inline. Work it was given must
-  /// have finished before the verifier is destroyed (production joins the pool first).
-  using Defer = std::function<void(std::function<void()>)>;
+  using Fetched = std::function<void(Result<std::string>)>;
+  /// Starts fetching the JWKS document (e.g. an HTTP GET of the provider's jwks_uri) and calls
+  /// back exactly once, on any thread, possibly before returning.
+  using Fetch = std::function<void(Fetched)>;
+  using Verified = std::function<void(Result<Claims>)>;
 
   struct Stats {
     std::uint64_t fetch_ok = 0;
@@ -76,42 +77,26 @@ class JwksVerifier {
     std::size_t keys = 0;             // usable keys in the current set
   };
 
-  JwksVerifier(JwksSettings settings, Fetch fetch, const Clock& clock, Defer defer = {});
+  JwksVerifier(JwksSettings settings, Fetch fetch, const Clock& clock);
   ~JwksVerifier();
   JwksVerifier(const JwksVerifier&) = delete;
   JwksVerifier& operator=(const JwksVerifier&) = delete;
 
-  /// Fetches the set now, ignoring the rate limit (start-up). On failure the old keys stay.
-  Status refresh();
+  /// Fetches the set now, ignoring the rate limit (start-up), or joins the fetch already
+  /// running. On failure the old keys stay.
+  void refresh(std::function<void(Status)> done);
   /// Checks signature and claims. `sub` of the result is kExternalUserPrefix + the token's `sub`.
-  /// TOKEN_EXPIRED for an expired token, INVALID_TOKEN for anything else. Thread-safe.
-  Result<Claims> verify(std::string_view token);
+  /// TOKEN_EXPIRED for an expired token, INVALID_TOKEN for anything else. Calls back before
+  /// returning unless the token's key is unknown and the set may be refetched: then after the
+  /// fetch (perhaps the provider rotated its keys), on the fetch's thread. A set older than
+  /// cache_ttl still verifies while a fresh one is fetched in the background.
+  void verify(std::string token, Verified done);
 
   Stats stats() const;
 
  private:
-  std::shared_ptr<const KeySet> snapshot() const;
-  /// Marks a fetch as started when none is running and the last one started at least
-  /// refresh_min_interval ago (and, if `only_if_stale`, the set is older than cache_ttl).
-  bool claim_fetch(bool only_if_stale);
-  /// Fetches and swaps in the new set (when usable); clears the running mark.
-  Status run_fetch();
-
-  JwksSettings s_;
-  Fetch fetch_;
-  const Clock& clock_;
-  Defer defer_;
-
-  mutable std::mutex mu_;  // guards the fields below
-  std::shared_ptr<const KeySet> keys_;
-  std::int64_t loaded_us_ = 0;        // steady time of the last successful fetch
-  std::int64_t last_attempt_us_ = 0;  // steady time the last fetch started
-  bool attempted_ = false;
-  bool fetching_ = false;
-
-  std::atomic<std::uint64_t> fetch_ok_{0};
-  std::atomic<std::uint64_t> fetch_error_{0};
-  std::atomic<std::uint64_t> fetch_invalid_{0};
+  struct State;
+  std::shared_ptr<State> st_;
 };
 
 }  // namespace tacos::auth

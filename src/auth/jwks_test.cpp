@@ -40,18 +40,36 @@ class Jwks : public ::testing::Test {
     settings_.cache_ttl_ms = 3'600'000;
   }
 
-  JwksVerifier& verifier() {
+  // The verifier, with a fetch that answers at once (or is held, when hold_ is set).
+  struct Sync {
+    JwksVerifier& v;
+    Result<Claims> verify(const std::string& token) {
+      std::optional<Result<Claims>> out;
+      v.verify(token, [&out](Result<Claims> r) { out = std::move(r); });
+      if (!out) return Error(Errc::internal, "verify has not called back");
+      return std::move(*out);
+    }
+    Status refresh() {
+      std::optional<Status> out;
+      v.refresh([&out](Status s) { out = std::move(s); });
+      if (!out) return Error(Errc::internal, "refresh has not called back");
+      return std::move(*out);
+    }
+    JwksVerifier::Stats stats() const { return v.stats(); }
+  };
+  Sync verifier() {
     if (!verifier_) {
       verifier_ = std::make_unique<JwksVerifier>(
           settings_,
-          [this]() -> Result<std::string> {
+          [this](JwksVerifier::Fetched done) {
             ++fetches_;
-            if (fail_) return Error(Errc::unavailable, "connection refused");
-            return document_;
+            if (hold_) return held_.push_back(std::move(done));
+            if (fail_) return done(Error(Errc::unavailable, "connection refused"));
+            done(document_);
           },
           clock_);
     }
-    return *verifier_;
+    return Sync{*verifier_};
   }
 
   json claims(const std::string& sub = "alice") const {
@@ -70,6 +88,8 @@ class Jwks : public ::testing::Test {
   JwksSettings settings_;
   std::string document_;
   bool fail_ = false;
+  bool hold_ = false;
+  std::vector<JwksVerifier::Fetched> held_;
   int fetches_ = 0;
   std::unique_ptr<JwksVerifier> verifier_;
 };
@@ -336,29 +356,51 @@ TEST_F(Jwks, FailedStartupFetchIsRetriedOnDemand) {
 }
 
 TEST_F(Jwks, StaleSetIsRefreshedInTheBackground) {
-  std::vector<std::function<void()>> deferred;
-  verifier_ = std::make_unique<JwksVerifier>(
-      settings_,
-      [this]() -> Result<std::string> {
-        ++fetches_;
-        return document_;
-      },
-      clock_, [&deferred](std::function<void()> work) { deferred.push_back(std::move(work)); });
   ASSERT_TRUE(verifier().refresh().ok());
+  hold_ = true;
   clock_.advance_ms(settings_.cache_ttl_ms - 1);
   EXPECT_TRUE(verifier().verify(rsa().sign(claims())).ok());
-  EXPECT_TRUE(deferred.empty());
+  EXPECT_TRUE(held_.empty());
   clock_.advance_ms(1);
   document_ = test::jwks_of({&rotated()});
-  // The stale set still verifies this request; the refresh runs elsewhere.
+  // The stale set still verifies this request; the refresh runs behind it.
   EXPECT_TRUE(verifier().verify(rsa().sign(claims())).ok());
-  ASSERT_EQ(deferred.size(), 1u);
-  EXPECT_EQ(fetches_, 1);
-  EXPECT_TRUE(verifier().verify(rsa().sign(claims())).ok());
-  EXPECT_EQ(deferred.size(), 1u) << "one refresh at a time";
-  deferred[0]();
+  ASSERT_EQ(held_.size(), 1u);
   EXPECT_EQ(fetches_, 2);
+  EXPECT_TRUE(verifier().verify(rsa().sign(claims())).ok());
+  EXPECT_EQ(held_.size(), 1u) << "one refresh at a time";
+  held_[0](document_);
   EXPECT_TRUE(verifier().verify(rotated().sign(claims())).ok());
+}
+
+TEST_F(Jwks, TokensWithAnUnknownKeyWaitForOneFetch) {
+  ASSERT_TRUE(verifier().refresh().ok());
+  clock_.advance_ms(settings_.refresh_min_interval_ms);
+  document_ = test::jwks_of({&rsa(), &rotated()});
+  hold_ = true;
+  std::vector<Result<Claims>> answers;
+  for (int i = 0; i < 3; ++i)
+    verifier_->verify(rotated().sign(claims()), [&answers](Result<Claims> r) { answers.push_back(std::move(r)); });
+  EXPECT_TRUE(answers.empty()) << "they wait for the key set";
+  ASSERT_EQ(held_.size(), 1u) << "one fetch for all of them";
+  held_[0](document_);
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& a : answers) EXPECT_TRUE(a.ok()) << a.error().message;
+}
+
+TEST_F(Jwks, AFetchThatEndsAfterTheVerifierIsHarmless) {
+  ASSERT_TRUE(verifier().refresh().ok());
+  clock_.advance_ms(settings_.refresh_min_interval_ms);
+  hold_ = true;
+  bool answered = false;
+  verifier_->verify(rotated().sign(claims()), [&answered](Result<Claims> r) {
+    answered = true;
+    EXPECT_FALSE(r.ok());
+  });
+  ASSERT_EQ(held_.size(), 1u);
+  verifier_.reset();
+  held_[0](document_);
+  EXPECT_TRUE(answered);
 }
 
 TEST(JwksParse, SkipsKeysItCannotUseWithAReason) {

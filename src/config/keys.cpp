@@ -68,8 +68,9 @@ constexpr std::array kKeys{
             "one, usable only within one process (--force-remote)",
             0, 0, "", true, at_least_32_bytes},
     KeyDecl{"internal.connect_timeout_ms", T::integer, "1000", "Connecting to another role", 10, 60000},
-    KeyDecl{"internal.request_timeout_ms", T::integer, "5000",
-            "A call to another role that carries no deadline of its own", 10, 600000},
+    KeyDecl{"internal.request_timeout_ms", T::integer, "10000",
+            "The longest a call to another role may take (a nearer deadline of the request being served wins)", 10,
+            600000},
     KeyDecl{"internal.max_attempts", T::integer, "3", "Tries of an idempotent call to another role", 1, 10},
     KeyDecl{"internal.breaker_failures", T::integer, "5",
             "Failures in a row that open the circuit breaker of another role", 1, 1000},
@@ -84,6 +85,9 @@ constexpr std::array kKeys{
             0, "", false, check_urls},
     KeyDecl{"roles.payment.url", T::string, "", "Where the payment role runs when it is not in this process", 0, 0, "",
             false, check_urls},
+    KeyDecl{"roles.worker.url", T::string, "",
+            "Where the worker runs when it is not in this process (a gateway forwards its admin routes there)", 0, 0,
+            "", false, check_urls},
 };
 
 }  // namespace

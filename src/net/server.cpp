@@ -347,7 +347,7 @@ Task<void> Server::Impl::session(Worker& w, Socket socket) {
     }
     bool keep_alive = parser.get().keep_alive();
     Request req = detail::to_request(parser.release(), remote_ip);
-    if (auto d = req.header(kDeadlineHeader); !d.empty()) {
+    if (auto d = opt.trust_deadline_header ? req.header(kDeadlineHeader) : std::string_view(); !d.empty()) {
       std::int64_t ms = 0;
       auto [end, perr] = std::from_chars(d.data(), d.data() + d.size(), ms);
       if (perr == std::errc() && end == d.data() + d.size() && ms >= 0) {

@@ -41,9 +41,9 @@ class Middleware {
   virtual void after(const Request&, Response&) {}
 };
 
-/// The header that carries the caller's remaining time to the callee (milliseconds). The server
-/// does not start a handler for a request whose deadline has passed (504 TIMEOUT), and gives a
-/// handler no more time than the deadline leaves.
+/// The header that carries the caller's remaining time to the callee (milliseconds). A server
+/// that trusts it (ServerOptions::trust_deadline_header) does not start a handler for a request
+/// whose deadline has passed (504 TIMEOUT), and gives a handler no more time than it leaves.
 inline constexpr std::string_view kDeadlineHeader = "x-request-deadline-ms";
 
 struct ServerOptions {
@@ -60,6 +60,10 @@ struct ServerOptions {
   int handler_timeout_ms = 60000;  // a handler that has not answered by then: 504 TIMEOUT
   int shutdown_timeout_ms = 10000;
   std::string port_file;  // written with the bound port once listening
+  /// Honour the caller's X-Request-Deadline-Ms. Only where the callers are other roles (the
+  /// internal listener): from the public, a tiny deadline would be a way to make every call
+  /// behind the gateway time out and open its breakers.
+  bool trust_deadline_header = false;
 };
 
 class Server {

@@ -81,6 +81,15 @@ TEST_F(ServerHandlers, SynchronousAndLaterAnswersInterleaveOnOneConnection) {
   }
 }
 
+TEST_F(ServerHandlers, ADeadlineFromAnUntrustedCallerIsIgnored) {
+  // The public listener: a client cannot make the server give up on its request at once (the
+  // internal listener trusts the header; upstream_test covers that side).
+  auto c = client();
+  auto r = c->get("/sync", {{"x-request-deadline-ms", "0"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "sync");
+}
+
 TEST_F(ServerHandlers, ManyConnectionsGetTheirOwnAnswers) {
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};

@@ -274,7 +274,9 @@ asio::awaitable<Result<ClientResponse>> Upstream::Impl::attempt(int thread, int 
 asio::awaitable<void> Upstream::Impl::run(std::shared_ptr<Impl> self, int thread, OutboundRequest req, Done done) {
   const auto& o = self->o;
   const auto started_us = steady_us();
-  const std::int64_t deadline_us = req.deadline_us > 0 ? req.deadline_us : started_us + o.request_timeout_ms * 1000;
+  // The caller's deadline, but never longer than this upstream's own limit.
+  const std::int64_t limit_us = started_us + o.request_timeout_ms * 1000;
+  const std::int64_t deadline_us = req.deadline_us > 0 ? std::min(req.deadline_us, limit_us) : limit_us;
   {
     std::lock_guard lock(self->mu);
     ++self->counters.requests;

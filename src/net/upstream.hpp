@@ -33,7 +33,7 @@ struct UpstreamOptions {
   std::string name;           // metrics label and messages: "queue", "webhook", "jwks"
   std::vector<HttpUrl> urls;  // one or several instances; requests rotate among them
   std::int64_t connect_timeout_ms = 1000;
-  std::int64_t request_timeout_ms = 10'000;  // for a request that brings no deadline
+  std::int64_t request_timeout_ms = 10'000;  // the longest a request may take; a nearer deadline wins
   int max_attempts = 3;                      // idempotent requests only
   std::int64_t backoff_base_ms = 20;         // doubled per retry, +-50 % jitter
   std::int64_t backoff_max_ms = 500;
@@ -55,7 +55,7 @@ struct OutboundRequest {
   std::string body;
   std::string content_type = "application/json";
   bool idempotent = false;       // safe to send again: GET, or a call the callee deduplicates
-  std::int64_t deadline_us = 0;  // steady clock (SystemClock::steady_us); 0: now + request_timeout_ms
+  std::int64_t deadline_us = 0;  // steady clock (SystemClock::steady_us); 0: the caller's, or none
 };
 
 class Upstream {

@@ -98,6 +98,7 @@ class UpstreamTest : public ::testing::Test {
     ServerOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
+    o.trust_deadline_header = true;  // as the internal listener does
     server_ = std::make_unique<Server>(o, std::move(router), std::vector<std::shared_ptr<Middleware>>{});
     port_ = server_->listen();
     thread_ = std::thread([this] { server_->run(false); });

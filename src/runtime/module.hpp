@@ -92,6 +92,9 @@ struct Env {
   std::vector<std::shared_ptr<net::Middleware>>& public_middleware;  // only the gateway adds
   Clients& clients;
   Teardown& teardown;
+  /// Calls between this process's roles and others go over the network (roles apart, or
+  /// --force-remote): a notice may be lost, and what a role remembers of another may drift.
+  bool calls_cross_network = false;
 
   store::Store& need_store(std::string_view role) const;
 };

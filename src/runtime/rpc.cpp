@@ -118,14 +118,15 @@ void call_status(RpcChannel& channel, std::string path, std::string body, bool i
   });
 }
 
-void notify(RpcChannel& channel, std::string path, std::string body) {
+void notify(RpcChannel& channel, std::string path, std::string body, bool idempotent) {
   auto what = path;
-  channel.call(std::move(path), std::move(body), true, [what, name = channel.upstream().name()](Result<std::string> r) {
-    if (!r) {
-      log::warn("a notification to another role was lost",
-                {log::str("upstream", name), log::str("call", what), log::str("error", r.error().message)});
-    }
-  });
+  channel.call(
+      std::move(path), std::move(body), idempotent, [what, name = channel.upstream().name()](Result<std::string> r) {
+        if (!r) {
+          log::warn("a notification to another role was lost",
+                    {log::str("upstream", name), log::str("call", what), log::str("error", r.error().message)});
+        }
+      });
 }
 
 void rpc_route(net::Routes& internal, std::string path, RpcHandler handle) {

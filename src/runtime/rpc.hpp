@@ -76,8 +76,9 @@ void call_decoded(RpcChannel& channel, std::string path, std::string body, bool 
 
 /// A call answered with nothing but success or an error.
 void call_status(RpcChannel& channel, std::string path, std::string body, bool idempotent, DoneStatus done);
-/// A call nobody waits for (a notification); a failure is logged.
-void notify(RpcChannel& channel, std::string path, std::string body);
+/// A call nobody waits for (a notification); a failure is logged. Retried only when applying it
+/// twice changes nothing (`idempotent`).
+void notify(RpcChannel& channel, std::string path, std::string body, bool idempotent);
 
 /// The handler side of a call whose request body decodes into T; a body that does not decode is
 /// answered VALIDATION_FAILED.

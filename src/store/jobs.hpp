@@ -2,7 +2,7 @@
 // How a role that writes a job row (payment settlement, webhook delivery) lets whoever runs jobs
 // know, instead of depending on the worker: the worker's runner implements JobQueue in its
 // process; with no worker there, NoJobQueue, and a worker elsewhere finds the row when it reads
-// the table.
+// the table again (JobRunner::discover, every second when roles run apart).
 
 #include "store/ledger.hpp"
 

@@ -213,7 +213,8 @@ TEST(Cli, AGatewayAnswersItsOwnRoutesAndSaysWhenARoleIsDown) {
   ServerProcess server(Env{{"TACOS_ROLES_INVENTORY_URL", "http://127.0.0.1:9"},
                            {"TACOS_ROLES_QUEUE_URL", "http://127.0.0.1:9"},
                            {"TACOS_ROLES_RESERVATION_URL", "http://127.0.0.1:9"},
-                           {"TACOS_ROLES_PAYMENT_URL", "http://127.0.0.1:9"}},
+                           {"TACOS_ROLES_PAYMENT_URL", "http://127.0.0.1:9"},
+                           {"TACOS_ROLES_WORKER_URL", "http://127.0.0.1:9"}},
                        {"--roles=gateway"});
   server.start();
   auto c = server.client();

@@ -20,6 +20,7 @@
 #include "support/api_checks.hpp"
 #include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -32,7 +33,11 @@ constexpr int kRows = 40;
 constexpr int kSeatsPerRow = 50;     // 2,000 seats: thread t takes seats t, t + 16, t + 32, ...
 constexpr int kMaxIterations = 100;  // per thread, so the last 400 seats are never touched
 constexpr int kTtlSec = 30;          // no acknowledged hold may expire while the test runs
-constexpr int kRunBeforeKillMs = 1500;
+
+// The kill comes once this many confirmations are acknowledged: the run is well under way, and
+// far from its 1,600 buyers. Not within kRunTimeoutMs: a failure.
+constexpr int kConfirmsBeforeKill = 100;
+constexpr int kRunTimeoutMs = 30000;
 
 /// A hold the first server acknowledged (201), and how far its buyer got afterwards.
 struct AckHold {
@@ -157,12 +162,19 @@ void crash_and_check(Webhooks webhooks) {
     auto admin = login(*c, kAdminUser, kAdminPassword);
     ASSERT_TRUE(create_event(*c, admin, seated_event_spec(event, kRows, kSeatsPerRow, kTtlSec)));
   }
+  std::atomic<int> finished{0};  // buyer threads that ended (a problem, or all their buyers done)
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back(buyer_loop, first->port(), std::cref(event), std::cref(seats), t, std::cref(killed),
-                         std::ref(acked_confirms), std::ref(logs[static_cast<std::size_t>(t)]));
+    threads.emplace_back([&, t] {
+      buyer_loop(first->port(), event, seats, t, killed, acked_confirms, logs[static_cast<std::size_t>(t)]);
+      finished.fetch_add(1);
+    });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(kRunBeforeKillMs));
+  // Kill mid-run, once it has acknowledged enough confirmations to be worth checking.
+  const bool under_way = eventually(
+      kRunTimeoutMs, [&] { return acked_confirms.load() >= kConfirmsBeforeKill || finished.load() == kThreads; });
+  EXPECT_TRUE(under_way) << "only " << acked_confirms.load() << " confirmations acknowledged within " << kRunTimeoutMs
+                         << " ms (" << kConfirmsBeforeKill << " wanted before the kill)";
   const int confirms_at_kill = acked_confirms.load();
   killed.store(true);
   first->kill9();
@@ -215,11 +227,26 @@ void crash_and_check(Webhooks webhooks) {
     }
   }
 
-  wait_for_fresh_catalogue();
-  auto map = seat_statuses(*c, event);
+  // Renderings may be up to 1 s old: read until the seat map shows what the reservations say.
+  auto sold_now = [&](const AckHold& h) { return h.confirmed || (webhooks == Webhooks::delivered && h.approved); };
+  auto map = wait_seat_statuses(*c, event, [&](const std::map<std::string, std::string>& m) {
+    if (m.size() != seats.size()) return false;
+    auto status_of = [&](const std::string& seat) {
+      auto it = m.find(seat);
+      return it == m.end() ? std::string() : it->second;
+    };
+    for (const auto& h : holds) {
+      auto st = status_of(h.seat);
+      if (sold_now(h) ? st != "SOLD" : !(st == "HELD" || st == "SOLD")) return false;
+    }
+    for (std::size_t i = static_cast<std::size_t>(kThreads * tried); i < seats.size(); ++i) {
+      if (status_of(seats[i]) != "AVAILABLE") return false;
+    }
+    return true;
+  });
   ASSERT_EQ(map.size(), seats.size());
   for (const auto& h : holds) {
-    if (h.confirmed || (webhooks == Webhooks::delivered && h.approved)) {
+    if (sold_now(h)) {
       EXPECT_EQ(map[h.seat], "SOLD") << "seat " << h.seat;
     } else {
       EXPECT_TRUE(map[h.seat] == "HELD" || map[h.seat] == "SOLD") << "seat " << h.seat << " is " << map[h.seat];
@@ -229,7 +256,10 @@ void crash_and_check(Webhooks webhooks) {
   for (std::size_t i = static_cast<std::size_t>(kThreads * tried); i < seats.size(); ++i) {
     EXPECT_EQ(map[seats[i]], "AVAILABLE") << "seat " << seats[i];
   }
-  auto counts = event_counts(*c, event);
+  auto counts = wait_event_counts(*c, event, [&](const EventCounts& e) {
+    return e.capacity == kRows * kSeatsPerRow && e.sold + e.held + e.available == e.capacity &&
+           e.sold >= (webhooks == Webhooks::delivered ? n_approved : n_confirmed);
+  });
   EXPECT_EQ(counts.capacity, kRows * kSeatsPerRow);
   EXPECT_EQ(counts.sold + counts.held + counts.available, counts.capacity);
   EXPECT_GE(counts.sold, webhooks == Webhooks::delivered ? n_approved : n_confirmed);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/api_checks.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -31,6 +32,14 @@ std::string idempotency_key_line() { return "Idempotency-Key: " + unique_name("k
 
 std::string get_request(const std::string& path, const std::string& extra_headers = {}) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n";
+}
+
+/// Reads the interim 100 Continue the server sends once it has read the headers of a request
+/// with `Expect: 100-continue`: from then on the request is in flight.
+void expect_continue(RawSocket& s) {
+  auto cont = s.read_response();
+  ASSERT_TRUE(cont.has_value()) << "no 100 Continue: the server did not read the headers";
+  EXPECT_EQ(cont->status, 100) << cont->status_line;
 }
 
 /// Parses a raw error body and checks the envelope and that trace_id matches X-Request-ID.
@@ -427,7 +436,15 @@ TEST_F(HttpTimeouts, IdleKeepAliveConnectionIsClosed) {
 TEST_F(HttpTimeouts, ClientReconnectsAfterIdleClose) {
   auto c = server_->client();
   ASSERT_EQ(c->get("/healthz").status, 200);
-  std::this_thread::sleep_for(milliseconds(700));
+  // Connections that go idle after c's, one per I/O thread (two, taken in turn): once the idle
+  // timeout has closed them all, it has closed c's too (each thread closes in deadline order).
+  std::vector<std::unique_ptr<RawSocket>> later;
+  for (int i = 0; i < 2; ++i) {
+    later.push_back(std::make_unique<RawSocket>(server_->port(), 5000));
+    ASSERT_TRUE(later.back()->send_all(get_request("/healthz")));
+    ASSERT_TRUE(later.back()->read_response().has_value());
+  }
+  for (auto& s : later) ASSERT_TRUE(s->peer_closed()) << "an idle connection was not closed within 5 s";
   EXPECT_EQ(c->get("/healthz").status, 200);
 }
 
@@ -443,7 +460,13 @@ class HttpConnectionLimit : public SharedServerTest {
 TEST_F(HttpConnectionLimit, ConnectionsBeyondTheLimitGetA503AndAreClosed) {
   std::vector<std::unique_ptr<RawSocket>> held;
   for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<RawSocket>(server_->port()));
-  std::this_thread::sleep_for(milliseconds(200));  // let the server accept them all
+  // The server has accepted (and counts) each of them once it has answered on each.
+  for (auto& h : held) {
+    ASSERT_TRUE(h->send_all(get_request("/healthz")));
+    auto answered = h->read_response();
+    ASSERT_TRUE(answered.has_value());
+    ASSERT_EQ(answered->status, 200);
+  }
   RawSocket extra(server_->port());
   auto r = extra.read_response();
   ASSERT_TRUE(r.has_value()) << "expected an answer, not a silent close";
@@ -458,7 +481,7 @@ TEST_F(HttpConnectionLimit, ConnectionsBeyondTheLimitGetA503AndAreClosed) {
   held.pop_back();
   bool served = false;
   for (int i = 0; i < 50 && !served; ++i) {
-    std::this_thread::sleep_for(milliseconds(20));
+    std::this_thread::sleep_for(milliseconds(20));  // pacing: up to 50 tries, until the slot is freed
     RawSocket again(server_->port());
     if (!again.send_all(get_request("/healthz"))) continue;
     auto a = again.read_response();
@@ -475,15 +498,16 @@ TEST(HttpShutdown, InFlightRequestFinishesAndNewConnectionsAreRefused) {
 
   RawSocket s(server.port(), 10000);
   ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\n" + idempotency_key_line() +
-                         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                         "\r\n\r\n" + body.substr(0, half)));
-  // Let the server read the headers, so the connection is busy rather than idle.
-  std::this_thread::sleep_for(milliseconds(200));
+                         "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, half)));
+  // The 100 Continue says the server has read the headers: the connection is busy, not idle.
+  ASSERT_NO_FATAL_FAILURE(expect_continue(s));
 
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
+  EXPECT_TRUE(eventually(5000, [&] { return !can_connect(server.port()); })) << "no new connections after SIGTERM";
+  // A fixed wait on purpose: it shows the draining server does not exit while the request is in flight.
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_TRUE(server.running()) << "the server must wait for the request in flight";
-  EXPECT_FALSE(can_connect(server.port())) << "no new connections after SIGTERM";
 
   ASSERT_TRUE(s.send_all(body.substr(half)));
   auto r = s.read_response();
@@ -510,10 +534,11 @@ TEST(HttpShutdown, RegistrationFromDrainingServerIsDurable) {
     const std::string body = registration_body("drained_user");
     RawSocket s(server.port(), 10000);
     ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
-                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
-    std::this_thread::sleep_for(milliseconds(200));
+                           "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                           body.substr(0, 10)));
+    ASSERT_NO_FATAL_FAILURE(expect_continue(s));  // the server has read the headers
     ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
-    std::this_thread::sleep_for(milliseconds(100));
+    ASSERT_TRUE(eventually(5000, [&] { return !can_connect(server.port()); })) << "SIGTERM did not start draining";
     ASSERT_TRUE(s.send_all(body.substr(10)));
     auto r = s.read_response();
     ASSERT_TRUE(r.has_value());
@@ -531,11 +556,11 @@ TEST(HttpShutdown, IdleKeepAliveConnectionsDoNotDelayShutdown) {
   server.start();
   auto c = server.client();
   ASSERT_EQ(c->get("/healthz").status, 200);  // now idle between requests on a kept-alive connection
+  RawSocket never_sent(server.port());        // connected, no request yet
   RawSocket used(server.port());
   ASSERT_TRUE(used.send_all(get_request("/api/v1/events")));
+  // Connections are accepted in order: once `used` is answered, `never_sent` is accepted too.
   ASSERT_TRUE(used.read_response().has_value());
-  RawSocket never_sent(server.port());  // connected, no request yet
-  std::this_thread::sleep_for(milliseconds(100));
 
   auto t0 = steady_clock::now();
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
@@ -552,8 +577,8 @@ TEST(HttpShutdown, StalledRequestDoesNotOutliveTheDeadline) {
   server.start();
   RawSocket s(server.port(), 10000);
   ASSERT_TRUE(s.send_all("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n" + idempotency_key_line() +
-                         "Content-Length: 100\r\n\r\n{\"user"));
-  std::this_thread::sleep_for(milliseconds(200));
+                         "Expect: 100-continue\r\nContent-Length: 100\r\n\r\n{\"user"));
+  ASSERT_NO_FATAL_FAILURE(expect_continue(s));  // the server has read the headers
   auto t0 = steady_clock::now();
   ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
   int status = server.wait_exit(5000);

@@ -11,6 +11,7 @@
 
 #include "net/server.hpp"
 #include "support/api_checks.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 #include "support/test_idp.hpp"
 
@@ -172,17 +173,23 @@ TEST_F(ExternalIdentity, PlatformTokensStillWork) {
 TEST_F(ExternalIdentity, RotatedKeyIsAcceptedAfterRefetch) {
   TestKey next("rsa-2025", "RS256");
   auto token = next.sign(claims(unique_name("rotated")));
-  // Unknown to the provider too: refused, and the refetch this causes finds nothing new.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past auth.jwks_refresh_min_sec
-  expect_error(get("/api/v1/reservations", token), 401, "INVALID_TOKEN");
+  // Unknown to the provider too: refused, and the refetch this causes finds nothing new. Asked
+  // until that refetch happens (once auth.jwks_refresh_min_sec has passed since the last fetch).
+  const int fetched = idp_->fetches();
+  EXPECT_TRUE(eventually(5000, [&] {
+    expect_error(get("/api/v1/reservations", token), 401, "INVALID_TOKEN");
+    return idp_->fetches() > fetched;
+  })) << "an unknown kid caused no refetch within 5 s";
 
   idp_->serve({rsa_, ec_, &next});
   int before = idp_->fetches();
   // Within the refresh interval the new kid stays unknown: no fetch per unknown kid.
   expect_error(get("/api/v1/reservations", token), 401, "INVALID_TOKEN");
   EXPECT_EQ(idp_->fetches(), before);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  auto r = get("/api/v1/reservations", token);
+  // Asked until the interval has passed: then the refetch finds the new key.
+  net::ClientResponse r;
+  EXPECT_TRUE(eventually(5000, [&] { return (r = get("/api/v1/reservations", token)).status == 200; }))
+      << "the rotated key was not fetched within 5 s";
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(idp_->fetches(), before + 1);
   EXPECT_EQ(get("/api/v1/reservations", rsa_->sign(claims("old-key-user"))).status, 200) << "old keys still served";

@@ -19,6 +19,7 @@
 #include "common/clock.hpp"
 #include "support/api_checks.hpp"
 #include "support/buyer_flow.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -244,7 +245,8 @@ TEST_F(OriginalClientsFTest, DelayConfirmsAfterTheDelay) {
   auto started = std::chrono::steady_clock::now();
   auto intent = app->pay(rid, "delay");
   EXPECT_EQ(intent["status"], "PROCESSING");
-  // Past the plain scenarios' settle time, a delayed payment is still on hold.
+  // Past the plain scenarios' settle time, a delayed payment is still on hold. A fixed wait on
+  // purpose: it shows that something does not happen before its time.
   std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs * 3));
   EXPECT_EQ(json_body(app->client().get("/api/v1/reservations/" + rid, bearer(app->token())))["status"], "HOLD");
   auto r = reservation_when(
@@ -350,11 +352,17 @@ TEST_F(OriginalClientsFTest, TheK6FlowPassesJoinStatusEnter) {
     ASSERT_EQ(joined.status, 202) << joined.body;
     auto wt = json_body(joined).value("waiting_token", "");
     ASSERT_FALSE(wt.empty());
-    for (int i = 0; i < 3; ++i) {
-      auto s = c->get("/api/v1/queue/status?token=" + wt, k6);  // not URL-encoded, Content-Type on a GET
-      EXPECT_TRUE(s.status == 200 || s.status == 404) << s.body;
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    }
+    // k6 polls the status before it enters; here until the place is admitted (100 a second).
+    bool admitted = eventually(
+        10000,
+        [&] {
+          auto s = c->get("/api/v1/queue/status?token=" + wt, k6);  // not URL-encoded, Content-Type on a GET
+          EXPECT_TRUE(s.status == 200 || s.status == 404) << s.body;
+          auto j = json_body(s);
+          return j.is_object() && j.value("ready_for_entry", false);
+        },
+        50);
+    EXPECT_TRUE(admitted) << "virtual user " << vu << " was not admitted within 10 s";
     auto he = k6;
     he.push_back({"idempotency-key", "enter_" + std::to_string(vu) + "_0_" + std::to_string(wall_ms())});
     auto entered = c->post("/api/v1/queue/enter", json{{"waiting_token", wt}}.dump(), he);

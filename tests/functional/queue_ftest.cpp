@@ -214,6 +214,7 @@ TEST_F(QueueFTest, AdminChangesTakeEffect) {
         join(*c, event, {{"x-client-id", unique_name("client_many")}})["waiting_token"].get<std::string>());
   }
   wait_ready(*c, tokens[0]);
+  // A fixed wait on purpose: it shows that the next place is not admitted meanwhile.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(json_body(status(*c, tokens[1]))["ready_for_entry"].get<bool>());  // cap 1 holds the rest
 

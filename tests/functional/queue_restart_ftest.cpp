@@ -17,6 +17,7 @@
 #include "support/api_checks.hpp"
 #include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -149,7 +150,23 @@ TEST(QueueRestart, TheWaitingRoomSurvivesKill9MidSale) {
       ASSERT_EQ(l.status, 200) << l.body;
       fans[i].left = true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Until it is: the last fan in line has moved up by the number of fans who left ahead of it.
+    const Fan* last = nullptr;
+    for (const auto& f : fans) {
+      if (!f.left && (last == nullptr || f.position > last->position)) last = &f;
+    }
+    ASSERT_NE(last, nullptr);
+    const std::int64_t left_ahead = std::count_if(
+        fans.begin(), fans.end(), [&](const Fan& other) { return other.left && other.position < last->position; });
+    const std::int64_t moved_up = last->position - left_ahead;
+    std::int64_t shown = last->position;
+    auto stored = [&] {
+      auto s = queue_status(*c, last->waiting_token);
+      if (s.is_object() && s["position"].is_number()) shown = s["position"].get<std::int64_t>();
+      return shown == moved_up;
+    };
+    EXPECT_TRUE(eventually(5000, stored))
+        << "the leaves were not stored within 5 s: the last fan in line is at " << shown << ", not " << moved_up;
     poll_all(first.port(), fans, true);
     first.kill9();
   }

@@ -24,6 +24,7 @@
 #include "support/api_checks.hpp"
 #include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -205,13 +206,18 @@ TEST_F(RaceFTest, HundredSeatsAreEachHeldAtMostOnceAndSoldOnlyToTheWinners) {
     EXPECT_TRUE(lost_to_someone) << "buyer " << i << " was refused seats nobody holds: " << json(a.ask.seats).dump();
   }
 
-  wait_for_fresh_catalogue();
-  auto seats = seat_statuses(*c, event);
+  // Renderings may be up to 1 s old: read until they show the holds.
+  auto seats = wait_seat_statuses(*c, event, [&](const auto& m) {
+    return seats_are(m, all, [&](const std::string& id) { return holder.count(id) ? "HELD" : "AVAILABLE"; });
+  });
   EXPECT_EQ(seats.size(), all.size());
   for (const auto& id : all) {
     EXPECT_EQ(seats[id], holder.count(id) ? "HELD" : "AVAILABLE") << "seat " << id;
   }
-  auto counts = event_counts(*c, event);
+  const auto n_held = static_cast<std::int64_t>(holder.size());
+  auto counts = wait_event_counts(*c, event, [&](const EventCounts& e) {
+    return e.capacity == 100 && e.held == n_held && e.sold == 0 && e.available == 100 - n_held;
+  });
   EXPECT_EQ(counts.capacity, 100);
   EXPECT_EQ(counts.held, static_cast<std::int64_t>(holder.size()));
   EXPECT_EQ(counts.sold, 0);
@@ -238,12 +244,15 @@ TEST_F(RaceFTest, HundredSeatsAreEachHeldAtMostOnceAndSoldOnlyToTheWinners) {
     EXPECT_EQ(final_status[w], "CONFIRMED") << "winner buyer " << winners[w] << " paid but is not confirmed";
   }
 
-  wait_for_fresh_catalogue();
-  seats = seat_statuses(*c, event);
+  seats = wait_seat_statuses(*c, event, [&](const auto& m) {
+    return seats_are(m, all, [&](const std::string& id) { return holder.count(id) ? "SOLD" : "AVAILABLE"; });
+  });
   for (const auto& id : all) {
     EXPECT_EQ(seats[id], holder.count(id) ? "SOLD" : "AVAILABLE") << "seat " << id;
   }
-  counts = event_counts(*c, event);
+  counts = wait_event_counts(*c, event, [&](const EventCounts& e) {
+    return e.sold == n_held && e.sold <= 100 && e.held == 0 && e.available == 100 - e.sold;
+  });
   EXPECT_EQ(counts.sold, static_cast<std::int64_t>(holder.size()));
   EXPECT_LE(counts.sold, 100);
   EXPECT_EQ(counts.held, 0);
@@ -273,12 +282,17 @@ TEST_F(RaceFTest, TwoHundredBuyersForOneSeatMakeExactlyOneHold) {
   }
   EXPECT_EQ(created, 1);
 
-  wait_for_fresh_catalogue();
-  auto counts = event_counts(*c, event);
+  // Renderings may be up to 1 s old: read until they show the hold.
+  auto counts = wait_event_counts(
+      *c, event, [](const EventCounts& e) { return e.capacity == 1 && e.held == 1 && e.available == 0; });
   EXPECT_EQ(counts.capacity, 1);
   EXPECT_EQ(counts.held, 1);
   EXPECT_EQ(counts.available, 0);
-  EXPECT_EQ(seat_statuses(*c, event)["A-1-1"], "HELD");
+  auto seats = wait_seat_statuses(*c, event, [](const auto& m) {
+    auto it = m.find("A-1-1");
+    return it != m.end() && it->second == "HELD";
+  });
+  EXPECT_EQ(seats["A-1-1"], "HELD");
   expect_invariants(*c, *admin_, "after the race for one seat");
 }
 
@@ -308,8 +322,10 @@ TEST_F(RaceFTest, GeneralAdmissionStockOfHundredSellsExactlyHundred) {
   EXPECT_EQ(created, 100);
   EXPECT_EQ(sold_out, kBuyers - 100);
 
-  wait_for_fresh_catalogue();
-  auto counts = event_counts(*c, event);
+  // Renderings may be up to 1 s old: read until they show the holds.
+  auto counts = wait_event_counts(*c, event, [](const EventCounts& e) {
+    return e.capacity == 100 && e.available == 0 && e.held == 100 && e.sold == 0;
+  });
   EXPECT_EQ(counts.capacity, 100);
   EXPECT_EQ(counts.available, 0);
   EXPECT_EQ(counts.held, 100);
@@ -394,7 +410,8 @@ void carry_out(net::HttpClient& c, const std::string& token, Holding& h, BuyerLo
       if (pay(false)) h.expected = "CONFIRMED";
       break;
     case Plan::pay_near_expiry: {
-      // Pay within 0.4 s either side of the expiry: races the expiry job.
+      // Pay within 0.4 s either side of the expiry: races the expiry job. A fixed wait on purpose:
+      // the point is when the payment comes in real time against the hold's expiry.
       auto at = h.expires_at_ms + std::uniform_int_distribution<std::int64_t>(-400, 400)(rng);
       auto wait = std::clamp<std::int64_t>(at - wall_ms(), 0, 10000);
       std::this_thread::sleep_for(std::chrono::milliseconds(wait));
@@ -487,6 +504,7 @@ TEST_F(RaceFTest, RandomCancelsPaymentsAndExpiriesKeepTheBooksBalanced) {
     if (try_hold(pick_seats(all, std::uniform_int_distribution<int>(1, 2)(rng), rng), 1)) return;
     // Lost wave 1: the reservation token is still unspent, so keep trying for seats that come free.
     for (int attempt = 0; attempt < 200 && SteadyClock::now() < wave2_end; ++attempt) {
+      // Pacing between reads of the seat map (random, so the buyers do not poll in step).
       std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 250)(rng)));
       std::vector<std::string> free;
       for (const auto& [id, status] : seat_statuses(*hc, event)) {
@@ -521,9 +539,28 @@ TEST_F(RaceFTest, RandomCancelsPaymentsAndExpiriesKeepTheBooksBalanced) {
   std::cout << " ]\n";
   EXPECT_GT(wave2_holds, 0) << "no released seat was held again";
 
-  // Let every hold run out, plus the expiry job's slack, then count.
-  auto wait = std::clamp<std::int64_t>(last_expiry + 1500 - wall_ms(), 0, 20000);
-  std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+  // Every hold runs out (the expiry job has some slack) and every webhook lands: read each
+  // reservation, and its payment when approved, until it is in the end state the answers imply.
+  auto settled = [&](const Holding& h) {
+    const auto& b = (*buyers_)[static_cast<std::size_t>(h.buyer)];
+    auto r = get_reservation(*c, b.token, h.id);
+    if (!r.is_object()) return false;
+    auto status = r.value("status", "");
+    if (status == "HOLD" || (!h.expected.empty() && status != h.expected)) return false;
+    if (!h.approved) return true;
+    auto p = json_body(c->get("/api/v1/payment/" + h.intent_id + "/status", bearer(b.token)));
+    bool paid_for_it = status == "CONFIRMED" && r.value("payment_intent_id", "") == h.intent_id;
+    return p.is_object() && p.value("refund_required", false) == !paid_for_it;
+  };
+  std::vector<const Holding*> unsettled;
+  for (const auto& h : holdings) unsettled.push_back(&h);
+  const int settle_ms = static_cast<int>(std::clamp<std::int64_t>(last_expiry + 5000 - wall_ms(), 1000, 25000));
+  auto all_settled = [&] {
+    std::erase_if(unsettled, [&](const Holding* u) { return settled(*u); });
+    return unsettled.empty();
+  };
+  EXPECT_TRUE(eventually(settle_ms, all_settled, 100))
+      << unsettled.size() << " reservations are not in their end state 5 s after the last hold's expiry";
 
   std::map<std::string, std::string> sold_to;  // seat -> confirmed reservation
   std::int64_t sold_seats = 0;
@@ -558,14 +595,21 @@ TEST_F(RaceFTest, RandomCancelsPaymentsAndExpiriesKeepTheBooksBalanced) {
   }
   EXPECT_EQ(static_cast<std::int64_t>(sold_to.size()), sold_seats);
 
-  wait_for_fresh_catalogue();
-  auto counts = event_counts(*c, event);
+  // Renderings may be up to 1 s old: read until they show the end states.
+  auto counts = wait_event_counts(*c, event, [&](const EventCounts& e) {
+    return e.capacity == 100 && e.held == 0 && e.sold == sold_seats && e.available == 100 - sold_seats;
+  });
   EXPECT_EQ(counts.capacity, 100);
   EXPECT_EQ(counts.held, 0);
   EXPECT_EQ(counts.sold, sold_seats);
   EXPECT_EQ(counts.available, 100 - sold_seats);
   EXPECT_EQ(counts.sold + counts.held + counts.available, counts.capacity);
-  auto seats = seat_statuses(*c, event);
+  auto seats = wait_seat_statuses(*c, event, [&](const auto& m) {
+    return std::all_of(all.begin(), all.end(), [&](const std::string& id) {
+      auto it = m.find(id);
+      return it != m.end() && it->second == (sold_to.count(id) ? "SOLD" : "AVAILABLE");
+    });
+  });
   for (const auto& id : all) EXPECT_EQ(seats[id], sold_to.count(id) ? "SOLD" : "AVAILABLE") << "seat " << id;
   expect_invariants(*c, *admin_, "after cancels, payments and expiries");
 }

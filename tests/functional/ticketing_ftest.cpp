@@ -22,6 +22,7 @@
 #include "common/encoding.hpp"
 #include "support/api_checks.hpp"
 #include "support/invariants.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -43,17 +44,6 @@ std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); 
 
 long long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
-
-/// Calls `done()` until it returns true or `timeout_ms` passes; true if it did.
-template <typename Pred>
-bool eventually(int timeout_ms, Pred done) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    if (done()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
 }
 
 /// `Tacos-Signature` for `body` at unix time `t`, as the payment simulator makes it.
@@ -415,8 +405,10 @@ TEST_F(TicketingFTest, GeneralAdmissionHoldsAQuantity) {
   auto pid = shop_->intent_ok(fan, id)["payment_intent_id"].get<std::string>();
   shop_->process_ok(fan, pid, "approve");
   shop_->wait_reservation(fan, id, "CONFIRMED");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the catalogue's cache
-  EXPECT_EQ(available(), 47);                                    // sold stays out of stock
+  // A fixed wait on purpose: past the catalogue's cache (1 s), so the read below is a fresh
+  // rendering; polling would accept the 47 cached from before the sale.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(available(), 47);  // sold stays out of stock
 }
 
 TEST_F(TicketingFTest, HoldErrorsNameTheProblem) {
@@ -968,6 +960,7 @@ TEST(TicketingRestartFTest, HoldsExpireAfterAKill9WithNoJobRows) {
     expect_invariants(second);
     second.kill9();
   }
+  // A fixed wait on purpose: the hold must run out while no server is running.
   std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs + 500));
   ServerProcess third(base_env(), {}, data);
   third.start();

@@ -17,6 +17,7 @@
 
 #include "net/http_client.hpp"
 #include "support/api_checks.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -253,8 +254,46 @@ inline std::map<std::string, std::string> seat_statuses(net::HttpClient& c, cons
   return out;
 }
 
-/// Catalogue renderings (event, seat map) may be up to 1 s old; waiting this long after the
-/// last change makes the next read show it.
-inline void wait_for_fresh_catalogue() { std::this_thread::sleep_for(std::chrono::milliseconds(1100)); }
+/// Catalogue renderings (event, seat map) may be up to 1 s old: how long the readers below read
+/// again until a change shows.
+inline constexpr int kCatalogueWaitMs = 5000;
+
+/// event_counts() until `ok(counts)` holds; after kCatalogueWaitMs a failure. Returns the last
+/// counts read, for the caller's assertions.
+template <typename Ok>
+EventCounts wait_event_counts(net::HttpClient& c, const std::string& event_id, Ok ok) {
+  auto read = [&] { return event_counts(c, event_id); };
+  auto counts = poll_until(kCatalogueWaitMs, read, ok);
+  if (!ok(counts)) {
+    ADD_FAILURE() << "GET /api/v1/events/" << event_id << " did not show the expected counts within "
+                  << kCatalogueWaitMs << " ms";
+  }
+  return counts;
+}
+
+/// seat_statuses() until `ok(statuses)` holds; after kCatalogueWaitMs a failure. Returns the last
+/// seat map read, for the caller's assertions.
+template <typename Ok>
+std::map<std::string, std::string> wait_seat_statuses(net::HttpClient& c, const std::string& event_id, Ok ok) {
+  auto read = [&] { return seat_statuses(c, event_id); };
+  auto statuses = poll_until(kCatalogueWaitMs, read, ok);
+  if (!ok(statuses)) {
+    ADD_FAILURE() << "GET /api/v1/events/" << event_id << "/seats did not show the expected seat statuses within "
+                  << kCatalogueWaitMs << " ms";
+  }
+  return statuses;
+}
+
+/// True when `statuses` has exactly the seats `ids`, each with the status `expected(id)` gives.
+template <typename Expected>
+bool seats_are(const std::map<std::string, std::string>& statuses, const std::vector<std::string>& ids,
+               Expected expected) {
+  if (statuses.size() != ids.size()) return false;
+  for (const auto& id : ids) {
+    auto it = statuses.find(id);
+    if (it == statuses.end() || it->second != expected(id)) return false;
+  }
+  return true;
+}
 
 }  // namespace tacos::test

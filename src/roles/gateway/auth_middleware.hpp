@@ -5,7 +5,8 @@
 // dispatched on their header's `alg`: HS256 to the platform's own HsJwt, RS256/ES256 to the
 // external identity provider's JwksVerifier when one is configured (refused otherwise).
 // Verified tokens are remembered (VerifiedTokenCache), so a repeated token skips verification.
-// Thread-safe.
+// A provider token is checked asynchronously (its key may have to be fetched first); platform
+// tokens and anonymous requests never wait. Thread-safe.
 
 #include "auth/jwks.hpp"
 #include "auth/jwt.hpp"
@@ -20,10 +21,15 @@ class AuthMiddleware final : public net::Middleware {
                           std::size_t cache_capacity = 65536)
       : jwt_(jwt), jwks_(jwks), cache_(cache_capacity) {}
   std::optional<net::Response> before(net::Request& req) override;
+  bool asynchronous(const net::Request& req) const override;
+  void before_async(net::Request& req, Next next) override;
 
  private:
-  Result<auth::Claims> verify(std::string_view token);
-  Result<auth::Claims> verify_uncached(std::string_view token) const;
+  /// The token of a well-formed `Authorization: Bearer` header; else records why on `req`.
+  std::optional<std::string_view> bearer(net::Request& req) const;
+  /// Applies a verification outcome to `req`, then guards the admin area.
+  std::optional<net::Response> decide(net::Request& req, const Result<auth::Claims>& claims);
+  std::optional<net::Response> guard(net::Request& req) const;
 
   const auth::HsJwt& jwt_;
   auth::JwksVerifier* jwks_;  // null when no identity provider is configured

@@ -172,8 +172,8 @@ void MemoryIdempotencyStore::prune(Shard& shard, std::int64_t now_ms) {
   }
 }
 
-IdempotencyStore::Begin MemoryIdempotencyStore::begin(std::string_view slot, std::string_view fingerprint,
-                                                      std::int64_t now_ms) {
+IdempotencyStore::Begin MemoryIdempotencyStore::begin_now(std::string_view slot, std::string_view fingerprint,
+                                                          std::int64_t now_ms) {
   const std::size_t hash = hash_of(slot);
   auto& shard = shard_of(hash);
   std::lock_guard lock(shard.mu);
@@ -244,8 +244,26 @@ bool IdempotencyMiddleware::applies(Method method, std::string_view path) {
          !path.starts_with("/api/v1/webhooks/");
 }
 
+bool IdempotencyMiddleware::asynchronous(const Request& req) const {
+  return !store_.immediate() && applies(req.method, req.path) && req.route != "unmatched";
+}
+
 std::optional<Response> IdempotencyMiddleware::before(Request& req) {
-  if (!applies(req.method, req.path) || req.route == "unmatched") return std::nullopt;
+  std::optional<Response> out;
+  Next next = [&out](std::optional<Response> r) { out = std::move(r); };  // an immediate store
+  if (auto early = claim(req, next)) return early;
+  return out;
+}
+
+void IdempotencyMiddleware::before_async(Request& req, Next next) {
+  if (auto early = claim(req, next)) next(std::move(early));
+}
+
+std::optional<Response> IdempotencyMiddleware::claim(Request& req, Next& next) {
+  if (!applies(req.method, req.path) || req.route == "unmatched") {
+    next(std::nullopt);
+    return std::nullopt;
+  }
   auto key = req.header("idempotency-key");
   if (!valid_key(key)) {
     return net::error_response(
@@ -258,7 +276,24 @@ std::optional<Response> IdempotencyMiddleware::before(Request& req) {
   std::string slot = scope(req);
   slot += '\n';
   slot += key;
-  auto b = store_.begin(slot, fingerprint_of(req), clock_.now_ms());
+  auto fingerprint = fingerprint_of(req);
+  store_.begin(slot, fingerprint, clock_.now_ms(),
+               [this, &req, slot, next = std::move(next)](Result<IdempotencyStore::Begin> b) mutable {
+                 next(decide(req, std::move(slot), std::move(b)));
+               });
+  return std::nullopt;
+}
+
+std::optional<Response> IdempotencyMiddleware::decide(Request& req, std::string slot,
+                                                      Result<IdempotencyStore::Begin> begun) {
+  if (!begun) {
+    auto r = net::error_response(
+        Error(Errc::unavailable, "idempotency records cannot be checked right now: retry with the same key"),
+        req.trace_id);
+    r.set_header("retry-after", "1");
+    return r;
+  }
+  auto& b = *begun;
   switch (b.outcome) {
     case IdempotencyStore::Outcome::started:
       req.idempotency_slot = std::move(slot);

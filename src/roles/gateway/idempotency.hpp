@@ -5,8 +5,9 @@
 // running is refused (409) instead of running twice. Keys are scoped per caller: the signed-in
 // user, else the anonymous client id (X-Client-ID or the tacos_cid cookie), else the client IP.
 //
-// Records live behind IdempotencyStore: process memory today (lost on restart; reservations
-// also keep their key durably in the store), Redis when gateways run apart.
+// Records live behind IdempotencyStore (asynchronous): process memory (lost on restart;
+// reservations also keep their key durably in the store), or a shared store when gateways run
+// apart.
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/result.hpp"
 #include "net/server.hpp"
 
 namespace tacos::metrics {
@@ -42,13 +44,19 @@ class IdempotencyStore {
     Outcome outcome = Outcome::started;
     StoredResponse response;  // for replay
   };
+  /// The claim's outcome, or UNAVAILABLE when a shared store cannot be reached (the request is
+  /// then refused with 503 rather than run without protection).
+  using Begun = std::function<void(Result<Begin>)>;
   virtual ~IdempotencyStore() = default;
-  /// Claims `slot` for a request with this `fingerprint`, or says why it cannot run. Thread-safe.
-  virtual Begin begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms) = 0;
-  /// Stores the response of a started request (kept until its claim's time + ttl).
+  /// Claims `slot` for a request with this `fingerprint`, or says why it cannot run.
+  virtual void begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms, Begun done) = 0;
+  /// Stores the response of a started request (kept until its claim's time + ttl). Does not
+  /// wait: a shared store writes it in the background.
   virtual void complete(std::string_view slot, const net::Response& response) = 0;
   /// Forgets a started request whose outcome must not be replayed (nothing was done).
   virtual void release(std::string_view slot) = 0;
+  /// True when begin() always calls back before returning (process memory).
+  virtual bool immediate() const { return false; }
 };
 
 /// In-process records in 16 mutex-striped shards. Each shard keeps its records in a list in
@@ -60,7 +68,11 @@ class IdempotencyStore {
 class MemoryIdempotencyStore final : public IdempotencyStore {
  public:
   MemoryIdempotencyStore(std::int64_t ttl_ms, std::size_t max_entries);
-  Begin begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms) override;
+  void begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms, Begun done) override {
+    done(begin_now(slot, fingerprint, now_ms));
+  }
+  bool immediate() const override { return true; }
+  Begin begin_now(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms);
   void complete(std::string_view slot, const net::Response& response) override;
   void release(std::string_view slot) override;
   std::size_t size() const;
@@ -124,12 +136,18 @@ class IdempotencyMiddleware final : public net::Middleware {
  public:
   IdempotencyMiddleware(IdempotencyStore& store, const Clock& clock, metrics::Registry& metrics);
   std::optional<net::Response> before(net::Request& req) override;
+  bool asynchronous(const net::Request& req) const override;
+  void before_async(net::Request& req, Next next) override;
   void after(const net::Request& req, net::Response& res) override;
 
   /// Whether a POST to `path` needs a key.
   static bool applies(net::Method method, std::string_view path);
 
  private:
+  /// Claims the request's key; `next` gets the outcome. Returns the answer that ends the request
+  /// at once instead (a missing or bad key), without calling `next`.
+  std::optional<net::Response> claim(net::Request& req, Next& next);
+  std::optional<net::Response> decide(net::Request& req, std::string slot, Result<IdempotencyStore::Begin> begun);
   IdempotencyStore& store_;
   const Clock& clock_;
   metrics::Counter* replayed_;

@@ -22,9 +22,9 @@ net::Response created(std::string body) {
 
 TEST(MemoryIdempotencyStore, ReplaysTheFirstResponseForTheSameRequest) {
   MemoryIdempotencyStore store(kTtl, 1000);
-  EXPECT_EQ(store.begin("u:1\nk", "POST /a\nh1", 0).outcome, Outcome::started);
+  EXPECT_EQ(store.begin_now("u:1\nk", "POST /a\nh1", 0).outcome, Outcome::started);
   store.complete("u:1\nk", created("first"));
-  auto again = store.begin("u:1\nk", "POST /a\nh1", 10);
+  auto again = store.begin_now("u:1\nk", "POST /a\nh1", 10);
   EXPECT_EQ(again.outcome, Outcome::replay);
   EXPECT_EQ(again.response.status, 201);
   EXPECT_EQ(again.response.body, "first");
@@ -34,13 +34,13 @@ TEST(MemoryIdempotencyStore, ReplaysTheFirstResponseForTheSameRequest) {
 
 TEST(MemoryIdempotencyStore, ReplaysStatusContentTypeEveryHeaderAndAnyBodyBytes) {
   MemoryIdempotencyStore store(kTtl, 1000);
-  store.begin("s\nk", "f", 0);
+  store.begin_now("s\nk", "f", 0);
   net::Response r(409, std::string("a\0b\0\0c", 6), "text/plain; charset=utf-8");
   r.headers.push_back({"location", "/x/1"});
   r.headers.push_back({"retry-after", ""});
   r.headers.push_back({"x-a", "1"});
   store.complete("s\nk", r);
-  auto again = store.begin("s\nk", "f", 1);
+  auto again = store.begin_now("s\nk", "f", 1);
   ASSERT_EQ(again.outcome, Outcome::replay);
   EXPECT_EQ(again.response.status, 409);
   EXPECT_EQ(again.response.content_type, "text/plain; charset=utf-8");
@@ -51,9 +51,9 @@ TEST(MemoryIdempotencyStore, ReplaysStatusContentTypeEveryHeaderAndAnyBodyBytes)
   EXPECT_EQ(again.response.headers[1].value, "");
   EXPECT_EQ(again.response.headers[2].value, "1");
   // An empty body and no headers come back empty.
-  store.begin("s\nempty", "f", 0);
+  store.begin_now("s\nempty", "f", 0);
   store.complete("s\nempty", net::Response(204, ""));
-  auto empty = store.begin("s\nempty", "f", 1);
+  auto empty = store.begin_now("s\nempty", "f", 1);
   ASSERT_EQ(empty.outcome, Outcome::replay);
   EXPECT_EQ(empty.response.status, 204);
   EXPECT_TRUE(empty.response.body.empty());
@@ -62,19 +62,19 @@ TEST(MemoryIdempotencyStore, ReplaysStatusContentTypeEveryHeaderAndAnyBodyBytes)
 
 TEST(MemoryIdempotencyStore, RefusesTheSameKeyForAnotherRequest) {
   MemoryIdempotencyStore store(kTtl, 1000);
-  store.begin("u:1\nk", "POST /a\nh1", 0);
-  EXPECT_EQ(store.begin("u:1\nk", "POST /a\nh2", 1).outcome, Outcome::mismatch);  // still running, other body
+  store.begin_now("u:1\nk", "POST /a\nh1", 0);
+  EXPECT_EQ(store.begin_now("u:1\nk", "POST /a\nh2", 1).outcome, Outcome::mismatch);  // still running, other body
   store.complete("u:1\nk", created("first"));
-  EXPECT_EQ(store.begin("u:1\nk", "POST /b\nh1", 3).outcome, Outcome::mismatch);  // other path
-  EXPECT_EQ(store.begin("u:2\nk", "POST /b\nh1", 3).outcome, Outcome::started);   // other user's key space
+  EXPECT_EQ(store.begin_now("u:1\nk", "POST /b\nh1", 3).outcome, Outcome::mismatch);  // other path
+  EXPECT_EQ(store.begin_now("u:2\nk", "POST /b\nh1", 3).outcome, Outcome::started);   // other user's key space
 }
 
 TEST(MemoryIdempotencyStore, ADuplicateWhileTheFirstRunsIsInFlight) {
   MemoryIdempotencyStore store(kTtl, 1000);
-  EXPECT_EQ(store.begin("s\nk", "f", 0).outcome, Outcome::started);
-  EXPECT_EQ(store.begin("s\nk", "f", 1).outcome, Outcome::in_flight);
+  EXPECT_EQ(store.begin_now("s\nk", "f", 0).outcome, Outcome::started);
+  EXPECT_EQ(store.begin_now("s\nk", "f", 1).outcome, Outcome::in_flight);
   store.complete("s\nk", created("done"));
-  EXPECT_EQ(store.begin("s\nk", "f", 3).outcome, Outcome::replay);
+  EXPECT_EQ(store.begin_now("s\nk", "f", 3).outcome, Outcome::replay);
 }
 
 TEST(MemoryIdempotencyStore, ExactlyOneOfManyConcurrentDuplicatesRuns) {
@@ -83,7 +83,7 @@ TEST(MemoryIdempotencyStore, ExactlyOneOfManyConcurrentDuplicatesRuns) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
-      switch (store.begin("s\nk", "f", 0).outcome) {
+      switch (store.begin_now("s\nk", "f", 0).outcome) {
         case Outcome::started:
           ++started;
           break;
@@ -103,26 +103,26 @@ TEST(MemoryIdempotencyStore, ExactlyOneOfManyConcurrentDuplicatesRuns) {
 
 TEST(MemoryIdempotencyStore, ForgetsAfterTheTtlAndOnRelease) {
   MemoryIdempotencyStore store(1000, 1000);
-  store.begin("s\nk", "f", 0);
+  store.begin_now("s\nk", "f", 0);
   store.complete("s\nk", created("old"));
-  EXPECT_EQ(store.begin("s\nk", "f", 999).outcome, Outcome::replay);
-  EXPECT_EQ(store.begin("s\nk", "other", 1000).outcome, Outcome::started);  // expired: a new request
+  EXPECT_EQ(store.begin_now("s\nk", "f", 999).outcome, Outcome::replay);
+  EXPECT_EQ(store.begin_now("s\nk", "other", 1000).outcome, Outcome::started);  // expired: a new request
   store.release("s\nk");
-  EXPECT_EQ(store.begin("s\nk", "f", 1001).outcome, Outcome::started);
+  EXPECT_EQ(store.begin_now("s\nk", "f", 1001).outcome, Outcome::started);
   EXPECT_EQ(store.size(), 1u);
 }
 
 TEST(MemoryIdempotencyStore, ARequestStillRunningPastTheTtlKeepsItsKey) {
   MemoryIdempotencyStore store(1000, 1000);
-  EXPECT_EQ(store.begin("s\nk", "f", 0).outcome, Outcome::started);
+  EXPECT_EQ(store.begin_now("s\nk", "f", 0).outcome, Outcome::started);
   // Past the TTL but still running: a duplicate waits, another request under the key is refused.
-  EXPECT_EQ(store.begin("s\nk", "f", 1500).outcome, Outcome::in_flight);
-  EXPECT_EQ(store.begin("s\nk", "other", 1500).outcome, Outcome::mismatch);
-  EXPECT_EQ(store.begin("s\nother", "f", 1500).outcome, Outcome::started);  // pruning passes it by
+  EXPECT_EQ(store.begin_now("s\nk", "f", 1500).outcome, Outcome::in_flight);
+  EXPECT_EQ(store.begin_now("s\nk", "other", 1500).outcome, Outcome::mismatch);
+  EXPECT_EQ(store.begin_now("s\nother", "f", 1500).outcome, Outcome::started);  // pruning passes it by
   EXPECT_EQ(store.size(), 2u);
   // Its answer lands in its own record; being past the TTL, the key is then free again.
   store.complete("s\nk", created("late"));
-  EXPECT_EQ(store.begin("s\nk", "other", 1600).outcome, Outcome::started);
+  EXPECT_EQ(store.begin_now("s\nk", "other", 1600).outcome, Outcome::started);
 }
 
 // The index is open addressing with deletion by backward shift: after many claims (it grows
@@ -133,13 +133,13 @@ TEST(MemoryIdempotencyStore, FindsEveryKeptKeyAfterManyInsertsAndDeletions) {
   constexpr int kKeys = 30'000;
   auto slot = [](int i) { return "u:" + std::to_string(i % 7) + "\nk" + std::to_string(i); };
   for (int i = 0; i < kKeys; ++i) {
-    ASSERT_EQ(store.begin(slot(i), "f", 0).outcome, Outcome::started) << slot(i);
+    ASSERT_EQ(store.begin_now(slot(i), "f", 0).outcome, Outcome::started) << slot(i);
     if (i % 3 != 0) store.complete(slot(i), created(std::to_string(i)));
   }
   for (int i = 0; i < kKeys; i += 3) store.release(slot(i));
   EXPECT_EQ(store.size(), static_cast<std::size_t>(kKeys - (kKeys + 2) / 3));
   for (int i = 0; i < kKeys; ++i) {
-    auto b = store.begin(slot(i), "f", 1);
+    auto b = store.begin_now(slot(i), "f", 1);
     if (i % 3 == 0) {
       EXPECT_EQ(b.outcome, Outcome::started) << slot(i);
     } else {
@@ -151,15 +151,15 @@ TEST(MemoryIdempotencyStore, FindsEveryKeptKeyAfterManyInsertsAndDeletions) {
 
 TEST(MemoryIdempotencyStore, StaysWithinItsCapacityWithoutDroppingRunningRequests) {
   MemoryIdempotencyStore store(kTtl, 16 * 100);  // 100 per shard
-  EXPECT_EQ(store.begin("running", "f", 0).outcome, Outcome::started);
+  EXPECT_EQ(store.begin_now("running", "f", 0).outcome, Outcome::started);
   for (int i = 0; i < 10'000; ++i) {
     auto slot = "s\n" + std::to_string(i);
-    store.begin(slot, "f", i);
+    store.begin_now(slot, "f", i);
     store.complete(slot, created("x"));
   }
   EXPECT_LE(store.size(), 16u * 101);
   EXPECT_GT(store.evicted(), 8000u);
-  EXPECT_EQ(store.begin("running", "f", 20'000).outcome, Outcome::in_flight);
+  EXPECT_EQ(store.begin_now("running", "f", 20'000).outcome, Outcome::in_flight);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +284,53 @@ TEST_F(MiddlewareFixture, A503IsNotStoredSoARetryRuns) {
   EXPECT_EQ(run(post("/api/v1/things", "{}", "k"), runs, 503).status, 503);
   EXPECT_EQ(run(post("/api/v1/things", "{}", "k"), runs).status, 201);
   EXPECT_EQ(runs, 2);
+}
+
+// A shared store seen from the gateway: answers later, or not at all when it is down.
+class DeferredStore final : public IdempotencyStore {
+ public:
+  void begin(std::string_view slot, std::string_view fingerprint, std::int64_t now_ms, Begun done) override {
+    if (down) return done(Error(Errc::unavailable, "store down"));
+    pending.push_back([this, s = std::string(slot), f = std::string(fingerprint), now_ms, done = std::move(done)] {
+      memory.begin(s, f, now_ms, done);
+    });
+  }
+  void complete(std::string_view slot, const net::Response& response) override { memory.complete(slot, response); }
+  void release(std::string_view slot) override { memory.release(slot); }
+  MemoryIdempotencyStore memory{kTtl, 1000};
+  std::vector<std::function<void()>> pending;
+  bool down = false;
+};
+
+TEST_F(MiddlewareFixture, AStoreAcrossTheNetworkIsWaitedForAndItsFailureIsA503) {
+  DeferredStore shared;
+  IdempotencyMiddleware remote{shared, clock, registry};
+  auto req = post("/api/v1/things", "{}", "k1");
+  ASSERT_TRUE(remote.asynchronous(req));
+  EXPECT_FALSE(remote.asynchronous(post("/api/v1/queue/leave", "{}", ""))) << "exempt: nothing to wait for";
+  EXPECT_FALSE(mw.asynchronous(req)) << "process memory answers at once";
+  std::optional<std::optional<net::Response>> answer;
+  remote.before_async(req, [&answer](std::optional<net::Response> r) { answer = std::move(r); });
+  EXPECT_FALSE(answer.has_value());
+  ASSERT_EQ(shared.pending.size(), 1u);
+  shared.pending[0]();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->has_value()) << "the claim is made: the handler runs";
+  EXPECT_FALSE(req.idempotency_slot.empty());
+
+  auto missing = post("/api/v1/things", "{}", "");
+  answer.reset();
+  remote.before_async(missing, [&answer](std::optional<net::Response> r) { answer = std::move(r); });
+  ASSERT_TRUE(answer.has_value() && answer->has_value()) << "no key: refused at once";
+  EXPECT_EQ((*answer)->status, 400);
+
+  shared.down = true;
+  auto unreachable = post("/api/v1/things", "{}", "k2");
+  answer.reset();
+  remote.before_async(unreachable, [&answer](std::optional<net::Response> r) { answer = std::move(r); });
+  ASSERT_TRUE(answer.has_value() && answer->has_value());
+  EXPECT_EQ((*answer)->status, 503);
+  EXPECT_EQ((*answer)->header("retry-after"), "1");
 }
 
 }  // namespace

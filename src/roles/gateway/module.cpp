@@ -1,13 +1,14 @@
 #include "roles/gateway/module.hpp"
 
 #include <array>
+#include <future>
 
 #include "auth/jwks.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
-#include "net/http_fetch.hpp"
+#include "net/upstream.hpp"
 #include "roles/gateway/accounts.hpp"
 #include "roles/gateway/auth_middleware.hpp"
 #include "roles/gateway/client_ip.hpp"
@@ -148,12 +149,28 @@ std::unique_ptr<auth::JwksVerifier> make_jwks_verifier(runtime::Env& env) {
   s.leeway_sec = cfg.integer("auth.clock_skew_sec");
   s.refresh_min_interval_ms = cfg.integer("auth.jwks_refresh_min_sec") * 1000;
   s.cache_ttl_ms = cfg.integer("auth.jwks_cache_ttl_sec") * 1000;
-  net::FetchOptions fetch;
-  fetch.timeout_ms = 2000;  // an unknown kid fetches on the request's I/O thread: keep it short
-  auto* pool = &env.blocking;
+  // Fetched like any upstream: pooled, with a deadline, retried and behind a breaker. A token
+  // with an unknown key waits for this fetch, so it is kept short.
+  net::UpstreamOptions o;
+  o.name = "jwks";
+  o.urls = {target};
+  o.request_timeout_ms = 2000;
+  o.max_attempts = 2;
+  o.max_body_bytes = 1024 * 1024;  // a key set is a few kilobytes
+  auto up = std::make_shared<net::Upstream>(env.io, o, env.clock, &env.metrics);
   auto v = std::make_unique<auth::JwksVerifier>(
-      s, [target, fetch] { return net::http_get(target, fetch); }, env.clock,
-      [pool](std::function<void()> work) { pool->submit(std::move(work)); });
+      s,
+      [up](auth::JwksVerifier::Fetched done) {
+        net::OutboundRequest r;
+        r.idempotent = true;
+        up->send(std::move(r), [done = std::move(done)](Result<net::ClientResponse> res) {
+          if (!res) return done(res.error());
+          if (res->status != 200)
+            return done(Error(Errc::unavailable, "the identity provider answered " + std::to_string(res->status)));
+          done(std::move(res->body));
+        });
+      },
+      env.clock);
   auto* raw = v.get();
   for (const char* outcome : {"ok", "error", "invalid"}) {
     env.metrics.counter_fn(
@@ -244,7 +261,10 @@ class GatewayModule final : public runtime::Module {
   void start(runtime::Env& env) override {
     const auto& cfg = env.config;
     if (jwks_) {
-      if (auto st = jwks_->refresh(); !st) {
+      // Waited for, so the first tokens find their keys; the fetch runs on the I/O threads.
+      std::promise<Status> loaded;
+      jwks_->refresh([&loaded](Status st) { loaded.set_value(std::move(st)); });
+      if (auto st = loaded.get_future().get(); !st) {
         log::warn("identity provider JWKS not loaded at start; retried when a token needs it",
                   {log::str("url", cfg.string("auth.jwks_url")), log::str("error", st.error().message)});
       }

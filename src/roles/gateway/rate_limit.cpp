@@ -82,7 +82,18 @@ bool TokenBucket::full_at(const Limit& limit, std::int64_t now_us) const {
 
 MemoryRateLimitStore::MemoryRateLimitStore() : shards_(std::make_unique<Shard[]>(kShards)) {}
 
-Decision MemoryRateLimitStore::take(std::string_view key, const Limit& limit, std::int64_t now_us) {
+void MemoryRateLimitStore::take(const std::vector<BucketTake>& buckets, std::int64_t now_us, bool stop_at_refusal,
+                                Taken done) {
+  std::vector<Decision> decisions;
+  decisions.reserve(buckets.size());
+  for (const auto& b : buckets) {
+    decisions.push_back(take_one(b.key, b.limit, now_us));
+    if (stop_at_refusal && !decisions.back().allowed) break;
+  }
+  done(std::move(decisions));
+}
+
+Decision MemoryRateLimitStore::take_one(std::string_view key, const Limit& limit, std::int64_t now_us) {
   auto& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lock(shard.mu);
   auto it = shard.buckets.find(key);

@@ -1,8 +1,8 @@
 #pragma once
 // Token-bucket rate limits. A Limit is "refill `rate` tokens per second, hold at most `burst`";
 // every request takes one token from each bucket that applies to it and is refused (429) when a
-// bucket is empty. Buckets live behind RateLimitStore: in process memory today, in Redis when
-// several gateways must share them.
+// bucket is empty. Buckets live behind RateLimitStore: in process memory, or in a shared store
+// when several gateways must share them.
 
 #include <cstdint>
 #include <functional>
@@ -48,11 +48,27 @@ class TokenBucket {
   std::int64_t updated_us_ = 0;
 };
 
+/// One bucket a request takes a token from.
+struct BucketTake {
+  std::string key;
+  Limit limit;
+};
+
+/// Where buckets live. Asynchronous, so a shared store (Redis) can answer over the network; a
+/// store in process memory answers before take() returns and says so with immediate(), which
+/// lets the pipeline skip waiting. Thread-safe.
 class RateLimitStore {
  public:
+  /// One decision per bucket taken, in order; the last may be a refusal.
+  using Taken = std::function<void(std::vector<Decision>)>;
   virtual ~RateLimitStore() = default;
-  /// Takes one token from the bucket `key` (made full on first use). Thread-safe.
-  virtual Decision take(std::string_view key, const Limit& limit, std::int64_t now_us) = 0;
+  /// Takes one token from each bucket in order (a bucket starts full). With `stop_at_refusal`
+  /// it stops at the first that refuses, so a refused request does not drain the buckets after
+  /// it (shadow mode takes them all). A store that cannot be reached lets requests through
+  /// (limits are a protection, not the product) and says so in its own metrics and logs.
+  virtual void take(const std::vector<BucketTake>& buckets, std::int64_t now_us, bool stop_at_refusal, Taken done) = 0;
+  /// True when take() always calls back before returning.
+  virtual bool immediate() const { return false; }
 };
 
 /// Buckets in this process, in 32 mutex-striped maps. Buckets that have refilled completely are
@@ -60,7 +76,10 @@ class RateLimitStore {
 class MemoryRateLimitStore final : public RateLimitStore {
  public:
   MemoryRateLimitStore();
-  Decision take(std::string_view key, const Limit& limit, std::int64_t now_us) override;
+  void take(const std::vector<BucketTake>& buckets, std::int64_t now_us, bool stop_at_refusal, Taken done) override;
+  bool immediate() const override { return true; }
+  /// One bucket, answered at once.
+  Decision take_one(std::string_view key, const Limit& limit, std::int64_t now_us);
   std::size_t size() const;
 
  private:

@@ -81,67 +81,96 @@ RateLimiter::RateLimiter(RateLimitSettings settings, RateLimitStore& store, cons
   }
 }
 
-std::optional<Response> RateLimiter::take(Request& req, LimitClass c, std::string_view who) {
+void RateLimiter::add(std::vector<LimitClass>& classes, std::vector<BucketTake>& buckets, LimitClass c,
+                      std::string_view who) const {
   std::string key(class_name(c));
   key += ':';
   key += who;
-  auto d = store_.take(key, s_[c], clock_.steady_us());
-  if (req.rate.limit < 0 || d.remaining < req.rate.remaining) req.rate = {d.limit, d.remaining, d.reset_sec};
-  auto& out = counters_[static_cast<std::size_t>(c)];
-  if (d.allowed) {
-    out.allowed->inc();
-    return std::nullopt;
-  }
-  if (s_.shadow) {
-    out.shadow_rejected->inc();
-    return std::nullopt;
-  }
-  out.rejected->inc();
-  req.rate = {d.limit, 0, d.reset_sec};
-  auto res = net::error_response(
-      Error(Errc::rate_limited, "too many requests (" + std::string(class_name(c)) + " limit): try again in " +
-                                    std::to_string(d.retry_after_sec) + " s"),
-      req.trace_id);
-  res.set_header("retry-after", std::to_string(d.retry_after_sec));
-  return res;
+  classes.push_back(c);
+  buckets.push_back({std::move(key), s_[c]});
 }
 
-std::optional<Response> RateLimiter::before_auth(Request& req) {
-  req.client_ip =
-      s_.trusted_proxies.empty() ? req.remote_ip : client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
-  if (!s_.enabled || exempt(req)) return std::nullopt;
-  if (auto r = take(req, LimitClass::ip, req.client_ip)) return r;
-  if (req.method == Method::post && (req.path == "/api/v1/auth/login" || req.path == "/api/v1/auth/register")) {
-    if (auto r = take(req, LimitClass::auth_ip, req.client_ip)) return r;
-    if (req.path == "/api/v1/auth/login") {
-      // Per account, whoever asks: many IPs guessing one password are still slowed down.
-      if (auto body = parse_json_object(req.body, 4); body && body->contains("username")) {
-        const auto& u = (*body)["username"];
-        if (u.is_string() && !u.get_ref<const std::string&>().empty() && u.get_ref<const std::string&>().size() <= 64) {
-          if (auto r = take(req, LimitClass::login_user, lower(u.get_ref<const std::string&>()))) return r;
+void RateLimiter::plan(const Request& req, Stage stage, std::vector<LimitClass>& classes,
+                       std::vector<BucketTake>& buckets) const {
+  if (stage == Stage::before_auth) {
+    add(classes, buckets, LimitClass::ip, req.client_ip);
+    if (req.method == Method::post && (req.path == "/api/v1/auth/login" || req.path == "/api/v1/auth/register")) {
+      add(classes, buckets, LimitClass::auth_ip, req.client_ip);
+      if (req.path == "/api/v1/auth/login") {
+        // Per account, whoever asks: many IPs guessing one password are still slowed down.
+        if (auto body = parse_json_object(req.body, 4); body && body->contains("username")) {
+          const auto& u = (*body)["username"];
+          if (u.is_string() && !u.get_ref<const std::string&>().empty() &&
+              u.get_ref<const std::string&>().size() <= 64) {
+            add(classes, buckets, LimitClass::login_user, lower(u.get_ref<const std::string&>()));
+          }
         }
       }
     }
+    return;
+  }
+  const auto& uid = req.identity.user_id;
+  if (req.identity.authenticated()) add(classes, buckets, LimitClass::user, uid);
+  if (req.path == "/api/v1/queue/status" && req.method == Method::get) {
+    // Per waiting place: people behind one NAT address each poll at their own pace.
+    auto token = req.query_param("token");
+    add(classes, buckets, LimitClass::queue_poll,
+        !uid.empty()               ? uid
+        : token && !token->empty() ? "t" + digest(*token)
+                                   : "ip" + req.client_ip);
+  } else if (is_write(req.method) && req.path.starts_with("/api/v1/") && !req.path.starts_with("/api/v1/auth/")) {
+    add(classes, buckets, LimitClass::writes, !uid.empty() ? uid : "ip" + req.client_ip);
+  }
+}
+
+std::optional<Response> RateLimiter::judge(Request& req, const std::vector<LimitClass>& classes,
+                                           const std::vector<Decision>& decisions) {
+  for (std::size_t i = 0; i < decisions.size() && i < classes.size(); ++i) {
+    const auto& d = decisions[i];
+    auto c = classes[i];
+    if (req.rate.limit < 0 || d.remaining < req.rate.remaining) req.rate = {d.limit, d.remaining, d.reset_sec};
+    auto& out = counters_[static_cast<std::size_t>(c)];
+    if (d.allowed) {
+      out.allowed->inc();
+      continue;
+    }
+    if (s_.shadow) {
+      out.shadow_rejected->inc();
+      continue;
+    }
+    out.rejected->inc();
+    req.rate = {d.limit, 0, d.reset_sec};
+    auto res = net::error_response(
+        Error(Errc::rate_limited, "too many requests (" + std::string(class_name(c)) + " limit): try again in " +
+                                      std::to_string(d.retry_after_sec) + " s"),
+        req.trace_id);
+    res.set_header("retry-after", std::to_string(d.retry_after_sec));
+    return res;
   }
   return std::nullopt;
 }
 
-std::optional<Response> RateLimiter::after_auth(Request& req) {
-  if (!s_.enabled || exempt(req)) return std::nullopt;
-  const auto& uid = req.identity.user_id;
-  if (req.identity.authenticated()) {
-    if (auto r = take(req, LimitClass::user, uid)) return r;
+void RateLimiter::check(Request& req, Stage stage, Decided done) {
+  if (stage == Stage::before_auth) {
+    req.client_ip =
+        s_.trusted_proxies.empty() ? req.remote_ip : client_ip(req.remote_ip, forwarded_for(req), s_.trusted_proxies);
   }
-  if (req.path == "/api/v1/queue/status" && req.method == Method::get) {
-    // Per waiting place: people behind one NAT address each poll at their own pace.
-    auto token = req.query_param("token");
-    std::string who = !uid.empty() ? uid : token && !token->empty() ? "t" + digest(*token) : "ip" + req.client_ip;
-    return take(req, LimitClass::queue_poll, who);
-  }
-  if (is_write(req.method) && req.path.starts_with("/api/v1/") && !req.path.starts_with("/api/v1/auth/")) {
-    return take(req, LimitClass::writes, !uid.empty() ? uid : "ip" + req.client_ip);
-  }
-  return std::nullopt;
+  if (!s_.enabled || exempt(req)) return done(std::nullopt);
+  std::vector<LimitClass> classes;
+  std::vector<BucketTake> buckets;
+  plan(req, stage, classes, buckets);
+  if (buckets.empty()) return done(std::nullopt);
+  // In shadow mode a refusal lets the request on, so every bucket is taken.
+  store_.take(buckets, clock_.steady_us(), !s_.shadow,
+              [this, &req, classes = std::move(classes), done = std::move(done)](std::vector<Decision> decisions) {
+                done(judge(req, classes, decisions));
+              });
+}
+
+std::optional<Response> RateLimitStep::before(Request& req) {
+  std::optional<Response> out;
+  limiter_->check(req, stage_, [&out](std::optional<Response> r) { out = std::move(r); });  // immediate store
+  return out;
 }
 
 void RateLimiter::decorate(const Request& req, Response& res) {

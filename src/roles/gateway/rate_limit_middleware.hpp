@@ -13,6 +13,7 @@
 // /readyz, /metrics, /version) and signed webhooks are never limited. Thread-safe.
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,20 +43,28 @@ struct RateLimitSettings {
 
 class RateLimiter {
  public:
-  RateLimiter(RateLimitSettings settings, RateLimitStore& store, const Clock& clock, metrics::Registry& metrics);
+  enum class Stage : std::uint8_t { before_auth, after_auth };
+  using Decided = std::function<void(std::optional<net::Response>)>;
 
-  /// Sets req.client_ip; the per-IP and auth-attempt buckets.
-  std::optional<net::Response> before_auth(net::Request& req);
-  /// The per-user and route-class buckets.
-  std::optional<net::Response> after_auth(net::Request& req);
+  RateLimiter(RateLimitSettings settings, RateLimitStore& store, const Clock& clock, metrics::Registry& metrics);
+  /// Takes the buckets of `stage` for `req` and calls back with the 429 answer or nothing; before
+  /// authentication it sets req.client_ip first. Before returning when the store is immediate.
+  void check(net::Request& req, Stage stage, Decided done);
+  bool immediate() const { return store_.immediate(); }
   /// X-RateLimit-* from req.rate.
   static void decorate(const net::Request& req, net::Response& res);
-
   static std::string_view class_name(LimitClass c);
 
  private:
-  /// Takes from one bucket; a refusal (outside shadow mode) becomes the 429 answer.
-  std::optional<net::Response> take(net::Request& req, LimitClass c, std::string_view who);
+  /// The buckets that apply to `req` at `stage`, in the order they are taken.
+  void plan(const net::Request& req, Stage stage, std::vector<LimitClass>& classes,
+            std::vector<BucketTake>& buckets) const;
+  /// Counts the decisions and records the tightest bucket in req.rate; a refusal (outside
+  /// shadow mode) becomes the 429 answer.
+  std::optional<net::Response> judge(net::Request& req, const std::vector<LimitClass>& classes,
+                                     const std::vector<Decision>& decisions);
+  void add(std::vector<LimitClass>& classes, std::vector<BucketTake>& buckets, LimitClass c,
+           std::string_view who) const;
 
   RateLimitSettings s_;
   RateLimitStore& store_;
@@ -68,25 +77,33 @@ class RateLimiter {
   std::array<Outcomes, static_cast<std::size_t>(LimitClass::kCount)> counters_{};
 };
 
-/// The step before authentication; its after() writes the X-RateLimit-* headers.
-class RateLimitEdgeMiddleware final : public net::Middleware {
+/// A RateLimiter stage as a pipeline step: synchronous over an immediate store.
+class RateLimitStep : public net::Middleware {
  public:
-  explicit RateLimitEdgeMiddleware(std::shared_ptr<RateLimiter> limiter) : limiter_(std::move(limiter)) {}
-  std::optional<net::Response> before(net::Request& req) override { return limiter_->before_auth(req); }
-  void after(const net::Request& req, net::Response& res) override { RateLimiter::decorate(req, res); }
+  RateLimitStep(std::shared_ptr<RateLimiter> limiter, RateLimiter::Stage stage)
+      : limiter_(std::move(limiter)), stage_(stage) {}
+  std::optional<net::Response> before(net::Request& req) override;
+  bool asynchronous(const net::Request&) const override { return !limiter_->immediate(); }
+  void before_async(net::Request& req, Next next) override { limiter_->check(req, stage_, std::move(next)); }
 
  private:
   std::shared_ptr<RateLimiter> limiter_;
+  RateLimiter::Stage stage_;
+};
+
+/// The step before authentication; its after() writes the X-RateLimit-* headers.
+class RateLimitEdgeMiddleware final : public RateLimitStep {
+ public:
+  explicit RateLimitEdgeMiddleware(std::shared_ptr<RateLimiter> limiter)
+      : RateLimitStep(std::move(limiter), RateLimiter::Stage::before_auth) {}
+  void after(const net::Request& req, net::Response& res) override { RateLimiter::decorate(req, res); }
 };
 
 /// The step after authentication.
-class RateLimitUserMiddleware final : public net::Middleware {
+class RateLimitUserMiddleware final : public RateLimitStep {
  public:
-  explicit RateLimitUserMiddleware(std::shared_ptr<RateLimiter> limiter) : limiter_(std::move(limiter)) {}
-  std::optional<net::Response> before(net::Request& req) override { return limiter_->after_auth(req); }
-
- private:
-  std::shared_ptr<RateLimiter> limiter_;
+  explicit RateLimitUserMiddleware(std::shared_ptr<RateLimiter> limiter)
+      : RateLimitStep(std::move(limiter), RateLimiter::Stage::after_auth) {}
 };
 
 }  // namespace tacos::gateway

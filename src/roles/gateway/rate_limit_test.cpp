@@ -81,13 +81,13 @@ TEST(TokenBucket, ReportsRetryAfterForSlowRates) {
 TEST(MemoryRateLimitStore, KeepsOneBucketPerKeyAndForgetsFullOnes) {
   MemoryRateLimitStore store;
   Limit l{1, 2};
-  EXPECT_TRUE(store.take("a", l, 0).allowed);
-  EXPECT_TRUE(store.take("a", l, 0).allowed);
-  EXPECT_FALSE(store.take("a", l, 0).allowed);
-  EXPECT_TRUE(store.take("b", l, 0).allowed);  // another client is unaffected
+  EXPECT_TRUE(store.take_one("a", l, 0).allowed);
+  EXPECT_TRUE(store.take_one("a", l, 0).allowed);
+  EXPECT_FALSE(store.take_one("a", l, 0).allowed);
+  EXPECT_TRUE(store.take_one("b", l, 0).allowed);  // another client is unaffected
   // Many clients come and go; once their buckets are full again they are dropped.
-  for (int i = 0; i < 100'000; ++i) store.take("client-" + std::to_string(i), l, 10 * kSec);
-  for (int i = 0; i < 100'000; ++i) store.take("later-" + std::to_string(i), l, 100 * kSec);
+  for (int i = 0; i < 100'000; ++i) store.take_one("client-" + std::to_string(i), l, 10 * kSec);
+  for (int i = 0; i < 100'000; ++i) store.take_one("later-" + std::to_string(i), l, 100 * kSec);
   EXPECT_LT(store.size(), 150'000u);
 }
 
@@ -115,9 +115,19 @@ struct LimiterFixture : ::testing::Test {
     r.remote_ip = std::move(ip);
     return r;
   }
+  static std::optional<net::Response> stage(RateLimiter& limiter, net::Request& req, RateLimiter::Stage st) {
+    std::optional<net::Response> out;
+    bool called = false;
+    limiter.check(req, st, [&](std::optional<net::Response> r) {
+      out = std::move(r);
+      called = true;
+    });
+    EXPECT_TRUE(called) << "a memory store answers at once";
+    return out;
+  }
   std::optional<net::Response> pass(RateLimiter& limiter, net::Request& req) {
-    if (auto r = limiter.before_auth(req)) return r;
-    return limiter.after_auth(req);
+    if (auto r = stage(limiter, req, RateLimiter::Stage::before_auth)) return r;
+    return stage(limiter, req, RateLimiter::Stage::after_auth);
   }
   std::string metric_text() { return registry.render(); }
 };
@@ -229,6 +239,61 @@ TEST_F(LimiterFixture, DisabledLimitsStillFindTheClientAddress) {
     EXPECT_EQ(req.client_ip, "198.51.100.1");
     EXPECT_EQ(req.rate.limit, -1);
   }
+}
+
+// A store that answers later, as one across the network does.
+class DeferredStore final : public RateLimitStore {
+ public:
+  void take(const std::vector<BucketTake>& buckets, std::int64_t now_us, bool stop_at_refusal, Taken done) override {
+    pending.push_back([this, buckets, now_us, stop_at_refusal, done = std::move(done)] {
+      memory.take(buckets, now_us, stop_at_refusal, done);
+    });
+  }
+  MemoryRateLimitStore memory;
+  std::vector<std::function<void()>> pending;
+};
+
+TEST_F(LimiterFixture, AStoreAcrossTheNetworkMakesTheStepWait) {
+  DeferredStore remote;
+  auto limiter = std::make_shared<RateLimiter>(settings(), remote, clock, registry);
+  RateLimitEdgeMiddleware step(limiter);
+  auto req = request("/api/v1/events");
+  ASSERT_TRUE(step.asynchronous(req));
+  std::optional<std::optional<net::Response>> answer;
+  for (int i = 0; i < 4; ++i) {
+    answer.reset();
+    step.before_async(req, [&answer](std::optional<net::Response> r) { answer = std::move(r); });
+    EXPECT_FALSE(answer.has_value()) << "waits for the store";
+    ASSERT_EQ(remote.pending.size(), 1u);
+    auto run = std::move(remote.pending.front());
+    remote.pending.clear();
+    run();
+    ASSERT_TRUE(answer.has_value());
+  }
+  ASSERT_TRUE(answer->has_value()) << "the fourth request is over the burst of 3";
+  EXPECT_EQ((*answer)->status, 429);
+  MemoryRateLimitStore memory;
+  RateLimitEdgeMiddleware local(std::make_shared<RateLimiter>(settings(), memory, clock, registry));
+  EXPECT_FALSE(local.asynchronous(req));
+}
+
+TEST_F(LimiterFixture, ARefusalDoesNotDrainTheBucketsAfterIt) {
+  auto s = settings();
+  s[LimitClass::ip] = Limit{100, 1};
+  s[LimitClass::auth_ip] = Limit{1.0 / 60, 2};
+  RateLimiter limiter(s, store, clock, registry);
+  auto register_request = [] {
+    auto r = request("/api/v1/auth/register");
+    r.method = net::Method::post;
+    return r;
+  };
+  auto first = register_request();
+  EXPECT_FALSE(pass(limiter, first));  // one of the two auth tokens
+  auto second = register_request();    // refused by the per-IP bucket, before the auth bucket
+  ASSERT_TRUE(pass(limiter, second));
+  EXPECT_TRUE(store.take_one("auth_ip:203.0.113.1", s[LimitClass::auth_ip], clock.steady_us()).allowed)
+      << "the refused request left the second auth token";
+  EXPECT_FALSE(store.take_one("auth_ip:203.0.113.1", s[LimitClass::auth_ip], clock.steady_us()).allowed);
 }
 
 }  // namespace

@@ -59,14 +59,16 @@ struct HoldPlan {
   std::string hint_id;           // names the tentative hold in changed() / undo_hold()
 };
 
-/// A change that committed, for the inventory's memory of the seats.
+/// A change that committed, for the inventory's memory of the seats; or (`refused`) a tentative
+/// hold the store refused because a seat or ticket was gone after all: the memory was behind the
+/// store (a change whose notice was lost), so the inventory reads the event again.
 struct SeatChange {
-  enum class Kind : std::uint8_t { held, released, sold };
+  enum class Kind : std::uint8_t { held, released, sold, refused };
   Kind kind = Kind::held;
   std::string event_id;
   std::vector<std::string> seat_ids;  // empty for general admission
   std::int64_t quantity = 0;
-  std::string hint_id;  // held: the tentative hold this confirms
+  std::string hint_id;  // held: the tentative hold this confirms; refused: the one to drop
 };
 
 class InventoryClient {

@@ -43,10 +43,20 @@ Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* l
   if (auto* found = find()) return found;
   // Reading every seat of a large event takes a while: the holds that arrive meanwhile wait for
   // this one load instead of each reading the event again.
-  std::lock_guard load(load_mu_);
+  std::lock_guard one_load(load_mu_);
   if (auto* found = find()) return found;
+  auto st = load(event_id);
+  if (!st) return st.error();
+  std::unique_lock lock(mu_);
+  auto* loaded = events_.emplace(std::move(key), std::move(*st)).first->second.get();
+  ++loads_;
+  if (loaded_now) *loaded_now = true;
+  return loaded;
+}
+
+Result<std::unique_ptr<HoldBook::EventState>> HoldBook::load(std::string_view event_id) {
   auto event = catalogue_.get(event_id);
-  if (!event) return Error(Errc::not_found, "no event '" + key + "'");
+  if (!event) return Error(Errc::not_found, "no event '" + std::string(event_id) + "'");
   auto st = std::make_unique<EventState>();
   st->event = std::move(*event);
   if (st->event.general_admission) {
@@ -65,11 +75,50 @@ Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* l
       st->price.push_back(section_price[s.section]);
     }
   }
-  std::unique_lock lock(mu_);
-  auto* loaded = events_.emplace(std::move(key), std::move(st)).first->second.get();
-  ++loads_;
-  if (loaded_now) *loaded_now = true;
-  return loaded;
+  return st;
+}
+
+void HoldBook::apply_tentative(EventState& e, const HoldPlan& plan) {
+  if (plan.general_admission) {
+    e.ga_available -= plan.quantity;
+    e.ga_held += plan.quantity;
+    return;
+  }
+  for (const auto& id : plan.seat_ids) {
+    auto it = e.index.find(id);
+    if (it != e.index.end()) e.status[it->second] = SeatStatus::held;
+  }
+}
+
+void HoldBook::resync(std::string_view event_id) {
+  bool fresh = false;
+  auto st = state(event_id, &fresh);
+  if (!st || fresh) return;
+  auto committed = load(event_id);
+  if (!committed) return;
+  std::vector<HoldPlan> open;
+  {
+    std::lock_guard lock(tentative_mu_);
+    for (const auto& [hint, t] : tentative_) {
+      if (t.second.event_id == event_id) open.push_back(t.second);
+    }
+  }
+  auto& e = **st;
+  std::lock_guard lock(e.mu);
+  e.status = std::move((*committed)->status);  // same seats, same slots: a seat map never changes
+  e.ga_available = (*committed)->ga_available;
+  e.ga_held = (*committed)->ga_held;
+  for (const auto& p : open) apply_tentative(e, p);
+  ++resyncs_;
+}
+
+void HoldBook::resync_all() {
+  std::vector<std::string> ids;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, st] : events_) ids.push_back(id);
+  }
+  for (const auto& id : ids) resync(id);
 }
 
 Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
@@ -210,6 +259,15 @@ void HoldBook::lapse_tentative(std::int64_t now_ms) {
 }
 
 void HoldBook::changed(const SeatChange& c) {
+  if (c.kind == SeatChange::Kind::refused) {
+    {
+      std::lock_guard lock(tentative_mu_);
+      tentative_.erase(c.hint_id);
+    }
+    log::warn("the store refused a hold this inventory allowed: reading the event again",
+              {log::str("event_id", c.event_id)});
+    return resync(c.event_id);
+  }
   if (c.kind == SeatChange::Kind::held) {
     std::lock_guard lock(tentative_mu_);
     if (tentative_.erase(c.hint_id) > 0 || c.hint_id.empty()) return;
@@ -232,6 +290,8 @@ void HoldBook::changed(const SeatChange& c) {
         break;
       case SeatChange::Kind::sold:
         e.ga_held -= c.quantity;
+        break;
+      case SeatChange::Kind::refused:
         break;
     }
     return;

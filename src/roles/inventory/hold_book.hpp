@@ -7,6 +7,7 @@
 // process that restarts rebuilds this view from the committed state: an event is loaded when the
 // catalogue creates it, or else on its first use, once however many holds arrive together.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -31,13 +32,19 @@ class HoldBook {
   /// Loads an event's live state now (if not yet loaded), so its first hold does not wait for a
   /// read of every seat.
   Status preload(std::string_view event_id);
-  /// Events loaded from the store so far.
+  /// Events loaded from the store so far, and read again after a refusal.
   std::int64_t loads() const;
+  std::int64_t resyncs() const { return resyncs_.load(); }
 
   Result<HoldPlan> hold(const HoldRequest& request);
   void undo_hold(const HoldPlan& plan);
-  /// Applies a change that committed: confirms a tentative hold, frees or sells seats.
+  /// Applies a change that committed: confirms a tentative hold, frees or sells seats. A refused
+  /// hold drops its tentative seats and reads the event's committed state again (resync).
   void changed(const SeatChange& change);
+  /// Replaces the event's memory with the committed state plus the tentative holds still open.
+  void resync(std::string_view event_id);
+  /// resync() of every event loaded so far.
+  void resync_all();
   /// Reverts tentative holds older than tentative_ms (hold() calls it once a second).
   void lapse_tentative(std::int64_t now_ms);
 
@@ -59,6 +66,10 @@ class HoldBook {
   /// The event's live state, loaded from the store on first use; `loaded_now` tells the caller
   /// that the load already includes every committed change.
   Result<EventState*> state(std::string_view event_id, bool* loaded_now = nullptr);
+  /// The event's committed state, read from the catalogue and the store.
+  Result<std::unique_ptr<EventState>> load(std::string_view event_id);
+  /// Takes a tentative plan's seats (or quantity) in `e`, whose mutex the caller holds.
+  static void apply_tentative(EventState& e, const HoldPlan& plan);
   Result<HoldPlan> take(const HoldRequest& request);
 
   void revert(const HoldPlan& plan);
@@ -75,6 +86,7 @@ class HoldBook {
   std::unordered_map<std::string, std::unique_ptr<EventState>> events_;
   std::mutex load_mu_;  // one load at a time: holds racing for an unloaded event wait for one load
   std::int64_t loads_ = 0;
+  std::atomic<std::int64_t> resyncs_{0};
   int subscription_ = -1;
 };
 

@@ -7,6 +7,7 @@
 #include <latch>
 #include <thread>
 
+#include "store/seats.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -206,6 +207,25 @@ TEST_F(HoldBookTest, AConfirmationAfterTheLapseTakesTheSeatsAgain) {
   book_->lapse_tentative(clock_.now_ms());
   book_->changed({SeatChange::Kind::held, "evt_seats", {"A-1-2"}, 1, p->hint_id});  // it did commit
   EXPECT_EQ(book_->hold({"evt_seats", {"A-1-2"}, 0}).error().code, Errc::seat_unavailable);
+}
+
+TEST_F(HoldBookTest, ARefusalByTheStoreBringsTheMemoryBackInLine) {
+  ASSERT_TRUE(book_->preload("evt_seats").ok());
+  // A hold committed whose notice never reached the inventory (its connection dropped).
+  ASSERT_TRUE(store_->ledger()
+                  .run([](store::WriteTx& tx) { return store::write_hold(tx, "evt_seats", {"A-1-3"}, 0, "res_lost"); })
+                  .ok());
+  auto open = book_->hold({"evt_seats", {"A-1-4"}, 0});  // a tentative hold still on its way
+  ASSERT_TRUE(open.ok());
+  auto behind = book_->hold({"evt_seats", {"A-1-3"}, 0});
+  ASSERT_TRUE(behind.ok()) << "the memory is behind the store";
+  book_->changed({SeatChange::Kind::refused, "evt_seats", {"A-1-3"}, 1, behind->hint_id});
+  EXPECT_EQ(book_->resyncs(), 1);
+  EXPECT_EQ(book_->hold({"evt_seats", {"A-1-3"}, 0}).error().code, Errc::seat_unavailable) << "committed";
+  EXPECT_EQ(book_->hold({"evt_seats", {"A-1-4"}, 0}).error().code, Errc::seat_unavailable) << "still tentative";
+  EXPECT_EQ(book_->counts("evt_seats")->held, 2);
+  book_->undo_hold(*open);
+  EXPECT_EQ(book_->counts("evt_seats")->held, 1);
 }
 
 }  // namespace

@@ -33,8 +33,15 @@ class HttpInventoryClient final : public InventoryClient {
     call_decoded<HoldPlan>(*c_, "/internal/v1/inventory/hold", to_json(request), false, hold_plan_from_json,
                            std::move(done));
   }
-  void undo_hold(HoldPlan plan) override { runtime::notify(*c_, "/internal/v1/inventory/undo-hold", to_json(plan)); }
-  void changed(SeatChange change) override { runtime::notify(*c_, "/internal/v1/inventory/changed", to_json(change)); }
+  // An undo names its tentative hold and happens once. A change to general-admission stock is a
+  // count: not retried, since a lost one is repaired by the inventory's resync and a doubled one
+  // would not be.
+  void undo_hold(HoldPlan plan) override {
+    runtime::notify(*c_, "/internal/v1/inventory/undo-hold", to_json(plan), true);
+  }
+  void changed(SeatChange change) override {
+    runtime::notify(*c_, "/internal/v1/inventory/changed", to_json(change), false);
+  }
 
  private:
   std::shared_ptr<runtime::RpcChannel> c_;

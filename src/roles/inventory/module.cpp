@@ -1,6 +1,10 @@
 #include "roles/inventory/module.hpp"
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "common/log.hpp"
 #include "roles/inventory/catalogue.hpp"
@@ -27,12 +31,17 @@ constexpr std::array kKeys{
             "Seats or places one user may hold and buy per event, when an event does not set it (0: no limit)", 0,
             1000},
     KeyDecl{"demo.seed", T::boolean, "false", "Create the demo event (10,000 seats, on sale now) if missing"},
+    KeyDecl{"inventory.resync_sec", T::integer, "60",
+            "With roles apart: how often the inventory reads its events' seats from the store again, repairing "
+            "its memory after a lost notice (0: never)",
+            0, 86400},
 };
 
 /// What the role reads from the configuration, once, at start.
 struct Settings {
   EventDefaults defaults;
   bool demo_seed = false;
+  std::chrono::seconds resync{60};
 
   static Settings read(const config::Config& c) {
     Settings s;
@@ -41,6 +50,7 @@ struct Settings {
                   static_cast<int>(c.integer("events.default_active_buyer_cap")),
                   static_cast<int>(c.integer("events.default_max_tickets_per_user"))};
     s.demo_seed = c.boolean("demo.seed");
+    s.resync = std::chrono::seconds(c.integer("inventory.resync_sec"));
     return s;
   }
 };
@@ -75,6 +85,7 @@ class InventoryModule final : public runtime::Module {
   }
 
   void start(runtime::Env& env) override {
+    if (env.calls_cross_network && s_.resync.count() > 0) start_resync(env);
     if (!s_.demo_seed) return;
     auto spec = domain::demo_event_spec(env.clock.now_ms(), s_.defaults.hold_ttl_sec);
     if (catalogue_->get(spec.id)) return;
@@ -84,8 +95,33 @@ class InventoryModule final : public runtime::Module {
   }
 
  private:
+  // A thread that resyncs every loaded event each s_.resync (decision 0007: notices between
+  // processes can be lost). Stopped before the hold book goes.
+  void start_resync(runtime::Env& env) {
+    resync_thread_ = std::thread([this] {
+      std::unique_lock lock(resync_mu_);
+      while (!resync_cv_.wait_for(lock, s_.resync, [this] { return stop_resync_; })) {
+        lock.unlock();
+        holds_->resync_all();
+        lock.lock();
+      }
+    });
+    env.teardown.push("inventory resync", [this] {
+      {
+        std::lock_guard lock(resync_mu_);
+        stop_resync_ = true;
+      }
+      resync_cv_.notify_all();
+      resync_thread_.join();
+    });
+  }
+
   Settings s_;
   LocalInventoryClient local_;
+  std::mutex resync_mu_;
+  std::condition_variable resync_cv_;
+  bool stop_resync_ = false;
+  std::thread resync_thread_;
   std::unique_ptr<Catalogue> catalogue_;
   std::unique_ptr<HoldBook> holds_;
 };

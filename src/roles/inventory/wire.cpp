@@ -35,6 +35,8 @@ const char* kind_name(SeatChange::Kind k) {
       return "released";
     case SeatChange::Kind::sold:
       return "sold";
+    case SeatChange::Kind::refused:
+      return "refused";
   }
   return "held";
 }
@@ -140,6 +142,8 @@ Result<SeatChange> seat_change_from_json(std::string_view body) {
       c.kind = SeatChange::Kind::sold;
     else if (kind == "held")
       c.kind = SeatChange::Kind::held;
+    else if (kind == "refused")
+      c.kind = SeatChange::Kind::refused;
     else
       throw json::other_error::create(501, "unknown seat change kind " + kind, nullptr);
     c.event_id = j.at("event_id").get<std::string>();

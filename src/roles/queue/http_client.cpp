@@ -23,7 +23,8 @@ class HttpQueueClient final : public QueueClient {
     runtime::call_status(*c_, "/internal/v1/queue/consume", to_json(admission), false, std::move(done));
   }
   void buyer_finished(std::string event_id, std::string ticket) override {
-    runtime::notify(*c_, "/internal/v1/queue/buyer-finished", json{{"event_id", event_id}, {"ticket", ticket}}.dump());
+    runtime::notify(*c_, "/internal/v1/queue/buyer-finished", json{{"event_id", event_id}, {"ticket", ticket}}.dump(),
+                    true);  // a place finishes once
   }
   void stats(std::string event_id, Done<QueueStats> done) override {
     runtime::call_decoded<QueueStats>(*c_, "/internal/v1/queue/stats", json{{"event_id", event_id}}.dump(), true,

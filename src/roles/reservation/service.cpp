@@ -69,7 +69,7 @@ Status write_new_hold(store::WriteTx& tx, const store::Reservation& r, const inv
   if (auto st = tx.insert_reservation(r); !st) return st;
   if (auto st = store::write_hold(tx, plan.event_id, plan.seat_ids, plan.quantity, r.id); !st) return st;
   tx.add_outbox("reservation.created", r.id, created_event);
-  // No expiry job: expire_due() finds the hold by its hold_expires_at in the store.
+  // No expiry job: the worker's hold expiry (worker/hold_expiry.cpp) finds it by its hold_expires_at.
   return {};
 }
 
@@ -199,23 +199,29 @@ void ReservationService::write(std::shared_ptr<Hold> h) {
   r.idempotency_key = h->req.idempotency_key;
   // Rendered here, on the request's thread: the writer thread is the one everybody waits for.
   h->created_event = event_payload(r);
-  ledger_.submit(
-      store::WriteOp{[h](store::WriteTx& tx) -> Status { return write_new_hold(tx, h->r, h->plan, h->created_event); },
-                     [this, h](const Status& st) {
-                       if (!st) {
-                         inventory_.undo_hold(h->plan);
-                         queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
-                         // The key was taken (by a request with a fresh token): replay or refuse, as above.
-                         if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(h->req, h->done))
-                           return;
-                         return h->done(st.error());
-                       }
-                       inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::held, h->plan.event_id,
-                                                                h->plan.seat_ids, h->plan.quantity, h->plan.hint_id});
-                       holds_.inc();
-                       // Called once, after the write ran for the last time: the reservation is not needed again.
-                       h->done(Created{std::move(h->r), false});
-                     }});
+  ledger_.submit(store::WriteOp{
+      [h](store::WriteTx& tx) -> Status { return write_new_hold(tx, h->r, h->plan, h->created_event); },
+      [this, h](const Status& st) {
+        if (!st) {
+          auto code = st.error().code;
+          if (code == Errc::seat_unavailable || code == Errc::sold_out) {
+            // The inventory's memory let it through, the store did not: it is behind.
+            inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::refused, h->plan.event_id,
+                                                     h->plan.seat_ids, h->plan.quantity, h->plan.hint_id});
+          } else {
+            inventory_.undo_hold(h->plan);
+          }
+          queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
+          // The key was taken (by a request with a fresh token): replay or refuse, as above.
+          if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(h->req, h->done)) return;
+          return h->done(st.error());
+        }
+        inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::held, h->plan.event_id, h->plan.seat_ids,
+                                                 h->plan.quantity, h->plan.hint_id});
+        holds_.inc();
+        // Called once, after the write ran for the last time: the reservation is not needed again.
+        h->done(Created{std::move(h->r), false});
+      }});
 }
 
 Status ReservationService::release_in_tx(store::WriteTx& tx, store::Reservation r, ReservationStatus to,

@@ -57,6 +57,7 @@ void JobRunner::start() {
       } catch (const std::exception& e) {
         log::error("worker loop failed", {log::str("error", e.what())});
       }
+      passes_.fetch_add(1);
       lock.lock();
     }
   });
@@ -77,9 +78,20 @@ void JobRunner::stop() {
 void JobRunner::schedule(const store::Job& job) {
   {
     std::lock_guard lock(mu_);
+    known_.insert(job.id);
     due_.emplace(job.run_at_ms, job);
+    cv_.notify_all();
   }
-  cv_.notify_all();
+}
+
+void JobRunner::discover() {
+  for (const auto& job : ledger_.pending_jobs()) {
+    {
+      std::lock_guard lock(mu_);
+      if (known_.contains(job.id)) continue;
+    }
+    schedule(job);
+  }
 }
 
 int JobRunner::run_due() {
@@ -118,11 +130,11 @@ std::int64_t JobRunner::backoff_ms(int attempts) const {
 }
 
 void JobRunner::finished(const store::Job& job, const Status& st) {
-  auto release = [this] {
-    {
-      std::lock_guard lock(mu_);
-      --in_flight_;
-    }
+  auto release = [this, id = job.id](bool done) {
+    // Notified under the lock: once it is released, stop() may return and the runner go away.
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    if (done) known_.erase(id);
     cv_.notify_all();
   };
   if (st) {
@@ -139,7 +151,7 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
                                       again.run_at_ms = clock_.now_ms() + backoff_ms(job.attempts);
                                       schedule(again);
                                     }
-                                    release();
+                                    release(static_cast<bool>(committed));
                                   }});
     return;
   }
@@ -160,8 +172,9 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
                                 },
                                 [this, release, next, dead](const Status& committed) {
                                   // A failed commit leaves the row pending as it was: retry it too.
-                                  if (!dead || !committed) schedule(next);
-                                  release();
+                                  bool again = !dead || !committed;
+                                  if (again) schedule(next);
+                                  release(!again);
                                 }});
 }
 

@@ -5,6 +5,7 @@
 // Owns one scheduling thread; due jobs run concurrently up to `concurrency`. The in-memory
 // schedule is rebuilt from the store at start(), so nothing is lost across a restart.
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 #include <queue>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -48,6 +50,11 @@ class JobRunner final : public store::JobQueue {
   void stop();
   /// Adds a job whose row has committed (its id, kind, payload and run time).
   void schedule(const store::Job& job);
+  /// Reads the pending jobs again and schedules those it does not know: jobs that roles in
+  /// other processes wrote (their JobQueue cannot reach this one).
+  void discover();
+  /// Passes of the scheduling thread so far (each runs what is due and the sweeps).
+  std::uint64_t passes() const { return passes_.load(); }
   void enqueued(const store::Job& job) override { schedule(job); }
   /// Runs every job due now (the thread calls this; tests may too). Returns how many started.
   int run_due();
@@ -87,10 +94,12 @@ class JobRunner final : public store::JobQueue {
   std::condition_variable cv_;
   // Due time -> job; a multimap keeps equal times in arrival order.
   std::multimap<std::int64_t, store::Job> due_;
+  std::unordered_set<std::int64_t> known_;  // ids scheduled or running, until done or dead
   int in_flight_ = 0;
   bool stopping_ = false;
   std::int64_t next_outbox_ms_ = 0;
   std::thread thread_;
+  std::atomic<std::uint64_t> passes_{0};
 };
 
 }  // namespace tacos::worker

@@ -28,6 +28,7 @@ constexpr std::array kKeys{
 };
 
 constexpr milliseconds kExpirySweep{20};
+constexpr milliseconds kDiscover{1000};  // how often jobs written elsewhere are looked for
 
 struct WorkerSettings {
   int max_attempts = 8;
@@ -97,6 +98,8 @@ class WorkerModule final : public runtime::Module {
       reservations.run_job(j, std::move(f));
     });
     runner_->every(kExpirySweep.count(), [this] { expiry_->sweep(); });
+    // Roles in other processes write job rows this runner is not told about: read them.
+    if (env.calls_cross_network) runner_->every(kDiscover.count(), [this] { runner_->discover(); });
     jobs_.bind(*runner_);
     add_routes(env.api, *runner_, store.invariants(), env.clock);
   }
