@@ -17,6 +17,7 @@
 #   BENCH_SEATS         seats and tokens prepared per deployment for the holds (default 60000)
 #   BENCH_BASELINE_BIN  a tacos binary to compare the in-process path with (optional)
 #   BENCH_MODES         which deployments (default "in_process force_remote split")
+#   BENCH_HOLDS         0 = measure the poll only (default 1)
 set -euo pipefail
 : "${BENCH_DURATION:=5s}"
 : "${BENCH_WRK_THREADS:=1}"
@@ -76,6 +77,10 @@ for mode in "${modes[@]}"; do
       bench_wrk "poll_direct" "http://127.0.0.1:$direct/internal/v1/edge$poll"
   fi
 
+  if [[ ${BENCH_HOLDS:-1} == 0 ]]; then
+    for pid in "${pids[@]}"; do _bench_stop "$pid"; done
+    continue
+  fi
   bench_log "$mode: preparing $BENCH_SEATS seats and reservation tokens"
   mkdir -p "$BENCH_TMP/$mode"
   "$SETUP_BIN" "$port" admin bench-admin-password "$BENCH_SEATS" 4 "$BENCH_TMP/$mode" 1 >&2
@@ -91,18 +96,19 @@ mkdir -p "$BENCH_RESULTS_DIR"
   printf '  %-13s %12s %9s %12s %9s %s\n' deployment "poll req/s" "p99 ms" "holds/s" "p99 ms" "non-2xx (poll/holds)"
   for mode in "${modes[@]}"; do
     printf '  %-13s %12s %9s %12s %9s %s/%s\n' "$mode" "${BENCH_RPS[poll_$mode]}" "${BENCH_P99_MS[poll_$mode]}" \
-      "${BENCH_RPS[holds_$mode]}" "${BENCH_P99_MS[holds_$mode]}" "${BENCH_NON2XX[poll_$mode]}" "${BENCH_NON2XX[holds_$mode]}"
+      "${BENCH_RPS[holds_$mode]:--}" "${BENCH_P99_MS[holds_$mode]:--}" "${BENCH_NON2XX[poll_$mode]}" \
+      "${BENCH_NON2XX[holds_$mode]:--}"
   done
   for mode in "${modes[@]}"; do
     [[ $mode == in_process ]] && continue
     if [[ $mode == baseline ]]; then
       printf '  in_process/baseline:  poll %s, holds %s (aim >= 0.95)\n' \
         "$(ratio "${BENCH_RPS[poll_in_process]:-0}" "${BENCH_RPS[poll_baseline]}")" \
-        "$(ratio "${BENCH_RPS[holds_in_process]:-0}" "${BENCH_RPS[holds_baseline]}")"
+        "$(ratio "${BENCH_RPS[holds_in_process]:-0}" "${BENCH_RPS[holds_baseline]:-0}")"
     else
       printf '  %s/in_process:  poll %s, holds %s\n' "$mode" \
         "$(ratio "${BENCH_RPS[poll_$mode]}" "${BENCH_RPS[poll_in_process]:-0}")" \
-        "$(ratio "${BENCH_RPS[holds_$mode]}" "${BENCH_RPS[holds_in_process]:-0}")"
+        "$(ratio "${BENCH_RPS[holds_$mode]:-0}" "${BENCH_RPS[holds_in_process]:-0}")"
     fi
   done
   if [[ -n ${BENCH_RPS[poll_direct]:-} ]]; then

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -44,26 +46,34 @@ std::chrono::steady_clock::time_point at_us(std::int64_t us) {
   return std::chrono::steady_clock::time_point(std::chrono::microseconds(us));
 }
 
-http::verb verb_of(Method m) {
-  switch (m) {
-    case Method::get:
-      return http::verb::get;
-    case Method::head:
-      return http::verb::head;
-    case Method::post:
-      return http::verb::post;
-    case Method::put:
-      return http::verb::put;
-    case Method::patch:
-      return http::verb::patch;
-    case Method::del:
-      return http::verb::delete_;
-    case Method::options:
-      return http::verb::options;
-    case Method::other:
-      break;
+// Header names and values that could end a line are left out rather than sent.
+bool safe_header_text(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
+
+// The request line and headers of `req`. Host, User-Agent, the deadline, Content-Type and
+// Content-Length are this client's; a caller's header of the same name is dropped.
+std::string render_request_head(const OutboundRequest& req, const std::string& target, const std::string& authority,
+                                std::int64_t deadline_ms, bool with_body) {
+  std::string h;
+  h.reserve(192 + target.size() + req.headers.size() * 48);
+  h.append(method_name(req.method)).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(authority);
+  h.append("\r\nUser-Agent: tacos\r\n");
+  for (const auto& hd : req.headers) {
+    const auto& n = hd.name;
+    if (beast::iequals(n, "host") || beast::iequals(n, "user-agent") || beast::iequals(n, "content-length") ||
+        beast::iequals(n, "content-type") || beast::iequals(n, "transfer-encoding") ||
+        beast::iequals(n, "connection") || beast::iequals(n, kDeadlineHeader) || !safe_header_text(n) ||
+        !safe_header_text(hd.value) || n.empty()) {
+      continue;
+    }
+    h.append(n).append(": ").append(hd.value).append("\r\n");
   }
-  return http::verb::get;
+  h.append(kDeadlineHeader).append(": ").append(std::to_string(deadline_ms)).append("\r\n");
+  if (with_body) {
+    h.append("Content-Type: ").append(req.content_type).append("\r\nContent-Length: ");
+    h.append(std::to_string(req.body.size())).append("\r\n");
+  }
+  h.append("\r\n");
+  return h;
 }
 
 // One keep-alive connection, plain or TLS. Lives on one I/O thread.
@@ -215,24 +225,20 @@ asio::awaitable<Result<ClientResponse>> Upstream::Impl::attempt(int thread, int 
     c = std::move(*made);
   }
   const auto& u = o.urls[static_cast<std::size_t>(url)];
-  http::request<http::string_body> hreq{verb_of(req.method), join_target(u, req.target), 11};
-  hreq.set(http::field::host, u.authority());
-  hreq.set(http::field::user_agent, "tacos");
-  for (const auto& h : req.headers) hreq.set(h.name, h.value);
-  hreq.set(kDeadlineHeader, std::to_string(std::max<std::int64_t>(1, (deadline_us - steady_us()) / 1000)));
-  if (!req.body.empty() || req.method == Method::post || req.method == Method::put || req.method == Method::patch) {
-    hreq.set(http::field::content_type, req.content_type);
-    hreq.body() = req.body;
-  }
-  hreq.keep_alive(true);
-  hreq.prepare_payload();
+  // The head rendered by hand and sent with the body in one gathered write: Beast's serializer
+  // was the largest user-space cost of a forwarded request.
+  const bool with_body =
+      !req.body.empty() || req.method == Method::post || req.method == Method::put || req.method == Method::patch;
+  std::string head = render_request_head(req, join_target(u, req.target), u.authority(),
+                                         std::max<std::int64_t>(1, (deadline_us - steady_us()) / 1000), with_body);
+  std::array<asio::const_buffer, 2> wire{asio::buffer(head), with_body ? asio::buffer(req.body) : asio::const_buffer()};
 
   c->lowest().expires_at(at_us(deadline_us));
   boost::system::error_code ec;
   if (c->secure) {
-    std::tie(ec, std::ignore) = co_await http::async_write(*c->secure, hreq, kTuple);
+    std::tie(ec, std::ignore) = co_await asio::async_write(*c->secure, wire, kTuple);
   } else {
-    std::tie(ec, std::ignore) = co_await http::async_write(*c->plain, hreq, kTuple);
+    std::tie(ec, std::ignore) = co_await asio::async_write(*c->plain, wire, kTuple);
   }
   auto failure = [&](std::string_view step, const boost::system::error_code& e) -> Error {
     if (e == beast::error::timeout) return Error(Errc::timeout, where(url) + " did not answer before the deadline");
