@@ -1,11 +1,13 @@
-# tacos_module(NAME SOURCES ... DEPS ... [UNIT_TESTS ...])
+# tacos_module(NAME SOURCES ... DEPS ... [UNIT_TESTS ...] [POSTGRES_TESTS ...])
 #
 # Declares one module of src/ as a static library `tacos_<NAME>` with its sources, its
 # dependencies and its unit tests (each test file becomes one GoogleTest executable labelled
-# `unit`). One call per module keeps the dependency graph readable in one place. The fuzz build
-# (TACOS_FUZZ) declares the libraries only.
+# `unit`). POSTGRES_TESTS are the same but need a PostgreSQL server: labelled `postgres`, they
+# require the ctest fixture `postgres` (scripts/test-postgres.sh, started once per ctest run) and
+# find it through TACOS_TEST_POSTGRES (tests/support/postgres.hpp). One call per module keeps the
+# dependency graph readable in one place. The fuzz build (TACOS_FUZZ) declares the libraries only.
 function(tacos_module name)
-  cmake_parse_arguments(M "" "" "SOURCES;DEPS;UNIT_TESTS" ${ARGN})
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;UNIT_TESTS;POSTGRES_TESTS" ${ARGN})
   set(target tacos_${name})
   add_library(${target} STATIC ${M_SOURCES})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
@@ -14,7 +16,7 @@ function(tacos_module name)
   if(TACOS_FUZZ)
     return()
   endif()
-  foreach(test_src IN LISTS M_UNIT_TESTS)
+  foreach(test_src IN LISTS M_UNIT_TESTS M_POSTGRES_TESTS)
     get_filename_component(test_file ${test_src} NAME_WE)
     set(test_name ${name}_${test_file})  # e.g. queue_service_test: unique across modules
     add_executable(${test_name} ${test_src})
@@ -23,6 +25,11 @@ function(tacos_module name)
     target_compile_definitions(${test_name} PRIVATE TACOS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     target_include_directories(${test_name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # support/temp_dir.hpp
     add_test(NAME ${test_name} COMMAND ${test_name})
+    if(test_src IN_LIST M_POSTGRES_TESTS)
+      set_tests_properties(${test_name} PROPERTIES LABELS postgres TIMEOUT 120 FIXTURES_REQUIRED postgres
+        ENVIRONMENT TACOS_TEST_POSTGRES=${TACOS_TEST_POSTGRES_DIR})
+      continue()
+    endif()
     set_tests_properties(${test_name} PROPERTIES LABELS unit TIMEOUT 120)
     set_property(GLOBAL APPEND PROPERTY TACOS_UNIT_TESTS ${test_name})
   endforeach()

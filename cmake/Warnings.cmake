@@ -14,8 +14,9 @@ endif()
 add_library(tacos_sanitizers INTERFACE)
 if(TACOS_FUZZ)
   # Coverage for libFuzzer in every library; the fuzz executables add -fsanitize=fuzzer (the
-  # driver's main) at link time. -fno-sanitize=function: clang 14's function sanitizer cannot
-  # emit its prologue for coroutines ("Cannot represent a difference across sections").
+  # driver's main) at link time. -fno-sanitize=function: clang 14 cannot emit UBSan's
+  # function-type check in coroutines ("Cannot represent a difference across sections",
+  # llvm/llvm-project#49689).
   target_compile_options(tacos_sanitizers INTERFACE -fsanitize=fuzzer-no-link,address,undefined
     -fno-sanitize=function -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined)
@@ -25,5 +26,8 @@ elseif(TACOS_SANITIZE STREQUAL "thread")
   target_link_options(tacos_sanitizers INTERFACE -fsanitize=thread)
 elseif(TACOS_SANITIZE)
   target_compile_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    target_compile_options(tacos_sanitizers INTERFACE -fno-sanitize=function)  # as above
+  endif()
   target_link_options(tacos_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()

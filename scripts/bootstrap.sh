@@ -16,6 +16,7 @@ pkgs_build=(
   libgoogle-perftools-dev  # tcmalloc for the server binary
   clang libclang-rt-14-dev  # the fuzz preset: clang++ and libFuzzer
   clang-format  # make format-check, run by make test
+  libpq-dev postgresql-15  # the PostgreSQL store; tests start their own server (scripts/test-postgres.sh)
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).
@@ -23,7 +24,7 @@ pkgs_web=(nodejs npm chromium)
 # Benchmarks: load generator and the reference servers we compare against in the same run.
 pkgs_bench=(curl wrk nginx-light libbenchmark-dev)
 # Future groups (uncomment and add to `all` when the project needs them):
-# pkgs_services=(postgresql redis-server)   # distributed storage mode, integration tests
+# pkgs_services=(redis-server)   # the Redis issue
 
 usage() {
   echo "usage: $0 [build|bench|all]..." >&2

@@ -8,6 +8,7 @@
 #include "app/build_info.hpp"
 #include "app/roles.hpp"
 #include "app/serve.hpp"
+#include "app/store_config.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "store/store.hpp"
@@ -20,7 +21,7 @@ constexpr const char* kTopHelp = R"(tacos: the Traffic Tacos ticketing platform 
 
 Usage:
   tacos serve   [--roles all|ROLE,...] [--force-remote] [--config FILE] [--print-config] [--KEY=VALUE ...]
-  tacos migrate [--config FILE] [--KEY=VALUE ...]
+  tacos migrate [--dry-run] [--config FILE] [--KEY=VALUE ...]
   tacos version
   tacos config-reference
   tacos module-graph
@@ -50,9 +51,16 @@ Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad configura
 
 constexpr const char* kMigrateHelp = R"(tacos migrate: apply pending schema migrations and exit.
 
-Usage: tacos migrate [--config FILE] [--KEY=VALUE ...]
+Usage: tacos migrate [--dry-run] [--config FILE] [--KEY=VALUE ...]
 
-Uses store.data_dir (the embedded SQLite store). Prints each migration it applies.
+  --dry-run   print the migrations that would run; apply none.
+
+Migrates the store that store.backend names: the embedded SQLite store in store.data_dir, or
+PostgreSQL at store.postgres_url (password from TACOS_STORE_POSTGRES_PASSWORD or
+store.postgres_password_file). On PostgreSQL each migration runs in its own transaction under an
+advisory lock, so two migrate jobs started at once apply each migration once. Prints each
+migration it applies. Exit codes: 0 done, 1 a migration or the connection failed (nothing of
+the failed migration stays), 2 bad configuration.
 )";
 
 constexpr const char* kVersionHelp = R"(tacos version: print version, git commit and build time.
@@ -64,6 +72,7 @@ struct ParsedFlags {
   std::string config_file;
   bool print_config = false;
   bool force_remote = false;
+  bool dry_run = false;
   bool help = false;
   std::vector<std::pair<std::string, std::string>> settings;
   std::vector<std::string> errors;
@@ -84,6 +93,10 @@ ParsedFlags parse_flags(const std::vector<std::string>& args, std::size_t from) 
     }
     if (a == "--force-remote") {
       f.force_remote = true;
+      continue;
+    }
+    if (a == "--dry-run") {
+      f.dry_run = true;
       continue;
     }
     if (a.rfind("--", 0) != 0) {
@@ -135,13 +148,6 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
   return std::move(loaded.config);
 }
 
-std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
-  store::SqliteOptions o;
-  o.data_dir = cfg.string("store.data_dir");
-  o.synchronous_full = cfg.string("store.sqlite_synchronous") == "full";
-  return store::open_sqlite(o);
-}
-
 void init_logging(const config::Config& cfg, std::string_view role) {
   log::Level level = log::Level::info;
   log::parse_level(cfg.string("log.level"), level);
@@ -153,6 +159,10 @@ int cmd_serve(const std::vector<std::string>& args) {
   if (flags.help) {
     std::cout << kServeHelp;
     return 0;
+  }
+  if (flags.dry_run) {
+    std::cerr << "tacos serve: --dry-run is a flag of tacos migrate\n";
+    return 2;
   }
   auto cfg = load_config(flags);
   if (!cfg) return 2;
@@ -191,12 +201,33 @@ int cmd_migrate(const std::vector<std::string>& args) {
     return 0;
   }
   init_logging(*cfg, "migrate");
+  auto print = [&](const std::vector<store::MigrationInfo>& list) {
+    if (list.empty()) std::cout << "schema is up to date\n";
+    for (const auto& m : list)
+      std::cout << (flags.dry_run ? "would apply " : "applied ") << m.version << "_" << m.name << "\n";
+  };
   try {
-    auto store = open_store(*cfg);
-    auto applied = store->migrate();
-    if (applied.empty()) std::cout << "schema is up to date\n";
-    for (const auto& m : applied) std::cout << "applied " << m.version << "_" << m.name << "\n";
+    if (uses_postgres(*cfg)) {
+      auto options = postgres_options(*cfg);
+      if (flags.dry_run) {
+        auto state = store::postgres_schema_state(options);
+        if (state.database > state.binary) {
+          std::cerr << "tacos migrate: the database schema is at version " << state.database
+                    << ", newer than this binary knows (" << state.binary << ")\n";
+          return 1;
+        }
+        print(state.pending);
+      } else {
+        print(store::migrate_postgres(options));
+      }
+      return 0;
+    }
+    auto store = open_sqlite_store(*cfg);
+    print(flags.dry_run ? store->pending_migrations() : store->migrate());
     return 0;
+  } catch (const ConfigProblem& e) {
+    std::cerr << "tacos: invalid configuration (1 problem):\n  - " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "tacos migrate: " << e.what() << "\n";
     return 1;

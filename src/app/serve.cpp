@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/build_info.hpp"
+#include "app/store_config.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "net/middleware.hpp"
@@ -83,11 +84,21 @@ net::ServerOptions server_options(const config::Config& cfg, int threads) {
   return so;
 }
 
-std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
-  store::SqliteOptions o;
-  o.data_dir = cfg.string("store.data_dir");
-  o.synchronous_full = cfg.string("store.sqlite_synchronous") == "full";
-  return store::open_sqlite(o);
+// PostgreSQL: the schema must be exactly the binary's (serve never migrates a shared database;
+// `tacos migrate` runs as its own job). Serving from it is not available yet.
+void refuse_postgres(const config::Config& cfg) {
+  auto state = store::postgres_schema_state(postgres_options(cfg));
+  if (state.database < state.binary)
+    throw std::runtime_error("the PostgreSQL schema is at version " + std::to_string(state.database) +
+                             ", this binary needs version " + std::to_string(state.binary) +
+                             ": run `tacos migrate` with the same store settings first");
+  if (state.database > state.binary)
+    throw std::runtime_error("the PostgreSQL schema is at version " + std::to_string(state.database) +
+                             ", newer than this binary knows (" + std::to_string(state.binary) +
+                             "): run a tacos built from a newer commit");
+  throw ConfigProblem(
+      "store.backend=postgres: the schema is current, but serving from PostgreSQL is not available yet (issue 20); "
+      "use store.backend=sqlite");
 }
 
 void add_store_metrics(metrics::Registry& m, store::Ledger& ledger) {
@@ -145,7 +156,8 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
   const bool serves_roles = !(local.size() == 1 && has_gateway);
   const bool need_internal = serves_roles && (!all_local || options.force_remote);
 
-  auto store = open_store(cfg);
+  if (uses_postgres(cfg)) refuse_postgres(cfg);
+  auto store = open_sqlite_store(cfg);
   auto applied = store->migrate();
   for (const auto& m : applied)
     log::info("migration applied", {log::num("version", m.version), log::str("name", m.name)});

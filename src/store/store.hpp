@@ -66,6 +66,8 @@ class Store {
   virtual QueueStateStore& queue_state() = 0;
   /// Applies pending migrations; returns those applied now.
   virtual std::vector<MigrationInfo> migrate() = 0;
+  /// The migrations migrate() would apply now (tacos migrate --dry-run).
+  virtual std::vector<MigrationInfo> pending_migrations() = 0;
   /// Cheap reachability check for /readyz.
   virtual Status ping() = 0;
 };
@@ -89,5 +91,36 @@ struct Migration {
   std::string_view sql;
 };
 std::vector<Migration> sqlite_migrations();
+std::vector<Migration> postgres_migrations();
+
+// ---- PostgreSQL (store.backend = postgres; decision 0008) ----
+
+struct PostgresOptions {
+  std::string conninfo;  // a libpq connection string without the password
+  std::string password;
+  int connect_timeout_ms = 2000;
+  int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 600000;  // tacos migrate: waiting for another migration to finish
+};
+
+/// The conninfo's problem (not a connection string, holds a password), or "".
+std::string check_postgres_conninfo(std::string_view conninfo);
+
+/// Where a PostgreSQL database's schema stands against this binary's migrations.
+struct SchemaState {
+  int database = 0;  // highest version applied (0: none)
+  int binary = 0;    // highest version this binary knows
+  std::vector<MigrationInfo> pending;
+};
+
+/// Reads the schema's state. StoreError when the database cannot be reached.
+SchemaState postgres_schema_state(const PostgresOptions& options);
+
+/// Applies the pending migrations, each in its own transaction with its schema_migrations row,
+/// under a session advisory lock, so that concurrent runs (two pods' migrate jobs) apply each
+/// migration once: the second waits, then finds nothing left to do. Returns those applied by
+/// this call. StoreError when one fails (rolled back; the message names it) or when the database
+/// is newer than this binary. Runs its own event loop on the calling thread.
+std::vector<MigrationInfo> migrate_postgres(const PostgresOptions& options);
 
 }  // namespace tacos::store

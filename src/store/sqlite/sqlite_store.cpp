@@ -164,6 +164,22 @@ class SqliteStore final : public Store, public UserRepository, public EventRepos
     if (!st) throw StoreError("storing the waiting rooms failed: " + st.error().message);
   }
 
+  std::vector<MigrationInfo> pending_migrations() override {
+    std::lock_guard lock(write_mu_);
+    auto exists = writer_->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+    bool have_table = exists.step();
+    std::vector<MigrationInfo> pending;
+    for (const auto& m : sqlite_migrations()) {
+      if (have_table) {
+        auto q = writer_->prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+        q.bind(1, static_cast<std::int64_t>(m.version));
+        if (q.step()) continue;
+      }
+      pending.push_back({m.version, std::string(m.name)});
+    }
+    return pending;
+  }
+
   std::vector<MigrationInfo> migrate() override {
     std::lock_guard lock(write_mu_);
     writer_->exec(
