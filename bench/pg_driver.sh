@@ -5,7 +5,10 @@
 #   async     store::pg::Pool, N coroutines on one thread (what tacos does),
 #   blocking  N threads with a blocking libpq connection each (the alternative),
 #   pgbench   the same statements from pgbench -c N -j 2 (the server's ceiling for this script),
-# for N in BENCH_PG_CONCURRENCY (default "8 32"), BENCH_PG_SECONDS each (default 5).
+# for N in BENCH_PG_CONCURRENCY (default "8 32"), BENCH_PG_SECONDS each (default 5). Then the
+# general-admission design: 200 buyers taking one place per transaction from one event's stock
+# kept in 1 counter row (one hot row) and in 16 (store/postgres/holds.hpp), with the share of
+# sampled server sessions waiting on a lock.
 # Prints transactions per second and the client's CPU time per transaction.
 #
 #   bench/pg_driver.sh [BUILD_DIR]     (default build/release; needs bench/pg_driver_bench)
@@ -49,4 +52,18 @@ for n in $BENCH_PG_CONCURRENCY; do
   tps=$("$pgbin/pgbench" -n -M prepared -c "$n" -j 2 -T "$BENCH_PG_SECONDS" -f "$script" "$TACOS_BENCH_PG_URL" 2>/dev/null |
     awk '/^tps/ { printf "%.0f", $3 }')
   echo "pgbench c=$n tps=$tps"
+done
+
+for slots in 1 16; do
+  "$bin" setup 0 0
+  waits=$state/waits.$slots
+  : >"$waits"
+  ( for _ in $(seq 1 $((BENCH_PG_SECONDS * 10))); do
+      psql -qAt "$TACOS_BENCH_PG_URL" -c "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FROM pg_stat_activity WHERE datname = 'bench' AND state = 'active' AND pid <> pg_backend_pid()" >>"$waits" 2>/dev/null || true
+      sleep 0.1
+    done ) &
+  sampler=$!
+  "$bin" ga 200 "$BENCH_PG_SECONDS" "$slots"
+  wait "$sampler"
+  awk -F'|' -v s="$slots" '{ w += $1; a += $2 } END { printf "ga%s lock_wait_share=%.2f (of %d active-session samples)\n", s, (a ? w / a : 0), a }' "$waits"
 done

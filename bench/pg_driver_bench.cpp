@@ -4,7 +4,11 @@
 //   blocking  N threads, each with its own blocking libpq connection (PQexecPrepared),
 // for a fixed time. Prints transactions per second and this process's CPU time per transaction.
 //
-//   pg_driver_bench MODE CONCURRENCY SECONDS      (bench/pg_driver.sh runs it beside pgbench)
+// and, for the general-admission design, `ga SLOTS`: CONCURRENCY buyers (coroutines, one thread,
+// a pool of 16 connections) each taking one place per transaction from one event's stock kept in
+// SLOTS counter rows (store/postgres/holds.hpp), plus the INSERT of the hold.
+//
+//   pg_driver_bench MODE CONCURRENCY SECONDS [SLOTS]   (bench/pg_driver.sh runs it beside pgbench)
 // Connection: TACOS_BENCH_PG_URL (libpq string without password), TACOS_BENCH_PG_PASSWORD.
 
 #include <libpq-fe.h>
@@ -21,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres/holds.hpp"
 #include "store/postgres/pg.hpp"
 
 namespace asio = boost::asio;
@@ -158,11 +163,64 @@ long run_async(int n, int seconds) {
   return done;
 }
 
+long run_ga(int n, int seconds, int slots) {
+  {
+    PGconn* c = blocking_connect();
+    must(c, "DROP TABLE IF EXISTS ga_stock");
+    must(c,
+         "CREATE TABLE ga_stock (event_id text, slot int, available int CHECK (available >= 0), PRIMARY KEY (event_id, "
+         "slot))");
+    std::string fill = "INSERT INTO ga_stock SELECT 'evt_ga', g, 100000000 FROM generate_series(0, " +
+                       std::to_string(slots - 1) + ") g";
+    must(c, fill.c_str());
+    PQfinish(c);
+  }
+  pg::PoolOptions o;
+  o.connect.conninfo = env("TACOS_BENCH_PG_URL");
+  o.connect.password = env("TACOS_BENCH_PG_PASSWORD");
+  o.size = 16;
+  o.acquire_timeout = std::chrono::seconds(30);
+  asio::io_context io;
+  auto pool = pg::Pool::create(o);  // destroyed before io
+  long done = 0;
+  bool failed = false;
+  auto until = Clock::now() + std::chrono::seconds(seconds);
+  const pg::Statement ins{"ins", kInsertSql};
+  for (int w = 0; w < n; ++w) {
+    asio::co_spawn(
+        io,
+        [&, w]() -> asio::awaitable<void> {
+          auto ex = co_await asio::this_coro::executor;
+          for (long i = 0; Clock::now() < until; ++i) {
+            auto lease = co_await pool->acquire(ex);
+            if (!lease) {
+              failed = true;
+              continue;
+            }
+            pg::Connection& c = *lease.value();
+            std::vector<pg::Param> p{hold_id(w, i), "ga"};
+            auto deadline = Clock::now() + std::chrono::seconds(30);
+            auto b = co_await c.script("BEGIN", deadline);
+            auto took = co_await pg::adjust_ga_stock(c, "evt_ga", -1, deadline);
+            auto x = co_await c.query(ins, p, deadline);
+            auto e = co_await c.script("COMMIT", deadline);
+            if (!b || !took || !took.value() || !x || !e) failed = true;
+            ++done;
+          }
+        },
+        asio::detached);
+  }
+  io.run();
+  if (failed) std::fprintf(stderr, "warning: a transaction failed\n");
+  return done;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4 || env("TACOS_BENCH_PG_URL").empty()) {
-    std::fprintf(stderr, "usage: TACOS_BENCH_PG_URL=... %s async|blocking|setup CONCURRENCY SECONDS\n", argv[0]);
+  if (argc < 4 || env("TACOS_BENCH_PG_URL").empty()) {
+    std::fprintf(stderr, "usage: TACOS_BENCH_PG_URL=... %s async|blocking|setup|ga CONCURRENCY SECONDS [SLOTS]\n",
+                 argv[0]);
     return 2;
   }
   std::string mode = argv[1];
@@ -174,10 +232,14 @@ int main(int argc, char** argv) {
   }
   double cpu0 = cpu_seconds();
   auto t0 = Clock::now();
-  long done = mode == "async" ? run_async(n, seconds) : run_blocking(n, seconds);
+  int slots = argc > 4 ? std::atoi(argv[4]) : 1;
+  if (mode == "ga") mode += std::to_string(slots);
+  long done = mode == "async"      ? run_async(n, seconds)
+              : mode == "blocking" ? run_blocking(n, seconds)
+                                   : run_ga(n, seconds, slots);
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   double cpu = cpu_seconds() - cpu0;
   std::printf("%s c=%d tx=%ld tps=%.0f client_cpu_us_per_tx=%.1f threads=%d\n", mode.c_str(), n, done, done / wall,
-              cpu * 1e6 / static_cast<double>(done ? done : 1), mode == "async" ? 1 : n);
+              cpu * 1e6 / static_cast<double>(done ? done : 1), mode == "blocking" ? n : 1);
   return 0;
 }
