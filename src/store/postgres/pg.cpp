@@ -111,8 +111,11 @@ Error Connection::fail(Errc code, std::string message) {
   return Error(code, std::move(message));
 }
 
-asio::awaitable<Result<void>> Connection::wait(bool write, Deadline deadline) {
-  if (Clock::now() >= deadline) co_return fail(Errc::timeout, "database: no answer before the deadline");
+asio::awaitable<Result<void>> Connection::wait(bool write, Deadline deadline, bool idle) {
+  if (Clock::now() >= deadline) {
+    if (idle) co_return Error(Errc::timeout, "database: nothing before the deadline");
+    co_return fail(Errc::timeout, "database: no answer before the deadline");
+  }
   int fd = PQsocket(conn_);
   if (fd < 0) co_return fail(Errc::unavailable, "database: connection closed");
   if (!socket_ || socket_->sd.native_handle() != fd) {
@@ -142,7 +145,10 @@ asio::awaitable<Result<void>> Connection::wait(bool write, Deadline deadline) {
       asio::redirect_error(asio::use_awaitable, ec));
   race->over = true;
   timer.cancel();
-  if (race->timed_out) co_return fail(Errc::timeout, "database: no answer before the deadline");
+  if (race->timed_out) {
+    if (idle) co_return Error(Errc::timeout, "database: nothing before the deadline");
+    co_return fail(Errc::timeout, "database: no answer before the deadline");
+  }
   if (ec) co_return fail(Errc::unavailable, "database: " + ec.message());
   co_return Result<void>{};
 }
@@ -277,6 +283,29 @@ asio::awaitable<Result<Rows>> Connection::script(std::string_view sql, Deadline 
   auto s = sent(PQsendQuery(conn_, text.c_str()));
   if (!s) co_return s.error();
   co_return co_await finish(deadline);
+}
+
+std::vector<Connection::Notification> Connection::take_notifications() {
+  std::vector<Notification> out;
+  while (PGnotify* n = PQnotifies(conn_)) {
+    out.push_back(Notification{n->relname ? n->relname : "", n->extra ? n->extra : ""});
+    PQfreemem(n);
+  }
+  return out;
+}
+
+asio::awaitable<Result<std::vector<Connection::Notification>>> Connection::notifications(Deadline deadline) {
+  if (broken()) co_return Error(Errc::unavailable, "database: connection closed");
+  for (;;) {
+    if (!PQconsumeInput(conn_)) co_return fail(Errc::unavailable, "database: " + trimmed(PQerrorMessage(conn_)));
+    auto got = take_notifications();
+    if (!got.empty()) co_return got;
+    auto w = co_await wait(false, deadline, true);
+    if (!w) {
+      if (w.error().code == Errc::timeout && !broken()) co_return std::vector<Notification>{};
+      co_return w.error();
+    }
+  }
 }
 
 // ---- Pool ----

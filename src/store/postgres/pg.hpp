@@ -107,6 +107,15 @@ class Connection {
   /// BEGIN/COMMIT scripts). Stops at the first error; returns the last statement's rows.
   asio::awaitable<Result<Rows>> script(std::string_view sql, Deadline deadline);
 
+  /// Notifications (NOTIFY) for the channels this connection LISTENs on: those already received,
+  /// else the first to arrive before the deadline; none when it passes (not an error). Use a
+  /// connection that runs nothing else while it waits.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+  };
+  asio::awaitable<Result<std::vector<Notification>>> notifications(Deadline deadline);
+
   /// Closed, failed or mid-statement after an error: the pool drops it instead of reusing it.
   bool broken() const;
   /// The server process serving this connection (pg_backend_pid).
@@ -117,7 +126,10 @@ class Connection {
  private:
   Connection(asio::any_io_executor ex, pg_conn* conn);
   struct Socket;
-  asio::awaitable<Result<void>> wait(bool write, Deadline deadline);
+  /// Waits for the socket; a deadline that passes is TIMEOUT and breaks the connection (a statement
+  /// was in flight) unless `idle`.
+  asio::awaitable<Result<void>> wait(bool write, Deadline deadline, bool idle = false);
+  std::vector<Notification> take_notifications();
   asio::awaitable<Result<Rows>> finish(Deadline deadline);
   Result<void> sent(int ok);
   Error fail(Errc code, std::string message);
