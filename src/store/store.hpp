@@ -101,7 +101,15 @@ struct PostgresOptions {
   int connect_timeout_ms = 2000;
   int statement_timeout_ms = 30000;
   int lock_timeout_ms = 600000;  // tacos migrate: waiting for another migration to finish
+  int writers = 8;               // ledger writer threads: ops (transactions) in flight at once
+  const Clock* clock = nullptr;  // defaults to the system clock
 };
+
+/// The store on PostgreSQL (decisions 0008, 0009): repositories, a ledger whose writer threads
+/// run each op as its own transaction, and the invariant checker. Connects on first use; does
+/// not migrate (tacos migrate does). Its interfaces block the calling thread on the database:
+/// call them where blocking is allowed, never on an I/O thread.
+std::unique_ptr<Store> open_postgres(const PostgresOptions& options);
 
 /// The conninfo's problem (not a connection string, holds a password), or "".
 std::string check_postgres_conninfo(std::string_view conninfo);

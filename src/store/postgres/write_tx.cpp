@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "store/postgres/holds.hpp"
 #include "store/postgres/jobs.hpp"
+#include "store/postgres/rows.hpp"
 
 namespace tacos::store::pg {
 
@@ -25,20 +26,15 @@ void BlockingSession::connect() {
   conn_ = std::move(made.value());
 }
 
-namespace {
+// ---- rows.hpp
 
-// (GCC 12: parameters are built into named vectors before each co_await.)
-
-constexpr const char* kReservationCols =
+const char* const kReservationCols =
     "id, event_id, user_id, status, quantity, total_amount, currency, hold_expires_at_ms, created_at_ms, "
     "updated_at_ms, queue_ticket, COALESCE(idempotency_key, ''), COALESCE(payment_intent_id, ''), "
     "COALESCE(end_reason, ''), array_to_json(seat_ids)::text";
-constexpr const char* kPaymentCols =
+const char* const kPaymentCols =
     "id, reservation_id, user_id, amount, currency, status, COALESCE(scenario, ''), refund_status, created_at_ms, "
     "updated_at_ms";
-
-std::string num(std::int64_t v) { return std::to_string(v); }
-Param opt(std::string_view s) { return s.empty() ? Param{} : Param{std::string(s)}; }
 
 std::vector<std::string> seat_ids_of(std::string_view json) {
   auto j = nlohmann::json::parse(json, nullptr, false);
@@ -82,6 +78,13 @@ PaymentIntent read_payment(const Rows& r, int i) {
   p.updated_at_ms = r.integer(i, 9);
   return p;
 }
+
+namespace {
+
+// (GCC 12: parameters are built into named vectors before each co_await.)
+
+std::string num(std::int64_t v) { return std::to_string(v); }
+Param opt(std::string_view s) { return s.empty() ? Param{} : Param{std::string(s)}; }
 
 // A statement that failed inside an op: the op's transaction is rolled back. `retry` when the
 // server undid it for a serialization failure or a deadlock.

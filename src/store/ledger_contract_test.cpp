@@ -1,14 +1,15 @@
-// The WriteTx contract (store/ledger.hpp), one suite on both backends: SQLite's group-commit
-// ledger, and PostgreSQL's transaction per op (postgres/write_tx.hpp).
+// The Ledger and WriteTx contract (store/ledger.hpp), one suite on both backends: SQLite's
+// group-commit ledger, and PostgreSQL's writer threads running a transaction per op
+// (postgres/write_tx.hpp), with the ledger's reads and the invariant checker.
 
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <map>
+#include <set>
 #include <thread>
 
-#include "store/postgres/repositories.hpp"
-#include "store/postgres/write_tx.hpp"
+#include "common/clock.hpp"
 #include "store/store.hpp"
 #include "support/postgres.hpp"
 #include "support/temp_dir.hpp"
@@ -20,29 +21,27 @@ using domain::SeatStatus;
 using S = ReservationStatus;
 using Apply = std::function<Status(WriteTx&)>;
 
-class WriteTxContract : public ::testing::TestWithParam<std::string> {
+class LedgerContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "sqlite") {
       tmp_ = std::make_unique<test::TempDir>();
       SqliteOptions o;
       o.data_dir = tmp_->path() + "/data";
-      sqlite_ = open_sqlite(o);
-      sqlite_->migrate();
-      events_ = &sqlite_->events();
-      run_ = [this](const Apply& apply) { return sqlite_->ledger().run(apply); };
+      o.clock = &clock_;
+      store_ = open_sqlite(o);
+      store_->migrate();
     } else {
       db_ = std::make_unique<test::PostgresDatabase>();
-      PostgresOptions o;
-      o.conninfo = db_->conninfo();
-      o.password = db_->password();
-      (void)migrate_postgres(o);
-      repos_ = std::make_unique<pg::Repositories>(o);
-      events_ = repos_.get();
-      session_ =
-          std::make_unique<pg::BlockingSession>(pg::ConnectOptions{o.conninfo, o.password}, std::chrono::seconds(5));
-      run_ = [this](const Apply& apply) { return pg::run_write(*session_, 1000, apply); };
+      options_.conninfo = db_->conninfo();
+      options_.password = db_->password();
+      options_.clock = &clock_;
+      store_ = open_postgres(options_);
+      EXPECT_EQ(store_->migrate().size(), postgres_migrations().size());
     }
+    events_ = &store_->events();
+    ledger_ = &store_->ledger();
+    run_ = [this](const Apply& apply) { return ledger_->run(apply); };
     domain::EventSpec seated;
     seated.id = "evt_s";
     seated.name = "Seated";
@@ -64,16 +63,16 @@ class WriteTxContract : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(events_->create(domain::make_event(big, 1), domain::expand_seats(big)).ok());
   }
 
-  // Another writer beside run(): SQLite's ledger takes ops from any thread; on PostgreSQL a
-  // second connection, as a second process would have.
+  // Another writer beside run(): SQLite's ledger takes ops from any thread (one process owns
+  // the file); on PostgreSQL a second store, as a second process would have.
   std::function<Status(const Apply&)> second_writer() {
-    if (sqlite_) return run_;
-    second_session_ = std::make_unique<pg::BlockingSession>(pg::ConnectOptions{db_->conninfo(), db_->password()},
-                                                            std::chrono::seconds(5));
-    return [this](const Apply& apply) { return pg::run_write(*second_session_, 1000, apply); };
+    if (GetParam() == "sqlite") return run_;
+    second_ = open_postgres(options_);
+    return [this](const Apply& apply) { return second_->ledger().run(apply); };
   }
-  void TearDown() override {
-    if (sqlite_) sqlite_->ledger().stop();
+  void TearDown() override {  // the stores go before their directory or database
+    second_.reset();
+    store_.reset();
   }
 
   Status run(const Apply& apply) { return run_(apply); }
@@ -100,18 +99,19 @@ class WriteTxContract : public ::testing::TestWithParam<std::string> {
   }
 
   EventRepository* events_ = nullptr;
+  Ledger* ledger_ = nullptr;
+  std::unique_ptr<Store> store_;
   std::function<Status(const Apply&)> run_;
 
  private:
-  std::unique_ptr<pg::BlockingSession> second_session_;
   std::unique_ptr<test::TempDir> tmp_;
-  std::unique_ptr<Store> sqlite_;
   std::unique_ptr<test::PostgresDatabase> db_;
-  std::unique_ptr<pg::Repositories> repos_;
-  std::unique_ptr<pg::BlockingSession> session_;
+  ManualClock clock_{1000};
+  PostgresOptions options_;
+  std::unique_ptr<Store> second_;
 };
 
-TEST_P(WriteTxContract, HoldConfirmSellMoveOnlyFromTheExpectedState) {
+TEST_P(LedgerContract, HoldConfirmSellMoveOnlyFromTheExpectedState) {
   const std::vector<std::string> seats{"A-1-1", "A-1-2"};
   ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
                 if (auto st = tx.insert_reservation(hold("r1", "u1", seats)); !st) return st;
@@ -139,7 +139,7 @@ TEST_P(WriteTxContract, HoldConfirmSellMoveOnlyFromTheExpectedState) {
   EXPECT_EQ(seat("A-1-2"), SeatStatus::sold);
 }
 
-TEST_P(WriteTxContract, AnOpThatFailsLeavesNothingBehind) {
+TEST_P(LedgerContract, AnOpThatFailsLeavesNothingBehind) {
   auto st = run([&](WriteTx& tx) -> Status {
     if (auto ins = tx.insert_reservation(hold("r1", "u1", {"A-1-3"})); !ins) return ins;
     tx.move_seats("evt_s", {"A-1-3"}, SeatStatus::available, SeatStatus::held, "r1");
@@ -154,7 +154,7 @@ TEST_P(WriteTxContract, AnOpThatFailsLeavesNothingBehind) {
               }).ok());
 }
 
-TEST_P(WriteTxContract, AnIdempotencyKeyServesOneReservationPerBuyer) {
+TEST_P(LedgerContract, AnIdempotencyKeyServesOneReservationPerBuyer) {
   ASSERT_TRUE(run([&](WriteTx& tx) { return tx.insert_reservation(hold("r1", "u1", {"A-1-1"}, "k1")); }).ok());
   auto again = run([&](WriteTx& tx) { return tx.insert_reservation(hold("r2", "u1", {"A-1-2"}, "k1")); });
   ASSERT_FALSE(again.ok());
@@ -168,7 +168,7 @@ TEST_P(WriteTxContract, AnIdempotencyKeyServesOneReservationPerBuyer) {
               }).ok());
 }
 
-TEST_P(WriteTxContract, TicketsOfCountsLiveAndConfirmedHolds) {
+TEST_P(LedgerContract, TicketsOfCountsLiveAndConfirmedHolds) {
   ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
                 EXPECT_EQ(tx.tickets_of("u1", "evt_s"), 0);
                 if (auto st = tx.insert_reservation(hold("r1", "u1", {"A-1-1", "A-1-2"})); !st) return st;
@@ -185,7 +185,7 @@ TEST_P(WriteTxContract, TicketsOfCountsLiveAndConfirmedHolds) {
               }).ok());
 }
 
-TEST_P(WriteTxContract, GeneralAdmissionStockStaysWithinBounds) {
+TEST_P(LedgerContract, GeneralAdmissionStockStaysWithinBounds) {
   ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
                 EXPECT_TRUE(tx.adjust_ga_stock("evt_ga", -7));
                 EXPECT_FALSE(tx.adjust_ga_stock("evt_ga", -4));
@@ -197,7 +197,7 @@ TEST_P(WriteTxContract, GeneralAdmissionStockStaysWithinBounds) {
   EXPECT_EQ(events_->get("evt_ga")->available(), 4);
 }
 
-TEST_P(WriteTxContract, PaymentsOrdersAndWebhooks) {
+TEST_P(LedgerContract, PaymentsOrdersAndWebhooks) {
   ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
                 if (auto st = tx.insert_reservation(hold("r1", "u1", {"A-1-4"})); !st) return st;
                 PaymentIntent p;
@@ -232,7 +232,7 @@ TEST_P(WriteTxContract, PaymentsOrdersAndWebhooks) {
   EXPECT_FALSE(twice.ok());
 }
 
-TEST_P(WriteTxContract, OutboxPublishesEachEventOnceInOrder) {
+TEST_P(LedgerContract, OutboxPublishesEachEventOnceInOrder) {
   ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
                 tx.add_outbox("reservation.held", "r1", "{}");
                 tx.add_outbox("reservation.held", "r2", "{}");
@@ -249,7 +249,7 @@ TEST_P(WriteTxContract, OutboxPublishesEachEventOnceInOrder) {
   EXPECT_EQ(seen, (std::vector<std::string>{"reservation.held/r1", "reservation.held/r2", "reservation.confirmed/r1"}));
 }
 
-TEST_P(WriteTxContract, JobsFailDieAndReplay) {
+TEST_P(LedgerContract, JobsFailDieAndReplay) {
   std::int64_t id = 0;
   ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
                 id = tx.add_job("webhook", "{\"x\":1}", 2000);
@@ -265,7 +265,7 @@ TEST_P(WriteTxContract, JobsFailDieAndReplay) {
               }).ok());
 }
 
-TEST_P(WriteTxContract, ConfirmRacingExpiryEndsOneWayPerHold) {
+TEST_P(LedgerContract, ConfirmRacingExpiryEndsOneWayPerHold) {
   // Two writers at once (SQLite: two threads submitting; PostgreSQL: two connections, as two
   // processes would): for each hold one confirms, one expires; the row state under lock decides.
   auto second = second_writer();
@@ -321,7 +321,74 @@ TEST_P(WriteTxContract, ConfirmRacingExpiryEndsOneWayPerHold) {
   RecordProperty("confirmed", confirmed);  // either writer may win any hold; each ended one way
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WriteTxContract, ::testing::Values("sqlite", "postgres"),
+TEST_P(LedgerContract, LedgerReadsCommittedState) {
+  auto r1 = hold("r1", "u1", {"A-1-1"}, "k1");
+  auto r2 = hold("r2", "u1", {"A-1-2"}, "k2");
+  r2.created_at_ms = 2000;
+  r2.hold_expires_at_ms = 7000;
+  std::int64_t job = 0;
+  ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
+                for (const auto* r : {&r1, &r2}) {
+                  if (auto st = tx.insert_reservation(*r); !st) return st;
+                  tx.move_seats("evt_s", r->seat_ids, SeatStatus::available, SeatStatus::held, r->id);
+                }
+                job = tx.add_job("expire", "{}", 3000);
+                return {};
+              }).ok());
+  auto mine = ledger_->reservations_of("u1", 10);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].id, "r2");  // newest first
+  EXPECT_EQ(ledger_->reservations_of("u1", 1).size(), 1u);
+  EXPECT_TRUE(ledger_->reservations_of("u9", 10).empty());
+  EXPECT_EQ(ledger_->reservation("r1")->seat_ids, std::vector<std::string>{"A-1-1"});
+  EXPECT_EQ(ledger_->reservation_by_key("u1", "k2")->id, "r2");
+  EXPECT_FALSE(ledger_->reservation_by_key("u2", "k2").has_value());
+  EXPECT_EQ(ledger_->expired_holds(6000, 10), std::vector<std::string>{"r1"});
+  EXPECT_EQ(ledger_->expired_holds(8000, 10).size(), 2u);
+  EXPECT_EQ(ledger_->expired_holds(8000, 1).size(), 1u);
+  ASSERT_EQ(ledger_->pending_jobs().size(), 1u);
+  EXPECT_EQ(ledger_->pending_jobs()[0].id, job);
+  EXPECT_EQ(ledger_->ga_available("evt_ga"), 10);
+  EXPECT_EQ(ledger_->seats("evt_s").size(), 4u);
+  ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
+                tx.transition_reservation("r1", S::hold, S::cancelled, "", "cancelled_by_user");
+                tx.move_seats("evt_s", {"A-1-1"}, SeatStatus::held, SeatStatus::available, "r1");
+                tx.fail_job(job, "boom", 0, true);
+                return {};
+              }).ok());
+  EXPECT_TRUE(ledger_->pending_jobs().empty());
+  EXPECT_EQ(ledger_->dead_jobs(10).size(), 1u);
+  auto a = ledger_->activity("evt_s", 0);
+  EXPECT_EQ(a.holds, 2);
+  EXPECT_EQ(a.cancelled, 1);
+  EXPECT_EQ(a.confirmed, 0);
+  EXPECT_FALSE(ledger_->payment("nope").has_value());
+  EXPECT_FALSE(ledger_->order_for("r2").has_value());
+}
+
+TEST_P(LedgerContract, InvariantCheckerFindsWhatIsWrong) {
+  ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
+                if (auto st = tx.insert_reservation(hold("r1", "u1", {"A-1-1"})); !st) return st;
+                tx.move_seats("evt_s", {"A-1-1"}, SeatStatus::available, SeatStatus::held, "r1");
+                if (auto st = tx.insert_reservation(hold("r2", "u1", {})); !st) return st;
+                tx.adjust_ga_stock("evt_ga", -2);
+                return {};
+              }).ok());
+  EXPECT_TRUE(store_->invariants().check(1000, 1000).empty());
+  // A seat held for nobody, and a hold five seconds past its expiry.
+  ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
+                tx.move_seats("evt_s", {"A-1-2"}, SeatStatus::available, SeatStatus::held, "ghost");
+                return {};
+              }).ok());
+  auto found = store_->invariants().check(10000, 1000);
+  std::set<std::string> names;
+  for (const auto& v : found) names.insert(v.invariant);
+  EXPECT_TRUE(names.contains("seat_status_matches_reservation"));
+  EXPECT_TRUE(names.contains("hold_released_on_time"));
+  EXPECT_FALSE(names.contains("capacity"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LedgerContract, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
