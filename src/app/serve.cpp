@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
@@ -85,8 +86,8 @@ net::ServerOptions server_options(const config::Config& cfg, int threads) {
 }
 
 // PostgreSQL: the schema must be exactly the binary's (serve never migrates a shared database;
-// `tacos migrate` runs as its own job). Serving from it is not available yet.
-void refuse_postgres(const config::Config& cfg) {
+// `tacos migrate` runs as its own job).
+void check_postgres_schema(const config::Config& cfg) {
   auto state = store::postgres_schema_state(postgres_options(cfg));
   if (state.database < state.binary)
     throw std::runtime_error("the PostgreSQL schema is at version " + std::to_string(state.database) +
@@ -96,9 +97,6 @@ void refuse_postgres(const config::Config& cfg) {
     throw std::runtime_error("the PostgreSQL schema is at version " + std::to_string(state.database) +
                              ", newer than this binary knows (" + std::to_string(state.binary) +
                              "): run a tacos built from a newer commit");
-  throw ConfigProblem(
-      "store.backend=postgres: the schema is current, but serving from PostgreSQL is not available yet (issue 20); "
-      "use store.backend=sqlite");
 }
 
 void add_store_metrics(metrics::Registry& m, store::Ledger& ledger) {
@@ -156,11 +154,17 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
   const bool serves_roles = !(local.size() == 1 && has_gateway);
   const bool need_internal = serves_roles && (!all_local || options.force_remote);
 
-  if (uses_postgres(cfg)) refuse_postgres(cfg);
-  auto store = open_sqlite_store(cfg);
-  auto applied = store->migrate();
-  for (const auto& m : applied)
-    log::info("migration applied", {log::num("version", m.version), log::str("name", m.name)});
+  std::unique_ptr<store::Store> store;
+  if (uses_postgres(cfg)) {
+    check_postgres_schema(cfg);
+    store = store::open_postgres(postgres_options(cfg));
+    // Files a process keeps for itself (a generated token keyring) still live in store.data_dir.
+    std::filesystem::create_directories(cfg.string("store.data_dir"));
+  } else {
+    store = open_sqlite_store(cfg);
+    for (const auto& m : store->migrate())
+      log::info("migration applied", {log::num("version", m.version), log::str("name", m.name)});
+  }
 
   // Declared first, destroyed last: everything below that holds a socket or a timer uses them.
   net::IoPool io(threads);

@@ -54,8 +54,8 @@ constexpr std::array kKeys{
     KeyDecl{"http.port_file", T::string, "", "If set, the bound port is written to this file once listening"},
     KeyDecl{"http.access_log", T::boolean, "true", "Log one JSON line per request"},
     KeyDecl{"store.backend", T::choice, "sqlite",
-            "Where durable state lives: sqlite (embedded, one process) or postgres (store.postgres_url; serving "
-            "from it is not available yet: `tacos migrate` only)",
+            "Where durable state lives: sqlite (embedded, one process) or postgres (store.postgres_url; run "
+            "`tacos migrate` first)",
             0, 0, "sqlite|postgres"},
     KeyDecl{"store.data_dir", T::string, "var", "Directory for the embedded database"},
     KeyDecl{"store.sqlite_synchronous", T::choice, "full",

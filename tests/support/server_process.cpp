@@ -22,6 +22,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/postgres.hpp"
+
 namespace tacos::test {
 
 namespace fs = std::filesystem;
@@ -45,6 +47,34 @@ std::map<std::string, std::string> ServerProcess::defaults() {
       {"TACOS_RATE_LIMIT_ENABLED", "false"},
   };
 }
+
+namespace {
+
+// TACOS_TEST_STORE=postgres (ctest's *_postgres runs): the server stores in a database of its own
+// on this run's PostgreSQL server, one per data directory, created and migrated on first start, so
+// a restart with the same directory finds its data again, as on SQLite.
+void use_postgres(std::map<std::string, std::string>& env, const std::string& data_dir) {
+  const char* store = std::getenv("TACOS_TEST_STORE");
+  if (!store || std::string_view(store) != "postgres") return;
+  auto server = postgres_server();
+  char name[32];
+  std::snprintf(name, sizeof name, "f_%016zx", std::hash<std::string>{}(data_dir));
+  bool created = true;
+  try {
+    postgres_admin(server, std::string("CREATE DATABASE ") + name);
+  } catch (const std::runtime_error&) {
+    created = false;  // this directory's database, from an earlier start
+  }
+  auto at = server.conninfo.find("dbname=postgres");
+  env["TACOS_STORE_BACKEND"] = "postgres";
+  env["TACOS_STORE_POSTGRES_URL"] = server.conninfo.substr(0, at) + "dbname=" + name;
+  env["TACOS_STORE_POSTGRES_PASSWORD"] = server.password;
+  if (!created) return;
+  auto migrated = run_tacos({"migrate"}, env);
+  if (migrated.exit_code != 0) throw std::runtime_error("tacos migrate failed:\n" + migrated.output);
+}
+
+}  // namespace
 
 ServerProcess::ServerProcess(std::map<std::string, std::string> env, std::vector<std::string> args,
                              std::string data_dir)
@@ -80,6 +110,7 @@ void ServerProcess::start() {
   }
   auto env = env_;
   env["TACOS_STORE_DATA_DIR"] = data_dir_;
+  use_postgres(env, data_dir_);
   env["TACOS_HTTP_PORT_FILE"] = port_file_;
   env["TACOS_INTERNAL_PORT_FILE"] = internal_port_file_;
   for (auto& [k, v] : env) env_strings.push_back(k + "=" + v);
