@@ -258,7 +258,8 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
                    gateway_middleware,
                    clients,
                    teardown,
-                   !all_local || options.force_remote};
+                   !all_local || options.force_remote,
+                   uses_postgres(cfg)};
 
   int exit_code = 0;
   auto stop_everything = [&] {

@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 
+#include "net/router.hpp"
+
 namespace tacos::net {
 
 class BlockingPool {
@@ -20,6 +22,24 @@ class BlockingPool {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+/// Routes whose synchronous handlers may block on a store that waits on the network (PostgreSQL):
+/// registered through this, an add_sync handler runs on the blocking pool with a copy of the
+/// request and answers from there, so no I/O thread waits for the database. Asynchronous handlers
+/// pass through unchanged. With a null pool it is `target` itself (the embedded store answers
+/// from memory and the page cache: a thread hop would only cost).
+class BlockingSyncRoutes final : public Routes {
+ public:
+  BlockingSyncRoutes(Routes& target, BlockingPool* pool) : target_(target), pool_(pool) {}
+  void add(Method method, std::string_view pattern, Handler handler) override {
+    target_.add(method, pattern, std::move(handler));
+  }
+  void add_sync(Method method, std::string_view pattern, SyncHandler handler) override;
+
+ private:
+  Routes& target_;
+  BlockingPool* pool_;
 };
 
 }  // namespace tacos::net

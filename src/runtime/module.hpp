@@ -95,6 +95,14 @@ struct Env {
   /// Calls between this process's roles and others go over the network (roles apart, or
   /// --force-remote): a notice may be lost, and what a role remembers of another may drift.
   bool calls_cross_network = false;
+  /// The store waits on the network (PostgreSQL): routes that read it register through
+  /// store_routes(), so their synchronous handlers run on the blocking pool.
+  bool store_blocks = false;
+
+  /// Where a module registers routes whose synchronous handlers read the store.
+  net::BlockingSyncRoutes store_routes(net::Routes& target) const {
+    return net::BlockingSyncRoutes(target, store_blocks ? &blocking : nullptr);
+  }
 
   store::Store& need_store(std::string_view role) const;
 };

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "support/postgres.hpp"
 #include "support/server_process.hpp"
@@ -93,6 +95,61 @@ TEST_F(PostgresCli, PasswordFromAFileAndBadSettingsAreConfigurationErrors) {
   auto printed = run_tacos({"serve", "--print-config"}, env());
   EXPECT_EQ(printed.exit_code, 0) << printed.output;
   EXPECT_FALSE(contains(printed.output, db.password())) << "the password is redacted";
+}
+
+TEST_F(PostgresCli, AStoreWaitDoesNotHoldTheIoThread) {
+  // One I/O thread. A reservation read waits on a table another session has locked; meanwhile
+  // the same thread must go on serving (decision 0008: store reads run on the blocking pool).
+  ASSERT_EQ(run_tacos({"migrate"}, env()).exit_code, 0);
+  auto e = env();
+  e["TACOS_HTTP_THREADS"] = "1";
+  ServerProcess server(e);
+  server.start();
+  auto c = server.client();  // sends an Idempotency-Key with every POST
+  auto token = register_user(*c, "waiting_fan");
+
+  std::string admin = db.conninfo() + " password=" + db.password();
+  PGconn* locker = PQconnectdb(admin.c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  PQclear(PQexec(locker, "BEGIN"));
+  PQclear(PQexec(locker, "LOCK TABLE reservations IN ACCESS EXCLUSIVE MODE"));
+  std::atomic<int> blocked_status{0};
+  std::thread reader([&] {
+    auto r = server.client();
+    r->set_timeout(std::chrono::seconds(20));
+    try {
+      blocked_status = r->get("/api/v1/reservations/rsv_none", bearer(token)).status;
+    } catch (const std::exception&) {
+      blocked_status = -1;
+    }
+  });
+  std::string waiting;  // until the read waits on the lock
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       waiting != "1" && std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
+    PGresult* r =
+        PQexec(locker, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'reservations'::regclass");
+    waiting = PQgetvalue(r, 0, 0);
+    PQclear(r);
+  }
+  EXPECT_EQ(waiting, "1");
+  auto t0 = std::chrono::steady_clock::now();
+  auto other = server.client();
+  other->set_timeout(std::chrono::seconds(3));
+  int health = 0;
+  try {
+    health = other->get("/healthz").status;
+  } catch (const std::exception& ex) {  // no answer in time: the I/O thread is stuck
+    ADD_FAILURE() << "GET /healthz: " << ex.what();
+  }
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(health, 200);
+  EXPECT_LT(waited, std::chrono::seconds(2)) << "the I/O thread waited for the database";
+  EXPECT_EQ(blocked_status.load(), 0) << "the read should still be waiting on the lock";
+  PQclear(PQexec(locker, "COMMIT"));
+  PQfinish(locker);
+  reader.join();
+  EXPECT_EQ(blocked_status.load(), 404);
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ class InventoryModule final : public runtime::Module {
       catalogue_.reset();
     });
     local_.bind(*catalogue_, *holds_);
-    add_routes(env.api, *catalogue_, env.clock, s_.defaults, env.blocking);
+    auto api = env.store_routes(env.api);
+    add_routes(api, *catalogue_, env.clock, s_.defaults, env.blocking);
     add_internal_routes(env.internal, local_);
   }
 

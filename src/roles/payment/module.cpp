@@ -112,7 +112,8 @@ class PaymentModule final : public runtime::Module {
       });
     }
     local_.bind(*service_, ledger);
-    add_routes(env.api, *service_);
+    auto api = env.store_routes(env.api);
+    add_routes(api, *service_);
     add_internal_routes(env.internal, local_);
   }
 

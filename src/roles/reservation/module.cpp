@@ -46,7 +46,8 @@ class ReservationModule final : public runtime::Module {
       signer_.reset();
     });
     local_.bind(*service_, ledger);
-    add_routes(env.api, *service_);
+    auto api = env.store_routes(env.api);
+    add_routes(api, *service_);
     add_stats_route(env.api, inventory, queue, ledger, env.clock);
     add_internal_routes(env.internal, local_);
   }

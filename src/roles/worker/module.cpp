@@ -101,7 +101,8 @@ class WorkerModule final : public runtime::Module {
     // Roles in other processes write job rows this runner is not told about: read them.
     if (env.calls_cross_network) runner_->every(kDiscover.count(), [this] { runner_->discover(); });
     jobs_.bind(*runner_);
-    add_routes(env.api, *runner_, store.invariants(), env.clock);
+    auto api = env.store_routes(env.api);
+    add_routes(api, *runner_, store.invariants(), env.clock);
   }
 
   void start(runtime::Env& env) override {
