@@ -36,16 +36,6 @@ Job read_job(const Rows& r, int i) {
   return j;
 }
 
-PoolOptions reader_pool(const PostgresOptions& o, int size) {
-  PoolOptions p;
-  p.connect.conninfo = o.conninfo;
-  p.connect.password = o.password;
-  p.connect.statement_timeout = std::chrono::milliseconds(o.statement_timeout_ms);
-  p.connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms);
-  p.size = size;
-  return p;
-}
-
 // Submitted ops go to `writers` threads, each with its own connection: each op is one
 // transaction, and the database's row locks order the ops that touch the same rows (several
 // processes write at once, so no single writer thread could). Ops that touch different rows run
@@ -53,7 +43,7 @@ PoolOptions reader_pool(const PostgresOptions& o, int size) {
 class PostgresLedger final : public Ledger {
  public:
   PostgresLedger(const PostgresOptions& options, const Clock& clock, int writers)
-      : options_(options), clock_(clock), readers_(reader_pool(options, 4), 1) {
+      : options_(options), clock_(clock), readers_(pool_options(options, 4), 1) {
     for (int i = 0; i < std::max(1, writers); ++i) threads_.emplace_back([this] { loop(); });
   }
   ~PostgresLedger() override { stop(); }
@@ -196,7 +186,7 @@ class PostgresLedger final : public Ledger {
 
  private:
   void loop() {
-    BlockingSession session(reader_pool(options_, 1).connect, std::chrono::milliseconds(options_.connect_timeout_ms));
+    BlockingSession session(pool_options(options_, 1).connect, std::chrono::milliseconds(options_.connect_timeout_ms));
     for (;;) {
       WriteOp op;
       {
@@ -262,7 +252,7 @@ class PostgresLedger final : public Ledger {
 // general-admission stock is the sum of the event's counter rows.
 class PostgresInvariants final : public InvariantChecker {
  public:
-  explicit PostgresInvariants(const PostgresOptions& options) : runner_(reader_pool(options, 1), 1) {}
+  explicit PostgresInvariants(const PostgresOptions& options) : runner_(pool_options(options, 1), 1) {}
 
   std::vector<Violation> check(std::int64_t now_ms, std::int64_t grace_ms) override {
     return runner_.run<std::vector<Violation>>([&](Connection& c) -> asio::awaitable<std::vector<Violation>> {

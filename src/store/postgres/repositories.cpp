@@ -133,16 +133,6 @@ asio::awaitable<Status> in_transaction(Connection& c, Deadline d, std::function<
   co_return st;
 }
 
-PoolOptions pool_options(const PostgresOptions& o, int size) {
-  PoolOptions p;
-  p.connect.conninfo = o.conninfo;
-  p.connect.password = o.password;
-  p.connect.statement_timeout = std::chrono::milliseconds(o.statement_timeout_ms);
-  p.connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms);
-  p.size = size;
-  return p;
-}
-
 }  // namespace
 
 Repositories::Repositories(const PostgresOptions& options, int pool_size, int threads) {

@@ -2,6 +2,16 @@
 
 namespace tacos::store::pg {
 
+PoolOptions pool_options(const PostgresOptions& o, int size) {
+  PoolOptions p;
+  p.connect.conninfo = o.conninfo;
+  p.connect.password = o.password;
+  p.connect.statement_timeout = std::chrono::milliseconds(o.statement_timeout_ms);
+  p.connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms);
+  p.size = size;
+  return p;
+}
+
 Runner::Runner(PoolOptions options, int threads) : work_(io_.get_executor()), pool_(Pool::create(std::move(options))) {
   for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { io_.run(); });
 }

@@ -22,6 +22,9 @@
 
 namespace tacos::store::pg {
 
+/// A pool of `size` connections with the store's connection settings and timeouts.
+PoolOptions pool_options(const PostgresOptions& options, int size);
+
 class Runner {
  public:
   Runner(PoolOptions options, int threads);
