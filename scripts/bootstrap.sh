@@ -15,6 +15,7 @@ pkgs_build=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libgoogle-perftools-dev  # tcmalloc for the server binary
   clang libclang-rt-14-dev  # the fuzz preset: clang++ and libFuzzer
+  haproxy  # make cluster and cluster_ftest: in front of each role's replicas, as a Kubernetes Service
   clang-format  # make format-check, run by make test
   libpq-dev postgresql-15  # the PostgreSQL store; tests start their own server (scripts/test-postgres.sh)
 )

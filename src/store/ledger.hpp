@@ -150,6 +150,30 @@ struct WriteOp {
   std::function<void(const Status&)> done;
 };
 
+/// Jobs that several worker processes run at once (PostgreSQL): each job is claimed with a lease
+/// before it runs, so two workers never run it at the same time, and a worker that dies loses its
+/// claims when their leases run out (the job is claimed again: at least once). A ledger only one
+/// process runs jobs from (SQLite) has none; its worker keeps its own schedule of pending_jobs().
+/// Blocking calls: for the worker's scheduling thread, never an I/O thread.
+class SharedJobs {
+ public:
+  virtual ~SharedJobs() = default;
+  /// Leases up to `limit` due jobs to `worker` until now + lease_ms, earliest first; each claim
+  /// counts an attempt.
+  virtual std::vector<Job> claim(std::string_view worker, int limit, std::int64_t lease_ms) = 0;
+  /// A claimed job is done, or failed (due again at retry_at_ms, or dead). False when `worker`
+  /// had lost the lease (it ran past it and another worker claimed the job).
+  virtual bool finish(std::int64_t id, std::string_view worker) = 0;
+  virtual bool fail(std::int64_t id, std::string_view worker, std::string_view error, std::int64_t retry_at_ms,
+                    bool dead) = 0;
+  /// When the next pending job can be claimed (its run time, or the end of its lease).
+  virtual std::optional<std::int64_t> next_due() = 0;
+  /// Calls `added` (on a store thread; it must not block) whenever any process adds a job, and
+  /// once after each (re)connection, when notifications may have been missed. Until the ledger
+  /// stops; once per ledger.
+  virtual void watch(std::function<void()> added) = 0;
+};
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
@@ -165,6 +189,8 @@ class Ledger {
   virtual std::optional<PaymentIntent> payment(std::string_view id) = 0;
   virtual std::optional<Order> order_for(std::string_view reservation_id) = 0;
   virtual std::vector<Job> pending_jobs() = 0;
+  /// Jobs claimed under leases, when several processes run them (PostgreSQL); else null.
+  virtual SharedJobs* shared_jobs() { return nullptr; }
   /// Ids of holds (status HOLD) whose hold_expires_at is at or before `now_ms`, at most `limit`,
   /// event by event and earliest first within an event: the expiry schedule, read from the
   /// reservations themselves (no job row per hold).

@@ -113,6 +113,8 @@ TEST_F(PostgresCli, AStoreWaitDoesNotHoldTheIoThread) {
   ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
   PQclear(PQexec(locker, "BEGIN"));
   PQclear(PQexec(locker, "LOCK TABLE reservations IN ACCESS EXCLUSIVE MODE"));
+  PGconn* watcher = PQconnectdb(admin.c_str());
+  ASSERT_EQ(PQstatus(watcher), CONNECTION_OK);
   std::atomic<int> blocked_status{0};
   std::thread reader([&] {
     auto r = server.client();
@@ -127,8 +129,11 @@ TEST_F(PostgresCli, AStoreWaitDoesNotHoldTheIoThread) {
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
        waiting != "1" && std::chrono::steady_clock::now() < until;
        std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
-    PGresult* r =
-        PQexec(locker, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'reservations'::regclass");
+    // The reader's statement, not the worker's expiry sweep, which waits on the same lock. (From
+    // another session: inside the locker's transaction pg_stat_activity would be one snapshot.)
+    PGresult* r = PQexec(watcher,
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+                         "'%FROM reservations%' AND query NOT LIKE '%hold_expires_at_ms <=%'");
     waiting = PQgetvalue(r, 0, 0);
     PQclear(r);
   }
@@ -148,6 +153,7 @@ TEST_F(PostgresCli, AStoreWaitDoesNotHoldTheIoThread) {
   EXPECT_EQ(blocked_status.load(), 0) << "the read should still be waiting on the lock";
   PQclear(PQexec(locker, "COMMIT"));
   PQfinish(locker);
+  PQfinish(watcher);
   reader.join();
   EXPECT_EQ(blocked_status.load(), 404);
 }

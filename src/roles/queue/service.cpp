@@ -566,7 +566,7 @@ Status QueueService::consume(const Admission& admission) {
   if (!ticket) return invalid();
   auto room = existing_room(admission.event_id);
   if (!room || (*room)->epoch != epoch)
-    return Error(Errc::reservation_token_expired, "the queue was restarted; join again");
+    return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   std::lock_guard lock((*room)->mu);
   return (*room)->room.consume(*ticket, clock_.now_ms());
 }

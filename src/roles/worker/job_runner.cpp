@@ -1,6 +1,9 @@
 #include "roles/worker/job_runner.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 
@@ -10,14 +13,22 @@ namespace tacos::worker {
 
 JobRunner::JobRunner(store::Ledger& ledger, const Clock& clock, Settings settings, metrics::Registry& metrics)
     : ledger_(ledger),
+      shared_(ledger.shared_jobs()),
       clock_(clock),
       s_(settings),
       succeeded_(metrics.counter("tacos_worker_jobs_total", "Job attempts by outcome", {{"outcome", "succeeded"}})),
       failed_(metrics.counter("tacos_worker_jobs_total", "Job attempts by outcome", {{"outcome", "failed"}})),
       dead_(metrics.counter("tacos_worker_dead_letters_total", "Jobs moved to dead letters")) {
-  metrics.gauge_fn("tacos_worker_backlog", "Jobs waiting to run", {}, [this] {
+  if (s_.worker_id.empty()) {
+    std::array<char, 256> host{};
+    ::gethostname(host.data(), host.size() - 1);
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    s_.worker_id = std::string(host.data()) + "/" + std::to_string(::getpid()) + "/" + std::to_string(rng() % 100000);
+  }
+  // Shared jobs: the jobs this worker has claimed and not yet recorded.
+  metrics.gauge_fn("tacos_worker_backlog", "Jobs waiting to run (claimed, when workers share jobs)", {}, [this] {
     std::lock_guard lock(mu_);
-    return static_cast<double>(due_.size());
+    return static_cast<double>(shared_ ? in_flight_ : static_cast<int>(due_.size()));
   });
 }
 
@@ -30,7 +41,15 @@ void JobRunner::every(std::int64_t interval_ms, std::function<void()> sweep) {
 }
 
 void JobRunner::start() {
-  for (const auto& job : ledger_.pending_jobs()) schedule(job);
+  if (shared_) {
+    shared_->watch([this] {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+      cv_.notify_all();
+    });
+  } else {
+    for (const auto& job : ledger_.pending_jobs()) schedule(job);
+  }
   thread_ = std::thread([this] {
     std::unique_lock lock(mu_);
     while (!stopping_) {
@@ -70,12 +89,23 @@ void JobRunner::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  // Let attempts already running report back (they finish through the ledger).
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::seconds(5), [this] { return in_flight_ == 0; });
+  // Let attempts already running report back (they finish through the ledger, or with shared
+  // jobs leave their outcome for this thread to record).
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [this] { return in_flight_ == static_cast<int>(outcomes_.size()); });
+  }
+  if (shared_) record_outcomes();
 }
 
 void JobRunner::schedule(const store::Job& job) {
+  if (shared_) {  // claimed from the table when due
+    std::lock_guard lock(mu_);
+    wake_ = true;
+    next_claim_ms_ = std::min(next_claim_ms_, job.run_at_ms);
+    cv_.notify_all();
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     known_.insert(job.id);
@@ -85,6 +115,7 @@ void JobRunner::schedule(const store::Job& job) {
 }
 
 void JobRunner::discover() {
+  if (shared_) return;  // every claim reads the table
   for (const auto& job : ledger_.pending_jobs()) {
     {
       std::lock_guard lock(mu_);
@@ -95,6 +126,7 @@ void JobRunner::discover() {
 }
 
 int JobRunner::run_due() {
+  if (shared_) return claim_due();
   std::vector<store::Job> ready;
   {
     std::lock_guard lock(mu_);
@@ -130,6 +162,13 @@ std::int64_t JobRunner::backoff_ms(int attempts) const {
 }
 
 void JobRunner::finished(const store::Job& job, const Status& st) {
+  if (shared_) {  // recorded by the scheduling thread (it may block on the store; this may be an I/O thread)
+    (st ? succeeded_ : failed_).inc();
+    std::lock_guard lock(mu_);
+    outcomes_.emplace_back(job, st);
+    cv_.notify_all();
+    return;
+  }
   auto release = [this, id = job.id](bool done) {
     // Notified under the lock: once it is released, stop() may return and the runner go away.
     std::lock_guard lock(mu_);
@@ -178,6 +217,87 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
                                 }});
 }
 
+void JobRunner::record_outcomes() {
+  std::vector<std::pair<store::Job, Status>> outcomes;
+  {
+    std::lock_guard lock(mu_);
+    outcomes.swap(outcomes_);
+  }
+  for (const auto& [job, st] : outcomes) {
+    // A store that cannot be reached leaves the lease to run out: the job runs again elsewhere
+    // (handlers are idempotent).
+    try {
+      bool held = true;
+      if (st) {
+        held = shared_->finish(job.id, s_.worker_id);
+      } else {
+        bool dead = job.attempts >= s_.max_attempts;  // the claim counted this attempt
+        log::warn("job attempt failed",
+                  {log::num("job_id", job.id), log::str("kind", job.kind), log::num("attempt", job.attempts),
+                   log::boolean("dead", dead), log::str("error", st.error().message)});
+        if (dead) dead_.inc();
+        held = shared_->fail(job.id, s_.worker_id, st.error().message, clock_.now_ms() + backoff_ms(job.attempts - 1),
+                             dead);
+      }
+      if (!held) log::warn("job lease lost before its outcome was recorded", {log::num("job_id", job.id)});
+    } catch (const std::exception& e) {
+      log::warn("recording a job's outcome failed; it runs again after its lease",
+                {log::num("job_id", job.id), log::str("error", e.what())});
+    }
+  }
+  std::lock_guard lock(mu_);
+  in_flight_ -= static_cast<int>(outcomes.size());
+  if (!outcomes.empty()) wake_ = true;  // room for more
+  cv_.notify_all();
+}
+
+int JobRunner::claim_due() {
+  record_outcomes();
+  constexpr int kBatch = 100;
+  int limit = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto now = clock_.now_ms();
+    if (!wake_ && now < next_claim_ms_) return 0;
+    limit = std::min(kBatch, s_.concurrency - in_flight_);
+    if (limit <= 0) return 0;  // woken again when an outcome frees room
+    wake_ = false;
+  }
+  std::vector<store::Job> claimed;
+  std::int64_t next = 0;
+  try {
+    claimed = shared_->claim(s_.worker_id, limit, s_.lease_ms);
+    // A full batch: more may be due at once. Else sleep until the next one, a wake-up, or idle_claim_ms.
+    auto due = static_cast<int>(claimed.size()) < limit ? shared_->next_due() : std::optional<std::int64_t>{0};
+    next = std::min(due.value_or(INT64_MAX), clock_.now_ms() + s_.idle_claim_ms);
+    if (claim_failing_) log::info("claiming jobs works again");
+    claim_failing_ = false;
+  } catch (const std::exception& e) {
+    if (!claim_failing_) log::warn("claiming jobs failed; retrying every second", {log::str("error", e.what())});
+    claim_failing_ = true;
+    next = clock_.now_ms() + 1000;
+  }
+  {
+    std::lock_guard lock(mu_);
+    next_claim_ms_ = next;
+    in_flight_ += static_cast<int>(claimed.size());
+  }
+  for (auto& job : claimed) {
+    auto it = handlers_.find(job.kind);
+    if (it == handlers_.end()) {
+      finished(job, Error(Errc::internal, "no handler for job kind '" + job.kind + "'"));
+      continue;
+    }
+    auto shared = std::make_shared<store::Job>(job);
+    try {
+      it->second(*shared, [this, shared](Status st) { finished(*shared, st); });
+    } catch (const std::exception& e) {
+      finished(job, Error(Errc::internal, e.what()));
+    }
+  }
+  return static_cast<int>(claimed.size());
+}
+
 Status JobRunner::replay(std::int64_t job_id) {
   auto replayed = std::make_shared<bool>(false);
   auto st = ledger_.run([job_id, replayed](store::WriteTx& tx) {
@@ -186,6 +306,14 @@ Status JobRunner::replay(std::int64_t job_id) {
   });
   if (!st) return st;
   if (!*replayed) return Error(Errc::not_found, "no dead letter " + std::to_string(job_id));
+  if (shared_) {
+    store::Job now;
+    now.id = job_id;
+    now.run_at_ms = clock_.now_ms();
+    schedule(now);
+    log::info("dead letter replayed", {log::num("job_id", job_id)});
+    return {};
+  }
   for (const auto& job : ledger_.pending_jobs()) {
     if (job.id == job_id) schedule(job);
   }

@@ -2,8 +2,14 @@
 // The worker role: runs durable jobs (store table `jobs`) at their time, at least once.
 // Handlers must be idempotent. A failed attempt is retried with exponential backoff and jitter;
 // after max_attempts the job is dead (a dead letter) until an admin replays it.
-// Owns one scheduling thread; due jobs run concurrently up to `concurrency`. The in-memory
-// schedule is rebuilt from the store at start(), so nothing is lost across a restart.
+// Owns one scheduling thread; due jobs run concurrently up to `concurrency`.
+//
+// Two ways to know what is due. With one worker process (SQLite), an in-memory schedule rebuilt
+// from the store at start(), so nothing is lost across a restart. When the ledger shares jobs
+// between processes (PostgreSQL, store::SharedJobs), no local schedule: each pass claims due jobs
+// under a lease, when a new job was announced (NOTIFY, or a role of this process), when the next
+// one falls due, or after `idle_claim_ms`; outcomes are recorded by the scheduling thread, only
+// while this worker still holds the lease.
 
 #include <atomic>
 #include <condition_variable>
@@ -29,6 +35,10 @@ struct Settings {
   std::int64_t max_backoff_ms = 60'000;
   int concurrency = 256;
   std::int64_t outbox_interval_ms = 1000;
+  // Shared jobs only:
+  std::int64_t lease_ms = 30'000;      // a claimed job runs again elsewhere if not finished by then
+  std::int64_t idle_claim_ms = 5'000;  // claims without a wake-up (a NOTIFY may be lost)
+  std::string worker_id;               // names this worker's leases; made up when empty
 };
 
 class JobRunner final : public store::JobQueue {
@@ -57,7 +67,10 @@ class JobRunner final : public store::JobQueue {
   std::uint64_t passes() const { return passes_.load(); }
   void enqueued(const store::Job& job) override { schedule(job); }
   /// Runs every job due now (the thread calls this; tests may too). Returns how many started.
+  /// With shared jobs it first records the outcomes of finished attempts, then claims.
   int run_due();
+  /// The name of this worker's leases (shared jobs).
+  const std::string& worker_id() const { return s_.worker_id; }
 
   std::vector<store::Job> dead_letters(int limit) { return ledger_.dead_jobs(limit); }
   /// Puts a dead job back in line to run now. Errc::not_found when it is not dead.
@@ -74,9 +87,12 @@ class JobRunner final : public store::JobQueue {
 
  private:
   void finished(const store::Job& job, const Status& st);
+  int claim_due();
+  void record_outcomes();
   void relay_outbox();
 
   store::Ledger& ledger_;
+  store::SharedJobs* shared_;  // null: one worker, in-memory schedule
   const Clock& clock_;
   Settings s_;
   metrics::Counter& succeeded_;
@@ -98,6 +114,11 @@ class JobRunner final : public store::JobQueue {
   int in_flight_ = 0;
   bool stopping_ = false;
   std::int64_t next_outbox_ms_ = 0;
+  // Shared jobs: outcomes waiting to be recorded, a wake-up, and when to claim next.
+  std::vector<std::pair<store::Job, Status>> outcomes_;
+  bool wake_ = true;
+  std::int64_t next_claim_ms_ = 0;
+  bool claim_failing_ = false;
   std::thread thread_;
   std::atomic<std::uint64_t> passes_{0};
 };

@@ -25,6 +25,10 @@ constexpr std::array kKeys{
             3600000},
     KeyDecl{"worker.backoff_max_ms", T::integer, "60000", "Longest retry delay", 1, 86400000},
     KeyDecl{"worker.concurrency", T::integer, "256", "Jobs running at once", 1, 100000},
+    KeyDecl{"worker.lease_ms", T::integer, "30000",
+            "PostgreSQL: how long a claimed job is this worker's; one not finished by then runs again elsewhere "
+            "(longer than any job takes)",
+            100, 3600000},
 };
 
 constexpr milliseconds kExpirySweep{20};
@@ -35,11 +39,13 @@ struct WorkerSettings {
   milliseconds backoff_base{500};
   milliseconds backoff_max{60'000};
   int concurrency = 256;
+  milliseconds lease{30'000};
 
   static WorkerSettings read(const config::Config& c) {
     return WorkerSettings{
         static_cast<int>(c.integer("worker.max_attempts")), milliseconds(c.integer("worker.backoff_base_ms")),
-        milliseconds(c.integer("worker.backoff_max_ms")), static_cast<int>(c.integer("worker.concurrency"))};
+        milliseconds(c.integer("worker.backoff_max_ms")), static_cast<int>(c.integer("worker.concurrency")),
+        milliseconds(c.integer("worker.lease_ms"))};
   }
   Settings runner() const {
     Settings s;
@@ -47,6 +53,7 @@ struct WorkerSettings {
     s.base_backoff_ms = backoff_base.count();
     s.max_backoff_ms = backoff_max.count();
     s.concurrency = concurrency;
+    s.lease_ms = lease.count();
     return s;
   }
 };

@@ -8,6 +8,7 @@
 
 #include "common/log.hpp"
 #include "store/postgres/holds.hpp"
+#include "store/postgres/jobs.hpp"
 #include "store/postgres/repositories.hpp"
 #include "store/postgres/rows.hpp"
 #include "store/postgres/write_tx.hpp"
@@ -36,6 +37,107 @@ Job read_job(const Rows& r, int i) {
   return j;
 }
 
+// Jobs claimed by several workers (postgres/jobs.hpp) through the ledger's readers, and a thread
+// that LISTENs for new jobs on a connection of its own.
+class PostgresSharedJobs final : public SharedJobs {
+ public:
+  PostgresSharedJobs(const PostgresOptions& options, const Clock& clock, Runner& runner)
+      : options_(options), clock_(clock), runner_(runner) {}
+  ~PostgresSharedJobs() override { stop(); }
+
+  std::vector<Job> claim(std::string_view worker, int limit, std::int64_t lease_ms) override {
+    auto now = clock_.now_ms();
+    return runner_.run<std::vector<Job>>([&](Connection& c) -> asio::awaitable<std::vector<Job>> {
+      auto r = co_await claim_jobs(c, worker, limit, now, lease_ms, runner_.deadline());
+      co_return std::move(Runner::check(r, "claiming jobs"));
+    });
+  }
+
+  bool finish(std::int64_t id, std::string_view worker) override {
+    auto now = clock_.now_ms();
+    return runner_.run<bool>([&](Connection& c) -> asio::awaitable<bool> {
+      auto r = co_await finish_job(c, id, worker, now, runner_.deadline());
+      co_return Runner::check(r, "finishing a job");
+    });
+  }
+
+  bool fail(std::int64_t id, std::string_view worker, std::string_view error, std::int64_t retry_at_ms,
+            bool dead) override {
+    auto now = clock_.now_ms();
+    return runner_.run<bool>([&](Connection& c) -> asio::awaitable<bool> {
+      auto r = co_await fail_job(c, id, worker, error, retry_at_ms, dead, now, runner_.deadline());
+      co_return Runner::check(r, "recording a failed job");
+    });
+  }
+
+  std::optional<std::int64_t> next_due() override {
+    return runner_.run<std::optional<std::int64_t>>([&](Connection& c) -> asio::awaitable<std::optional<std::int64_t>> {
+      auto r = co_await next_job_due(c, runner_.deadline());
+      co_return Runner::check(r, "reading the next job's time");
+    });
+  }
+
+  void watch(std::function<void()> added) override {
+    std::lock_guard lock(mu_);
+    if (watcher_.joinable() || stopping_) return;
+    watcher_ = std::thread([this, added = std::move(added)] { listen(added); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+  }
+
+ private:
+  // Waits on notifications a second at a time (so stop() is seen), LISTENs again after the
+  // connection broke, and calls `added` then too: jobs added meanwhile were not announced.
+  void listen(const std::function<void()>& added) {
+    BlockingSession session(pool_options(options_, 1).connect, std::chrono::milliseconds(options_.connect_timeout_ms));
+    int listening_pid = 0;
+    bool failing = false;
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      try {
+        auto heard = session.run<bool>([&](Connection& c) -> asio::awaitable<bool> {
+          bool fresh = c.backend_pid() != listening_pid;
+          if (fresh) {
+            std::string sql = "LISTEN " + std::string(kJobsChannel);
+            auto r = co_await c.script(sql, session.deadline());
+            Runner::check(r, "listening for jobs");
+            listening_pid = c.backend_pid();
+          }
+          auto wait = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+          auto n = co_await c.notifications(wait);
+          co_return fresh || !Runner::check(n, "listening for jobs").empty();
+        });
+        failing = false;
+        if (heard) added();
+      } catch (const std::exception& e) {
+        if (!failing) log::warn("listening for new jobs failed; retrying", {log::str("error", e.what())});
+        failing = true;
+        listening_pid = 0;
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+      }
+    }
+  }
+
+  PostgresOptions options_;
+  const Clock& clock_;
+  Runner& runner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
+};
+
 // Submitted ops go to `writers` threads, each with its own connection: each op is one
 // transaction, and the database's row locks order the ops that touch the same rows (several
 // processes write at once, so no single writer thread could). Ops that touch different rows run
@@ -43,7 +145,7 @@ Job read_job(const Rows& r, int i) {
 class PostgresLedger final : public Ledger {
  public:
   PostgresLedger(const PostgresOptions& options, const Clock& clock, int writers)
-      : options_(options), clock_(clock), readers_(pool_options(options, 4), 1) {
+      : options_(options), clock_(clock), readers_(pool_options(options, 4), 1), jobs_(options, clock, readers_) {
     for (int i = 0; i < std::max(1, writers); ++i) threads_.emplace_back([this] { loop(); });
   }
   ~PostgresLedger() override { stop(); }
@@ -64,6 +166,7 @@ class PostgresLedger final : public Ledger {
   }
 
   void stop() override {
+    jobs_.stop();
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -114,6 +217,8 @@ class PostgresLedger final : public Ledger {
         std::string(r.text(0, 0)), std::string(r.text(0, 1)), std::string(r.text(0, 2)), std::string(r.text(0, 3)),
         std::string(r.text(0, 4)), r.integer(0, 5),           std::string(r.text(0, 6)), r.integer(0, 7)};
   }
+
+  SharedJobs* shared_jobs() override { return &jobs_; }
 
   std::vector<Job> pending_jobs() override {
     return jobs(std::string("SELECT ") + kJobCols + " FROM jobs WHERE status = 'PENDING' ORDER BY run_at_ms", {});
@@ -240,6 +345,7 @@ class PostgresLedger final : public Ledger {
   PostgresOptions options_;
   const Clock& clock_;
   Runner readers_;
+  PostgresSharedJobs jobs_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<WriteOp> queue_;
