@@ -2,6 +2,7 @@
 # these targets only chain bootstrap -> configure -> build -> run/test with the right presets.
 #
 #   make run      release build, then serve on :8080 with config/dev.ini (foreground)
+#   make cluster  release build, then every role apart on PostgreSQL behind HAProxy on :8080
 #   make test     format-check; ci preset: all tests; asan-ubsan preset: unit tests; tsan preset:
 #                 unit tests and the race suite; fuzz preset: each libFuzzer target for
 #                 TACOS_FUZZ_SECONDS (default 60)
@@ -27,7 +28,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1
 TACOS_BIN := build/release/src/app/tacos
 FORMAT_DIRS := $(wildcard src tests bench fuzz)
 
-.PHONY: bootstrap build debug web run test test-ci test-asan test-tsan test-fuzz bench clean format format-check
+.PHONY: bootstrap build debug web run cluster test test-ci test-asan test-tsan test-fuzz bench clean format format-check
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -74,6 +75,11 @@ test-fuzz: bootstrap
 	cmake --preset fuzz
 	cmake --build --preset fuzz
 	ctest --preset fuzz
+
+# Every role in its own processes on PostgreSQL, replicated behind HAProxy on :8080 (scripts/cluster.sh,
+# decision 0010); Ctrl-C stops them all.
+cluster: build web
+	scripts/cluster.sh run var/cluster
 
 bench: build
 	@scripts/bootstrap.sh bench

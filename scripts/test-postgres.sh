@@ -8,6 +8,9 @@
 #   scripts/test-postgres.sh stop STATE_DIR     stop it (immediate) and delete its data directory
 #   scripts/test-postgres.sh restart STATE_DIR  pg_ctl restart -m immediate (fault tests)
 #
+# The data directory is a new temporary one, or TACOS_PG_DATA_ROOT when set (make cluster keeps it
+# under var/); either way `stop` deletes it.
+#
 # PostgreSQL refuses to run as root: as root the server runs as the `postgres` user that
 # Debian's package creates. The superuser is `tacos`; its password is random per server.
 set -euo pipefail
@@ -37,7 +40,14 @@ pg_ctl() { "${as_server_user[@]}" "$bindir/pg_ctl" "$@"; }
 case "$cmd" in
   start)
     mkdir -p "$state"
-    data_root=$(mktemp -d /tmp/tacos-postgres.XXXXXX)
+    parent=$(dirname "${TACOS_PG_DATA_ROOT:-/}")
+    if [[ -n ${TACOS_PG_DATA_ROOT:-} ]] && mkdir -p "$parent" && "${as_server_user[@]}" test -x "$parent"; then
+      rm -rf "$TACOS_PG_DATA_ROOT"
+      mkdir -p "$TACOS_PG_DATA_ROOT"
+      data_root=$(cd "$TACOS_PG_DATA_ROOT" && pwd)
+    else # none asked for, or the server's user cannot reach it (a private temporary directory)
+      data_root=$(mktemp -d /tmp/tacos-postgres.XXXXXX)
+    fi
     chmod 700 "$data_root"
     [[ $(id -u) -ne 0 ]] || chown postgres: "$data_root"
     password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')

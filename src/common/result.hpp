@@ -3,6 +3,7 @@
 // values; exceptions are kept for start-up failures and true faults.
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -18,6 +19,13 @@ struct Error {
 
   Error() = default;
   Error(Errc c, std::string msg, std::string f = {}) : code(c), message(std::move(msg)), field(std::move(f)) {}
+};
+
+/// Thrown when something the request depends on (the store) cannot answer now: servers answer
+/// 503 with Retry-After, never 500, and the caller may try again.
+class UnavailableError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 template <typename T>

@@ -25,22 +25,27 @@ void BlockingPool::submit(std::function<void()> work) {
   });
 }
 
+void BlockingPool::answer(Responder res, std::string trace_id, std::function<Response()> work) {
+  submit([res = std::move(res), trace_id = std::move(trace_id), work = std::move(work)]() mutable {
+    try {
+      res.send(work());
+    } catch (const UnavailableError& e) {
+      log::warn("request: dependency unavailable", {log::str("error", e.what()), log::str("trace_id", trace_id)});
+      res.send(error_response(Error(Errc::unavailable, "a dependency could not answer; try again"), trace_id));
+    } catch (const std::exception& e) {
+      log::error("request failed", {log::str("error", e.what()), log::str("trace_id", trace_id)});
+      res.send(error_response(Error(Errc::internal, "internal error"), trace_id));
+    }
+  });
+}
+
 void BlockingPool::join() { impl_->pool.join(); }
 
 void BlockingSyncRoutes::add_sync(Method method, std::string_view pattern, SyncHandler handler) {
   if (!pool_) return target_.add_sync(method, pattern, std::move(handler));
   target_.add(method, pattern, [pool = pool_, h = std::move(handler)](Request& req, Responder res) {
     // A copy: the connection may give up on the request (its deadline) before the pool runs it.
-    pool->submit([&h, req = req, res]() mutable {
-      try {
-        res.send(h(req));
-      } catch (const std::exception& e) {
-        // These handlers read a store; what throws is the store failing to answer.
-        log::error("handler threw",
-                   {log::str("route", req.route), log::str("error", e.what()), log::str("trace_id", req.trace_id)});
-        res.send(error_response(Error(Errc::unavailable, "the store could not answer; try again"), req.trace_id));
-      }
-    });
+    pool->answer(res, req.trace_id, [&h, req = req]() mutable { return h(req); });
   });
 }
 

@@ -17,6 +17,9 @@ class BlockingPool {
   BlockingPool& operator=(const BlockingPool&) = delete;
 
   void submit(std::function<void()> work);
+  /// Runs `work` on the pool and sends what it returns; a request is always answered: when it
+  /// throws, 503 with Retry-After if a dependency was unavailable (the store), else 500.
+  void answer(Responder res, std::string trace_id, std::function<Response()> work);
   void join();
 
  private:

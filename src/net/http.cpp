@@ -159,7 +159,10 @@ Response error_response(const Error& error, std::string_view trace_id) {
   body += ",\"trace_id\":";
   log::append_json_string(body, trace_id);
   body += "}}";
-  return Response(info.http_status, std::move(body));
+  Response r(info.http_status, std::move(body));
+  // Every 503 says when to try again; callers that know better (a breaker) set their own.
+  if (r.status == 503) r.set_header("retry-after", "1");
+  return r;
 }
 
 Response conditional(const Request& req, const std::string& body, std::string_view etag,

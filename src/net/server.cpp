@@ -395,6 +395,10 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
   try {
     CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id});
     handler(req, responder);
+  } catch (const UnavailableError& e) {  // the store could not answer: try again, not a fault
+    log::warn("handler: dependency unavailable",
+              {log::str("route", req.route), log::str("error", e.what()), log::str("trace_id", req.trace_id)});
+    responder.send(error_response(Error(Errc::unavailable, "a dependency could not answer; try again"), req.trace_id));
   } catch (const std::exception& e) {
     log::error("handler threw", {log::str("route", req.route), log::str("error", e.what()),
                                  log::str("request_id", req.request_id), log::str("trace_id", req.trace_id)});
@@ -415,6 +419,11 @@ Task<std::optional<Response>> Server::Impl::before_async(Conn& c, Middleware& m,
   try {
     CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id});
     m.before_async(req, [p, ex](std::optional<Response> r) { p->complete(ex, p, std::move(r)); });
+  } catch (const UnavailableError& e) {
+    log::warn("middleware: dependency unavailable",
+              {log::str("route", req.route), log::str("error", e.what()), log::str("trace_id", req.trace_id)});
+    p->complete(ex, p,
+                error_response(Error(Errc::unavailable, "a dependency could not answer; try again"), req.trace_id));
   } catch (const std::exception& e) {
     log::error("middleware threw",
                {log::str("route", req.route), log::str("error", e.what()), log::str("trace_id", req.trace_id)});

@@ -131,6 +131,9 @@ class WriteTx {
   /// Records a failed attempt: retried at `retry_at_ms`, or dead when `dead`.
   virtual void fail_job(std::int64_t id, std::string_view error, std::int64_t retry_at_ms, bool dead) = 0;
   virtual bool replay_job(std::int64_t id) = 0;
+  /// Spends a reservation (entry) token, in the transaction of the hold it pays for: true the
+  /// first time, false when it was spent before (by any process).
+  virtual bool spend_token(std::string_view token_id, std::string_view event_id, std::string_view user_id) = 0;
   /// First sight of a webhook event id: true; a duplicate: false.
   virtual bool record_webhook(std::string_view event_id) = 0;
 

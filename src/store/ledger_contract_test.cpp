@@ -154,6 +154,25 @@ TEST_P(LedgerContract, AnOpThatFailsLeavesNothingBehind) {
               }).ok());
 }
 
+// An entry token is spent once, by a transaction that commits: a failed one leaves it unspent, and
+// two writers (two processes on PostgreSQL) cannot both spend it.
+TEST_P(LedgerContract, AnEntryTokenIsSpentOnceAndOnlyByACommit) {
+  auto failed = run([&](WriteTx& tx) -> Status {
+    EXPECT_TRUE(tx.spend_token("evt_s/1:t1", "evt_s", "u1"));
+    return Error(Errc::seat_unavailable, "the hold failed");
+  });
+  ASSERT_FALSE(failed.ok());
+  auto other = second_writer();
+  std::vector<bool> firsts;
+  for (const auto& write : {run_, other, run_}) {
+    ASSERT_TRUE(write([&](WriteTx& tx) -> Status {
+                  firsts.push_back(tx.spend_token("evt_s/1:t1", "evt_s", "u1"));
+                  return {};
+                }).ok());
+  }
+  EXPECT_EQ(firsts, (std::vector<bool>{true, false, false}));
+}
+
 TEST_P(LedgerContract, AnIdempotencyKeyServesOneReservationPerBuyer) {
   ASSERT_TRUE(run([&](WriteTx& tx) { return tx.insert_reservation(hold("r1", "u1", {"A-1-1"}, "k1")); }).ok());
   auto again = run([&](WriteTx& tx) { return tx.insert_reservation(hold("r2", "u1", {"A-1-2"}, "k1")); });

@@ -21,9 +21,9 @@
 
 namespace tacos::store {
 
-class StoreError : public std::runtime_error {
+class StoreError : public UnavailableError {
  public:
-  using std::runtime_error::runtime_error;
+  using UnavailableError::UnavailableError;
 };
 
 class UserRepository {

@@ -3,8 +3,7 @@
 // through either gateway; when the backend dies the gateways answer 503 with Retry-After within
 // the deadline, their breakers open, and a half-open probe closes them once it is back.
 //
-// (One process per role, each replicated, needs a store with more than one owner: the
-// PostgreSQL issue.)
+// (One process per role, each replicated, on PostgreSQL: cluster_ftest.)
 
 #include <gtest/gtest.h>
 

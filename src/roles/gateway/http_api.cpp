@@ -22,11 +22,12 @@ void add_auth_routes(net::Routes& router, Accounts& accounts, net::BlockingPool&
     auto display_name = r.optional_string("display_name", 128);
     if (!r.ok()) return res.send(net::error_response(r.error(), req.trace_id));
     std::string display = display_name.value_or(username);
-    pool.submit([&accounts, res, rid = req.trace_id, username = std::move(username), password = std::move(password),
+    pool.answer(res, req.trace_id,
+                [&accounts, rid = req.trace_id, username = std::move(username), password = std::move(password),
                  email = std::move(email), display = std::move(display)] {
-      auto s = accounts.register_user(username, password, email, display);
-      res.send(s ? Response(201, session_json(*s)) : net::error_response(s.error(), rid));
-    });
+                  auto s = accounts.register_user(username, password, email, display);
+                  return s ? Response(201, session_json(*s)) : net::error_response(s.error(), rid);
+                });
   });
 
   router.add(Method::post, "/api/v1/auth/login", [&accounts, &pool](Request& req, Responder res) {
@@ -36,10 +37,11 @@ void add_auth_routes(net::Routes& router, Accounts& accounts, net::BlockingPool&
     auto username = r.required_string("username", 1, 64);
     auto password = r.required_string("password", 1, 256);
     if (!r.ok()) return res.send(net::error_response(r.error(), req.trace_id));
-    pool.submit([&accounts, res, rid = req.trace_id, username = std::move(username), password = std::move(password)] {
-      auto s = accounts.login(username, password);
-      res.send(s ? Response(200, session_json(*s)) : net::error_response(s.error(), rid));
-    });
+    pool.answer(res, req.trace_id,
+                [&accounts, rid = req.trace_id, username = std::move(username), password = std::move(password)] {
+                  auto s = accounts.login(username, password);
+                  return s ? Response(200, session_json(*s)) : net::error_response(s.error(), rid);
+                });
   });
 }
 

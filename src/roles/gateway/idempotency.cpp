@@ -326,8 +326,11 @@ std::optional<Response> IdempotencyMiddleware::decide(Request& req, std::string 
 
 void IdempotencyMiddleware::after(const Request& req, Response& res) {
   if (req.idempotency_slot.empty()) return;
-  // 503 means nothing was done (store unavailable, server overloaded): let a retry run.
-  if (res.status == 503) {
+  // 503: nothing was done (store unavailable, server overloaded). 502 and 504: the answer was
+  // lost between roles (a replica died, a deadline passed) and whether it was done is unknown.
+  // Either way let a retry run: the role decides again from its own state (a hold's key and
+  // token are in the store), instead of the gateway repeating an error for 24 hours.
+  if (res.status == 502 || res.status == 503 || res.status == 504) {
     store_.release(req.idempotency_slot);
     return;
   }

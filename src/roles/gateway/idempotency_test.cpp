@@ -286,6 +286,20 @@ TEST_F(MiddlewareFixture, A503IsNotStoredSoARetryRuns) {
   EXPECT_EQ(runs, 2);
 }
 
+// A 502 or 504 from a role (a replica died, a deadline passed) leaves the outcome unknown to the
+// gateway: the retry goes to the role, which decides from its own state.
+TEST_F(MiddlewareFixture, A502Or504IsNotStoredSoTheRoleAnswersTheRetry) {
+  int runs = 0;
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k1"), runs, 502).status, 502);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k1"), runs).status, 201);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k2"), runs, 504).status, 504);
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k2"), runs).status, 201);
+  EXPECT_EQ(runs, 4);
+  // A final answer is kept: the next retry is a replay.
+  EXPECT_EQ(run(post("/api/v1/things", "{}", "k2"), runs).status, 201);
+  EXPECT_EQ(runs, 4);
+}
+
 // A shared store seen from the gateway: answers later, or not at all when it is down.
 class DeferredStore final : public IdempotencyStore {
  public:

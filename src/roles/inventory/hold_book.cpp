@@ -9,8 +9,9 @@ namespace tacos::inventory {
 
 using domain::SeatStatus;
 
-HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms)
-    : catalogue_(catalogue), ledger_(ledger), clock_(clock), tentative_ms_(tentative_ms) {
+HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms,
+                   bool shared)
+    : catalogue_(catalogue), ledger_(ledger), clock_(clock), tentative_ms_(tentative_ms), shared_(shared) {
   subscription_ = catalogue_.on_created([this](const domain::Event& e) {
     if (auto st = preload(e.id); !st) {
       log::warn("could not load a new event's seats",
@@ -132,7 +133,17 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
     }
   }
   if (sweep) lapse_tentative(now);
-  auto plan = take(req);
+  if (shared_) {
+    auto plan = take(req, false);
+    if (!plan && (plan.error().code == Errc::seat_unavailable || plan.error().code == Errc::sold_out) &&
+        refresh_due(req.event_id, now)) {
+      resync(req.event_id);
+      plan = take(req, false);
+    }
+    if (plan) plan->hint_id = "-";  // no tentative hold: changed(held) applies it, undo_hold has nothing to undo
+    return plan;
+  }
+  auto plan = take(req, true);
   if (plan) {
     std::lock_guard lock(tentative_mu_);
     plan->hint_id = "h" + std::to_string(++next_hint_);
@@ -141,7 +152,17 @@ Result<HoldPlan> HoldBook::hold(const HoldRequest& req) {
   return plan;
 }
 
-Result<HoldPlan> HoldBook::take(const HoldRequest& req) {
+bool HoldBook::refresh_due(std::string_view event_id, std::int64_t now_ms) {
+  auto st = state(event_id);
+  if (!st) return false;
+  auto& e = **st;
+  std::lock_guard lock(e.mu);
+  if (now_ms - e.refreshed_ms < 1000) return false;
+  e.refreshed_ms = now_ms;
+  return true;
+}
+
+Result<HoldPlan> HoldBook::take(const HoldRequest& req, bool mark) {
   auto st = state(req.event_id);
   if (!st) return st.error();
   auto& e = **st;
@@ -166,8 +187,10 @@ Result<HoldPlan> HoldBook::take(const HoldRequest& req) {
     if (e.ga_available < req.quantity) {
       return Error(Errc::sold_out, "only " + std::to_string(e.ga_available) + " tickets are left");
     }
-    e.ga_available -= req.quantity;
-    e.ga_held += req.quantity;
+    if (mark) {
+      e.ga_available -= req.quantity;
+      e.ga_held += req.quantity;
+    }
     plan.quantity = req.quantity;
     plan.amount = req.quantity * (e.event.sections.empty() ? 0 : e.event.sections[0].price);
     return plan;
@@ -205,7 +228,7 @@ Result<HoldPlan> HoldBook::take(const HoldRequest& req) {
   }
   if (!taken.empty()) return Error(Errc::seat_unavailable, "seats no longer available: " + taken, "seat_ids");
   for (auto slot : slots) {
-    e.status[slot] = SeatStatus::held;
+    if (mark) e.status[slot] = SeatStatus::held;
     plan.amount += e.price[slot];
   }
   plan.seat_ids = req.seat_ids;
@@ -214,6 +237,7 @@ Result<HoldPlan> HoldBook::take(const HoldRequest& req) {
 }
 
 void HoldBook::undo_hold(const HoldPlan& plan) {
+  if (shared_) return;  // nothing was taken in memory
   {
     std::lock_guard lock(tentative_mu_);
     // Undone once: a hold that lapsed meanwhile was reverted already.
@@ -263,6 +287,11 @@ void HoldBook::changed(const SeatChange& c) {
     {
       std::lock_guard lock(tentative_mu_);
       tentative_.erase(c.hint_id);
+    }
+    // Shared, refusals are how other replicas' holds show up: read again at most once a second.
+    if (shared_) {
+      if (refresh_due(c.event_id, clock_.now_ms())) resync(c.event_id);
+      return;
     }
     log::warn("the store refused a hold this inventory allowed: reading the event again",
               {log::str("event_id", c.event_id)});

@@ -6,6 +6,12 @@
 // a tentative hold nobody confirms (changed(held)) or undoes lapses after `tentative_ms`. A
 // process that restarts rebuilds this view from the committed state: an event is loaded when the
 // catalogue creates it, or else on its first use, once however many holds arrive together.
+//
+// Shared (other processes hold seats too, decision 0007): no tentative holds, because their
+// holder may die in another process and its undo reach another replica, and a seat would stay
+// refused for nothing. The memory holds only committed changes; a refusal re-reads the event
+// first when it was last read more than a second ago, so a seat freed through another replica is
+// refused for at most about that long.
 
 #include <atomic>
 #include <memory>
@@ -24,7 +30,8 @@ namespace tacos::inventory {
 
 class HoldBook {
  public:
-  HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms = 30'000);
+  HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms = 30'000,
+           bool shared = false);
   ~HoldBook();
   HoldBook(const HoldBook&) = delete;
   HoldBook& operator=(const HoldBook&) = delete;
@@ -62,6 +69,7 @@ class HoldBook {
     std::vector<std::int64_t> price;
     std::int64_t ga_available = 0;
     std::int64_t ga_held = 0;
+    std::int64_t refreshed_ms = 0;  // shared: when a refusal last read the event again
   };
   /// The event's live state, loaded from the store on first use; `loaded_now` tells the caller
   /// that the load already includes every committed change.
@@ -70,7 +78,10 @@ class HoldBook {
   Result<std::unique_ptr<EventState>> load(std::string_view event_id);
   /// Takes a tentative plan's seats (or quantity) in `e`, whose mutex the caller holds.
   static void apply_tentative(EventState& e, const HoldPlan& plan);
-  Result<HoldPlan> take(const HoldRequest& request);
+  /// Checks a hold against memory and builds its plan; `mark` takes its seats there (tentative).
+  Result<HoldPlan> take(const HoldRequest& request, bool mark);
+  /// Shared: true (once a second per event) when a refusal should read the event again first.
+  bool refresh_due(std::string_view event_id, std::int64_t now_ms);
 
   void revert(const HoldPlan& plan);
 
@@ -78,6 +89,7 @@ class HoldBook {
   store::Ledger& ledger_;
   const Clock& clock_;
   const std::int64_t tentative_ms_;
+  const bool shared_;
   std::mutex tentative_mu_;                                                       // guards the tentative holds
   std::unordered_map<std::string, std::pair<std::int64_t, HoldPlan>> tentative_;  // hint id -> (since, plan)
   std::int64_t next_lapse_ms_ = 0;

@@ -228,5 +228,60 @@ TEST_F(HoldBookTest, ARefusalByTheStoreBringsTheMemoryBackInLine) {
   EXPECT_EQ(book_->counts("evt_seats")->held, 1);
 }
 
+// Shared (another process holds seats too): a hold whose request dies in another process must
+// not leave its seats refused, so nothing is taken in memory until the store has committed it.
+TEST_F(HoldBookTest, SharedTakesNoTentativeHoldAndLearnsCommittedChanges) {
+  HoldBook shared(*catalogue_, store_->ledger(), clock_, 30'000, true);
+  auto first = shared.hold({"evt_seats", {"A-1-1"}, 0});
+  ASSERT_TRUE(first.ok());
+  // Its request died before it wrote: the next buyer is not refused by memory.
+  ASSERT_TRUE(shared.hold({"evt_seats", {"A-1-1"}, 0}).ok());
+  EXPECT_EQ(shared.counts("evt_seats")->held, 0);
+  shared.undo_hold(*first);  // nothing to undo
+  EXPECT_EQ(shared.counts("evt_seats")->available, 20);
+  // A committed hold (told by changed) is refused without reaching the store.
+  ASSERT_TRUE(store_->ledger()
+                  .run([](store::WriteTx& tx) { return store::write_hold(tx, "evt_seats", {"A-1-1"}, 0, "res_1"); })
+                  .ok());
+  shared.changed({SeatChange::Kind::held, "evt_seats", {"A-1-1"}, 1, first->hint_id});
+  EXPECT_EQ(shared.counts("evt_seats")->held, 1);
+  auto refused = shared.hold({"evt_seats", {"A-1-1"}, 0});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::seat_unavailable);
+}
+
+TEST_F(HoldBookTest, SharedRereadsTheEventBeforeRefusingAtMostOnceASecond) {
+  HoldBook shared(*catalogue_, store_->ledger(), clock_, 30'000, true);
+  ASSERT_TRUE(store_->ledger()
+                  .run([](store::WriteTx& tx) { return store::write_hold(tx, "evt_seats", {"A-1-2"}, 0, "res_2"); })
+                  .ok());
+  ASSERT_TRUE(shared.preload("evt_seats").ok());
+  shared.changed({SeatChange::Kind::held, "evt_seats", {"A-1-2"}, 1, "-"});
+  // Another replica released it; this one was not told.
+  auto release = [&](const char* seat, const char* res) {
+    ASSERT_TRUE(store_->ledger()
+                    .run([&](store::WriteTx& tx) -> Status {
+                      auto moved = tx.move_seats("evt_seats", {seat}, domain::SeatStatus::held,
+                                                 domain::SeatStatus::available, res);
+                      return moved == 1 ? Status() : Error(Errc::internal, "not moved");
+                    })
+                    .ok());
+  };
+  release("A-1-2", "res_2");
+  auto again = shared.hold({"evt_seats", {"A-1-2"}, 0});
+  EXPECT_TRUE(again.ok()) << "read again before refusing";
+  EXPECT_EQ(shared.resyncs(), 1);
+  // Within the same second a refusal trusts memory.
+  ASSERT_TRUE(store_->ledger()
+                  .run([](store::WriteTx& tx) { return store::write_hold(tx, "evt_seats", {"A-1-3"}, 0, "res_3"); })
+                  .ok());
+  shared.changed({SeatChange::Kind::held, "evt_seats", {"A-1-3"}, 1, "-"});
+  release("A-1-3", "res_3");
+  EXPECT_EQ(shared.hold({"evt_seats", {"A-1-3"}, 0}).error().code, Errc::seat_unavailable);
+  clock_.advance_ms(1000);
+  EXPECT_TRUE(shared.hold({"evt_seats", {"A-1-3"}, 0}).ok()) << "a second later it reads again";
+  EXPECT_EQ(shared.resyncs(), 2);
+}
+
 }  // namespace
 }  // namespace tacos::inventory

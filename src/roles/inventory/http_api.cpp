@@ -107,13 +107,14 @@ void add_routes(net::Routes& router, Catalogue& catalogue, const Clock& clock, E
              [&catalogue, &clock, &pool, defaults](Request& req, net::Responder responder) {
                auto spec = parse_event_spec(req.body, clock.now_ms(), defaults);
                if (!spec) return responder.send(net::error_response(spec.error(), req.trace_id));
-               pool.submit([&catalogue, &clock, responder, spec = std::move(*spec), rid = req.trace_id]() mutable {
-                 auto event = catalogue.create(std::move(spec));
-                 if (!event) return responder.send(net::error_response(event.error(), rid));
-                 Response res(201, event_to_json(*event, clock.now_ms()));
-                 res.set_header("location", "/api/v1/events/" + event->id);
-                 responder.send(std::move(res));
-               });
+               pool.answer(responder, req.trace_id,
+                           [&catalogue, &clock, spec = std::move(*spec), rid = req.trace_id]() mutable {
+                             auto event = catalogue.create(std::move(spec));
+                             if (!event) return net::error_response(event.error(), rid);
+                             Response res(201, event_to_json(*event, clock.now_ms()));
+                             res.set_header("location", "/api/v1/events/" + event->id);
+                             return res;
+                           });
              });
 }
 

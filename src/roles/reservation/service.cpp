@@ -66,6 +66,10 @@ Status write_new_hold(store::WriteTx& tx, const store::Reservation& r, const inv
     auto have = tx.tickets_of(r.user_id, r.event_id);
     if (have + plan.quantity > plan.max_tickets_per_user) return ticket_limit_error(plan.max_tickets_per_user, have);
   }
+  // The entry token is spent here, with the hold: a hold that fails (seat taken, store away,
+  // process killed) leaves it unspent, and two requests with one token cannot both hold.
+  if (!r.queue_ticket.empty() && !tx.spend_token(r.event_id + "/" + r.queue_ticket, r.event_id, r.user_id))
+    return Error(Errc::token_used, "this reservation token has already been used");
   if (auto st = tx.insert_reservation(r); !st) return st;
   if (auto st = store::write_hold(tx, plan.event_id, plan.seat_ids, plan.quantity, r.id); !st) return st;
   tx.add_outbox("reservation.created", r.id, created_event);
@@ -144,8 +148,9 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   auto h = std::make_shared<Hold>();
   h->req = std::move(req);
   h->done = std::move(done);
-  // Check the entry token before taking seats, take them, then spend the token: a request that
-  // loses the race for a seat keeps its token and can try other seats.
+  // Check the entry token before taking seats, take them, then write the hold and spend the token
+  // in one transaction (write_new_hold): a request that loses the race for a seat, or whose write
+  // fails, keeps its token and can try again; the store decides which of two racing uses wins.
   queue_.check_reservation_token(h->req.reservation_token, h->req.event_id, h->req.user_id,
                                  [this, h](Result<queue::Admission> admission) {
                                    if (!admission) return h->fail(*this, admission.error());
@@ -168,18 +173,8 @@ void ReservationService::take_seats(std::shared_ptr<Hold> h) {
                         return h->fail(*this, ticket_limit_error(h->plan.max_tickets_per_user, have));
                       }
                     }
-                    spend_and_write(h);
+                    write(h);
                   });
-}
-
-void ReservationService::spend_and_write(std::shared_ptr<Hold> h) {
-  queue_.consume(h->admission, [this, h](Status spent) {
-    if (!spent) {
-      inventory_.undo_hold(h->plan);
-      return h->fail(*this, spent.error());
-    }
-    write(h);
-  });
 }
 
 void ReservationService::write(std::shared_ptr<Hold> h) {
@@ -211,11 +206,19 @@ void ReservationService::write(std::shared_ptr<Hold> h) {
           } else {
             inventory_.undo_hold(h->plan);
           }
-          queue_.buyer_finished(h->admission.event_id, h->admission.ticket);
-          // The key was taken (by a request with a fresh token): replay or refuse, as above.
-          if (st.error().code == Errc::idempotency_key_mismatch && answer_replay(h->req, h->done)) return;
+          // Nothing committed, so the token is not spent. Unless a hold under this key spent it
+          // or took the key (a retry of a request that succeeded): then replay or refuse, as above.
+          if ((code == Errc::idempotency_key_mismatch || code == Errc::token_used) && answer_replay(h->req, h->done))
+            return;
           return h->done(st.error());
         }
+        // The queue learns that the entry was used (its place moves on and keeps the active-buyer
+        // slot until the hold ends); the store already decided it.
+        queue_.consume(h->admission, [id = h->r.id](Status recorded) {
+          if (!recorded)
+            log::warn("the queue did not record a spent token",
+                      {log::str("reservation_id", id), log::str("error", recorded.error().message)});
+        });
         inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::held, h->plan.event_id, h->plan.seat_ids,
                                                  h->plan.quantity, h->plan.hint_id});
         holds_.inc();

@@ -86,7 +86,6 @@ class ReservationService {
   bool answer_replay(const CreateRequest& req, const Done<Created>& done);
   struct Hold;
   void take_seats(std::shared_ptr<Hold> h);
-  void spend_and_write(std::shared_ptr<Hold> h);
   void write(std::shared_ptr<Hold> h);
   void confirm_with(const net::Identity& who, std::string reservation_id, store::PaymentIntent payment,
                     Done<store::Reservation> done);

@@ -257,6 +257,14 @@ class PgWriteTx final : public WriteTx {
     return r.affected() == 1;
   }
 
+  bool spend_token(std::string_view token_id, std::string_view event_id, std::string_view user_id) override {
+    auto r = exec(
+        "INSERT INTO spent_tokens (token_id, event_id, user_id, spent_at_ms) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT DO NOTHING",
+        {std::string(token_id), std::string(event_id), std::string(user_id), num(now_)});
+    return r.affected() == 1;
+  }
+
   bool record_webhook(std::string_view event_id) override {
     auto r = exec("INSERT INTO webhook_receipts (event_id, received_at_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                   {std::string(event_id), num(now_)});
@@ -321,7 +329,11 @@ Status run_write(BlockingSession& session, std::int64_t now_ms, const std::funct
     bool retry = false;
     try {
       auto begun = script(session, "BEGIN");
-      if (!begun) return Error(Errc::unavailable, begun.error().message);
+      if (!begun) {
+        // A connection that died while idle (the server restarted): once more, on a new one.
+        if (attempt == 1 && !session.connected()) continue;
+        return Error(Errc::unavailable, begun.error().message);
+      }
       PgWriteTx tx(session, now_ms);
       Status st = apply(tx);
       if (!st) {
@@ -332,14 +344,16 @@ Status run_write(BlockingSession& session, std::int64_t now_ms, const std::funct
       if (committed) return st;
       return Error(Errc::unavailable, "the commit failed: " + committed.error().message);
     } catch (const TxFailure& e) {
-      retry = e.retry;
+      // Run again after a serialization failure or a deadlock, and once after the connection
+      // broke before COMMIT was sent (the server rolled the transaction back).
+      retry = e.retry || (attempt == 1 && !session.connected());
       if (session.connected()) (void)script(session, "ROLLBACK");
       if (!retry || attempt >= 3) return Error(Errc::unavailable, e.what());
     } catch (const StoreError& e) {
       if (session.connected()) (void)script(session, "ROLLBACK");
-      return Error(Errc::unavailable, e.what());
+      if (attempt != 1 || session.connected()) return Error(Errc::unavailable, e.what());
     }
-    log::info("write op ran again after a serialization failure or deadlock", {log::num("attempt", attempt)});
+    log::info("write op runs again", {log::num("attempt", attempt + 1)});
   }
 }
 

@@ -431,6 +431,14 @@ class SqliteWriteTx final : public WriteTx {
     return sqlite3_changes(db_.raw()) == 1;
   }
 
+  bool spend_token(std::string_view token_id, std::string_view event_id, std::string_view user_id) override {
+    auto& s =
+        db_.cached("INSERT OR IGNORE INTO spent_tokens (token_id, event_id, user_id, spent_at_ms) VALUES (?, ?, ?, ?)");
+    s.bind(1, token_id).bind(2, event_id).bind(3, user_id).bind(4, now_);
+    s.exec();
+    return sqlite3_changes(db_.raw()) == 1;
+  }
+
   bool record_webhook(std::string_view event_id) override {
     auto& s = db_.cached("INSERT OR IGNORE INTO webhook_receipts (event_id, received_at_ms) VALUES (?, ?)");
     s.bind(1, event_id).bind(2, now_);
