@@ -11,6 +11,11 @@
 #   TACOS_THREADS      server I/O threads (default 1)
 #   BENCH_KEYS         sequential (default: bench-1, bench-2, ...) or random Idempotency-Keys
 #   BENCH_USERS        signed-in buyers taking turns (default 1); an on-sale has about one per hold
+#   BENCH_STORE        sqlite (default) or postgres: a throwaway PostgreSQL (scripts/test-postgres.sh,
+#                      fsync on) stores the holds, and afterwards pgbench runs a pick-a-seat script
+#                      (one conditional UPDATE of a seat + one INSERT per transaction, distinct seats)
+#                      with as many clients for as long against the same server: the ratio of the two
+#                      rates is the HTTP path's cost over the database's own ceiling for that work
 set -euo pipefail
 # Holds use up their tokens: 5 s by default so BENCH_SEATS (200,000) outlasts the run.
 : "${BENCH_DURATION:=5s}"
@@ -27,9 +32,32 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export BENCH_KEYS
 : "${BENCH_USERS:=1}"
 [[ $BENCH_USERS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_USERS must be a positive number, not '$BENCH_USERS'"
+: "${BENCH_STORE:=sqlite}"
+[[ $BENCH_STORE == sqlite || $BENCH_STORE == postgres ]] || bench_die "BENCH_STORE must be sqlite or postgres"
 SETUP_BIN=${HOLDS_SETUP_BIN:-$(dirname "$TACOS_BIN")/../../bench/holds_setup}
 bench_init
 bench_require curl wrk
+if [[ $BENCH_STORE == postgres ]]; then
+  bench_require psql
+  pg_state=$BENCH_TMP/pg
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  "$root/scripts/test-postgres.sh" start "$pg_state" >&2
+  # The server goes too, then the benchmark's own clean-up, with the exit status kept.
+  trap _bench_cleanup_pg EXIT
+  _bench_cleanup_pg() {
+    local rc=$?
+    "$root/scripts/test-postgres.sh" stop "$pg_state" >/dev/null 2>&1 || true
+    (exit "$rc")
+    _bench_cleanup
+  }
+  pg_base=$(cat "$pg_state/conninfo")
+  export PGPASSWORD
+  PGPASSWORD=$(cat "$pg_state/password")
+  psql -q -X "$pg_base" -c "CREATE DATABASE tacos" -c "CREATE DATABASE pgbench" >/dev/null
+  export TACOS_STORE_BACKEND=postgres TACOS_STORE_POSTGRES_URL=${pg_base/dbname=postgres/dbname=tacos}
+  export TACOS_STORE_POSTGRES_PASSWORD_FILE=$pg_state/password
+  env -u TACOS_BIN -u TACOS_THREADS "$TACOS_BIN" migrate >/dev/null
+fi
 [[ -x $SETUP_BIN ]] || bench_die "holds_setup not found at $SETUP_BIN (cmake --build --preset release --target holds_setup)"
 
 TACOS_AUTH_ADMIN_USERNAME=admin TACOS_AUTH_ADMIN_PASSWORD=bench-admin-password \
@@ -82,3 +110,27 @@ replays=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { 
 ((${replays:-0} - ${replays_before:-0} == 0)) ||
   bench_die "wrk ran out of tokens and $((${replays:-0} - ${replays_before:-0})) requests were replays of earlier ones: raise BENCH_SEATS (at most 200000) or shorten BENCH_DURATION"
 [[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"
+
+if [[ $BENCH_STORE == postgres ]]; then
+  # The same server, the same number of clients, the same time: pick-a-seat in pgbench.
+  pg_bench_url=${pg_base/dbname=postgres/dbname=pgbench}
+  psql -q -X "$pg_bench_url" >/dev/null <<SQL
+CREATE TABLE seats (id bigint PRIMARY KEY, status text NOT NULL, reservation_id text);
+INSERT INTO seats SELECT g, 'AVAILABLE', NULL FROM generate_series(1, $BENCH_SEATS) g;
+CREATE TABLE holds (id text PRIMARY KEY, seat_id bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE SEQUENCE next_seat;
+SQL
+  cat >"$BENCH_TMP/pick_a_seat.sql" <<'SQL'
+BEGIN;
+WITH s AS (SELECT nextval('next_seat') AS id) UPDATE seats SET status = 'HELD', reservation_id = 'pgbench' FROM s WHERE seats.id = s.id AND seats.status = 'AVAILABLE';
+INSERT INTO holds (id, seat_id) VALUES ('h' || currval('next_seat'), currval('next_seat'));
+COMMIT;
+SQL
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  tps=$("$pgbin/pgbench" -n -M prepared -c "$BENCH_CONNECTIONS" -j 2 -T "$(_bench_seconds "$BENCH_DURATION")" \
+    -f "$BENCH_TMP/pick_a_seat.sql" "$pg_bench_url" 2>/dev/null | awk '/^tps/ { printf "%.0f", $3 }')
+  {
+    printf '  pgbench pick-a-seat %9s tps  (-c%s, same server, same run)\n' "$tps" "$BENCH_CONNECTIONS"
+    printf '  holds / pgbench  %12s\n' "$(awk -v h="${BENCH_RPS[tacos_holds]}" -v p="$tps" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "-" }')"
+  } | tee -a "$BENCH_RESULTS_DIR/holds.txt"
+fi

@@ -29,6 +29,7 @@ store::PostgresOptions postgres_options(const config::Config& cfg) {
   }
   o.connect_timeout_ms = static_cast<int>(cfg.integer("store.postgres_connect_timeout_ms"));
   o.statement_timeout_ms = static_cast<int>(cfg.integer("store.postgres_statement_timeout_ms"));
+  o.writers = static_cast<int>(cfg.integer("store.postgres_writers"));
   return o;
 }
 

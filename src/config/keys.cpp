@@ -71,6 +71,8 @@ constexpr std::array kKeys{
     KeyDecl{"store.postgres_connect_timeout_ms", T::integer, "2000", "Opening a PostgreSQL connection", 10, 600000},
     KeyDecl{"store.postgres_statement_timeout_ms", T::integer, "30000",
             "The server ends a statement that runs longer (statement_timeout)", 10, 3600000},
+    KeyDecl{"store.postgres_writers", T::integer, "8",
+            "Ledger writer connections: transactions a process runs at once (each holds one connection)", 1, 256},
     KeyDecl{"log.level", T::choice, "info", "Log level", 0, 0, "debug|info|warn|error|off"},
 
     KeyDecl{"internal.host", T::string, "127.0.0.1",
