@@ -60,7 +60,7 @@ die() {
 # One GET over bash's /dev/tcp; true on a 200.
 http_ok() {
   local port=$1 path=$2 line
-  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1 # (a bare exec 2>... would keep it)
   printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$path" >&3
   IFS= read -r -t 2 line <&3 || line=""
   exec 3>&-
