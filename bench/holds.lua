@@ -34,7 +34,8 @@ function init(args)
       n = n + 1
       if (n - 1) % threads == mine then
         local key = random_keys and string.format("%08x-%d", math.random(0, 2147483647), n) or ("bench-" .. n)
-        local body = '{"event_id":"evt_bench_holds","seat_ids":["' .. seat .. '"],"reservation_token":"' .. token .. '"}'
+        local what = seat == "-" and '"quantity":1' or ('"seat_ids":["' .. seat .. '"]')
+        local body = '{"event_id":"evt_bench_holds",' .. what .. ',"reservation_token":"' .. token .. '"}'
         requests[#requests + 1] = wrk.format("POST", "/api/v1/reservations", {
           ["Content-Type"] = "application/json",
           ["Authorization"] = "Bearer " .. bearers[((n - 1) % #bearers) + 1],

@@ -11,6 +11,8 @@
 #   TACOS_THREADS      server I/O threads (default 1)
 #   BENCH_KEYS         sequential (default: bench-1, bench-2, ...) or random Idempotency-Keys
 #   BENCH_USERS        signed-in buyers taking turns (default 1); an on-sale has about one per hold
+#   BENCH_EVENT        seated (default: one distinct seat per hold) or ga (general admission: every
+#                      hold takes one place of the same event's stock)
 #   BENCH_STORE        sqlite (default) or postgres: a throwaway PostgreSQL (scripts/test-postgres.sh,
 #                      fsync on) stores the holds, and afterwards pgbench runs a pick-a-seat script
 #                      (one conditional UPDATE of a seat + one INSERT per transaction, distinct seats)
@@ -32,6 +34,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export BENCH_KEYS
 : "${BENCH_USERS:=1}"
 [[ $BENCH_USERS =~ ^[1-9][0-9]*$ ]] || bench_die "BENCH_USERS must be a positive number, not '$BENCH_USERS'"
+: "${BENCH_EVENT:=seated}"
+[[ $BENCH_EVENT == seated || $BENCH_EVENT == ga ]] || bench_die "BENCH_EVENT must be seated or ga"
+export BENCH_EVENT # read by holds_setup
 : "${BENCH_STORE:=sqlite}"
 [[ $BENCH_STORE == sqlite || $BENCH_STORE == postgres ]] || bench_die "BENCH_STORE must be sqlite or postgres"
 SETUP_BIN=${HOLDS_SETUP_BIN:-$(dirname "$TACOS_BIN")/../../bench/holds_setup}
@@ -74,8 +79,24 @@ _bench_pids+=("$machine_sampler")
 metrics=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics")
 holds_before=$(awk '$1 == "tacos_reservation_holds_total" { print $2 }' <<<"$metrics")
 replays_before=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
+if [[ $BENCH_STORE == postgres ]]; then
+  # Every 100 ms: the server sessions running a statement, and how many of them wait on a lock.
+  (while :; do
+    psql -At -X "$TACOS_STORE_POSTGRES_URL" -c "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) \
+      FROM pg_stat_activity WHERE state = 'active' AND datname = 'tacos' AND pid <> pg_backend_pid()" 2>/dev/null
+    sleep 0.1
+  done >"$BENCH_TMP/lock-samples") &
+  lock_sampler=$!
+  _bench_pids+=("$lock_sampler")
+fi
 bench_wrk tacos_holds "http://127.0.0.1:$BENCH_TACOS_PORT/api/v1/reservations" \
   "$(dirname "${BASH_SOURCE[0]}")/holds.lua"
+if [[ $BENCH_STORE == postgres ]]; then
+  kill "$lock_sampler" 2>/dev/null || true
+  wait "$lock_sampler" 2>/dev/null || true
+  lock_share=$(awk -F'|' '{ w += $1; a += $2 } END { if (a > 0) printf "%.0f%% of %d", 100 * w / a, a; else print "-" }' \
+    "$BENCH_TMP/lock-samples")
+fi
 
 cpu_after=$(bench_cpu_ticks "$BENCH_TACOS_PID")
 machine_after=$(bench_machine_ticks)
@@ -90,7 +111,7 @@ batches=$(awk '$1 == "tacos_store_commits_total" { print $2 }' <<<"$metrics")
 ops=$(awk '$1 == "tacos_store_ops_total" { print $2 }' <<<"$metrics")
 mkdir -p "$BENCH_RESULTS_DIR"
 {
-  echo "holds: distinct seats, one durable hold per request, wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION, server threads $TACOS_THREADS, $BENCH_KEYS keys, $BENCH_USERS buyers"
+  echo "holds: $([[ $BENCH_EVENT == ga ]] && echo "general admission, one place" || echo "distinct seats"), $BENCH_STORE, one durable hold per request, wrk -t$BENCH_WRK_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION, server threads $TACOS_THREADS, $BENCH_KEYS keys, $BENCH_USERS buyers"
   printf '  holds/s          %12s\n' "${BENCH_RPS[tacos_holds]}"
   printf '  p99              %12s ms\n' "${BENCH_P99_MS[tacos_holds]}"
   printf '  server CPU/hold  %12s us\n' "$cpu_us"
@@ -100,6 +121,7 @@ mkdir -p "$BENCH_RESULTS_DIR"
   # Read holds/s together with these: on a shared VM, the CPU time the hypervisor keeps (steal:
   # other guests, and the host's work for this VM's disk) is taken from wrk and tacos alike.
   printf '  machine          steal %s%%, idle %s%% of %s CPUs\n' "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" "$(nproc)"
+  [[ $BENCH_STORE != postgres ]] || printf '  lock waits       %s sampled active sessions\n' "$lock_share"
 } | tee "$BENCH_RESULTS_DIR/holds.txt"
 printf '{"wrk_threads":%s,"keys":"%s","users":%s,"holds_per_sec":%s,"p99_ms":%s,"cpu_us_per_hold":%s,"holds":%s,"non2xx":%s,"commits":%s,"ops":%s,"steal_pct":%s,"idle_pct":%s}\n' \
   "$BENCH_WRK_THREADS" "$BENCH_KEYS" "$BENCH_USERS" "${BENCH_RPS[tacos_holds]}" "${BENCH_P99_MS[tacos_holds]}" "$cpu_us" "${holds:-0}" "${BENCH_NON2XX[tacos_holds]}" \
@@ -111,7 +133,7 @@ replays=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { 
   bench_die "wrk ran out of tokens and $((${replays:-0} - ${replays_before:-0})) requests were replays of earlier ones: raise BENCH_SEATS (at most 200000) or shorten BENCH_DURATION"
 [[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"
 
-if [[ $BENCH_STORE == postgres ]]; then
+if [[ $BENCH_STORE == postgres && $BENCH_EVENT == seated ]]; then
   # The same server, the same number of clients, the same time: pick-a-seat in pgbench.
   pg_bench_url=${pg_base/dbname=postgres/dbname=pgbench}
   psql -q -X "$pg_bench_url" >/dev/null <<SQL

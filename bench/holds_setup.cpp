@@ -2,14 +2,18 @@
 // signed-in buyers (default 1), and `seats` single-use reservation tokens (anonymous joins
 // admitted at once, redeemable by any signed-in buyer). Writes one "reservation_token seat_id"
 // line per seat to <out>/holds.txt and one bearer token per buyer to <out>/bearer.txt.
+// With BENCH_EVENT=ga the event is general admission with `seats` places instead, and each line
+// names "-" for the seat (the hold asks for a quantity of 1).
 //
 //   holds_setup PORT ADMIN_USER ADMIN_PASSWORD SEATS THREADS OUT_DIR [USERS]
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,6 +47,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   int rows = (seats + 999) / 1000;
+  const char* kind = std::getenv("BENCH_EVENT");
+  const bool ga = kind && std::string_view(kind) == "ga";
 
   HttpClient c("127.0.0.1", port);
   c.auto_idempotency_keys(true);  // every POST under /api/v1 needs a key
@@ -58,6 +64,10 @@ int main(int argc, char** argv) {
              {"admission_rate", 1000000},
              {"active_buyer_cap", 1000000},
              {"sections", {{{"name", "B"}, {"price", 1000}, {"rows", rows}, {"seats_per_row", 1000}}}}};
+  if (ga) {
+    event.erase("sections");
+    event["general_admission"] = {{"quantity", seats}, {"price", 1000}};
+  }
   must(c.post("/api/v1/admin/events", event.dump(), {{"authorization", "Bearer " + admin}}), 201, "create event");
   std::vector<std::string> waiting(static_cast<std::size_t>(seats));
   std::vector<std::string> lines(static_cast<std::size_t>(seats));
@@ -98,7 +108,7 @@ int main(int argc, char** argv) {
       if (e.status == 200) {
         auto rt = json::parse(e.body)["reservation_token"].get<std::string>();
         lines[static_cast<std::size_t>(i)] =
-            rt + " B-" + std::to_string(i / 1000 + 1) + "-" + std::to_string(i % 1000 + 1);
+            ga ? rt + " -" : rt + " B-" + std::to_string(i / 1000 + 1) + "-" + std::to_string(i % 1000 + 1);
         return;
       }
       if (e.status != 403 || attempt > 500) must(e, 200, "enter");

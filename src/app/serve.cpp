@@ -168,7 +168,9 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
 
   // Declared first, destroyed last: everything below that holds a socket or a timer uses them.
   net::IoPool io(threads);
-  net::BlockingPool blocking(std::max(2, threads));
+  // On PostgreSQL the pool also runs the store's reads for the I/O threads (net/offload.hpp), and a
+  // read may wait on a row lock: more threads, so a few waits do not stall the rest.
+  net::BlockingPool blocking(uses_postgres(cfg) ? std::max(16, threads * 4) : std::max(2, threads));
   runtime::Teardown teardown;
   auto public_server = std::make_unique<net::Server>(io, server_options(cfg, threads), net::Router{},
                                                      std::vector<std::shared_ptr<net::Middleware>>{});

@@ -28,20 +28,37 @@ EventCounts event_counts_of(const domain::Event& e) {
 }
 
 void LocalInventoryClient::event_info(std::string event_id, Done<EventInfo> done) {
-  auto e = catalogue_->get(event_id);
-  if (!e) return done(Error(Errc::not_found, "no event '" + event_id + "'"));
-  done(event_info_of(*e));
+  net::offload<EventInfo>(
+      reads_,
+      [catalogue = catalogue_, id = std::move(event_id)]() -> Result<EventInfo> {
+        auto e = catalogue->get(id);
+        if (!e) return Error(Errc::not_found, "no event '" + id + "'");
+        return event_info_of(*e);
+      },
+      std::move(done));
 }
 
 void LocalInventoryClient::event_counts(std::string event_id, Done<EventCounts> done) {
-  auto e = catalogue_->get(event_id);
-  if (!e) return done(Error(Errc::not_found, "no event '" + event_id + "'"));
-  done(event_counts_of(*e));
+  net::offload<EventCounts>(
+      reads_,
+      [catalogue = catalogue_, id = std::move(event_id)]() -> Result<EventCounts> {
+        auto e = catalogue->get(id);
+        if (!e) return Error(Errc::not_found, "no event '" + id + "'");
+        return event_counts_of(*e);
+      },
+      std::move(done));
 }
 
 void LocalInventoryClient::set_queue_settings(std::string event_id, int admission_rate, int active_buyer_cap,
                                               DoneStatus done) {
-  done(catalogue_->update_queue_settings(event_id, admission_rate, active_buyer_cap));
+  net::offload<bool>(
+      reads_,
+      [catalogue = catalogue_, id = std::move(event_id), admission_rate, active_buyer_cap]() -> Result<bool> {
+        auto st = catalogue->update_queue_settings(id, admission_rate, active_buyer_cap);
+        if (!st) return st.error();
+        return true;
+      },
+      [done = std::move(done)](Result<bool> r) { done(r ? Status() : Status(r.error())); });
 }
 
 }  // namespace tacos::inventory

@@ -81,7 +81,7 @@ class InventoryModule final : public runtime::Module {
       holds_.reset();
       catalogue_.reset();
     });
-    local_.bind(*catalogue_, *holds_);
+    local_.bind(*catalogue_, *holds_, env.store_blocks ? &env.blocking : nullptr);
     auto api = env.store_routes(env.api);
     add_routes(api, *catalogue_, env.clock, s_.defaults, env.blocking);
     add_internal_routes(env.internal, local_);

@@ -111,7 +111,7 @@ class PaymentModule final : public runtime::Module {
         reservations.receive_webhook(std::move(body), std::move(sig), std::move(done));
       });
     }
-    local_.bind(*service_, ledger);
+    local_.bind(*service_, ledger, env.store_blocks ? &env.blocking : nullptr);
     auto api = env.store_routes(env.api);
     add_routes(api, *service_);
     add_internal_routes(env.internal, local_);

@@ -45,7 +45,7 @@ class ReservationModule final : public runtime::Module {
       service_.reset();
       signer_.reset();
     });
-    local_.bind(*service_, ledger);
+    local_.bind(*service_, ledger, env.store_blocks ? &env.blocking : nullptr);
     auto api = env.store_routes(env.api);
     add_routes(api, *service_);
     add_stats_route(env.api, inventory, queue, ledger, env.clock);
