@@ -490,7 +490,8 @@ Task<void> Server::Impl::drain() {
   } else {
     log::info("all connections closed", {log::num("port", bound_port)});
   }
-  for (auto& w : workers) w->sweep_timer.cancel();
+  // Each sweep timer belongs to its worker's I/O thread: cancelled there, not from this one.
+  for (auto& w : workers) asio::post(w->ioc, [w = w.get()] { w->sweep_timer.cancel(); });
   if (on_drained) on_drained();
   if (own_io) own_io->stop();
 }
