@@ -137,20 +137,19 @@ int JobRunner::run_due() {
       ++in_flight_;
     }
   }
-  for (auto& job : ready) {
-    auto it = handlers_.find(job.kind);
-    if (it == handlers_.end()) {
-      finished(job, Error(Errc::internal, "no handler for job kind '" + job.kind + "'"));
-      continue;
-    }
-    auto shared = std::make_shared<store::Job>(job);
-    try {
-      it->second(*shared, [this, shared](Status st) { finished(*shared, st); });
-    } catch (const std::exception& e) {
-      finished(job, Error(Errc::internal, e.what()));
-    }
-  }
+  for (const auto& job : ready) run_attempt(job);
   return static_cast<int>(ready.size());
+}
+
+void JobRunner::run_attempt(const store::Job& job) {
+  auto it = handlers_.find(job.kind);
+  if (it == handlers_.end()) return finished(job, Error(Errc::internal, "no handler for job kind '" + job.kind + "'"));
+  auto shared = std::make_shared<store::Job>(job);
+  try {
+    it->second(*shared, [this, shared](Status st) { finished(*shared, st); });
+  } catch (const std::exception& e) {
+    finished(job, Error(Errc::internal, e.what()));
+  }
 }
 
 std::int64_t JobRunner::backoff_ms(int attempts) const {
@@ -282,19 +281,7 @@ int JobRunner::claim_due() {
     next_claim_ms_ = next;
     in_flight_ += static_cast<int>(claimed.size());
   }
-  for (auto& job : claimed) {
-    auto it = handlers_.find(job.kind);
-    if (it == handlers_.end()) {
-      finished(job, Error(Errc::internal, "no handler for job kind '" + job.kind + "'"));
-      continue;
-    }
-    auto shared = std::make_shared<store::Job>(job);
-    try {
-      it->second(*shared, [this, shared](Status st) { finished(*shared, st); });
-    } catch (const std::exception& e) {
-      finished(job, Error(Errc::internal, e.what()));
-    }
-  }
+  for (const auto& job : claimed) run_attempt(job);
   return static_cast<int>(claimed.size());
 }
 

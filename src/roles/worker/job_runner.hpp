@@ -86,6 +86,8 @@ class JobRunner final : public store::JobQueue {
   Stats stats() const;
 
  private:
+  /// Runs one attempt through its kind's handler (counted in in_flight_ by the caller).
+  void run_attempt(const store::Job& job);
   void finished(const store::Job& job, const Status& st);
   int claim_due();
   void record_outcomes();
