@@ -169,6 +169,10 @@ class SharedJobs {
   virtual bool finish(std::int64_t id, std::string_view worker) = 0;
   virtual bool fail(std::int64_t id, std::string_view worker, std::string_view error, std::int64_t retry_at_ms,
                     bool dead) = 0;
+  /// Extends every live lease `worker` holds to now + lease_ms (a worker renews while its jobs
+  /// run, so a short lease frees a dead worker's jobs soon without cutting off a slow attempt).
+  /// Returns how many leases it extended.
+  virtual int renew(std::string_view worker, std::int64_t lease_ms) = 0;
   /// When the next pending job can be claimed (its run time, or the end of its lease).
   virtual std::optional<std::int64_t> next_due() = 0;
   /// Calls `added` (on a store thread; it must not block) whenever any process adds a job, and

@@ -139,7 +139,9 @@ enum class Webhooks {
 };
 
 Env server_env(Webhooks webhooks) {
-  Env env{{"TACOS_QUEUE_TICK_MS", "10"}, {"TACOS_HTTP_THREADS", "2"}};
+  // On PostgreSQL the killed server's claimed jobs (webhook deliveries) run again once their
+  // lease runs out: a short one keeps that well inside the wait below.
+  Env env{{"TACOS_QUEUE_TICK_MS", "10"}, {"TACOS_HTTP_THREADS", "2"}, {"TACOS_WORKER_LEASE_MS", "2000"}};
   if (webhooks == Webhooks::refused) env["TACOS_PAYMENT_WEBHOOK_URL"] = "http://127.0.0.1:9/api/v1/webhooks/payment";
   return env;
 }

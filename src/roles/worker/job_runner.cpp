@@ -250,8 +250,26 @@ void JobRunner::record_outcomes() {
   cv_.notify_all();
 }
 
+void JobRunner::renew_leases() {
+  {
+    std::lock_guard lock(mu_);
+    auto now = clock_.now_ms();
+    if (in_flight_ == 0) next_renew_ms_ = now + s_.lease_ms / 3;  // a claim starts a full lease
+    if (now < next_renew_ms_) return;
+    next_renew_ms_ = now + s_.lease_ms / 3;
+  }
+  try {
+    shared_->renew(s_.worker_id, s_.lease_ms);
+  } catch (const std::exception& e) {
+    // The next pass tries again; a lease that runs out meanwhile lets another worker run the job
+    // too (handlers are idempotent).
+    log::warn("renewing job leases failed", {log::str("error", e.what())});
+  }
+}
+
 int JobRunner::claim_due() {
   record_outcomes();
+  renew_leases();
   constexpr int kBatch = 100;
   int limit = 0;
   {

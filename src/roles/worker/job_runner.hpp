@@ -8,8 +8,9 @@
 // from the store at start(), so nothing is lost across a restart. When the ledger shares jobs
 // between processes (PostgreSQL, store::SharedJobs), no local schedule: each pass claims due jobs
 // under a lease, when a new job was announced (NOTIFY, or a role of this process), when the next
-// one falls due, or after `idle_claim_ms`; outcomes are recorded by the scheduling thread, only
-// while this worker still holds the lease.
+// one falls due, or after `idle_claim_ms`; while attempts run, the thread renews their leases
+// every lease_ms / 3; outcomes are recorded by the scheduling thread, only while this worker still
+// holds the lease.
 
 #include <atomic>
 #include <condition_variable>
@@ -36,7 +37,8 @@ struct Settings {
   int concurrency = 256;
   std::int64_t outbox_interval_ms = 1000;
   // Shared jobs only:
-  std::int64_t lease_ms = 30'000;      // a claimed job runs again elsewhere if not finished by then
+  std::int64_t lease_ms = 10'000;      // renewed every lease_ms / 3 while the job runs; a dead worker's
+                                       // claims run again elsewhere once it has run out
   std::int64_t idle_claim_ms = 5'000;  // claims without a wake-up (a NOTIFY may be lost)
   std::string worker_id;               // names this worker's leases; made up when empty
 };
@@ -90,6 +92,7 @@ class JobRunner final : public store::JobQueue {
   void run_attempt(const store::Job& job);
   void finished(const store::Job& job, const Status& st);
   int claim_due();
+  void renew_leases();
   void record_outcomes();
   void relay_outbox();
 
@@ -120,6 +123,7 @@ class JobRunner final : public store::JobQueue {
   std::vector<std::pair<store::Job, Status>> outcomes_;
   bool wake_ = true;
   std::int64_t next_claim_ms_ = 0;
+  std::int64_t next_renew_ms_ = 0;
   bool claim_failing_ = false;
   std::thread thread_;
   std::atomic<std::uint64_t> passes_{0};

@@ -25,10 +25,10 @@ constexpr std::array kKeys{
             3600000},
     KeyDecl{"worker.backoff_max_ms", T::integer, "60000", "Longest retry delay", 1, 86400000},
     KeyDecl{"worker.concurrency", T::integer, "256", "Jobs running at once", 1, 100000},
-    KeyDecl{"worker.lease_ms", T::integer, "30000",
-            "PostgreSQL: how long a claimed job is this worker's; one not finished by then runs again elsewhere "
-            "(longer than any job takes)",
-            100, 3600000},
+    KeyDecl{"worker.lease_ms", T::integer, "10000",
+            "PostgreSQL: how long a claimed job stays this worker's without renewal (renewed every third of it "
+            "while the job runs); a dead worker's jobs run again elsewhere after at most this long",
+            300, 3600000},
 };
 
 constexpr milliseconds kExpirySweep{20};
@@ -39,7 +39,7 @@ struct WorkerSettings {
   milliseconds backoff_base{500};
   milliseconds backoff_max{60'000};
   int concurrency = 256;
-  milliseconds lease{30'000};
+  milliseconds lease{10'000};
 
   static WorkerSettings read(const config::Config& c) {
     return WorkerSettings{

@@ -121,6 +121,30 @@ TEST_F(SharedJobsTest, AJobClaimedByAWorkerThatDiedRunsAfterItsLease) {
   EXPECT_FALSE(admin().ledger().shared_jobs()->finish(id, "died"));
 }
 
+TEST_F(SharedJobsTest, AnAttemptLongerThanTheLeaseKeepsItByRenewal) {
+  // Leases of 600 ms, an attempt of 2 s: without renewal the second worker would claim the job
+  // after 600 ms and run it again.
+  Settings s;
+  s.lease_ms = 600;
+  std::atomic<int> runs{0};
+  auto slow = [&](const store::Job&, std::function<void(Status)> finish) {
+    ++runs;
+    std::thread([finish = std::move(finish)] {
+      std::this_thread::sleep_for(2s);
+      finish(Status());
+    }).detach();
+  };
+  auto& a = runner(slow, s);
+  auto& b = runner(slow, s);
+  a.start();
+  ASSERT_TRUE(eventually([&] { return a.passes() > 0; }));
+  add(admin(), clock().now_ms());
+  ASSERT_TRUE(eventually([&] { return runs.load() == 1; }));
+  b.start();
+  ASSERT_TRUE(eventually([&] { return admin().ledger().pending_jobs().empty(); }, 10s));
+  EXPECT_EQ(runs.load(), 1) << "a renewed lease was claimed by another worker";
+}
+
 TEST_F(SharedJobsTest, ANewJobWakesAnIdleWorkerThroughNotify) {
   std::atomic<int> ran{0};
   Settings s;

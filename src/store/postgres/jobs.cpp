@@ -30,6 +30,10 @@ const Statement kFailJob{
     " lease_until_ms = 0, leased_by = NULL, updated_at_ms = $6"
     " WHERE id = $1 AND leased_by = $2 AND status = 'PENDING'"};
 
+const Statement kRenewLeases{"tacos_renew_job_leases",
+                             "UPDATE jobs SET lease_until_ms = $2::bigint + $3::bigint"
+                             " WHERE leased_by = $1 AND status = 'PENDING' AND lease_until_ms > $2"};
+
 const Statement kNextDue{"tacos_next_job_due",
                          "SELECT min(GREATEST(run_at_ms, lease_until_ms)) FROM jobs WHERE status = 'PENDING'"};
 
@@ -80,6 +84,14 @@ asio::awaitable<Result<bool>> fail_job(Connection& c, std::int64_t id, std::stri
   auto r = co_await c.query(kFailJob, p, deadline);
   if (!r) co_return r.error();
   co_return r->affected() == 1;
+}
+
+asio::awaitable<Result<int>> renew_leases(Connection& c, std::string_view worker, std::int64_t now_ms,
+                                          std::int64_t lease_ms, Deadline deadline) {
+  std::vector<Param> p{std::string(worker), std::to_string(now_ms), std::to_string(lease_ms)};
+  auto r = co_await c.query(kRenewLeases, p, deadline);
+  if (!r) co_return r.error();
+  co_return static_cast<int>(r->affected());
 }
 
 asio::awaitable<Result<std::optional<std::int64_t>>> next_job_due(Connection& c, Deadline deadline) {

@@ -41,6 +41,11 @@ asio::awaitable<Result<bool>> finish_job(Connection& c, std::int64_t id, std::st
 asio::awaitable<Result<bool>> fail_job(Connection& c, std::int64_t id, std::string_view worker, std::string_view error,
                                        std::int64_t retry_at_ms, bool dead, std::int64_t now_ms, Deadline deadline);
 
+/// Extends the live leases (not yet run out) that `worker` holds on PENDING jobs to
+/// now + lease_ms. Returns how many.
+asio::awaitable<Result<int>> renew_leases(Connection& c, std::string_view worker, std::int64_t now_ms,
+                                          std::int64_t lease_ms, Deadline deadline);
+
 /// When the next PENDING job becomes claimable (its run_at_ms, or its lease's end), or none.
 asio::awaitable<Result<std::optional<std::int64_t>>> next_job_due(Connection& c, Deadline deadline);
 

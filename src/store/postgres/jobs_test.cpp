@@ -107,6 +107,25 @@ TEST_F(PgJobsTest, AJobWhoseWorkerDiedIsClaimedAgainAfterTheLease) {
   });
 }
 
+TEST_F(PgJobsTest, ARenewedLeaseIsNotClaimedAndARunOutOneIsNotRenewed) {
+  with_connection([](Connection& c) -> asio::awaitable<void> {
+    auto id = co_await add_job(c, "settle", "{}", 1000, 1000, Clock::now() + 5s);
+    EXPECT_TRUE(id.ok());
+    auto first = co_await claim_jobs(c, "runs", 10, 1000, 5000, Clock::now() + 5s);
+    EXPECT_EQ(first->size(), 1u);
+    auto others = co_await renew_leases(c, "someone-else", 4000, 5000, Clock::now() + 5s);
+    EXPECT_EQ(others.value(), 0);
+    auto renewed = co_await renew_leases(c, "runs", 4000, 5000, Clock::now() + 5s);
+    EXPECT_EQ(renewed.value(), 1);
+    auto during = co_await claim_jobs(c, "survivor", 10, 8999, 5000, Clock::now() + 5s);
+    EXPECT_TRUE(during->empty());  // the lease now runs until 9000
+    auto late = co_await renew_leases(c, "runs", 9000, 5000, Clock::now() + 5s);
+    EXPECT_EQ(late.value(), 0);  // ran out: not brought back to life
+    auto after = co_await claim_jobs(c, "survivor", 10, 9000, 5000, Clock::now() + 5s);
+    EXPECT_EQ(after->size(), 1u);
+  });
+}
+
 TEST_F(PgJobsTest, FailedAttemptsRetryLaterOrDie) {
   with_connection([](Connection& c) -> asio::awaitable<void> {
     auto id = co_await add_job(c, "webhook", "{}", 1000, 1000, Clock::now() + 5s);

@@ -70,6 +70,14 @@ class PostgresSharedJobs final : public SharedJobs {
     });
   }
 
+  int renew(std::string_view worker, std::int64_t lease_ms) override {
+    auto now = clock_.now_ms();
+    return runner_.run<int>([&](Connection& c) -> asio::awaitable<int> {
+      auto r = co_await renew_leases(c, worker, now, lease_ms, runner_.deadline());
+      co_return Runner::check(r, "renewing job leases");
+    });
+  }
+
   std::optional<std::int64_t> next_due() override {
     return runner_.run<std::optional<std::int64_t>>([&](Connection& c) -> asio::awaitable<std::optional<std::int64_t>> {
       auto r = co_await next_job_due(c, runner_.deadline());
