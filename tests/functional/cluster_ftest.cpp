@@ -221,6 +221,19 @@ class Cluster : public ::testing::Test {
       EXPECT_TRUE(fresh) << "seat " << seat << " is held by buyers " << it->second << " and " << i;
       out.reservation_of[i] = j.value("reservation_id", "");
     }
+    // A seat nobody won: how each of its buyers was answered, to tell a refusal by the inventory's
+    // memory from one by the store, and the seat's state now.
+    std::map<std::string, std::string> now;
+    for (std::size_t s = 0; s < seats.size(); ++s) {
+      if (out.holder.contains(seats[s])) continue;
+      if (now.empty()) now = seat_statuses(*client(), event);
+      std::cout << "[ seat " << seats[s] << " (" << now[seats[s]] << " now) has no winner; its buyers were answered:\n";
+      for (std::size_t i = s; i < static_cast<std::size_t>(kBuyers); i += seats.size()) {
+        std::cout << "    buyer " << i << " after " << tries[i] << " tries: HTTP " << answers[i].status << " "
+                  << answers[i].body << "\n";
+      }
+      std::cout << "  ]\n";
+    }
     return out;
   }
 

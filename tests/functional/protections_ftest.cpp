@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/api_checks.hpp"
+#include "support/postgres.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -124,8 +125,14 @@ class IdempotencyKeys : public SharedServerTest {
   static std::string registration(const std::string& name) {
     return json{{"username", name}, {"password", "s3cret-pass"}, {"email", name + "@example.com"}}.dump();
   }
-  /// Rows in the server's database with this username, read straight from its SQLite file.
+  /// Rows in the server's database with this username, read straight from the store (its SQLite
+  /// file, or its PostgreSQL database).
   static int users_named(const std::string& name) {
+    if (!server_->postgres_url().empty()) {
+      auto pg = postgres_server();
+      pg.conninfo = server_->postgres_url();
+      return std::stoi(postgres_admin(pg, "SELECT count(*) FROM users WHERE username = '" + name + "'"));
+    }
     sqlite3* db = nullptr;
     auto path = server_->data_dir() + "/tacos.db";
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK) << path;

@@ -42,8 +42,9 @@ inline PostgresServer postgres_server() {
   return s;
 }
 
-/// Runs one statement as the superuser on the `postgres` database; throws on failure.
-inline void postgres_admin(const PostgresServer& s, const std::string& sql) {
+/// Runs one statement as the superuser on the `postgres` database (or the one s.conninfo names);
+/// throws on failure. Returns the first column of the first row, if any.
+inline std::string postgres_admin(const PostgresServer& s, const std::string& sql) {
   std::string conninfo = s.conninfo + " password=" + s.password;
   PGconn* c = PQconnectdb(conninfo.c_str());
   if (PQstatus(c) != CONNECTION_OK) {
@@ -54,9 +55,11 @@ inline void postgres_admin(const PostgresServer& s, const std::string& sql) {
   PGresult* r = PQexec(c, sql.c_str());
   auto st = PQresultStatus(r);
   std::string why = PQresultErrorMessage(r);
+  std::string first = st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
   PQclear(r);
   PQfinish(c);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw std::runtime_error(sql + ": " + why);
+  return first;
 }
 
 /// A new, empty database on the run's server, dropped (connections and all) on destruction.

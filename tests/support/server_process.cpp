@@ -111,6 +111,7 @@ void ServerProcess::start() {
   auto env = env_;
   env["TACOS_STORE_DATA_DIR"] = data_dir_;
   use_postgres(env, data_dir_);
+  if (auto url = env.find("TACOS_STORE_POSTGRES_URL"); url != env.end()) postgres_url_ = url->second;
   env["TACOS_HTTP_PORT_FILE"] = port_file_;
   env["TACOS_INTERNAL_PORT_FILE"] = internal_port_file_;
   for (auto& [k, v] : env) env_strings.push_back(k + "=" + v);

@@ -43,6 +43,9 @@ class ServerProcess {
   /// The internal listener's port (roles apart or --force-remote), else 0.
   std::uint16_t internal_port() const { return internal_port_; }
   const std::string& data_dir() const { return data_dir_; }
+  /// The libpq connection string of the server's database (without the password) when it runs
+  /// on PostgreSQL (TACOS_TEST_STORE=postgres), once started; else empty (SQLite in data_dir()).
+  const std::string& postgres_url() const { return postgres_url_; }
   const std::string& log_path() const { return log_path_; }
   std::unique_ptr<net::HttpClient> client() const;
   pid_t pid() const { return pid_; }
@@ -55,6 +58,7 @@ class ServerProcess {
   std::vector<std::string> args_;
   std::unique_ptr<TempDir> own_dir_;
   std::string data_dir_;
+  std::string postgres_url_;
   std::string port_file_;
   std::string internal_port_file_;
   std::uint16_t internal_port_ = 0;

@@ -199,17 +199,20 @@ void ReservationService::write(std::shared_ptr<Hold> h) {
       [this, h](const Status& st) {
         if (!st) {
           auto code = st.error().code;
-          if (code == Errc::seat_unavailable || code == Errc::sold_out) {
+          const bool taken = code == Errc::seat_unavailable || code == Errc::sold_out;
+          if (taken) {
             // The inventory's memory let it through, the store did not: it is behind.
             inventory_.changed(inventory::SeatChange{inventory::SeatChange::Kind::refused, h->plan.event_id,
                                                      h->plan.seat_ids, h->plan.quantity, h->plan.hint_id});
           } else {
             inventory_.undo_hold(h->plan);
           }
-          // Nothing committed, so the token is not spent. Unless a hold under this key spent it
-          // or took the key (a retry of a request that succeeded): then replay or refuse, as above.
-          if ((code == Errc::idempotency_key_mismatch || code == Errc::token_used) && answer_replay(h->req, h->done))
-            return;
+          // Nothing committed, so the token is not spent. Unless this is a retry of a request
+          // that succeeded (its answer lost, say, with the replica that wrote it): its hold spent
+          // the token, took the key and holds the seats, so the store refuses it for any of these.
+          // Then replay (or refuse a different request under the key), as above.
+          if (taken || code == Errc::idempotency_key_mismatch || code == Errc::token_used)
+            return h->fail(*this, st.error());
           return h->done(st.error());
         }
         // The queue learns that the entry was used (its place moves on and keeps the active-buyer
