@@ -300,13 +300,14 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
     // The ledger (its writer thread, its start-up scan) only where a role writes through it.
     if (serves_roles) add_store_metrics(metrics, store->ledger());
     auto ready = [&store] { return store->ping(); };
-    net::add_ops_routes(public_router, metrics, ready, build_info());
+    auto* ready_pool = env.store_blocks ? &blocking : nullptr;  // a ping of PostgreSQL is a round trip
+    net::add_ops_routes(public_router, metrics, ready, build_info(), ready_pool);
     public_server->middleware() = {
         std::make_shared<net::RequestIdMiddleware>(),
         std::make_shared<net::ObservabilityMiddleware>(metrics, cfg.boolean("http.access_log"))};
     for (auto& mw : gateway_middleware) public_server->middleware().push_back(mw);
     if (internal_server) {
-      net::add_ops_routes(internal_router, metrics, ready, build_info());
+      net::add_ops_routes(internal_router, metrics, ready, build_info(), ready_pool);
       internal_server->middleware() = {
           std::make_shared<net::RequestIdMiddleware>(),
           std::make_shared<net::ObservabilityMiddleware>(metrics, cfg.boolean("http.access_log")),

@@ -41,6 +41,8 @@ void BlockingPool::answer(Responder res, std::string trace_id, std::function<Res
 
 void BlockingPool::join() { impl_->pool.join(); }
 
+bool BlockingPool::running_here() const { return impl_->pool.get_executor().running_in_this_thread(); }
+
 void BlockingSyncRoutes::add_sync(Method method, std::string_view pattern, SyncHandler handler) {
   if (!pool_) return target_.add_sync(method, pattern, std::move(handler));
   target_.add(method, pattern, [pool = pool_, h = std::move(handler)](Request& req, Responder res) {

@@ -21,6 +21,8 @@ class BlockingPool {
   /// throws, 503 with Retry-After if a dependency was unavailable (the store), else 500.
   void answer(Responder res, std::string trace_id, std::function<Response()> work);
   void join();
+  /// True on one of the pool's own threads.
+  bool running_here() const;
 
  private:
   struct Impl;

@@ -13,6 +13,13 @@
 
 namespace tacos::net {
 
+/// Runs `work`, which may wait on the store, where waiting is allowed: on the pool when there is
+/// one and this is not already one of its threads, inline otherwise. `work` must not throw.
+inline void on_store_thread(BlockingPool* pool, std::function<void()> work) {
+  if (!pool || pool->running_here()) return work();
+  pool->submit(std::move(work));
+}
+
 template <typename T>
 void offload(BlockingPool* pool, std::function<Result<T>()> read, Done<T> done) {
   auto run = [read = std::move(read), done = std::move(done)] {
@@ -24,8 +31,7 @@ void offload(BlockingPool* pool, std::function<Result<T>()> read, Done<T> done) 
     }
     done(std::move(r));
   };
-  if (!pool) return run();
-  pool->submit(std::move(run));
+  on_store_thread(pool, std::move(run));
 }
 
 }  // namespace tacos::net

@@ -6,10 +6,11 @@
 
 namespace tacos::net {
 
-void add_ops_routes(Router& router, metrics::Registry& registry, std::function<Status()> ready, BuildInfo build) {
+void add_ops_routes(Router& router, metrics::Registry& registry, std::function<Status()> ready, BuildInfo build,
+                    BlockingPool* ready_pool) {
   router.add_sync(Method::get, "/healthz", [](Request&) { return Response(200, R"({"status":"ok"})"); });
 
-  router.add_sync(Method::get, "/readyz", [ready = std::move(ready)](Request& req) {
+  BlockingSyncRoutes(router, ready_pool).add_sync(Method::get, "/readyz", [ready = std::move(ready)](Request& req) {
     auto st = ready();
     if (!st) return error_response(Error(Errc::unavailable, "not ready: " + st.error().message), req.trace_id);
     return Response(200, R"({"status":"ready"})");

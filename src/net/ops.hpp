@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "net/blocking_pool.hpp"
 #include "net/router.hpp"
 
 namespace tacos::metrics {
@@ -20,6 +21,8 @@ struct BuildInfo {
   std::string build_time;
 };
 
-void add_ops_routes(Router& router, metrics::Registry& registry, std::function<Status()> ready, BuildInfo build);
+/// `ready` may wait on the store: with a pool (a store that waits on the network), /readyz runs it there.
+void add_ops_routes(Router& router, metrics::Registry& registry, std::function<Status()> ready, BuildInfo build,
+                    BlockingPool* ready_pool = nullptr);
 
 }  // namespace tacos::net

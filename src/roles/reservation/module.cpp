@@ -39,16 +39,17 @@ class ReservationModule final : public runtime::Module {
     auto& inventory = env.clients.get<inventory::InventoryClient>();
     auto& queue = env.clients.get<queue::QueueClient>();
     signer_ = std::make_unique<auth::WebhookSigner>(auth::webhook_secret(env.config), env.clock);
+    auto* reads = env.store_blocks ? &env.blocking : nullptr;
     service_ = std::make_unique<ReservationService>(ledger, inventory, queue, env.clients.get<payment::PaymentClient>(),
-                                                    *signer_, env.clock, env.metrics);
+                                                    *signer_, env.clock, env.metrics, reads);
     env.teardown.push("reservation service", [this] {
       service_.reset();
       signer_.reset();
     });
-    local_.bind(*service_, ledger, env.store_blocks ? &env.blocking : nullptr);
+    local_.bind(*service_, ledger, reads);
     auto api = env.store_routes(env.api);
     add_routes(api, *service_);
-    add_stats_route(env.api, inventory, queue, ledger, env.clock);
+    add_stats_route(env.api, inventory, queue, ledger, env.clock, reads);
     add_internal_routes(env.internal, local_);
   }
 

@@ -7,6 +7,7 @@
 #include "common/json_writer.hpp"
 #include "common/log.hpp"
 #include "common/time_format.hpp"
+#include "net/offload.hpp"
 #include "store/seats.hpp"
 
 namespace tacos::reservation {
@@ -90,13 +91,14 @@ std::string reservation_json(const store::Reservation& r) {
 ReservationService::ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory,
                                        queue::QueueClient& queue, payment::PaymentClient& payments,
                                        const auth::WebhookSigner& webhook_signer, const Clock& clock,
-                                       metrics::Registry& metrics)
+                                       metrics::Registry& metrics, net::BlockingPool* reads)
     : ledger_(ledger),
       inventory_(inventory),
       queue_(queue),
       payments_(payments),
       webhook_signer_(webhook_signer),
       clock_(clock),
+      reads_(reads),
       holds_(metrics.counter("tacos_reservation_holds_total", "Holds made")),
       confirmed_(metrics.counter("tacos_reservation_confirmed_total", "Reservations confirmed (sales)")),
       expired_(metrics.counter("tacos_reservation_expired_total", "Holds released by expiry")),
@@ -115,7 +117,14 @@ std::int64_t ReservationService::tickets_of(std::string_view user_id, std::strin
 
 bool ReservationService::answer_replay(const CreateRequest& req, const Done<Created>& done) {
   if (req.idempotency_key.empty()) return false;
-  auto r = ledger_.reservation_by_key(req.user_id, req.idempotency_key);
+  std::optional<store::Reservation> r;
+  try {
+    r = ledger_.reservation_by_key(req.user_id, req.idempotency_key);
+  } catch (const UnavailableError& e) {
+    // Whether this is a replay cannot be told now: the buyer asks again.
+    done(Error(Errc::unavailable, e.what()));
+    return true;
+  }
   if (!r) return false;
   // The key names one request (DESIGN.md §4): the same key with other seats is refused.
   if (!same_request(*r, req)) {
@@ -151,30 +160,42 @@ void ReservationService::create(CreateRequest req, Done<Created> done) {
   // Check the entry token before taking seats, take them, then write the hold and spend the token
   // in one transaction (write_new_hold): a request that loses the race for a seat, or whose write
   // fails, keeps its token and can try again; the store decides which of two racing uses wins.
-  queue_.check_reservation_token(h->req.reservation_token, h->req.event_id, h->req.user_id,
-                                 [this, h](Result<queue::Admission> admission) {
-                                   if (!admission) return h->fail(*this, admission.error());
-                                   h->admission = std::move(*admission);
-                                   take_seats(h);
-                                 });
+  queue_.check_reservation_token(
+      h->req.reservation_token, h->req.event_id, h->req.user_id, [this, h](Result<queue::Admission> admission) {
+        if (!admission) {
+          return net::on_store_thread(reads_, [this, h, e = admission.error()] { h->fail(*this, e); });
+        }
+        h->admission = std::move(*admission);
+        take_seats(h);
+      });
 }
 
 void ReservationService::take_seats(std::shared_ptr<Hold> h) {
   inventory_.hold(inventory::HoldRequest{h->req.event_id, h->req.seat_ids, h->req.quantity},
                   [this, h](Result<inventory::HoldPlan> plan) {
-                    if (!plan) return h->fail(*this, plan.error());
-                    h->plan = std::move(*plan);
-                    if (h->plan.max_tickets_per_user > 0) {
-                      // Checked before the token is spent too, so a fan at the limit keeps it (to
-                      // cancel a hold and come back); the ledger op decides races.
-                      auto have = tickets_of(h->req.user_id, h->req.event_id);
-                      if (have + h->plan.quantity > h->plan.max_tickets_per_user) {
-                        inventory_.undo_hold(h->plan);
-                        return h->fail(*this, ticket_limit_error(h->plan.max_tickets_per_user, have));
-                      }
-                    }
-                    write(h);
+                    net::on_store_thread(reads_, [this, h, plan = std::move(plan)]() mutable { planned(h, plan); });
                   });
+}
+
+void ReservationService::planned(const std::shared_ptr<Hold>& h, Result<inventory::HoldPlan>& plan) {
+  if (!plan) return h->fail(*this, plan.error());
+  h->plan = std::move(*plan);
+  if (h->plan.max_tickets_per_user > 0) {
+    // Checked before the token is spent too, so a fan at the limit keeps it (to cancel a hold and
+    // come back); the ledger op decides races.
+    std::int64_t have = 0;
+    try {
+      have = tickets_of(h->req.user_id, h->req.event_id);
+    } catch (const UnavailableError& e) {
+      inventory_.undo_hold(h->plan);
+      return h->done(Error(Errc::unavailable, e.what()));
+    }
+    if (have + h->plan.quantity > h->plan.max_tickets_per_user) {
+      inventory_.undo_hold(h->plan);
+      return h->fail(*this, ticket_limit_error(h->plan.max_tickets_per_user, have));
+    }
+  }
+  write(h);
 }
 
 void ReservationService::write(std::shared_ptr<Hold> h) {

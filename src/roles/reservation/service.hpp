@@ -17,6 +17,7 @@
 #include "auth/webhook_signer.hpp"
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
+#include "net/blocking_pool.hpp"
 #include "net/http.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/payment/client.hpp"
@@ -43,7 +44,7 @@ class ReservationService {
  public:
   ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory, queue::QueueClient& queue,
                      payment::PaymentClient& payments, const auth::WebhookSigner& webhook_signer, const Clock& clock,
-                     metrics::Registry& metrics);
+                     metrics::Registry& metrics, net::BlockingPool* reads = nullptr);
 
   void create(CreateRequest req, Done<Created> done);
   /// Confirms with an approved payment. PAYMENT_NOT_APPROVED (412) otherwise; RESERVATION_EXPIRED
@@ -93,6 +94,8 @@ class ReservationService {
   void settle_with(const store::PaymentIntent& payment, std::string webhook_id, std::function<void(Status)> done);
   /// Committed HOLD and CONFIRMED tickets of the user for the event (the limit's pre-check).
   std::int64_t tickets_of(std::string_view user_id, std::string_view event_id);
+  /// The inventory's answer to a new hold (on a thread where the store may be read).
+  void planned(const std::shared_ptr<Hold>& h, Result<inventory::HoldPlan>& plan);
 
   static constexpr int kMaxReservationsRead = 100000;
 
@@ -102,6 +105,9 @@ class ReservationService {
   payment::PaymentClient& payments_;
   const auth::WebhookSigner& webhook_signer_;
   const Clock& clock_;
+  // Where the create path reads the store (a key, a buyer's tickets) when an answer from another
+  // role arrives on an I/O thread; null when the store answers from memory (SQLite).
+  net::BlockingPool* reads_;
   metrics::Counter& holds_;
   metrics::Counter& confirmed_;
   metrics::Counter& expired_;

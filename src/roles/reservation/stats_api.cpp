@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time_format.hpp"
+#include "net/offload.hpp"
 
 namespace tacos::reservation {
 
@@ -18,10 +19,10 @@ constexpr std::int64_t kSalesWindowMs = 3 * 3600 * 1000;
 }  // namespace
 
 void add_stats_route(net::Routes& router, inventory::InventoryClient& inventory, queue::QueueClient& queue,
-                     store::Ledger& ledger, const Clock& clock) {
+                     store::Ledger& ledger, const Clock& clock, net::BlockingPool* reads) {
   router.add(
       Method::get, "/api/v1/admin/events/{id}/stats",
-      [&inventory, &queue, &ledger, &clock](Request& req, net::Responder res) {
+      [&inventory, &queue, &ledger, &clock, reads](Request& req, net::Responder res) {
         std::string id(req.param("id"));
         auto trace = req.trace_id;
         inventory.event_info(id, [&, id, trace, res](Result<inventory::EventInfo> info) {
@@ -37,21 +38,30 @@ void add_stats_route(net::Routes& router, inventory::InventoryClient& inventory,
                                                    {"free", c->free},
                                                    {"held", c->held},
                                                    {"sold", c->sold}});
-            queue.stats(id, [&, id, res, out](Result<queue::QueueStats> q) {
+            queue.stats(id, [&, id, trace, res, out](Result<queue::QueueStats> q) {
               (*out)["queue"] = q ? json::parse(queue::to_json(*q)) : json(nullptr);
-              auto a = ledger.activity(id, clock.now_ms() - kSalesWindowMs);
-              (*out)["reservations"] = {{"holds", a.holds},
-                                        {"confirmed", a.confirmed},
-                                        {"cancelled", a.cancelled},
-                                        {"expired", a.expired},
-                                        {"payment_failed", a.payment_failed}};
-              (*out)["payments"] = {{"approved", a.payments_approved}, {"failed", a.payments_failed}};
-              json sales = json::array();
-              for (const auto& m : a.sales) {
-                sales.push_back({{"minute", format_rfc3339(m.start_ms)}, {"seats", m.seats}, {"orders", m.orders}});
-              }
-              (*out)["sales"] = std::move(sales);
-              res.send(Response(200, out->dump()));
+              net::offload<store::Ledger::EventActivity>(
+                  reads,
+                  [&ledger, &clock, id] {
+                    return Result<store::Ledger::EventActivity>(ledger.activity(id, clock.now_ms() - kSalesWindowMs));
+                  },
+                  [trace, res, out](Result<store::Ledger::EventActivity> activity) {
+                    if (!activity) return res.send(net::error_response(activity.error(), trace));
+                    const auto& a = *activity;
+                    (*out)["reservations"] = {{"holds", a.holds},
+                                              {"confirmed", a.confirmed},
+                                              {"cancelled", a.cancelled},
+                                              {"expired", a.expired},
+                                              {"payment_failed", a.payment_failed}};
+                    (*out)["payments"] = {{"approved", a.payments_approved}, {"failed", a.payments_failed}};
+                    json sales = json::array();
+                    for (const auto& m : a.sales) {
+                      sales.push_back(
+                          {{"minute", format_rfc3339(m.start_ms)}, {"seats", m.seats}, {"orders", m.orders}});
+                    }
+                    (*out)["sales"] = std::move(sales);
+                    res.send(Response(200, out->dump()));
+                  });
             });
           });
         });

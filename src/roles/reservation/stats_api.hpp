@@ -5,6 +5,7 @@
 // waiting room from the queue role, through their clients.
 
 #include "common/clock.hpp"
+#include "net/blocking_pool.hpp"
 #include "net/router.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/queue/client.hpp"
@@ -14,6 +15,6 @@ namespace tacos::reservation {
 
 /// `GET /api/v1/admin/events/{id}/stats`.
 void add_stats_route(net::Routes& router, inventory::InventoryClient& inventory, queue::QueueClient& queue,
-                     store::Ledger& ledger, const Clock& clock);
+                     store::Ledger& ledger, const Clock& clock, net::BlockingPool* reads);
 
 }  // namespace tacos::reservation
