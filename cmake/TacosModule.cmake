@@ -1,13 +1,15 @@
-# tacos_module(NAME SOURCES ... DEPS ... [UNIT_TESTS ...] [POSTGRES_TESTS ...])
+# tacos_module(NAME SOURCES ... DEPS ... [UNIT_TESTS ...] [POSTGRES_TESTS ...] [REDIS_TESTS ...])
 #
 # Declares one module of src/ as a static library `tacos_<NAME>` with its sources, its
 # dependencies and its unit tests (each test file becomes one GoogleTest executable labelled
 # `unit`). POSTGRES_TESTS are the same but need a PostgreSQL server: labelled `postgres`, they
 # require the ctest fixture `postgres` (scripts/test-postgres.sh, started once per ctest run) and
-# find it through TACOS_TEST_POSTGRES (tests/support/postgres.hpp). One call per module keeps the
+# find it through TACOS_TEST_POSTGRES (tests/support/postgres.hpp); REDIS_TESTS likewise need the
+# fixture `redis` (scripts/test-redis.sh, TACOS_TEST_REDIS, tests/support/redis.hpp), label
+# `redis`. One call per module keeps the
 # dependency graph readable in one place. The fuzz build (TACOS_FUZZ) declares the libraries only.
 function(tacos_module name)
-  cmake_parse_arguments(M "" "" "SOURCES;DEPS;UNIT_TESTS;POSTGRES_TESTS" ${ARGN})
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;UNIT_TESTS;POSTGRES_TESTS;REDIS_TESTS" ${ARGN})
   set(target tacos_${name})
   add_library(${target} STATIC ${M_SOURCES})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
@@ -16,7 +18,7 @@ function(tacos_module name)
   if(TACOS_FUZZ)
     return()
   endif()
-  foreach(test_src IN LISTS M_UNIT_TESTS M_POSTGRES_TESTS)
+  foreach(test_src IN LISTS M_UNIT_TESTS M_POSTGRES_TESTS M_REDIS_TESTS)
     get_filename_component(test_file ${test_src} NAME_WE)
     set(test_name ${name}_${test_file})  # e.g. queue_service_test: unique across modules
     add_executable(${test_name} ${test_src})
@@ -28,6 +30,11 @@ function(tacos_module name)
     if(test_src IN_LIST M_POSTGRES_TESTS)
       set_tests_properties(${test_name} PROPERTIES LABELS postgres TIMEOUT 120 FIXTURES_REQUIRED postgres
         ENVIRONMENT TACOS_TEST_POSTGRES=${TACOS_TEST_POSTGRES_DIR})
+      continue()
+    endif()
+    if(test_src IN_LIST M_REDIS_TESTS)
+      set_tests_properties(${test_name} PROPERTIES LABELS redis TIMEOUT 120 FIXTURES_REQUIRED redis
+        ENVIRONMENT TACOS_TEST_REDIS=${TACOS_TEST_REDIS_DIR})
       continue()
     endif()
     set_tests_properties(${test_name} PROPERTIES LABELS unit TIMEOUT 120)

@@ -18,14 +18,13 @@ pkgs_build=(
   haproxy  # make cluster and cluster_ftest: in front of each role's replicas, as a Kubernetes Service
   clang-format  # make format-check, run by make test
   libpq-dev postgresql-15  # the PostgreSQL store; tests start their own server (scripts/test-postgres.sh)
+  libhiredis-dev redis-server  # kv.backend=redis; tests start their own server (scripts/test-redis.sh)
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).
 pkgs_web=(nodejs npm chromium)
 # Benchmarks: load generator and the reference servers we compare against in the same run.
 pkgs_bench=(curl wrk nginx-light libbenchmark-dev)
-# Future groups (uncomment and add to `all` when the project needs them):
-# pkgs_services=(redis-server)   # the Redis issue
 
 usage() {
   echo "usage: $0 [build|bench|all]..." >&2
