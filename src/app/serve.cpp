@@ -166,6 +166,13 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
       log::info("migration applied", {log::num("version", m.version), log::str("name", m.name)});
   }
 
+  // Outlives every role that calls it (their teardown runs first).
+  auto redis = open_redis(cfg);
+  if (redis) {
+    log::info("shared state in redis",
+              {log::str("host", cfg.string("kv.redis_host")), log::num("port", cfg.integer("kv.redis_port"))});
+  }
+
   // Declared first, destroyed last: everything below that holds a socket or a timer uses them.
   net::IoPool io(threads);
   // On PostgreSQL the pool also runs the store's reads for the I/O threads (net/offload.hpp), and a
@@ -261,7 +268,9 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
                    clients,
                    teardown,
                    !all_local || options.force_remote,
-                   uses_postgres(cfg)};
+                   uses_postgres(cfg),
+                   redis.get(),
+                   cfg.string("kv.key_prefix")};
 
   int exit_code = 0;
   auto stop_everything = [&] {

@@ -34,6 +34,10 @@ namespace tacos::store {
 class Store;
 }
 
+namespace tacos::kv {
+class Redis;
+}
+
 namespace tacos::runtime {
 
 /// The client interfaces of a process's roles, by type: one implementation each, local or
@@ -98,6 +102,11 @@ struct Env {
   /// The store waits on the network (PostgreSQL): routes that read it register through
   /// store_routes(), so their synchronous handlers run on the blocking pool.
   bool store_blocks = false;
+  /// Shared key-value state (kv.backend = redis): the waiting room and the gateway's rate limits
+  /// and idempotency records of every replica; null with kv.backend = memory. Keys start with
+  /// kv_prefix.
+  kv::Redis* redis = nullptr;
+  std::string kv_prefix;
 
   /// Where a module registers routes whose synchronous handlers read the store.
   net::BlockingSyncRoutes store_routes(net::Routes& target) const {

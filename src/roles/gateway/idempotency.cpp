@@ -52,6 +52,8 @@ std::string scope(const Request& req) {
   return "ip:" + (req.client_ip.empty() ? req.remote_ip : req.client_ip);
 }
 
+}  // namespace
+
 // A response as one string: content type, then each header's name and value, then an empty
 // name, each followed by a NUL (none of them can hold one: the HTTP parser refuses it), then the
 // body, which may hold anything.
@@ -84,8 +86,6 @@ StoredResponse unpack_response(int status, std::string_view packed) {
   r.body = std::string(packed);
   return r;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 

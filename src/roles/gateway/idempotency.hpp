@@ -37,6 +37,10 @@ struct StoredResponse {
   std::string body;
 };
 
+/// A response as one string, as a store keeps it (content type, headers, body), and back.
+std::string pack_response(const net::Response& res);
+StoredResponse unpack_response(int status, std::string_view packed);
+
 class IdempotencyStore {
  public:
   enum class Outcome : std::uint8_t { started, replay, in_flight, mismatch };

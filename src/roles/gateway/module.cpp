@@ -16,6 +16,7 @@
 #include "roles/gateway/http_api.hpp"
 #include "roles/gateway/idempotency.hpp"
 #include "roles/gateway/rate_limit_middleware.hpp"
+#include "roles/gateway/redis_stores.hpp"
 #include "roles/gateway/static_files.hpp"
 #include "store/store.hpp"
 
@@ -71,6 +72,10 @@ constexpr std::array kKeys{
             check_limit},
     KeyDecl{"rate_limit.login_per_username", T::string, "10/m 10",
             "Login attempts per username, from any IP (credential stuffing)", 0, 0, "", false, check_limit},
+    KeyDecl{"rate_limit.refuse_reads_when_down", T::boolean, "false",
+            "kv.backend=redis and Redis unreachable: refuse reads (503) instead of serving them unchecked"},
+    KeyDecl{"rate_limit.refuse_writes_when_down", T::boolean, "true",
+            "kv.backend=redis and Redis unreachable: refuse writes (503) instead of serving them unchecked"},
     KeyDecl{"idempotency.ttl_sec", T::integer, "86400", "How long a POST's response is kept for replay by its key", 60,
             7 * 86400},
     KeyDecl{"idempotency.max_entries", T::integer, "200000",
@@ -130,6 +135,8 @@ RateLimitSettings rate_limit_settings(const config::Config& cfg) {
   RateLimitSettings s;
   s.enabled = cfg.boolean("rate_limit.enabled");
   s.shadow = cfg.boolean("rate_limit.shadow");
+  s.refuse_reads_when_store_down = cfg.boolean("rate_limit.refuse_reads_when_down");
+  s.refuse_writes_when_store_down = cfg.boolean("rate_limit.refuse_writes_when_down");
   s.trusted_proxies = parse_networks(cfg.string("rate_limit.trusted_proxies")).value();  // checked at load
   for (auto k : kLimitKeys) s[k.cls] = Limit::parse(cfg.string(k.key)).value();
   return s;
@@ -222,9 +229,17 @@ class GatewayModule final : public runtime::Module {
                            static_cast<std::uint64_t>(cfg.integer("auth.argon2_mem_kib")) * 1024});
     jwks_ = make_jwks_verifier(env);
     accounts_ = std::make_unique<Accounts>(store.users(), *hasher_, *jwt_, env.clock);
-    rate_limits_ = std::make_unique<MemoryRateLimitStore>();
-    idempotency_ = std::make_unique<MemoryIdempotencyStore>(
-        cfg.integer("idempotency.ttl_sec") * 1000, static_cast<std::size_t>(cfg.integer("idempotency.max_entries")));
+    const auto ttl_ms = cfg.integer("idempotency.ttl_sec") * 1000;
+    if (env.redis) {
+      rate_limits_ = std::make_unique<RedisRateLimitStore>(*env.redis, env.kv_prefix);
+      // A claim outlives any request: the longest call to another role, twice, and a minute.
+      idempotency_ = std::make_unique<RedisIdempotencyStore>(*env.redis, env.kv_prefix, ttl_ms,
+                                                             2 * cfg.integer("internal.request_timeout_ms") + 60'000);
+    } else {
+      rate_limits_ = std::make_unique<MemoryRateLimitStore>();
+      idempotency_ = std::make_unique<MemoryIdempotencyStore>(
+          ttl_ms, static_cast<std::size_t>(cfg.integer("idempotency.max_entries")));
+    }
     env.teardown.push("gateway services", [this] {
       accounts_.reset();
       jwks_.reset();

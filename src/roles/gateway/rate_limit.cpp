@@ -62,16 +62,18 @@ Decision TokenBucket::take(const Limit& limit, std::int64_t now_us) {
     tokens_ = std::min(limit.burst, tokens_ + static_cast<double>(now_us - updated_us_) / 1e6 * limit.rate);
   }
   updated_us_ = std::max(updated_us_, now_us);
+  const bool allowed = tokens_ >= 1;
+  if (allowed) tokens_ -= 1;
+  return decision_of(limit, tokens_, allowed);
+}
+
+Decision decision_of(const Limit& limit, double tokens, bool allowed) {
   Decision d;
   d.limit = static_cast<std::int64_t>(limit.burst);
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-  } else {
-    d.allowed = false;
-    d.retry_after_sec = std::max<std::int64_t>(1, ceil_sec((1 - tokens_) / limit.rate));
-  }
-  d.remaining = static_cast<std::int64_t>(std::floor(tokens_));
-  d.reset_sec = ceil_sec((limit.burst - tokens_) / limit.rate);
+  d.allowed = allowed;
+  if (!allowed) d.retry_after_sec = std::max<std::int64_t>(1, ceil_sec((1 - tokens) / limit.rate));
+  d.remaining = static_cast<std::int64_t>(std::floor(tokens));
+  d.reset_sec = ceil_sec((limit.burst - tokens) / limit.rate);
   return d;
 }
 

@@ -35,6 +35,9 @@ struct Decision {
   std::int64_t retry_after_sec = 0;  // when refused: until a token is back (at least 1)
 };
 
+/// What a bucket that holds `tokens` after a take (or a refusal) tells the caller.
+Decision decision_of(const Limit& limit, double tokens, bool allowed);
+
 /// One bucket's arithmetic, not thread-safe. Tokens accrue continuously (fractions kept), so a
 /// slow rate still lets a patient caller through: no starvation however often it asks.
 class TokenBucket {
@@ -59,13 +62,15 @@ struct BucketTake {
 /// lets the pipeline skip waiting. Thread-safe.
 class RateLimitStore {
  public:
-  /// One decision per bucket taken, in order; the last may be a refusal.
-  using Taken = std::function<void(std::vector<Decision>)>;
+  /// One decision per bucket taken, in order; the last may be a refusal. Errc::unavailable when
+  /// a shared store cannot be reached (the limiter then lets the request through or refuses it,
+  /// as configured).
+  using Taken = std::function<void(Result<std::vector<Decision>>)>;
   virtual ~RateLimitStore() = default;
   /// Takes one token from each bucket in order (a bucket starts full). With `stop_at_refusal`
   /// it stops at the first that refuses, so a refused request does not drain the buckets after
-  /// it (shadow mode takes them all). A store that cannot be reached lets requests through
-  /// (limits are a protection, not the product) and says so in its own metrics and logs.
+  /// it (shadow mode takes them all). `now_us` is the caller's steady clock; a store shared by
+  /// processes keeps time by its own clock instead.
   virtual void take(const std::vector<BucketTake>& buckets, std::int64_t now_us, bool stop_at_refusal, Taken done) = 0;
   /// True when take() always calls back before returning.
   virtual bool immediate() const { return false; }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_reader.hpp"
+#include "common/log.hpp"
 #include "common/metrics.hpp"
 
 namespace tacos::gateway {
@@ -79,6 +80,11 @@ RateLimiter::RateLimiter(RateLimitSettings settings, RateLimitStore& store, cons
                     &metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "rejected"}}),
                     &metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "shadow_rejected"}})};
   }
+  constexpr std::string_view kDown = "tacos_rate_limit_store_down_total";
+  constexpr std::string_view kDownHelp =
+      "Requests whose rate limits could not be checked (shared store down), by outcome";
+  store_down_allowed_ = &metrics.counter(kDown, kDownHelp, {{"outcome", "allowed"}});
+  store_down_refused_ = &metrics.counter(kDown, kDownHelp, {{"outcome", "refused"}});
 }
 
 void RateLimiter::add(std::vector<LimitClass>& classes, std::vector<BucketTake>& buckets, LimitClass c,
@@ -150,6 +156,21 @@ std::optional<Response> RateLimiter::judge(Request& req, const std::vector<Limit
   return std::nullopt;
 }
 
+std::optional<Response> RateLimiter::store_down(const Request& req, const Error& e) {
+  const bool write = is_write(req.method);
+  if (!(write ? s_.refuse_writes_when_store_down : s_.refuse_reads_when_store_down)) {
+    store_down_allowed_->inc();
+    return std::nullopt;
+  }
+  store_down_refused_->inc();
+  log::warn("rate limits cannot be checked: refusing",
+            {log::str("error", e.message), log::str("trace_id", req.trace_id)});
+  auto res = net::error_response(Error(Errc::unavailable, "rate limits cannot be checked right now: try again shortly"),
+                                 req.trace_id);
+  res.set_header("retry-after", "1");
+  return res;
+}
+
 void RateLimiter::check(Request& req, Stage stage, Decided done) {
   if (stage == Stage::before_auth) {
     req.client_ip =
@@ -161,10 +182,12 @@ void RateLimiter::check(Request& req, Stage stage, Decided done) {
   plan(req, stage, classes, buckets);
   if (buckets.empty()) return done(std::nullopt);
   // In shadow mode a refusal lets the request on, so every bucket is taken.
-  store_.take(buckets, clock_.steady_us(), !s_.shadow,
-              [this, &req, classes = std::move(classes), done = std::move(done)](std::vector<Decision> decisions) {
-                done(judge(req, classes, decisions));
-              });
+  store_.take(
+      buckets, clock_.steady_us(), !s_.shadow,
+      [this, &req, classes = std::move(classes), done = std::move(done)](Result<std::vector<Decision>> decisions) {
+        if (decisions) return done(judge(req, classes, *decisions));
+        done(store_down(req, decisions.error()));
+      });
 }
 
 std::optional<Response> RateLimitStep::before(Request& req) {

@@ -35,6 +35,9 @@ enum class LimitClass : std::uint8_t { ip, auth_ip, login_user, user, queue_poll
 struct RateLimitSettings {
   bool enabled = true;
   bool shadow = false;
+  // A shared store that cannot be reached: reads go on unchecked, writes are refused (503).
+  bool refuse_reads_when_store_down = false;
+  bool refuse_writes_when_store_down = true;
   std::vector<IpNet> trusted_proxies;
   std::array<Limit, static_cast<std::size_t>(LimitClass::kCount)> limits{};
   Limit& operator[](LimitClass c) { return limits[static_cast<std::size_t>(c)]; }
@@ -63,6 +66,8 @@ class RateLimiter {
   /// shadow mode) becomes the 429 answer.
   std::optional<net::Response> judge(net::Request& req, const std::vector<LimitClass>& classes,
                                      const std::vector<Decision>& decisions);
+  /// The answer when the store cannot be reached: nothing (go on) or 503, as configured.
+  std::optional<net::Response> store_down(const net::Request& req, const Error& e);
   void add(std::vector<LimitClass>& classes, std::vector<BucketTake>& buckets, LimitClass c,
            std::string_view who) const;
 
@@ -75,6 +80,8 @@ class RateLimiter {
     metrics::Counter* shadow_rejected;
   };
   std::array<Outcomes, static_cast<std::size_t>(LimitClass::kCount)> counters_{};
+  metrics::Counter* store_down_allowed_ = nullptr;
+  metrics::Counter* store_down_refused_ = nullptr;
 };
 
 /// A RateLimiter stage as a pipeline step: synchronous over an immediate store.

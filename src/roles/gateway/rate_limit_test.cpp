@@ -245,12 +245,14 @@ TEST_F(LimiterFixture, DisabledLimitsStillFindTheClientAddress) {
 class DeferredStore final : public RateLimitStore {
  public:
   void take(const std::vector<BucketTake>& buckets, std::int64_t now_us, bool stop_at_refusal, Taken done) override {
+    if (down) return done(Error(Errc::unavailable, "store down"));
     pending.push_back([this, buckets, now_us, stop_at_refusal, done = std::move(done)] {
       memory.take(buckets, now_us, stop_at_refusal, done);
     });
   }
   MemoryRateLimitStore memory;
   std::vector<std::function<void()>> pending;
+  bool down = false;
 };
 
 TEST_F(LimiterFixture, AStoreAcrossTheNetworkMakesTheStepWait) {
@@ -294,6 +296,30 @@ TEST_F(LimiterFixture, ARefusalDoesNotDrainTheBucketsAfterIt) {
   EXPECT_TRUE(store.take_one("auth_ip:203.0.113.1", s[LimitClass::auth_ip], clock.steady_us()).allowed)
       << "the refused request left the second auth token";
   EXPECT_FALSE(store.take_one("auth_ip:203.0.113.1", s[LimitClass::auth_ip], clock.steady_us()).allowed);
+}
+
+TEST_F(LimiterFixture, AStoreThatIsDownLetsReadsThroughAndRefusesWritesAsConfigured) {
+  DeferredStore remote;
+  remote.down = true;
+  auto answer_to = [&](RateLimitSettings s, net::Method method) {
+    RateLimiter limiter(s, remote, clock, registry);
+    auto req = request("/api/v1/reservations");
+    req.method = method;
+    std::optional<net::Response> out;
+    limiter.check(req, RateLimiter::Stage::before_auth, [&out](std::optional<net::Response> r) { out = std::move(r); });
+    return out;
+  };
+  EXPECT_FALSE(answer_to(settings(), net::Method::get).has_value()) << "reads go on unchecked by default";
+  auto write = answer_to(settings(), net::Method::post);
+  ASSERT_TRUE(write.has_value()) << "writes are refused by default";
+  EXPECT_EQ(write->status, 503);
+  EXPECT_EQ(write->header("retry-after"), "1");
+  auto s = settings();
+  s.refuse_reads_when_store_down = true;
+  s.refuse_writes_when_store_down = false;
+  EXPECT_EQ(answer_to(s, net::Method::get)->status, 503);
+  EXPECT_FALSE(answer_to(s, net::Method::post).has_value());
+  EXPECT_NE(metric_text().find(R"(tacos_rate_limit_store_down_total{outcome="refused"} 2)"), std::string::npos);
 }
 
 }  // namespace
