@@ -973,8 +973,9 @@ TEST(TicketingRestartFTest, HoldsExpireAfterAKill9WithNoJobRows) {
   expect_invariants(third);
 }
 
-// The gateway's idempotency memory does not survive a restart; the reservation role keeps every
-// key with its reservation, so the same answers must come from the store.
+// The gateway's idempotency memory does not survive a restart (nor, with kv.backend=redis, a Redis
+// that lost its data: each restart below gets a key prefix of its own); the reservation role keeps
+// every key with its reservation, so the same answers must come from the store.
 TEST(IdempotencyAfterRestartFTest, TheStoreAnswersKeysTheGatewayForgot) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -997,7 +998,9 @@ TEST(IdempotencyAfterRestartFTest, TheStoreAnswersKeysTheGatewayForgot) {
   // Each check below runs on a freshly restarted server, so the gateway has not seen the key.
   auto check = [&](const char* what, auto&& body_fn) {
     SCOPED_TRACE(what);
-    ServerProcess server(base_env(), {}, data);
+    auto env = base_env();
+    env["TACOS_KV_KEY_PREFIX"] = unique_name("forgotten") + ":";
+    ServerProcess server(env, {}, data);
     server.start();
     Shop shop(server);
     body_fn(shop);

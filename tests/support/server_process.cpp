@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "support/postgres.hpp"
+#include "support/redis.hpp"
 
 namespace tacos::test {
 
@@ -74,6 +75,22 @@ void use_postgres(std::map<std::string, std::string>& env, const std::string& da
   if (migrated.exit_code != 0) throw std::runtime_error("tacos migrate failed:\n" + migrated.output);
 }
 
+// TACOS_TEST_KV=redis (with TACOS_TEST_STORE=postgres in ctest's *_postgres runs): shared state in
+// the run's Redis, under a key prefix of this data directory's own, so a restart with the same
+// directory finds it again, as it finds its database.
+void use_redis(std::map<std::string, std::string>& env, const std::string& data_dir) {
+  const char* kv = std::getenv("TACOS_TEST_KV");
+  if (!kv || std::string_view(kv) != "redis") return;
+  auto server = redis_server();
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "f_%016zx:", std::hash<std::string>{}(data_dir));
+  env["TACOS_KV_BACKEND"] = "redis";
+  env["TACOS_KV_REDIS_HOST"] = "127.0.0.1";
+  env["TACOS_KV_REDIS_PORT"] = std::to_string(server.port);
+  env["TACOS_KV_REDIS_PASSWORD"] = server.password;
+  env.emplace("TACOS_KV_KEY_PREFIX", prefix);  // unless the test chose one
+}
+
 }  // namespace
 
 ServerProcess::ServerProcess(std::map<std::string, std::string> env, std::vector<std::string> args,
@@ -111,6 +128,7 @@ void ServerProcess::start() {
   auto env = env_;
   env["TACOS_STORE_DATA_DIR"] = data_dir_;
   use_postgres(env, data_dir_);
+  use_redis(env, data_dir_);
   if (auto url = env.find("TACOS_STORE_POSTGRES_URL"); url != env.end()) postgres_url_ = url->second;
   env["TACOS_HTTP_PORT_FILE"] = port_file_;
   env["TACOS_INTERNAL_PORT_FILE"] = internal_port_file_;
