@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Traffic Tacos as a cluster on one machine: a PostgreSQL server, every role in processes of its
-# own (replicated), and HAProxy in front of each role's replicas as a Kubernetes Service would be.
+# Traffic Tacos as a cluster on one machine: a PostgreSQL server, a Redis server (the gateways'
+# shared rate limits and idempotency records), every role in processes of its own (replicated),
+# and HAProxy in front of each role's replicas as a Kubernetes Service would be.
 #
 #   scripts/cluster.sh run DIR    up, then wait; Ctrl-C stops everything (make cluster)
 #   scripts/cluster.sh up DIR     start everything, return once the public port serves
-#   scripts/cluster.sh down DIR   stop what `up` started (processes, HAProxy, PostgreSQL)
+#   scripts/cluster.sh down DIR   stop what `up` started (processes, HAProxy, PostgreSQL, Redis)
 #
 # DIR holds the generated secrets, HAProxy's configuration, one log per process (DIR/logs) and
 # the pid and port files (DIR/run), and PostgreSQL's data (DIR/postgres, loopback only, a free
-# port), deleted by `down`: every `up` starts from an empty, migrated database.
+# port), deleted by `down`: every `up` starts from an empty, migrated database. Redis (DIR/redis:
+# its port and password) keeps nothing on disk.
 #
 # Environment:
 #   TACOS_BIN           the binary (default build/release/src/app/tacos)
@@ -87,6 +89,9 @@ write_env() {
     echo "TACOS_STORE_BACKEND=postgres"
     echo "TACOS_STORE_POSTGRES_URL=${conninfo/dbname=postgres/dbname=tacos}"
     echo "TACOS_STORE_POSTGRES_PASSWORD_FILE=$dir/pg/password"
+    echo "TACOS_KV_BACKEND=redis"
+    echo "TACOS_KV_REDIS_PORT=$(cat "$dir/redis/port")"
+    echo "TACOS_KV_REDIS_PASSWORD_FILE=$dir/redis/password"
     echo "TACOS_INTERNAL_SERVICE_SECRET=$(secret)"
     echo "TACOS_AUTH_JWT_SECRET=$(secret)"
     echo "TACOS_PAYMENT_WEBHOOK_SECRET=$(secret)"
@@ -174,6 +179,7 @@ up() {
   rm -rf "$dir/run" # left by a cluster that was not stopped with down
   mkdir -p "$dir/logs" "$dir/run" "$dir/data"
   TACOS_PG_DATA_ROOT="$dir/postgres" "$root/scripts/test-postgres.sh" start "$dir/pg" >/dev/null
+  "$root/scripts/test-redis.sh" start "$dir/redis" >/dev/null
   write_env
   create_database
   write_haproxy
@@ -202,6 +208,7 @@ down() {
     rm -f "$f"
   done
   if [[ -e "$dir/pg/datadir" ]]; then "$root/scripts/test-postgres.sh" stop "$dir/pg" >/dev/null || true; fi
+  if [[ -e "$dir/redis/datadir" ]]; then "$root/scripts/test-redis.sh" stop "$dir/redis" >/dev/null || true; fi
 }
 
 case "$cmd" in

@@ -27,6 +27,7 @@
 #include "support/api_checks.hpp"
 #include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -108,7 +109,12 @@ class Cluster : public ::testing::Test {
                                                << "\n"
                                                   "argon2_ops = 1\n"
                                                   "argon2_mem_kib = 64\n"
-                                                  "[rate_limit]\nenabled = false\n"
+                                                  // Limits far above what the races ask, but for
+                                                  // logins per username: the shared-bucket test.
+                                                  "[rate_limit]\nenabled = true\n"
+                                                  "per_ip = 1000000/s 1000000\nper_user = 1000000/s 1000000\n"
+                                                  "writes = 1000000/s 1000000\nauth_per_ip = 1000000/s 1000000\n"
+                                                  "queue_poll = 1000000/s 1000000\nlogin_per_username = 3/m 3\n"
                                                   "[queue]\ntick_ms = 10\n"
                                                   "[worker]\nlease_ms = 2000\n"
                                                   "[payment]\nsettle_after_ms = 100\n"
@@ -139,14 +145,18 @@ class Cluster : public ::testing::Test {
   // scripts/cluster.sh with this suite's ports, binary and config; its output goes to cluster.out.
   static int cluster(const std::string& cmd) {
     auto d = dir_->path();
-    std::string line = "env -u TACOS_TEST_POSTGRES -u TACOS_TEST_STORE -u TACOS_TEST_FORCE_REMOTE TACOS_BIN='" +
-                       std::string(TACOS_BINARY) + "' CLUSTER_CONFIG='" + d +
-                       "/tacos.ini' CLUSTER_PORT=" + std::to_string(base_) +
-                       " CLUSTER_BASE_PORT=" + std::to_string(base_) + " '" + TACOS_SOURCE_DIR +
-                       "/scripts/cluster.sh' " + cmd + " '" + d + "/cluster' >>'" + d + "/cluster.out' 2>&1";
+    std::string line =
+        "env -u TACOS_TEST_POSTGRES -u TACOS_TEST_STORE -u TACOS_TEST_FORCE_REMOTE -u TACOS_TEST_KV -u "
+        "TACOS_TEST_REDIS "
+        "TACOS_BIN='" +
+        std::string(TACOS_BINARY) + "' CLUSTER_CONFIG='" + d + "/tacos.ini' CLUSTER_PORT=" + std::to_string(base_) +
+        " CLUSTER_BASE_PORT=" + std::to_string(base_) + " '" + TACOS_SOURCE_DIR + "/scripts/cluster.sh' " + cmd + " '" +
+        d + "/cluster' >>'" + d + "/cluster.out' 2>&1";
     return std::system(line.c_str());
   }
   static std::uint16_t port() { return static_cast<std::uint16_t>(base_); }
+  /// Gateway replica i's own public port (scripts/cluster.sh: base + 20 + 10 * 5 + i), not HAProxy's.
+  static std::uint16_t gateway_port(int i) { return static_cast<std::uint16_t>(base_ + 70 + i); }
   static std::unique_ptr<net::HttpClient> client() {
     auto c = std::make_unique<net::HttpClient>("127.0.0.1", port());
     c->set_timeout(15s);
@@ -300,6 +310,86 @@ TEST_F(Cluster, AReservationAndAWorkerReplicaKilledMidBurstLoseNothing) {
   auto counts = wait_event_counts(*c, event, [](const EventCounts& e) { return e.sold == 50 && e.held == 0; });
   EXPECT_EQ(counts.sold, 50);
   expect_invariants(*c, *admin_, "after a reservation and a worker replica died mid-burst");
+}
+
+TEST_F(Cluster, TwoGatewaysShareOneIdempotencyKeyAndOneRateLimitBucket) {
+  // The same registration with one key, sent at once to each gateway replica directly: one runs,
+  // the other is told it is in flight or gets the replay; a second run would be USERNAME_TAKEN.
+  const auto name = unique_name("twogw");
+  const auto body = json{{"username", name}, {"password", "s3cret-pass"}, {"email", name + "@example.com"}}.dump();
+  const std::vector<net::Header> key{{"idempotency-key", unique_name("key")}};
+  std::vector<net::ClientResponse> answers(2);
+  std::latch go(2);
+  auto errors = run_threads(2, [&](int i) {
+    net::HttpClient c("127.0.0.1", gateway_port(i + 1));
+    go.arrive_and_wait();
+    answers[static_cast<std::size_t>(i)] = c.post("/api/v1/auth/register", body, key);
+  });
+  for (const auto& e : errors) ADD_FAILURE() << e;
+  int ran = 0;
+  for (const auto& a : answers) {
+    if (a.status == 201 && a.header("idempotent-replayed").empty()) {
+      ++ran;
+    } else if (a.status == 201) {
+      EXPECT_EQ(a.header("idempotent-replayed"), "true");
+    } else {
+      expect_error(a, 409, "IDEMPOTENCY_KEY_IN_USE");
+    }
+  }
+  EXPECT_EQ(ran, 1) << answers[0].status << " " << answers[0].body << " / " << answers[1].status << " "
+                    << answers[1].body;
+  for (int i = 1; i <= 2; ++i) {
+    net::HttpClient c("127.0.0.1", gateway_port(i));
+    auto later = c.post("/api/v1/auth/register", body, key);
+    EXPECT_EQ(later.status, 201) << later.body;
+    EXPECT_EQ(later.header("idempotent-replayed"), "true") << "gateway " << i << " knows the other's answer";
+  }
+
+  // Logins per username (3 a minute), alternating between the gateways: the fourth is refused,
+  // whichever gateway it reaches.
+  const auto login_body = json{{"username", name}, {"password", "wrong-password"}}.dump();
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    net::HttpClient c("127.0.0.1", gateway_port(attempt % 2 + 1));
+    auto r = c.post("/api/v1/auth/login", login_body, {{"idempotency-key", unique_name("login")}});
+    if (attempt < 3) {
+      EXPECT_EQ(r.status, 401) << attempt << ": " << r.body;
+    } else {
+      expect_error(r, 429, "RATE_LIMITED");
+      EXPECT_FALSE(r.header("retry-after").empty());
+    }
+  }
+}
+
+TEST_F(Cluster, ARedisThatStopsAnsweringRefusesWritesWith503WhileReadsGoOnThenARestartLosesNothingDurable) {
+  const auto redis_dir = read_file(dir_->path() + "/cluster/redis/datadir");
+  const auto redis_pid =
+      static_cast<pid_t>(std::stol(read_file(redis_dir.substr(0, redis_dir.find('\n')) + "/redis.pid")));
+  auto c = client();
+  c->set_timeout(5s);
+  auto sign_up = [&] {
+    auto name = unique_name("redisfan");
+    return c->post("/api/v1/auth/register",
+                   json{{"username", name}, {"password", "s3cret-pass"}, {"email", name + "@example.com"}}.dump());
+  };
+  ASSERT_EQ(sign_up().status, 201);
+  ::kill(redis_pid, SIGSTOP);  // up, but answering nothing: every call waits for its deadline
+  auto t0 = SteadyClock::now();
+  auto refused = sign_up();
+  auto waited = SteadyClock::now() - t0;
+  expect_error(refused, 503, "UNAVAILABLE");
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  EXPECT_LT(waited, 3s) << "a write waits for kv.redis_timeout_ms, not for Redis";
+  auto read = c->get("/api/v1/events");
+  EXPECT_EQ(read.status, 200) << "reads go on without their rate limits: " << read.body;
+  ::kill(redis_pid, SIGCONT);
+  EXPECT_TRUE(eventually(10'000, [&] { return sign_up().status == 201; })) << "writes work again once Redis answers";
+
+  // Restarted empty (a failover to a replica that had nothing): scripts load again, buckets and
+  // records start over, and what the store holds is untouched.
+  auto restart = std::string(TACOS_SOURCE_DIR) + "/scripts/test-redis.sh restart '" + dir_->path() + "/cluster/redis'";
+  ASSERT_EQ(std::system(restart.c_str()), 0);
+  EXPECT_TRUE(eventually(10'000, [&] { return sign_up().status == 201; })) << "writes work again after the restart";
+  expect_invariants(*c, *admin_, "after Redis stopped answering and restarted empty");
 }
 
 TEST_F(Cluster, APostgresRestartIsA503WithRetryAfterAndTheClusterRecovers) {
