@@ -52,6 +52,8 @@ bool journaled(PlaceState s) {
   return s == PlaceState::ready || s == PlaceState::entered || s == PlaceState::left || s == PlaceState::abandoned ||
          s == PlaceState::lapsed;
 }
+}  // namespace
+
 Error place_gone(PlaceState s) {
   switch (s) {
     case PlaceState::left:
@@ -66,7 +68,6 @@ Error place_gone(PlaceState s) {
       return Error(Errc::internal, "unexpected place state");
   }
 }
-}  // namespace
 
 WaitingRoom::WaitingRoom(WaitingRoomSettings settings, std::int64_t sale_starts_at_ms, std::int64_t created_ms,
                          std::uint64_t shuffle_seed)

@@ -123,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void stop() {
+    stopping_ = true;
     fail("the client is shutting down");
     state_ = State::stopped;
     retry_.cancel();
@@ -206,9 +207,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void fail(const std::string& why) {
     if (state_ == State::stopped || state_ == State::down) return;
-    if (state_ == State::ready || state_ == State::connecting) {
-      log::warn("redis connection lost", {log::str("error", why)});
-    }
+    if (!stopping_) log::warn("redis connection lost", {log::str("error", why)});
     down_reason_ = why;
     state_ = State::down;
     writing_ = false;
@@ -241,6 +240,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string down_reason_ = "not connected yet";
   Clock::time_point connecting_since_;
   int backoff_ms_ = 0;
+  bool stopping_ = false;
   std::uint64_t generation_ = 0;  // one per connection attempt: handlers of an earlier socket do nothing
   std::string out_;
   bool writing_ = false;

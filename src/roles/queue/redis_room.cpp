@@ -1,0 +1,448 @@
+#include "roles/queue/redis_room.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "roles/queue/service.hpp"
+
+namespace tacos::queue {
+
+using domain::PlaceState;
+using domain::Ticket;
+
+namespace {
+
+// Shared by every script: the keys, the settings (ARGV[1..9], which make the room if it is
+// missing), and the steps several scripts take. Each script's own arguments start at ARGV[10].
+constexpr const char* kPrelude = R"lua(
+local meta, users, st, pst, seen, gone, dl, preseq, lease =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local function num(k) return tonumber(redis.call('HGET', meta, k) or '0') end
+local function incr(k, by) return redis.call('HINCRBY', meta, k, by or 1) end
+if redis.call('EXISTS', meta) == 0 then
+  redis.call('HSET', meta, 'sale_start', ARGV[1], 'created', ARGV[2], 'rate', ARGV[3], 'cap', ARGV[4],
+    'abandon', ARGV[5], 'entry', ARGV[6], 'reservation', ARGV[7], 'buyer', ARGV[8], 'seed', ARGV[9],
+    'last_tick', ARGV[2], 'budget', 0)
+end
+local function parse(t) return string.sub(t, 1, 1), tonumber(string.sub(t, 2)) end
+-- A pre-queue ticket before the opening: its index; else nil.
+local function pre_open(t)
+  local kind, i = parse(t)
+  if kind == 'p' and i ~= nil and num('open') == 0 and i >= 0 and i < num('pre') then return i end
+  return nil
+end
+-- The seq of a ticket, or nil (no such place; a pre-queue ticket before the opening).
+local function seq_of(t)
+  local kind, i = parse(t)
+  if i == nil then return nil end
+  if kind == 's' then
+    if i >= 1 and i <= num('seq') then return i end
+    return nil
+  end
+  if kind ~= 'p' then return nil end
+  local s = redis.call('HGET', preseq, i)
+  return s and tonumber(s)
+end
+local function state(s) return redis.call('HGET', st, s) or 'w' end
+-- A waiting place leaves the line: it stops counting in the positions of those behind it.
+local function depart(s, to)
+  redis.call('HSET', st, s, to)
+  redis.call('ZREM', seen, s)
+  if s > num('serving') then redis.call('ZADD', gone, s, s) end
+  incr('waiting', -1)
+end
+-- An active buyer (ready, entered or buying) stops being one: a slot of the cap is free.
+local function release(s, to)
+  redis.call('HSET', st, s, to)
+  redis.call('ZREM', dl, 'r' .. s, 'e' .. s, 'c' .. s)
+  incr('active', -1)
+end
+-- The opening: the pre-queue, shuffled (Fisher-Yates, Park-Miller from the room's seed), takes
+-- seqs 1..P ahead of every later arrival; refreshing early gives no edge.
+local function open_sale(now)
+  redis.call('HSET', meta, 'open', 1, 'opened_at', now, 'last_tick', now)
+  local n = num('pre')
+  local order = {}
+  for i = 1, n do order[i] = i - 1 end
+  local x = num('seed')
+  for i = n, 2, -1 do
+    x = (x * 16807) % 2147483647
+    local j = (x % i) + 1
+    order[i], order[j] = order[j], order[i]
+  end
+  for k = 1, n do
+    local p = order[k]
+    local s = incr('seq')
+    redis.call('HSET', preseq, p, s)
+    local was = redis.call('HGET', pst, p)
+    if was then
+      redis.call('HSET', st, s, was)
+      redis.call('ZADD', gone, s, s)
+    else
+      local at = redis.call('ZSCORE', seen, 'p' .. p) or now
+      redis.call('ZREM', seen, 'p' .. p)
+      redis.call('ZADD', seen, at, s)
+      incr('waiting')
+    end
+  end
+  redis.call('HSET', meta, 'pre_queue', 0)
+  redis.call('DEL', pst)
+end
+local function open_if_due(now)
+  if num('open') == 0 and now >= num('sale_start') then open_sale(now) end
+end
+)lua";
+
+kv::Script script(const char* body) { return kv::Script(std::string(kPrelude) + body); }
+
+// ARGV[10] user key, ARGV[11] now. Returns {ticket, existing (0|1)}.
+const kv::Script kJoin = script(R"lua(
+local user, now = ARGV[10], tonumber(ARGV[11])
+open_if_due(now)
+local t = redis.call('HGET', users, user)
+if t then
+  local i = pre_open(t)
+  if i then
+    if not redis.call('HGET', pst, i) then
+      redis.call('ZADD', seen, 'XX', now, t)
+      return {t, 1}
+    end
+  else
+    local s = seq_of(t)
+    local was = s and state(s)
+    if was == 'w' then redis.call('ZADD', seen, 'XX', now, s) end
+    if was == 'w' or was == 'r' or was == 'e' then return {t, 1} end
+  end
+end
+if num('open') == 0 then
+  t = 'p' .. (incr('pre') - 1)
+  incr('pre_queue')
+  redis.call('ZADD', seen, now, t)
+else
+  local s = incr('seq')
+  t = 's' .. s
+  incr('waiting')
+  redis.call('ZADD', seen, now, s)
+end
+redis.call('HSET', users, user, t)
+incr('joined_total')
+return {t, 0}
+)lua");
+
+// ARGV[10] ticket, ARGV[11] now. Returns {} (no such place), {state} or {'w', position}.
+const kv::Script kPoll = script(R"lua(
+local t, now = ARGV[10], tonumber(ARGV[11])
+local i = pre_open(t)
+if i then
+  local was = redis.call('HGET', pst, i)
+  if was then return {was} end
+  redis.call('ZADD', seen, 'XX', now, t)
+  return {'w'}
+end
+local s = seq_of(t)
+if not s then return {} end
+local was = state(s)
+if was ~= 'w' then return {was} end
+redis.call('ZADD', seen, 'XX', now, s)
+local serving = num('serving')
+return {'w', s - serving - 1 - redis.call('ZCOUNT', gone, serving + 1, s - 1)}
+)lua");
+
+// ARGV[10] ticket, ARGV[11] now. Returns the state found ('' no such place, 'p' before the
+// opening); ready becomes entered.
+const kv::Script kEnter = script(R"lua(
+local t, now = ARGV[10], tonumber(ARGV[11])
+if pre_open(t) then return 'p' end
+local s = seq_of(t)
+if not s then return '' end
+local was = state(s)
+if was == 'w' then redis.call('ZADD', seen, 'XX', now, s) end
+if was == 'r' then
+  redis.call('HSET', st, s, 'e')
+  redis.call('ZREM', dl, 'r' .. s)
+  redis.call('ZADD', dl, now + num('reservation'), 'e' .. s)
+end
+return was
+)lua");
+
+// ARGV[10] ticket, ARGV[11] now. Returns the state found; entered becomes consumed (buying).
+const kv::Script kConsume = script(R"lua(
+local t, now = ARGV[10], tonumber(ARGV[11])
+local s = seq_of(t)
+if not s then return '' end
+local was = state(s)
+if was == 'e' then
+  redis.call('HSET', st, s, 'c')
+  redis.call('ZREM', dl, 'e' .. s)
+  redis.call('ZADD', dl, now + num('buyer'), 'c' .. s)
+end
+return was
+)lua");
+
+// ARGV[10] ticket. An active buyer is finished.
+const kv::Script kFinish = script(R"lua(
+local s = seq_of(ARGV[10])
+if not s then return '' end
+local was = state(s)
+if was == 'r' or was == 'e' or was == 'c' then
+  release(s, 'f')
+  incr('finished_total')
+end
+return was
+)lua");
+
+// ARGV[10] ticket. Leaves the line, or gives up an admission not yet used; buyers stay.
+const kv::Script kLeave = script(R"lua(
+local t = ARGV[10]
+local i = pre_open(t)
+if i then
+  if not redis.call('HGET', pst, i) then
+    redis.call('HSET', pst, i, 'l')
+    redis.call('ZREM', seen, t)
+    incr('pre_queue', -1)
+    incr('left_total')
+  end
+  return 1
+end
+local s = seq_of(t)
+if not s then return 0 end
+local was = state(s)
+if was == 'w' then
+  depart(s, 'l')
+  incr('left_total')
+elseif was == 'r' or was == 'e' then
+  release(s, 'l')
+  incr('left_total')
+end
+return 1
+)lua");
+
+// ARGV[10] owner, ARGV[11] now, ARGV[12] lease (ms). Returns 0 when another replica ticks.
+const kv::Script kTick = script(R"lua(
+local owner, now = ARGV[10], tonumber(ARGV[11])
+local holder = redis.call('GET', lease)
+if holder and holder ~= owner then return 0 end
+redis.call('SET', lease, owner, 'PX', ARGV[12])
+open_if_due(now)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. (now - num('abandon')), 'LIMIT', 0, 1000)) do
+  if string.sub(m, 1, 1) == 'p' then
+    redis.call('HSET', pst, string.sub(m, 2), 'a')
+    redis.call('ZREM', seen, m)
+    incr('pre_queue', -1)
+  else
+    depart(tonumber(m), 'a')
+  end
+  incr('abandoned_total')
+end
+if num('open') == 0 then
+  redis.call('HSET', meta, 'last_tick', now)
+  return 1
+end
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', now, 'LIMIT', 0, 1000)) do
+  local s = tonumber(string.sub(m, 2))
+  if string.sub(m, 1, 1) == 'c' then
+    release(s, 'f')
+    incr('finished_total')
+  else
+    release(s, 'x')
+    incr('lapsed_total')
+  end
+end
+local rate, cap = tonumber(redis.call('HGET', meta, 'rate')), num('cap')
+local dt = math.max(0, now - num('last_tick')) / 1000
+local budget = math.min(tonumber(redis.call('HGET', meta, 'budget') or '0') + rate * dt, math.max(1, rate))
+local serving, seq, active, admitted = num('serving'), num('seq'), num('active'), 0
+while budget >= 1 and active < cap and serving < seq do
+  serving = serving + 1
+  if redis.call('HEXISTS', st, serving) == 0 then
+    redis.call('HSET', st, serving, 'r')
+    redis.call('ZREM', seen, serving)
+    redis.call('ZADD', dl, now + num('entry'), 'r' .. serving)
+    budget = budget - 1
+    active = active + 1
+    admitted = admitted + 1
+  end
+end
+if admitted > 0 then
+  incr('admitted_total', admitted)
+  incr('waiting', -admitted)
+end
+if num('waiting') == 0 or active >= cap then budget = math.min(budget, 1) end
+redis.call('HSET', meta, 'serving', serving, 'active', active, 'last_tick', now,
+  'budget', string.format('%.17g', budget))
+redis.call('ZREMRANGEBYSCORE', gone, '-inf', serving)
+return 1
+)lua");
+
+const kv::Script kStats = script("return redis.call('HGETALL', meta)");
+
+// ARGV[10] rate ('' keeps it), ARGV[11] cap ('' keeps it).
+const kv::Script kConfigure = script(R"lua(
+if ARGV[10] ~= '' then redis.call('HSET', meta, 'rate', ARGV[10]) end
+if ARGV[11] ~= '' then redis.call('HSET', meta, 'cap', ARGV[11]) end
+return 1
+)lua");
+
+std::optional<PlaceState> state_of(std::string_view letter) {
+  if (letter.size() != 1) return std::nullopt;
+  switch (letter[0]) {
+    case 'w':
+      return PlaceState::waiting;
+    case 'r':
+      return PlaceState::ready;
+    case 'e':
+      return PlaceState::entered;
+    case 'c':
+      return PlaceState::consumed;
+    case 'f':
+      return PlaceState::finished;
+    case 'l':
+      return PlaceState::left;
+    case 'a':
+      return PlaceState::abandoned;
+    case 'x':
+      return PlaceState::lapsed;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+Error unexpected(const kv::Reply& r) {
+  return Error(Errc::unavailable, "redis: unexpected reply from the waiting room" + (r.is_error() ? ": " + r.str : ""));
+}
+
+}  // namespace
+
+RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::string& event_id,
+                     RedisRoomSettings settings)
+    : redis_(redis), s_(settings) {
+  const std::string base = prefix + "{" + event_id + "}:";
+  for (const char* name : {"meta", "users", "st", "pst", "seen", "gone", "dl", "preseq", "lease"})
+    keys_.push_back(base + name);
+}
+
+Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args) {
+  const auto& r = s_.room;
+  std::vector<std::string> argv{
+      std::to_string(s_.sale_starts_at_ms), std::to_string(s_.created_ms),      number(r.admission_rate),
+      std::to_string(r.active_buyer_cap),   std::to_string(r.abandon_after_ms), std::to_string(r.entry_window_ms),
+      std::to_string(r.reservation_ttl_ms), std::to_string(r.buyer_timeout_ms), std::to_string(s_.shuffle_seed)};
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  auto reply = redis_.call_eval(s, keys_, std::move(argv));
+  if (reply && reply->is_error()) return unexpected(*reply);
+  return reply;
+}
+
+Result<domain::WaitingRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t now_ms) {
+  auto r = run(kJoin, {std::to_string(user_key), std::to_string(now_ms)});
+  if (!r) return r.error();
+  if (r->elements.size() != 2) return unexpected(*r);
+  auto t = decode_ticket(r->elements[0].str);
+  if (!t) return unexpected(*r);
+  return domain::WaitingRoom::Joined{*t, r->elements[1].integer == 1};
+}
+
+Result<std::optional<domain::WaitingRoom::View>> RedisRoom::poll(Ticket t, std::int64_t now_ms) {
+  auto r = run(kPoll, {encode_ticket(t), std::to_string(now_ms)});
+  if (!r) return r.error();
+  if (r->elements.empty()) return std::optional<domain::WaitingRoom::View>{};
+  auto state = state_of(r->elements[0].str);
+  if (!state) return unexpected(*r);
+  domain::WaitingRoom::View v;
+  v.state = *state;
+  if (r->elements.size() > 1) v.position = r->elements[1].integer;
+  return std::optional<domain::WaitingRoom::View>{v};
+}
+
+Status RedisRoom::enter(Ticket t, std::int64_t now_ms) {
+  auto r = run(kEnter, {encode_ticket(t), std::to_string(now_ms)});
+  if (!r) return r.error();
+  const auto& was = r->str;
+  if (was == "p") return Error(Errc::not_ready, "the sale has not opened yet; keep waiting");
+  if (was.empty()) return Error(Errc::not_in_queue, "no such place in this queue");
+  auto state = state_of(was);
+  if (!state) return unexpected(*r);
+  switch (*state) {
+    case PlaceState::waiting:
+      return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
+    case PlaceState::ready:
+    case PlaceState::entered:
+      return {};
+    case PlaceState::consumed:
+      return Error(Errc::token_used, "your entry has already been used to hold seats");
+    default:
+      return domain::place_gone(*state);
+  }
+}
+
+Status RedisRoom::consume(Ticket t, std::int64_t now_ms) {
+  auto r = run(kConsume, {encode_ticket(t), std::to_string(now_ms)});
+  if (!r) return r.error();
+  auto state = state_of(r->str);
+  if (!state) return Error(Errc::reservation_token_invalid, "no such place in this queue");
+  switch (*state) {
+    case PlaceState::entered:
+      return {};
+    case PlaceState::ready:
+      return Error(Errc::reservation_token_invalid, "enter the sale first");
+    case PlaceState::consumed:
+    case PlaceState::finished:
+      return Error(Errc::token_used, "this reservation token has already been used");
+    case PlaceState::lapsed:
+      return Error(Errc::reservation_token_expired, "this reservation token has expired");
+    default:
+      return Error(Errc::reservation_token_invalid, "this place in line cannot hold seats now");
+  }
+}
+
+Status RedisRoom::finish(Ticket t) {
+  auto r = run(kFinish, {encode_ticket(t)});
+  return r ? Status() : Status(r.error());
+}
+
+Status RedisRoom::leave(Ticket t, std::int64_t) {
+  auto r = run(kLeave, {encode_ticket(t)});
+  return r ? Status() : Status(r.error());
+}
+
+Result<bool> RedisRoom::tick(const std::string& owner, std::int64_t now_ms, std::int64_t lease_ms) {
+  auto r = run(kTick, {owner, std::to_string(now_ms), std::to_string(lease_ms)});
+  if (!r) return r.error();
+  return r->integer == 1;
+}
+
+Result<domain::WaitingRoomStats> RedisRoom::stats() {
+  auto r = run(kStats, {});
+  if (!r) return r.error();
+  std::map<std::string, std::string> m;
+  for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) m[r->elements[i].str] = r->elements[i + 1].str;
+  auto get = [&m](const char* k) { return std::atoll(m[k].c_str()); };
+  domain::WaitingRoomStats s;
+  s.open = get("open") == 1;
+  s.waiting = get("waiting");
+  s.pre_queue = get("pre_queue");
+  s.admitted_total = get("admitted_total");
+  s.active_buyers = get("active");
+  s.joined_total = get("joined_total");
+  s.abandoned_total = get("abandoned_total");
+  s.left_total = get("left_total");
+  s.lapsed_total = get("lapsed_total");
+  s.finished_total = get("finished_total");
+  s.serving = static_cast<std::uint64_t>(get("serving"));
+  return s;
+}
+
+Status RedisRoom::configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap) {
+  auto r = run(kConfigure, {admission_rate ? number(*admission_rate) : "",
+                            active_buyer_cap ? std::to_string(*active_buyer_cap) : ""});
+  return r ? Status() : Status(r.error());
+}
+
+}  // namespace tacos::queue

@@ -1,0 +1,73 @@
+#pragma once
+// The waiting room of one event in Redis (kv.backend = redis, issue 21), shared by every queue
+// replica: the rules of domain::WaitingRoom (arrival order, the pre-queue shuffled at the opening,
+// positions that never increase, abandonment, closed-loop admission within the active-buyer cap,
+// entry and buying deadlines), kept in Redis keys of the event's own hash tag and changed only by
+// Lua scripts, each one atomic. Replicas may serve any call for any place; the admission ticker
+// runs on whichever replica holds the event's lease (tick() takes or renews it), so exactly one
+// admits at a time and another takes over within one lease when it dies.
+//
+// Keys, all under `<prefix>{<event>}:` (one hash tag: a Redis Cluster keeps them on one node):
+//   meta    hash: settings, counters (seq, pre, serving, active, waiting, *_total), the opening
+//   users   hash: user key -> ticket ("s12", or "p3" for a pre-queue ticket)
+//   st      hash: seq -> state letter of places no longer waiting (r e c f l a x)
+//   pst     hash: pre-queue ticket -> state letter, before the opening
+//   seen    sorted set: waiting places (seq, or "p<ticket>") by last poll, for abandonment
+//   gone    sorted set: seqs above `serving` that left the line (a position subtracts them)
+//   dl      sorted set: "r|e|c<seq>" by deadline (ready -> enter, entered -> use, buying)
+//   preseq  hash: pre-queue ticket -> seq, from the opening on
+//   lease   string: the replica whose ticker admits, with a TTL
+// A place's position is (seq - serving - 1) minus the departed seqs between: serving only grows
+// and departures only add up, so a position never increases.
+//
+// Calls block on Redis (one script each): call them where blocking is allowed, never on an I/O
+// thread. Redis that cannot be reached is Errc::unavailable.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/waiting_room.hpp"
+#include "kv/redis.hpp"
+
+namespace tacos::queue {
+
+struct RedisRoomSettings {
+  domain::WaitingRoomSettings room;  // journal is ignored: every change is one atomic script
+  std::int64_t sale_starts_at_ms = 0;
+  std::int64_t created_ms = 0;
+  std::uint32_t shuffle_seed = 1;  // 1 .. 2^31 - 2, drawn by the room's creator (the first one wins)
+};
+
+class RedisRoom {
+ public:
+  RedisRoom(kv::Redis& redis, const std::string& prefix, const std::string& event_id, RedisRoomSettings settings);
+
+  /// One place per user key: joining again while the place is held returns it.
+  Result<domain::WaitingRoom::Joined> join(std::uint64_t user_key, std::int64_t now_ms);
+  /// Reads a place and records the poll. nullopt: no such ticket.
+  Result<std::optional<domain::WaitingRoom::View>> poll(domain::Ticket t, std::int64_t now_ms);
+  /// ready -> entered (again: fine); the domain's errors otherwise.
+  Status enter(domain::Ticket t, std::int64_t now_ms);
+  /// entered -> consumed, exactly once across replicas.
+  Status consume(domain::Ticket t, std::int64_t now_ms);
+  /// consumed -> finished: frees a slot of the active-buyer cap.
+  Status finish(domain::Ticket t);
+  Status leave(domain::Ticket t, std::int64_t now_ms);
+  /// Opens the sale when due, releases abandoned places and lapsed admissions, and admits at the
+  /// rate within the cap, if this replica (`owner`) holds the event's ticker lease or can take it
+  /// (for `lease_ms`). False when another replica holds it.
+  Result<bool> tick(const std::string& owner, std::int64_t now_ms, std::int64_t lease_ms);
+  Result<domain::WaitingRoomStats> stats();
+  Status configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap);
+
+ private:
+  Result<kv::Reply> run(const kv::Script& script, std::vector<std::string> args);
+  std::vector<std::string> keys_;
+  kv::Redis& redis_;
+  RedisRoomSettings s_;
+};
+
+}  // namespace tacos::queue

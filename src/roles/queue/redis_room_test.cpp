@@ -1,0 +1,262 @@
+// The waiting room in Redis against a real server, seen from several replicas (each its own
+// client): arrival order, the pre-queue shuffle, positions that never increase, abandonment and
+// lapses, the active-buyer cap, one ticker at a time, and an entry used exactly once. Time is the
+// caller's (now_ms is passed in), so hours of a sale run in milliseconds; only the ticker's lease
+// runs on Redis's clock.
+
+#include "roles/queue/redis_room.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support/redis.hpp"
+
+namespace tacos::queue {
+namespace {
+
+using domain::PlaceState;
+using domain::Ticket;
+
+constexpr std::int64_t kT0 = 1'000'000;  // the sale opens here (ms)
+
+class RedisRoomTest : public ::testing::Test {
+ protected:
+  RedisRoomTest() {
+    auto s = test::redis_server();
+    kv::RedisOptions o;
+    o.port = s.port;
+    o.password = s.password;
+    for (int i = 0; i < 3; ++i) clients_.push_back(std::make_unique<kv::Redis>(o));
+    settings_.sale_starts_at_ms = kT0;
+    settings_.created_ms = 0;
+    settings_.shuffle_seed = 12345;
+    settings_.room.admission_rate = 1000;
+    settings_.room.active_buyer_cap = 1'000'000;
+  }
+  /// Replica i's view of the room.
+  RedisRoom& room(int i = 0) {
+    while (rooms_.size() < clients_.size()) {
+      rooms_.push_back(std::make_unique<RedisRoom>(*clients_[rooms_.size()], prefix_, "evt_room", settings_));
+    }
+    return *rooms_[static_cast<std::size_t>(i)];
+  }
+  Ticket join(std::uint64_t user, std::int64_t now, int replica = 0) {
+    auto j = room(replica).join(user, now);
+    EXPECT_TRUE(j.ok()) << j.error().message;
+    return j ? j->ticket : Ticket{};
+  }
+  domain::WaitingRoom::View poll(Ticket t, std::int64_t now, int replica = 0) {
+    auto v = room(replica).poll(t, now);
+    EXPECT_TRUE(v.ok() && v->has_value()) << (v ? "no such place" : v.error().message);
+    return v && *v ? **v : domain::WaitingRoom::View{};
+  }
+  void tick(std::int64_t now, int replica = 0) {
+    auto r = room(replica).tick("replica-" + std::to_string(replica), now, 5000);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(*r) << "replica " << replica << " does not hold the ticker lease";
+  }
+
+  RedisRoomSettings settings_;
+  std::string prefix_ = test::unique_redis_prefix();
+  std::vector<std::unique_ptr<kv::Redis>> clients_;
+  std::vector<std::unique_ptr<RedisRoom>> rooms_;
+};
+
+TEST_F(RedisRoomTest, JoinsThroughThreeReplicasAreAdmittedInExactlyTheirOrder) {
+  constexpr int kUsers = 5000;
+  std::vector<Ticket> tickets(kUsers);
+  std::vector<std::thread> replicas;
+  for (int r = 0; r < 3; ++r) {  // users r, r + 3, ... through replica r, all at once
+    room(r);
+    replicas.emplace_back([&, r] {
+      for (int u = r; u < kUsers; u += 3) tickets[u] = room(r).join(static_cast<std::uint64_t>(u + 1), kT0 + 1)->ticket;
+    });
+  }
+  for (auto& t : replicas) t.join();
+  std::set<std::uint32_t> seqs;
+  for (const auto& t : tickets) {
+    EXPECT_FALSE(t.pre);
+    seqs.insert(t.index);
+  }
+  ASSERT_EQ(seqs.size(), static_cast<std::size_t>(kUsers)) << "one place each";
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), static_cast<std::uint32_t>(kUsers)) << "no gaps";
+  // 1,000 a second: 100 per 100 ms tick. After each tick exactly the lowest seqs are ready.
+  std::int64_t now = kT0 + 1;
+  for (int k = 1; k <= 5; ++k) {
+    now += 100;
+    tick(now);
+    for (const auto& t : tickets) {
+      auto v = poll(t, now, static_cast<int>(t.index % 3));
+      bool admitted = t.index <= static_cast<std::uint32_t>(100 * k);
+      EXPECT_EQ(v.state, admitted ? PlaceState::ready : PlaceState::waiting) << "seq " << t.index << " tick " << k;
+      if (!admitted) {
+        EXPECT_EQ(v.position, static_cast<std::int64_t>(t.index) - 100 * k - 1);
+      }
+    }
+  }
+  auto stats = room().stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->joined_total, kUsers);
+  EXPECT_EQ(stats->admitted_total, 500);
+  EXPECT_EQ(stats->waiting, kUsers - 500);
+}
+
+TEST_F(RedisRoomTest, ThePreQueueIsShuffledAtTheOpeningAheadOfLaterArrivals) {
+  std::vector<Ticket> early;
+  for (std::uint64_t u = 1; u <= 200; ++u) early.push_back(join(u, kT0 - 1000, static_cast<int>(u % 3)));
+  for (const auto& t : early) EXPECT_TRUE(t.pre);
+  auto before = poll(early[0], kT0 - 500);
+  EXPECT_EQ(before.state, PlaceState::waiting);
+  EXPECT_FALSE(before.position.has_value()) << "no position before the opening";
+  EXPECT_TRUE(room().leave(early[5], kT0 - 400).ok());
+  tick(kT0);
+  auto late = join(1000, kT0 + 1);
+  EXPECT_EQ(late.index, 201u) << "after every early arrival";
+  std::vector<std::int64_t> positions;
+  for (std::size_t i = 0; i < early.size(); ++i) {
+    if (i == 5) {
+      EXPECT_EQ(poll(early[i], kT0 + 1).state, PlaceState::left);
+      continue;
+    }
+    auto v = poll(early[i], kT0 + 1);
+    ASSERT_TRUE(v.position.has_value());
+    positions.push_back(*v.position);
+  }
+  auto sorted = positions;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) EXPECT_EQ(sorted[i], static_cast<std::int64_t>(i));
+  EXPECT_NE(positions, sorted) << "the early arrivals were not shuffled";
+  EXPECT_EQ(poll(late, kT0 + 1).position, 199) << "199 early places still wait ahead";
+}
+
+TEST_F(RedisRoomTest, PositionsNeverIncreaseWhilePlacesLeaveAbandonAndAreAdmitted) {
+  settings_.room.admission_rate = 20;
+  settings_.room.abandon_after_ms = 3000;
+  std::vector<Ticket> tickets;
+  for (std::uint64_t u = 1; u <= 300; ++u) tickets.push_back(join(u, kT0 + 1, static_cast<int>(u % 3)));
+  std::map<std::uint32_t, std::int64_t> last;
+  std::mt19937 rng(7);
+  std::int64_t now = kT0 + 1;
+  for (int step = 0; step < 40; ++step) {
+    now += 250;
+    for (int n = 0; n < 3; ++n) {  // a few leave
+      (void)room(n).leave(tickets[rng() % tickets.size()], now);
+    }
+    tick(now);
+    for (const auto& t : tickets) {
+      if (t.index % 7 == 0) continue;  // these stop polling: abandoned after 3 s
+      auto v = poll(t, now, static_cast<int>(rng() % 3));
+      if (v.state != PlaceState::waiting) continue;
+      ASSERT_TRUE(v.position.has_value());
+      auto it = last.find(t.index);
+      if (it != last.end()) {
+        EXPECT_LE(*v.position, it->second) << "seq " << t.index << " went back";
+      }
+      last[t.index] = *v.position;
+    }
+  }
+  auto stats = room().stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_GT(stats->abandoned_total, 0);
+  EXPECT_GT(stats->left_total, 0);
+  EXPECT_GT(stats->admitted_total, 0);
+  // Every waiting place's position is the number of waiting places ahead of it.
+  std::vector<std::uint32_t> waiting;
+  for (const auto& t : tickets)
+    if (room().poll(t, now)->value().state == PlaceState::waiting) waiting.push_back(t.index);
+  std::sort(waiting.begin(), waiting.end());
+  for (std::size_t i = 0; i < waiting.size(); ++i)
+    EXPECT_EQ(poll(Ticket{false, waiting[i]}, now).position, static_cast<std::int64_t>(i));
+}
+
+TEST_F(RedisRoomTest, TheCapHoldsAndLapsesAndFinishesFreeItsSlots) {
+  settings_.room.active_buyer_cap = 2;
+  settings_.room.entry_window_ms = 1000;
+  settings_.room.reservation_ttl_ms = 1000;
+  settings_.room.buyer_timeout_ms = 1000;
+  std::vector<Ticket> t;
+  for (std::uint64_t u = 1; u <= 5; ++u) t.push_back(join(u, kT0 + 1));
+  tick(kT0 + 1000);
+  EXPECT_EQ(poll(t[0], kT0 + 1000).state, PlaceState::ready);
+  EXPECT_EQ(poll(t[1], kT0 + 1000).state, PlaceState::ready);
+  EXPECT_EQ(poll(t[2], kT0 + 1000).state, PlaceState::waiting) << "the cap is 2";
+  ASSERT_TRUE(room(1).enter(t[0], kT0 + 1100).ok());
+  ASSERT_TRUE(room(2).consume(t[0], kT0 + 1200).ok());
+  ASSERT_TRUE(room(0).finish(t[0]).ok());  // bought: a slot is free
+  tick(kT0 + 1300);
+  EXPECT_EQ(poll(t[2], kT0 + 1300).state, PlaceState::ready);
+  // t[1] never entered: its admission lapses after 1 s and t[3] takes the slot.
+  tick(kT0 + 2100);
+  EXPECT_EQ(poll(t[1], kT0 + 2100).state, PlaceState::lapsed);
+  EXPECT_EQ(poll(t[3], kT0 + 2100).state, PlaceState::ready);
+  auto e = room().enter(t[1], kT0 + 2100);
+  EXPECT_EQ(e.error().code, Errc::place_lost);
+  auto stats = room().stats();
+  EXPECT_EQ(stats->active_buyers, 2);
+  EXPECT_EQ(stats->lapsed_total, 1);
+  EXPECT_EQ(stats->finished_total, 1);
+}
+
+TEST_F(RedisRoomTest, AnEntryIsUsedExactlyOnceAcrossReplicas) {
+  auto t = join(1, kT0 + 1);
+  EXPECT_EQ(room().enter(t, kT0 + 2).error().code, Errc::not_ready);
+  tick(kT0 + 1000);
+  ASSERT_TRUE(room(1).enter(t, kT0 + 1001).ok());
+  std::atomic<int> used{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 3; ++r) {
+    threads.emplace_back([&, r] {
+      auto st = room(r).consume(t, kT0 + 1002);
+      if (st.ok()) {
+        ++used;
+      } else if (st.error().code == Errc::token_used) {
+        ++refused;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(used.load(), 1);
+  EXPECT_EQ(refused.load(), 2);
+  auto again = room(2).join(1, kT0 + 1003);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->existing) << "a place whose entry was used gets a new one";
+  EXPECT_NE(again->ticket.index, t.index);
+}
+
+TEST_F(RedisRoomTest, OneReplicaTicksAtATimeAndAnotherTakesOverWhenItsLeaseRunsOut) {
+  for (std::uint64_t u = 1; u <= 10; ++u) join(u, kT0 + 1);
+  ASSERT_TRUE(room(0).tick("a", kT0 + 10, 300).value());
+  EXPECT_FALSE(room(1).tick("b", kT0 + 20, 300).value()) << "a holds the lease";
+  EXPECT_TRUE(room(0).tick("a", kT0 + 30, 300).value()) << "its holder renews it";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a dies: nobody renews
+  EXPECT_TRUE(room(1).tick("b", kT0 + 40, 300).value()) << "b takes over";
+  EXPECT_FALSE(room(0).tick("a", kT0 + 50, 300).value());
+}
+
+TEST_F(RedisRoomTest, JoiningAgainKeepsThePlaceAndLeavingGivesANewOne) {
+  auto first = join(42, kT0 + 1);
+  auto again = room(2).join(42, kT0 + 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->ticket, first);
+  ASSERT_TRUE(room(1).leave(first, kT0 + 3).ok());
+  EXPECT_EQ(poll(first, kT0 + 4).state, PlaceState::left);
+  auto fresh = room().join(42, kT0 + 5);
+  EXPECT_FALSE(fresh->existing);
+  EXPECT_NE(fresh->ticket, first);
+  auto none = room().poll(Ticket{false, 9999}, kT0 + 6);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+}  // namespace
+}  // namespace tacos::queue
