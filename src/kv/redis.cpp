@@ -278,7 +278,9 @@ struct Redis::Impl {
   void tick() {
     ticker.expires_after(std::chrono::milliseconds(20));
     ticker.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
+      // Stopped: a wait that had already completed when cancel() came is not re-armed, or run()
+      // would never return.
+      if (ec || stopping) return;
       auto now = Clock::now();
       for (auto& c : conns) c->check(now);
       tick();
@@ -290,6 +292,7 @@ struct Redis::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> guard;
   std::vector<std::shared_ptr<Connection>> conns;
   std::size_t next = 0;
+  bool stopping = false;  // on the client's thread
   std::thread thread;
 };
 
@@ -304,6 +307,7 @@ Redis::Redis(RedisOptions options) : options_(std::move(options)), impl_(std::ma
 Redis::~Redis() {
   std::promise<void> stopped;
   asio::post(impl_->io, [this, &stopped] {
+    impl_->stopping = true;
     impl_->ticker.cancel();
     for (auto& c : impl_->conns) c->stop();
     stopped.set_value();

@@ -108,11 +108,15 @@ class QueueModule final : public runtime::Module {
   void wire(runtime::Env& env) override {
     auto s = QueueSettings::read(env.config);
     auto& store = env.need_store(name());
-    service_ = std::make_unique<QueueService>(env.clients.get<inventory::InventoryClient>(), env.clock, s.service(),
-                                              s.keys(), env.metrics, &store.queue_state());
+    // With Redis (kv.backend = redis) the rooms are shared by every queue replica; each call then
+    // waits on Redis, on the blocking pool.
+    service_ =
+        std::make_unique<QueueService>(env.clients.get<inventory::InventoryClient>(), env.clock, s.service(), s.keys(),
+                                       env.metrics, &store.queue_state(), env.redis, env.kv_prefix, &env.blocking);
     env.teardown.push("queue service", [this] { service_.reset(); });
-    local_.bind(*service_);
-    add_routes(env.api, *service_);
+    local_.bind(*service_, &env.blocking);
+    net::BlockingSyncRoutes routes(env.api, env.redis ? &env.blocking : nullptr);
+    add_routes(routes, *service_);
     add_internal_routes(env.internal, local_);
   }
 

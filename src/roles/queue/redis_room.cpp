@@ -13,8 +13,8 @@ using domain::Ticket;
 
 namespace {
 
-// Shared by every script: the keys, the settings (ARGV[1..9], which make the room if it is
-// missing), and the steps several scripts take. Each script's own arguments start at ARGV[10].
+// Shared by every script: the keys, the settings (ARGV[1..10], which make the room if it is
+// missing), and the steps several scripts take. Each script's own arguments start at ARGV[11].
 constexpr const char* kPrelude = R"lua(
 local meta, users, st, pst, seen, gone, dl, preseq, lease =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -23,7 +23,7 @@ local function incr(k, by) return redis.call('HINCRBY', meta, k, by or 1) end
 if redis.call('EXISTS', meta) == 0 then
   redis.call('HSET', meta, 'sale_start', ARGV[1], 'created', ARGV[2], 'rate', ARGV[3], 'cap', ARGV[4],
     'abandon', ARGV[5], 'entry', ARGV[6], 'reservation', ARGV[7], 'buyer', ARGV[8], 'seed', ARGV[9],
-    'last_tick', ARGV[2], 'budget', 0)
+    'epoch', ARGV[10], 'last_tick', ARGV[2], 'budget', 0)
 end
 local function parse(t) return string.sub(t, 1, 1), tonumber(string.sub(t, 2)) end
 -- A pre-queue ticket before the opening: its index; else nil.
@@ -96,9 +96,9 @@ end
 
 kv::Script script(const char* body) { return kv::Script(std::string(kPrelude) + body); }
 
-// ARGV[10] user key, ARGV[11] now. Returns {ticket, existing (0|1)}.
+// ARGV[11] user key, ARGV[12] now. Returns {ticket, existing (0|1)}.
 const kv::Script kJoin = script(R"lua(
-local user, now = ARGV[10], tonumber(ARGV[11])
+local user, now = ARGV[11], tonumber(ARGV[12])
 open_if_due(now)
 local t = redis.call('HGET', users, user)
 if t then
@@ -130,9 +130,9 @@ incr('joined_total')
 return {t, 0}
 )lua");
 
-// ARGV[10] ticket, ARGV[11] now. Returns {} (no such place), {state} or {'w', position}.
+// ARGV[11] ticket, ARGV[12] now. Returns {} (no such place), {state} or {'w', position}.
 const kv::Script kPoll = script(R"lua(
-local t, now = ARGV[10], tonumber(ARGV[11])
+local t, now = ARGV[11], tonumber(ARGV[12])
 local i = pre_open(t)
 if i then
   local was = redis.call('HGET', pst, i)
@@ -149,10 +149,10 @@ local serving = num('serving')
 return {'w', s - serving - 1 - redis.call('ZCOUNT', gone, serving + 1, s - 1)}
 )lua");
 
-// ARGV[10] ticket, ARGV[11] now. Returns the state found ('' no such place, 'p' before the
+// ARGV[11] ticket, ARGV[12] now. Returns the state found ('' no such place, 'p' before the
 // opening); ready becomes entered.
 const kv::Script kEnter = script(R"lua(
-local t, now = ARGV[10], tonumber(ARGV[11])
+local t, now = ARGV[11], tonumber(ARGV[12])
 if pre_open(t) then return 'p' end
 local s = seq_of(t)
 if not s then return '' end
@@ -166,9 +166,9 @@ end
 return was
 )lua");
 
-// ARGV[10] ticket, ARGV[11] now. Returns the state found; entered becomes consumed (buying).
+// ARGV[11] ticket, ARGV[12] now. Returns the state found; entered becomes consumed (buying).
 const kv::Script kConsume = script(R"lua(
-local t, now = ARGV[10], tonumber(ARGV[11])
+local t, now = ARGV[11], tonumber(ARGV[12])
 local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
@@ -180,9 +180,9 @@ end
 return was
 )lua");
 
-// ARGV[10] ticket. An active buyer is finished.
+// ARGV[11] ticket. An active buyer is finished.
 const kv::Script kFinish = script(R"lua(
-local s = seq_of(ARGV[10])
+local s = seq_of(ARGV[11])
 if not s then return '' end
 local was = state(s)
 if was == 'r' or was == 'e' or was == 'c' then
@@ -192,9 +192,9 @@ end
 return was
 )lua");
 
-// ARGV[10] ticket. Leaves the line, or gives up an admission not yet used; buyers stay.
+// ARGV[11] ticket. Leaves the line, or gives up an admission not yet used; buyers stay.
 const kv::Script kLeave = script(R"lua(
-local t = ARGV[10]
+local t = ARGV[11]
 local i = pre_open(t)
 if i then
   if not redis.call('HGET', pst, i) then
@@ -218,12 +218,12 @@ end
 return 1
 )lua");
 
-// ARGV[10] owner, ARGV[11] now, ARGV[12] lease (ms). Returns 0 when another replica ticks.
+// ARGV[11] owner, ARGV[12] now, ARGV[13] lease (ms). Returns 0 when another replica ticks.
 const kv::Script kTick = script(R"lua(
-local owner, now = ARGV[10], tonumber(ARGV[11])
+local owner, now = ARGV[11], tonumber(ARGV[12])
 local holder = redis.call('GET', lease)
 if holder and holder ~= owner then return 0 end
-redis.call('SET', lease, owner, 'PX', ARGV[12])
+redis.call('SET', lease, owner, 'PX', ARGV[13])
 open_if_due(now)
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. (now - num('abandon')), 'LIMIT', 0, 1000)) do
   if string.sub(m, 1, 1) == 'p' then
@@ -276,11 +276,13 @@ return 1
 )lua");
 
 const kv::Script kStats = script("return redis.call('HGETALL', meta)");
+const kv::Script kEpoch = script("return redis.call('HGET', meta, 'epoch')");
+const kv::Script kLimits = script("return redis.call('HMGET', meta, 'rate', 'cap')");
 
-// ARGV[10] rate ('' keeps it), ARGV[11] cap ('' keeps it).
+// ARGV[11] rate ('' keeps it), ARGV[12] cap ('' keeps it).
 const kv::Script kConfigure = script(R"lua(
-if ARGV[10] ~= '' then redis.call('HSET', meta, 'rate', ARGV[10]) end
-if ARGV[11] ~= '' then redis.call('HSET', meta, 'cap', ARGV[11]) end
+if ARGV[11] ~= '' then redis.call('HSET', meta, 'rate', ARGV[11]) end
+if ARGV[12] ~= '' then redis.call('HSET', meta, 'cap', ARGV[12]) end
 return 1
 )lua");
 
@@ -330,10 +332,16 @@ RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::str
 
 Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args) {
   const auto& r = s_.room;
-  std::vector<std::string> argv{
-      std::to_string(s_.sale_starts_at_ms), std::to_string(s_.created_ms),      number(r.admission_rate),
-      std::to_string(r.active_buyer_cap),   std::to_string(r.abandon_after_ms), std::to_string(r.entry_window_ms),
-      std::to_string(r.reservation_ttl_ms), std::to_string(r.buyer_timeout_ms), std::to_string(s_.shuffle_seed)};
+  std::vector<std::string> argv{std::to_string(s_.sale_starts_at_ms),
+                                std::to_string(s_.created_ms),
+                                number(r.admission_rate),
+                                std::to_string(r.active_buyer_cap),
+                                std::to_string(r.abandon_after_ms),
+                                std::to_string(r.entry_window_ms),
+                                std::to_string(r.reservation_ttl_ms),
+                                std::to_string(r.buyer_timeout_ms),
+                                std::to_string(s_.shuffle_seed),
+                                std::to_string(s_.epoch)};
   argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
   auto reply = redis_.call_eval(s, keys_, std::move(argv));
   if (reply && reply->is_error()) return unexpected(*reply);
@@ -358,6 +366,8 @@ Result<std::optional<domain::WaitingRoom::View>> RedisRoom::poll(Ticket t, std::
   domain::WaitingRoom::View v;
   v.state = *state;
   if (r->elements.size() > 1) v.position = r->elements[1].integer;
+  // As in memory: an active buyer is at the front.
+  if (v.state == PlaceState::ready || v.state == PlaceState::entered || v.state == PlaceState::consumed) v.position = 0;
   return std::optional<domain::WaitingRoom::View>{v};
 }
 
@@ -437,6 +447,20 @@ Result<domain::WaitingRoomStats> RedisRoom::stats() {
   s.finished_total = get("finished_total");
   s.serving = static_cast<std::uint64_t>(get("serving"));
   return s;
+}
+
+Result<std::pair<double, std::int64_t>> RedisRoom::limits() {
+  auto r = run(kLimits, {});
+  if (!r) return r.error();
+  if (r->elements.size() != 2) return unexpected(*r);
+  return std::make_pair(std::strtod(r->elements[0].str.c_str(), nullptr),
+                        static_cast<std::int64_t>(std::atoll(r->elements[1].str.c_str())));
+}
+
+Result<std::uint64_t> RedisRoom::epoch() {
+  auto r = run(kEpoch, {});
+  if (!r) return r.error();
+  return static_cast<std::uint64_t>(std::strtoull(r->str.c_str(), nullptr, 10));
 }
 
 Status RedisRoom::configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap) {

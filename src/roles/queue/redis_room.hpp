@@ -39,6 +39,7 @@ struct RedisRoomSettings {
   std::int64_t sale_starts_at_ms = 0;
   std::int64_t created_ms = 0;
   std::uint32_t shuffle_seed = 1;  // 1 .. 2^31 - 2, drawn by the room's creator (the first one wins)
+  std::uint64_t epoch = 0;         // what its tokens carry; the creator's, like the seed
 };
 
 class RedisRoom {
@@ -61,6 +62,10 @@ class RedisRoom {
   /// (for `lease_ms`). False when another replica holds it.
   Result<bool> tick(const std::string& owner, std::int64_t now_ms, std::int64_t lease_ms);
   Result<domain::WaitingRoomStats> stats();
+  /// The admission rate and active-buyer cap in force (configure() on any replica changes them).
+  Result<std::pair<double, std::int64_t>> limits();
+  /// The room's epoch: the one of the replica that made it (made now, with ours, if missing).
+  Result<std::uint64_t> epoch();
   Status configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap);
 
  private:

@@ -57,7 +57,8 @@ std::optional<Ticket> decode_ticket(std::string_view text) {
 
 QueueService::QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
                            std::vector<auth::SigningKey> keys, metrics::Registry& metrics,
-                           store::QueueStateStore* state)
+                           store::QueueStateStore* state, kv::Redis* redis, std::string kv_prefix,
+                           net::BlockingPool* blocking)
     : inventory_(inventory),
       clock_(clock),
       s_(settings),
@@ -67,9 +68,21 @@ QueueService::QueueService(inventory::InventoryClient& inventory, const Clock& c
       joins_(metrics.counter("tacos_queue_joins_total", "Waiting-room joins (new places)")),
       flush_failures_(metrics.counter("tacos_queue_store_failures_total",
                                       "Times the waiting rooms' changes could not be stored (retried)")),
-      state_(state),
+      state_(redis ? nullptr : state),
+      redis_(redis),
+      kv_prefix_(std::move(kv_prefix) + "queue:"),
+      blocking_(blocking),
+      ticker_owner_(new_id("qt_")),
       user_key_secret_(random_bytes(crypto_shorthash_KEYBYTES)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  if (redis_) {
+    // One place per user across replicas: every replica keys users alike, with a secret derived
+    // from the token keys they share.
+    std::string material;
+    for (const auto& k : keys) material += k.secret;
+    crypto_generichash(reinterpret_cast<unsigned char*>(user_key_secret_.data()), user_key_secret_.size(),
+                       reinterpret_cast<const unsigned char*>(material.data()), material.size(), nullptr, 0);
+  }
 }
 
 QueueService::~QueueService() { stop_ticker(); }
@@ -130,13 +143,37 @@ void QueueService::tick() {
     for (auto& [id, r] : rooms_) rooms.push_back(r.get());
   }
   auto now = clock_.now_ms();
+  if (shared()) return tick_shared(rooms, now);
   for (auto* r : rooms) {
     std::lock_guard lock(r->mu);
     r->room.tick(now);
   }
 }
 
+void QueueService::tick_shared(const std::vector<Room*>& rooms, std::int64_t now) {
+  // Another replica's ticker may hold a room's lease: its tick() is then a no-op here. A lease
+  // outlives a few missed ticks, and is taken over within it when its holder dies.
+  constexpr std::int64_t kLeaseMs = 3000;
+  constexpr std::int64_t kCountersEveryMs = 500;
+  for (auto* r : rooms) {
+    auto ticked = r->shared->tick(ticker_owner_, now, kLeaseMs);
+    if (!ticked) {
+      log::warn("queue tick failed", {log::str("error", ticked.error().message)});
+      continue;
+    }
+    if (now - r->counters_read_ms < kCountersEveryMs) continue;
+    auto counters = r->shared->stats();
+    auto limits = r->shared->limits();
+    if (!counters || !limits) continue;
+    std::lock_guard lock(r->mu);
+    r->counters = *counters;
+    r->rate = limits->first;
+    r->counters_read_ms = now;
+  }
+}
+
 void QueueService::flush() {
+  if (shared()) return;  // every change is in Redis as it happens
   std::lock_guard flushing(flush_mu_);
   struct Batch {
     Room* room;
@@ -225,7 +262,7 @@ void QueueService::register_metrics(const std::string& event_id, Room* room) {
   auto read = [room](auto field) {
     return [room, field] {
       std::lock_guard lock(room->mu);
-      return static_cast<double>(field(room->room.stats()));
+      return static_cast<double>(field(room->shared ? room->counters : room->room.stats()));
     };
   };
   using S = domain::WaitingRoomStats;
@@ -273,6 +310,14 @@ QueueService::Room* QueueService::find_room(std::string_view event_id) {
 
 Result<QueueService::Room*> QueueService::existing_room(std::string_view event_id) {
   if (auto* r = find_room(event_id)) return r;
+  if (shared()) {
+    // Another replica (or this one before a restart) made the room: this one joins it. Shared
+    // calls run where they may wait.
+    std::promise<Result<Room*>> made;
+    room_for(std::string(event_id), [&made](Result<Room*> r) { made.set_value(std::move(r)); });
+    auto room = made.get_future().get();
+    if (room || room.error().code != Errc::not_found) return room;
+  }
   return Error(Errc::not_in_queue, "this event has no queue yet");
 }
 
@@ -285,8 +330,21 @@ void QueueService::room_for(std::string event_id, std::function<void(Result<Room
     }
     auto now = clock_.now_ms();
     auto seed = random_u64();
+    auto epoch = random_u64() >> 16;
+    std::unique_ptr<RedisRoom> shared_room;
+    if (shared()) {
+      // The room may exist already, made by another replica: its epoch is the one tokens carry.
+      RedisRoomSettings rs{room_settings(*info), info->sale_starts_at_ms, now,
+                           static_cast<std::uint32_t>(1 + seed % 2147483646), epoch};
+      shared_room = std::make_unique<RedisRoom>(*redis_, kv_prefix_, event_id, rs);
+      auto agreed = shared_room->epoch();
+      if (!agreed) return done(agreed.error());
+      epoch = *agreed;
+    }
     auto room = std::make_unique<Room>(domain::WaitingRoom(room_settings(*info), info->sale_starts_at_ms, now, seed),
-                                       random_u64() >> 16, seed, now);
+                                       epoch, seed, now);
+    room->shared = std::move(shared_room);
+    room->rate = info->admission_rate;
     auto* raw = add_room(event_id, std::move(room));
     if (state_) request_flush();  // a new room is stored even before anyone joins it
     done(raw);
@@ -294,7 +352,7 @@ void QueueService::room_for(std::string event_id, std::function<void(Result<Room
 }
 
 std::size_t QueueService::restore() {
-  if (!state_) return 0;
+  if (!state_) return 0;  // nothing stored (or shared: the rooms are in Redis)
   auto now = clock_.now_ms();
   std::size_t restored = 0;
   for (const auto& q : state_->load_queues()) {
@@ -384,19 +442,27 @@ Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService
   return std::make_pair(*room, std::move(c));
 }
 
-std::int64_t QueueService::eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position,
-                                   std::int64_t now_ms) const {
-  if (!room.open()) {
-    return std::clamp<std::int64_t>((room.sale_starts_at_ms() - now_ms + 999) / 1000, 0, s_.max_eta_sec);
+bool QueueService::is_open(const Room& room, std::int64_t now_ms) {
+  return room.shared ? now_ms >= room.room.sale_starts_at_ms() : room.room.open();
+}
+
+std::int64_t QueueService::eta_sec(const Room& room, std::optional<std::int64_t> position, std::int64_t now_ms) const {
+  if (!is_open(room, now_ms)) {
+    return std::clamp<std::int64_t>((room.room.sale_starts_at_ms() - now_ms + 999) / 1000, 0, s_.max_eta_sec);
   }
   if (!position) return 0;  // not waiting: admitted or done
-  double rate = std::max(room.eta_rate(), 0.01);
+  double rate = std::max(room.shared ? room.rate : room.room.eta_rate(), 0.01);
   return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(static_cast<double>(*position + 1) / rate)), 1,
                                   s_.max_eta_sec);
 }
 
 void QueueService::join(std::string_view event_id, const Subject& subject,
                         std::function<void(Result<JoinResult>)> done) {
+  if (shared() && blocking_ && !blocking_->running_here()) {
+    return blocking_->submit([this, id = std::string(event_id), subject, done = std::move(done)]() mutable {
+      join(id, subject, std::move(done));
+    });
+  }
   if (auto* r = find_room(event_id)) return join_room(r, event_id, subject, std::move(done));
   room_for(std::string(event_id),
            [this, event_id = std::string(event_id), subject, done = std::move(done)](Result<Room*> room) mutable {
@@ -412,21 +478,33 @@ void QueueService::join_room(Room* r, std::string_view event_id, const Subject& 
   auto now = clock_.now_ms();
   JoinResult out;
   out.event_id = std::string(event_id);
-  domain::Ticket ticket;
+  domain::WaitingRoom::Joined joined;
+  std::optional<domain::WaitingRoom::View> view;
+  if (r->shared) {
+    auto j = r->shared->join(key, now);
+    if (!j) return done(j.error());
+    auto v = r->shared->poll(j->ticket, now);
+    if (!v) return done(v.error());
+    joined = *j;
+    view = *v;
+  }
   {
     std::lock_guard lock(r->mu);
     auto& wr = r->room;
-    auto joined = wr.join(key, now);
-    auto view = wr.peek(joined.ticket);
-    ticket = joined.ticket;
+    if (!r->shared) {
+      joined = wr.join(key, now);
+      view = wr.peek(joined.ticket);
+    }
     out.existing = joined.existing;
     out.status = view && view->state != PlaceState::waiting ? "ready" : "waiting";
     out.position = view ? view->position : std::nullopt;
-    if (!out.position && !wr.open()) out.position = wr.stats().pre_queue;  // a hint: the draw is at opening
+    if (!out.position && !is_open(*r, now)) {  // a hint: the draw is at opening
+      out.position = r->shared ? r->counters.pre_queue : wr.stats().pre_queue;
+    }
     bool waiting = view && view->state == PlaceState::waiting;
-    out.eta_sec = eta_sec(wr, waiting ? view->position : std::nullopt, now);
+    out.eta_sec = eta_sec(*r, waiting ? view->position : std::nullopt, now);
     if (!out.existing) joins_.inc();
-    out.waiting_token = waiting_token(out.event_id, r->epoch, ticket, now, who);
+    out.waiting_token = waiting_token(out.event_id, r->epoch, joined.ticket, now, who);
     if (state_) {
       // The place is answered once it is stored: a crash cannot hand the same place out twice.
       r->joins.push_back(PendingJoin{std::move(out), std::move(done)});
@@ -452,11 +530,10 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
   auto now = clock_.now_ms();
   out.event_id = claims.event_id;
   out.waiting_time_sec = std::max<std::int64_t>(0, (now - claims.issued_ms) / 1000);
-  std::lock_guard lock(room->mu);
-  auto view = room->room.poll(claims.ticket, now);
+  auto found = view_of(*room, claims.ticket, now, &claims.subject);
+  if (!found) return found.error();
+  auto& view = *found;
   if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
-  if (room->restored && domain::keeps_place_on_join(view->state))
-    room->room.adopt(user_key(claims.subject), claims.ticket);
   switch (view->state) {
     case PlaceState::waiting:
       out.status = "waiting";
@@ -477,9 +554,20 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
       return expired("lapsed");
   }
   out.position = view->position;
-  out.eta_sec = eta_sec(room->room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
-  if (!room->room.open()) out.opens_in_sec = out.eta_sec;
+  out.eta_sec = eta_sec(*room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
+  if (!is_open(*room, now)) out.opens_in_sec = out.eta_sec;
   return out;
+}
+
+Result<std::optional<domain::WaitingRoom::View>> QueueService::view_of(Room& room, Ticket t, std::int64_t now_ms,
+                                                                       const std::string* poller) {
+  if (room.shared) return room.shared->poll(t, now_ms);
+  std::lock_guard lock(room.mu);
+  auto view = poller ? room.room.poll(t, now_ms) : room.room.peek(t);
+  // A restored room learns its places again from the tokens that name them.
+  if (poller && view && room.restored && domain::keeps_place_on_join(view->state))
+    room.room.adopt(user_key(*poller), t);
+  return view;
 }
 
 Result<EnterResult> QueueService::enter(std::string_view token, std::string_view expected_event) {
@@ -487,7 +575,9 @@ Result<EnterResult> QueueService::enter(std::string_view token, std::string_view
   if (!opened) return opened.error();
   auto& [room, claims] = *opened;
   auto now = clock_.now_ms();
-  {
+  if (room->shared) {
+    if (auto st = room->shared->enter(claims.ticket, now); !st) return st.error();
+  } else {
     std::lock_guard lock(room->mu);
     if (auto st = room->room.enter(claims.ticket, now); !st) return st.error();
   }
@@ -511,6 +601,7 @@ Status QueueService::leave(std::string_view token) {
     return opened.error();
   }
   auto& [room, claims] = *opened;
+  if (room->shared) return room->shared->leave(claims.ticket, clock_.now_ms());
   std::lock_guard lock(room->mu);
   room->room.leave(claims.ticket, clock_.now_ms());
   return {};
@@ -542,8 +633,9 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
   if (!room || (*room)->epoch != epoch)
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   {
-    std::lock_guard lock((*room)->mu);
-    auto view = (*room)->room.peek(*ticket);
+    auto found = view_of(**room, *ticket, clock_.now_ms(), nullptr);
+    if (!found) return found.error();
+    auto& view = *found;
     if (!view) return invalid();
     if (view->state == PlaceState::consumed || view->state == PlaceState::finished) {
       return Error(Errc::token_used, "this reservation token has already been used");
@@ -567,6 +659,7 @@ Status QueueService::consume(const Admission& admission) {
   auto room = existing_room(admission.event_id);
   if (!room || (*room)->epoch != epoch)
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
+  if ((*room)->shared) return (*room)->shared->consume(*ticket, clock_.now_ms());
   std::lock_guard lock((*room)->mu);
   return (*room)->room.consume(*ticket, clock_.now_ms());
 }
@@ -578,11 +671,30 @@ void QueueService::buyer_finished(std::string_view event_id, std::string_view ti
   auto t = decode_ticket(ticket.substr(colon + 1));
   auto room = existing_room(event_id);
   if (!t || !room || (*room)->epoch != epoch) return;
+  if ((*room)->shared) {
+    // Unrecorded, the buyer's slot comes back when the buyer timeout runs out.
+    if (auto st = (*room)->shared->finish(*t); !st)
+      log::warn("a finished buyer could not be recorded", {log::str("error", st.error().message)});
+    return;
+  }
   std::lock_guard lock((*room)->mu);
   (*room)->room.finish(*t);
 }
 
-QueueStats QueueService::stats_of(const std::string& event_id, Room& room) {
+Result<QueueStats> QueueService::stats_of(const std::string& event_id, Room& room) {
+  if (room.shared) {
+    QueueStats s;
+    s.event_id = event_id;
+    auto counters = room.shared->stats();
+    if (!counters) return counters.error();
+    auto limits = room.shared->limits();
+    if (!limits) return limits.error();
+    s.room = *counters;
+    s.admission_rate = limits->first;
+    s.active_buyer_cap = limits->second;
+    s.sale_starts_at_ms = room.room.sale_starts_at_ms();
+    return s;
+  }
   std::lock_guard lock(room.mu);
   QueueStats s;
   s.event_id = event_id;
@@ -594,6 +706,10 @@ QueueStats QueueService::stats_of(const std::string& event_id, Room& room) {
 }
 
 void QueueService::stats(std::string_view event_id, Done<QueueStats> done) {
+  if (shared() && blocking_ && !blocking_->running_here()) {
+    return blocking_->submit(
+        [this, id = std::string(event_id), done = std::move(done)]() mutable { stats(id, std::move(done)); });
+  }
   room_for(std::string(event_id), [this, id = std::string(event_id), done = std::move(done)](Result<Room*> room) {
     if (!room) return done(room.error());
     done(stats_of(id, **room));
@@ -602,10 +718,22 @@ void QueueService::stats(std::string_view event_id, Done<QueueStats> done) {
 
 void QueueService::configure(std::string_view event_id, std::optional<int> admission_rate,
                              std::optional<int> active_buyer_cap, Done<QueueStats> done) {
+  if (shared() && blocking_ && !blocking_->running_here()) {
+    return blocking_->submit([=, this, id = std::string(event_id), done = std::move(done)]() mutable {
+      configure(id, admission_rate, active_buyer_cap, std::move(done));
+    });
+  }
   room_for(std::string(event_id), [=, this, id = std::string(event_id), done = std::move(done)](Result<Room*> room) {
     if (!room) return done(room.error());
     int rate, cap;
-    {
+    if ((*room)->shared) {
+      auto& shared_room = *(*room)->shared;
+      if (auto st = shared_room.configure(admission_rate, active_buyer_cap); !st) return done(st.error());
+      auto limits = shared_room.limits();
+      if (!limits) return done(limits.error());
+      rate = static_cast<int>(limits->first);
+      cap = static_cast<int>(limits->second);
+    } else {
       std::lock_guard lock((*room)->mu);
       auto& r = (*room)->room;
       if (admission_rate) r.set_admission_rate(*admission_rate);

@@ -9,6 +9,12 @@
 // Threading: the room map is guarded by a shared mutex; each room by its own mutex, held only for
 // the few counter reads or updates of one call. Token signing and checks happen outside locks.
 // The ticker thread alone stores changes (flush_mu_ serialises a flush called by hand).
+//
+// Shared (a kv::Redis given, kv.backend = redis, issue 21): every room lives in Redis
+// (queue::RedisRoom) and any number of queue replicas serve it; nothing is journaled to the store,
+// the ticker of each replica ticks every room but only the holder of a room's lease admits, and
+// every call blocks on Redis, so callers run it where blocking is allowed (the queue module puts
+// its routes and local client on the blocking pool then).
 
 #include <condition_variable>
 #include <cstdint>
@@ -26,8 +32,10 @@
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "domain/waiting_room.hpp"
+#include "net/blocking_pool.hpp"
 #include "roles/inventory/client.hpp"
 #include "roles/queue/client.hpp"
+#include "roles/queue/redis_room.hpp"
 #include "store/queue_state.hpp"
 
 namespace tacos::queue {
@@ -82,9 +90,12 @@ struct EnterResult {
 
 class QueueService {
  public:
-  /// `state` (may be null: nothing is stored) must outlive the service.
+  /// `state` (may be null: nothing is stored) must outlive the service, and `redis` (may be null:
+  /// the rooms live in this process) too; with `redis` the rooms are shared and `state` unused.
   QueueService(inventory::InventoryClient& inventory, const Clock& clock, Settings settings,
-               std::vector<auth::SigningKey> keys, metrics::Registry& metrics, store::QueueStateStore* state = nullptr);
+               std::vector<auth::SigningKey> keys, metrics::Registry& metrics, store::QueueStateStore* state = nullptr,
+               kv::Redis* redis = nullptr, std::string kv_prefix = {}, net::BlockingPool* blocking = nullptr);
+  bool shared() const { return redis_ != nullptr; }
   ~QueueService();
   QueueService(const QueueService&) = delete;
   QueueService& operator=(const QueueService&) = delete;
@@ -134,6 +145,12 @@ class QueueService {
     bool restored = false;           // rebuilt after a restart: polls name their places again
     bool stored = false;             // its record has been stored at least once
     std::vector<PendingJoin> joins;  // answered after the next flush
+    // Shared: the room in Redis (`room` then only holds the event's settings), and its counters
+    // as last read by the ticker (for metrics and ETAs).
+    std::unique_ptr<RedisRoom> shared;
+    domain::WaitingRoomStats counters;
+    double rate = 0;  // the admission rate in force
+    std::int64_t counters_read_ms = 0;
   };
   struct WaitingClaims {
     std::string event_id;
@@ -148,7 +165,7 @@ class QueueService {
   Room* find_room(std::string_view event_id);
   /// The event's room, made (with the event's facts from the inventory role) when missing.
   void room_for(std::string event_id, std::function<void(Result<Room*>)> done);
-  QueueStats stats_of(const std::string& event_id, Room& room);
+  Result<QueueStats> stats_of(const std::string& event_id, Room& room);
   Result<Room*> existing_room(std::string_view event_id);
   void join_room(Room* room, std::string_view event_id, const Subject& subject,
                  std::function<void(Result<JoinResult>)> done);
@@ -157,10 +174,17 @@ class QueueService {
   std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t, std::int64_t issued_ms,
                             const std::string& subject) const;
   /// Seconds until admission for someone waiting with `position` people ahead (nullopt: not waiting).
-  std::int64_t eta_sec(const domain::WaitingRoom& room, std::optional<std::int64_t> position,
-                       std::int64_t now_ms) const;
+  std::int64_t eta_sec(const Room& room, std::optional<std::int64_t> position, std::int64_t now_ms) const;
+  /// Whether the room's sale has opened (shared: by its sale time; its ticker opens it then).
+  static bool is_open(const Room& room, std::int64_t now_ms);
   std::uint64_t user_key(const std::string& subject) const;
   void register_metrics(const std::string& event_id, Room* room);
+  /// Shared rooms: tick each (only a lease holder admits) and refresh their counters.
+  void tick_shared(const std::vector<Room*>& rooms, std::int64_t now_ms);
+  /// A place's current view. In memory: a peek, or with `poller` (the token's subject) a poll;
+  /// shared, always a poll (one script).
+  Result<std::optional<domain::WaitingRoom::View>> view_of(Room& room, domain::Ticket t, std::int64_t now_ms,
+                                                           const std::string* poller);
   void request_flush();
 
   inventory::InventoryClient& inventory_;
@@ -172,6 +196,10 @@ class QueueService {
   metrics::Counter& joins_;
   metrics::Counter& flush_failures_;
   store::QueueStateStore* state_;
+  kv::Redis* redis_;
+  std::string kv_prefix_;
+  net::BlockingPool* blocking_;  // shared: where join, stats and configure wait on Redis
+  std::string ticker_owner_;     // names this replica's ticker leases (shared)
   std::string user_key_secret_;
 
   std::shared_mutex rooms_mu_;
