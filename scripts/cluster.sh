@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Traffic Tacos as a cluster on one machine: a PostgreSQL server, a Redis server (the gateways'
-# shared rate limits and idempotency records), every role in processes of its own (replicated),
-# and HAProxy in front of each role's replicas as a Kubernetes Service would be.
+# Traffic Tacos as a cluster on one machine: a PostgreSQL server, a Redis server (the waiting
+# rooms, the gateways' rate limits and idempotency records), every role in processes of its own
+# (replicated), and HAProxy in front of each role's replicas as a Kubernetes Service would be.
 #
 #   scripts/cluster.sh run DIR    up, then wait; Ctrl-C stops everything (make cluster)
 #   scripts/cluster.sh up DIR     start everything, return once the public port serves
@@ -19,9 +19,8 @@
 #   CLUSTER_BASE_PORT   the other ports are above it (default 18100): HAProxy's port for each
 #                       role's replicas, which the other roles call, at +1 (inventory) to +5
 #                       (worker), each replica's public port at +20.., its internal one at +100..
-#   <ROLE>_REPLICAS     processes per role (GATEWAY, INVENTORY, RESERVATION, PAYMENT, WORKER: 2, at most 9).
-#                       The queue runs once: its waiting room lives in the process's memory
-#                       (journaled to the store) until the Redis issue; see docs/architecture.md.
+#   <ROLE>_REPLICAS     processes per role (GATEWAY, INVENTORY, QUEUE, RESERVATION, PAYMENT, WORKER:
+#                       2 each, at most 9). The queue replicas share the waiting rooms in Redis.
 #   TACOS_*             any other setting, passed to every process
 set -euo pipefail
 
@@ -49,7 +48,7 @@ declare -A role_index=([inventory]=0 [queue]=1 [reservation]=2 [payment]=3 [work
 public_port_of() { echo $((base + 20 + ${role_index[$1]} * 10 + $2)); }
 internal_port_of() { echo $((base + 100 + ${role_index[$1]} * 10 + $2)); }
 declare -A replicas=(
-  [gateway]=${GATEWAY_REPLICAS:-2} [inventory]=${INVENTORY_REPLICAS:-2} [queue]=1
+  [gateway]=${GATEWAY_REPLICAS:-2} [inventory]=${INVENTORY_REPLICAS:-2} [queue]=${QUEUE_REPLICAS:-2}
   [reservation]=${RESERVATION_REPLICAS:-2} [payment]=${PAYMENT_REPLICAS:-2} [worker]=${WORKER_REPLICAS:-2}
 )
 

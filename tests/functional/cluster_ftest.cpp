@@ -28,6 +28,7 @@
 #include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
 #include "support/poll.hpp"
+#include "support/postgres.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -148,7 +149,7 @@ class Cluster : public ::testing::Test {
     std::string line =
         "env -u TACOS_TEST_POSTGRES -u TACOS_TEST_STORE -u TACOS_TEST_FORCE_REMOTE -u TACOS_TEST_KV -u "
         "TACOS_TEST_REDIS "
-        "TACOS_BIN='" +
+        "QUEUE_REPLICAS=3 TACOS_BIN='" +
         std::string(TACOS_BINARY) + "' CLUSTER_CONFIG='" + d + "/tacos.ini' CLUSTER_PORT=" + std::to_string(base_) +
         " CLUSTER_BASE_PORT=" + std::to_string(base_) + " '" + TACOS_SOURCE_DIR + "/scripts/cluster.sh' " + cmd + " '" +
         d + "/cluster' >>'" + d + "/cluster.out' 2>&1";
@@ -242,7 +243,16 @@ class Cluster : public ::testing::Test {
         std::cout << "    buyer " << i << " after " << tries[i] << " tries: HTTP " << answers[i].status << " "
                   << answers[i].body << "\n";
       }
-      std::cout << "  ]\n";
+      // Every reservation that ever named the seat, from the database.
+      PostgresServer pg = postgres_server_at(dir_->path() + "/cluster/pg");
+      pg.conninfo = pg.conninfo.substr(0, pg.conninfo.find("dbname=")) + "dbname=tacos";
+      std::cout << "  reservations of the seat: "
+                << postgres_admin(pg,
+                                  "SELECT coalesce(string_agg(id || ' ' || status || ' ' || "
+                                  "coalesce(end_reason, '-') || ' key=' || coalesce(idempotency_key, '-'), '; '), "
+                                  "'none') FROM reservations WHERE event_id = '" +
+                                      event + "' AND '" + seats[s] + "' = ANY(seat_ids)")
+                << "\n  ]\n";
     }
     return out;
   }
@@ -310,6 +320,61 @@ TEST_F(Cluster, AReservationAndAWorkerReplicaKilledMidBurstLoseNothing) {
   auto counts = wait_event_counts(*c, event, [](const EventCounts& e) { return e.sold == 50 && e.held == 0; });
   EXPECT_EQ(counts.sold, 50);
   expect_invariants(*c, *admin_, "after a reservation and a worker replica died mid-burst");
+}
+
+TEST_F(Cluster, JoinsThroughThreeQueueReplicasAreAdmittedInJoinOrderEvenWhenOneIsKilled) {
+  // 200 fans join one after the other (HAProxy spreads them over the queue replicas) and are let
+  // in at 40 a second. Polled from the last to the first, as admission moves on: nobody behind an
+  // admitted fan still waits, and positions fall strictly towards the front. Queue-1 is killed
+  // midway: another replica's ticker takes the lease over and everyone is still admitted.
+  auto c = client();
+  const auto event = unique_name("evt_cluster_queue");
+  auto spec = seated_event_spec(event, 1, 10, 300);
+  spec["admission_rate"] = 40;
+  ASSERT_TRUE(create_event(*c, *admin_, spec));
+  constexpr int kFans = 200;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kFans; ++i) {
+    auto j = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer((*buyers_)[i].token));
+    ASSERT_EQ(j.status, 202) << j.body;
+    tokens.push_back(json_body(j).value("waiting_token", ""));
+  }
+  auto sweep = [&](int& admitted) {
+    admitted = 0;
+    std::optional<std::int64_t> behind;  // the position of the fan polled just before (behind)
+    bool someone_behind_admitted = false;
+    for (int i = kFans - 1; i >= 0; --i) {
+      auto s = c->get("/api/v1/queue/status?token=" + tokens[static_cast<std::size_t>(i)]);
+      if (s.status != 200) {
+        ADD_FAILURE() << "fan " << i << ": HTTP " << s.status << " " << s.body;
+        continue;
+      }
+      auto j = json_body(s);
+      auto status = j.value("status", "");
+      if (status == "ready") {
+        ++admitted;
+        someone_behind_admitted = true;
+        continue;
+      }
+      EXPECT_EQ(status, "waiting") << "fan " << i << ": " << s.body;
+      EXPECT_FALSE(someone_behind_admitted) << "fan " << i << " waits behind an admitted fan";
+      auto position = j.value("position", std::int64_t{-1});
+      if (behind) {
+        EXPECT_LT(position, *behind) << "fan " << i;
+      }
+      behind = position;
+    }
+  };
+  int admitted = 0;
+  sweep(admitted);
+  EXPECT_LT(admitted, kFans) << "admission at 40 a second cannot be done yet";
+  ::kill(pid_of("queue-1"), SIGKILL);
+  auto deadline = SteadyClock::now() + 30s;
+  while (admitted < kFans && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+    sweep(admitted);
+  }
+  EXPECT_EQ(admitted, kFans) << "every fan was admitted after the kill";
 }
 
 TEST_F(Cluster, TwoGatewaysShareOneIdempotencyKeyAndOneRateLimitBucket) {

@@ -28,18 +28,23 @@ inline std::string read_first_line(const std::string& path) {
   return line;
 }
 
-/// The server of this ctest run. Throws when the test was not started by ctest's fixture.
-inline PostgresServer postgres_server() {
-  const char* dir = std::getenv("TACOS_TEST_POSTGRES");
-  if (!dir || !*dir)
-    throw std::runtime_error(
-        "TACOS_TEST_POSTGRES is not set: run this test through ctest (-L postgres), which starts PostgreSQL");
+/// The server scripts/test-postgres.sh started with this state directory.
+inline PostgresServer postgres_server_at(const std::string& dir) {
   PostgresServer s;
   s.state_dir = dir;
   s.conninfo = read_first_line(s.state_dir + "/conninfo");
   s.password = read_first_line(s.state_dir + "/password");
   s.port = std::stoi(read_first_line(s.state_dir + "/port"));
   return s;
+}
+
+/// The server of this ctest run. Throws when the test was not started by ctest's fixture.
+inline PostgresServer postgres_server() {
+  const char* dir = std::getenv("TACOS_TEST_POSTGRES");
+  if (!dir || !*dir)
+    throw std::runtime_error(
+        "TACOS_TEST_POSTGRES is not set: run this test through ctest (-L postgres), which starts PostgreSQL");
+  return postgres_server_at(dir);
 }
 
 /// Runs one statement as the superuser on the `postgres` database (or the one s.conninfo names);
