@@ -377,6 +377,45 @@ TEST_F(Cluster, JoinsThroughThreeQueueReplicasAreAdmittedInJoinOrderEvenWhenOneI
   EXPECT_EQ(admitted, kFans) << "every fan was admitted after the kill";
 }
 
+TEST_F(Cluster, ARedisThatLosesItsDataTellsWaitingFansToJoinAgainAndEntriesStillHoldOnce) {
+  // One fan admitted and entered (the cap is 1), another waiting; then Redis forgets everything.
+  auto c = client();
+  const auto event = unique_name("evt_cluster_flush");
+  auto spec = seated_event_spec(event, 1, 10, 300);
+  spec["active_buyer_cap"] = 1;
+  ASSERT_TRUE(create_event(*c, *admin_, spec));
+  const auto& buyer = (*buyers_)[300];
+  const auto& waiter = (*buyers_)[301];
+  std::string why;
+  auto entry = admit(*c, buyer.token, event, &why);
+  ASSERT_FALSE(entry.empty()) << why;
+  auto joined = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer(waiter.token));
+  ASSERT_EQ(joined.status, 202) << joined.body;
+  auto waiting_token = json_body(joined).value("waiting_token", "");
+  EXPECT_EQ(json_body(c->get("/api/v1/queue/status?token=" + waiting_token)).value("status", ""), "waiting");
+
+  auto line = [](const std::string& path) {
+    auto text = read_file(path);
+    return text.substr(0, text.find('\n'));
+  };
+  const auto redis = dir_->path() + "/cluster/redis/";
+  auto flush =
+      "REDISCLI_AUTH=" + line(redis + "password") + " redis-cli -p " + line(redis + "port") + " FLUSHALL >/dev/null";
+  ASSERT_EQ(std::system(flush.c_str()), 0);
+
+  // The waiting fan is told the line was lost, and joins again.
+  auto s = json_body(c->get("/api/v1/queue/status?token=" + waiting_token));
+  EXPECT_EQ(s.value("status", ""), "expired") << s;
+  EXPECT_EQ(s.value("reason", ""), "reset") << s;
+  auto again = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer(waiter.token));
+  EXPECT_EQ(again.status, 202) << again.body;
+  // The entry granted before still holds seats, once: its spend is in the store.
+  auto held = hold_seats(*c, buyer.token, event, {"A-1-1"}, entry);
+  EXPECT_EQ(held.status, 201) << held.body;
+  expect_error(hold_seats(*c, buyer.token, event, {"A-1-2"}, entry), 403, "TOKEN_ALREADY_USED");
+  expect_invariants(*c, *admin_, "after Redis lost its data");
+}
+
 TEST_F(Cluster, TwoGatewaysShareOneIdempotencyKeyAndOneRateLimitBucket) {
   // The same registration with one key, sent at once to each gateway replica directly: one runs,
   // the other is told it is in flight or gets the replay; a second run would be USERNAME_TAKEN.

@@ -376,7 +376,7 @@ Status RedisRoom::enter(Ticket t, std::int64_t now_ms) {
   if (!r) return r.error();
   const auto& was = r->str;
   if (was == "p") return Error(Errc::not_ready, "the sale has not opened yet; keep waiting");
-  if (was.empty()) return Error(Errc::not_in_queue, "no such place in this queue");
+  if (was.empty()) return Error(Errc::place_lost, "this place is no longer in the queue; join again");
   auto state = state_of(was);
   if (!state) return unexpected(*r);
   switch (*state) {
@@ -396,7 +396,7 @@ Status RedisRoom::consume(Ticket t, std::int64_t now_ms) {
   auto r = run(kConsume, {encode_ticket(t), std::to_string(now_ms)});
   if (!r) return r.error();
   auto state = state_of(r->str);
-  if (!state) return Error(Errc::reservation_token_invalid, "no such place in this queue");
+  if (!state) return Error(Errc::not_in_queue, "no such place in this queue");
   switch (*state) {
     case PlaceState::entered:
       return {};

@@ -52,7 +52,8 @@ class RedisRoom {
   Result<std::optional<domain::WaitingRoom::View>> poll(domain::Ticket t, std::int64_t now_ms);
   /// ready -> entered (again: fine); the domain's errors otherwise.
   Status enter(domain::Ticket t, std::int64_t now_ms);
-  /// entered -> consumed, exactly once across replicas.
+  /// entered -> consumed, exactly once across replicas. Errc::not_in_queue for a place the room
+  /// does not know (lost with Redis's data); otherwise the domain's errors.
   Status consume(domain::Ticket t, std::int64_t now_ms);
   /// consumed -> finished: frees a slot of the active-buyer cap.
   Status finish(domain::Ticket t);
@@ -66,6 +67,8 @@ class RedisRoom {
   Result<std::pair<double, std::int64_t>> limits();
   /// The room's epoch: the one of the replica that made it (made now, with ours, if missing).
   Result<std::uint64_t> epoch();
+  /// Takes the agreed epoch as this replica's own: a room made again (Redis lost it) keeps it.
+  void use_epoch(std::uint64_t epoch) { s_.epoch = epoch; }
   Status configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap);
 
  private:

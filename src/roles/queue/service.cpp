@@ -340,6 +340,7 @@ void QueueService::room_for(std::string event_id, std::function<void(Result<Room
       auto agreed = shared_room->epoch();
       if (!agreed) return done(agreed.error());
       epoch = *agreed;
+      shared_room->use_epoch(epoch);
     }
     auto room = std::make_unique<Room>(domain::WaitingRoom(room_settings(*info), info->sale_starts_at_ms, now, seed),
                                        epoch, seed, now);
@@ -533,6 +534,9 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
   auto found = view_of(*room, claims.ticket, now, &claims.subject);
   if (!found) return found.error();
   auto& view = *found;
+  // Shared, a signed token that names no place means Redis lost the room (restarted without its
+  // data): the fan is told so and joins again.
+  if (!view && room->shared) return expired("reset");
   if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
   switch (view->state) {
     case PlaceState::waiting:
@@ -636,6 +640,12 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
     auto found = view_of(**room, *ticket, clock_.now_ms(), nullptr);
     if (!found) return found.error();
     auto& view = *found;
+    // Shared, a place Redis no longer knows was lost with its data: the signed, unexpired token
+    // still proves the entry, and the store spends it once (spent_tokens, in the hold's
+    // transaction).
+    if (!view && (*room)->shared)
+      return Admission{std::string(event_id), std::to_string(epoch) + ":" + encode_ticket(*ticket),
+                       std::string(user_id)};
     if (!view) return invalid();
     if (view->state == PlaceState::consumed || view->state == PlaceState::finished) {
       return Error(Errc::token_used, "this reservation token has already been used");
@@ -659,7 +669,12 @@ Status QueueService::consume(const Admission& admission) {
   auto room = existing_room(admission.event_id);
   if (!room || (*room)->epoch != epoch)
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
-  if ((*room)->shared) return (*room)->shared->consume(*ticket, clock_.now_ms());
+  if ((*room)->shared) {
+    auto st = (*room)->shared->consume(*ticket, clock_.now_ms());
+    // A place lost with Redis's data: the store has already spent the token with the hold.
+    if (!st && st.error().code == Errc::not_in_queue) return {};
+    return st;
+  }
   std::lock_guard lock((*room)->mu);
   return (*room)->room.consume(*ticket, clock_.now_ms());
 }
