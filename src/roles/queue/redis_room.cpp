@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
 #include "roles/queue/service.hpp"
@@ -349,7 +350,10 @@ Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> a
 }
 
 Result<domain::WaitingRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t now_ms) {
-  auto r = run(kJoin, {std::to_string(user_key), std::to_string(now_ms)});
+  // The key's 8 bytes as they are, not 20 digits: a million places take ~16 MB less.
+  std::string key(sizeof user_key, '\0');
+  std::memcpy(key.data(), &user_key, sizeof user_key);
+  auto r = run(kJoin, {std::move(key), std::to_string(now_ms)});
   if (!r) return r.error();
   if (r->elements.size() != 2) return unexpected(*r);
   auto t = decode_ticket(r->elements[0].str);
