@@ -155,10 +155,13 @@ void QueueService::tick_shared(const std::vector<Room*>& rooms, std::int64_t now
   // outlives a few missed ticks, and is taken over within it when its holder dies.
   constexpr std::int64_t kLeaseMs = 3000;
   constexpr std::int64_t kCountersEveryMs = 500;
+  bool failing = false;
   for (auto* r : rooms) {
     auto ticked = r->shared->tick(ticker_owner_, now, kLeaseMs);
     if (!ticked) {
-      log::warn("queue tick failed", {log::str("error", ticked.error().message)});
+      // Once when it starts failing and once when it works again, not every tick_ms.
+      if (!tick_failing_) log::warn("queue tick failed; retrying", {log::str("error", ticked.error().message)});
+      failing = true;
       continue;
     }
     if (now - r->counters_read_ms < kCountersEveryMs) continue;
@@ -170,6 +173,8 @@ void QueueService::tick_shared(const std::vector<Room*>& rooms, std::int64_t now
     r->rate = limits->first;
     r->counters_read_ms = now;
   }
+  if (tick_failing_ && !failing) log::info("queue ticks work again");
+  tick_failing_ = failing;
 }
 
 void QueueService::flush() {

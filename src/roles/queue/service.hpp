@@ -200,6 +200,7 @@ class QueueService {
   std::string kv_prefix_;
   net::BlockingPool* blocking_;  // shared: where join, stats and configure wait on Redis
   std::string ticker_owner_;     // names this replica's ticker leases (shared)
+  bool tick_failing_ = false;    // shared: the last tick could not reach Redis (ticker thread only)
   std::string user_key_secret_;
 
   std::shared_mutex rooms_mu_;
