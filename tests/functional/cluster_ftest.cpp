@@ -476,6 +476,16 @@ TEST_F(Cluster, ARedisThatStopsAnsweringRefusesWritesWith503WhileReadsGoOnThenAR
                    json{{"username", name}, {"password", "s3cret-pass"}, {"email", name + "@example.com"}}.dump());
   };
   ASSERT_EQ(sign_up().status, 201);
+  // A fan waiting in a room (in Redis) before it stops answering.
+  const auto event = unique_name("evt_cluster_redis_down");
+  auto spec = seated_event_spec(event, 1, 10, 300);
+  spec["active_buyer_cap"] = 1;
+  ASSERT_TRUE(create_event(*c, *admin_, spec));
+  const auto& fan = (*buyers_)[400];
+  ASSERT_EQ(c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer((*buyers_)[401].token)).status, 202);
+  auto joined = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer(fan.token));
+  ASSERT_EQ(joined.status, 202) << joined.body;
+  const auto poll = "/api/v1/queue/status?token=" + json_body(joined).value("waiting_token", "");
   ::kill(redis_pid, SIGSTOP);  // up, but answering nothing: every call waits for its deadline
   auto t0 = SteadyClock::now();
   auto refused = sign_up();
@@ -485,7 +495,15 @@ TEST_F(Cluster, ARedisThatStopsAnsweringRefusesWritesWith503WhileReadsGoOnThenAR
   EXPECT_LT(waited, 3s) << "a write waits for kv.redis_timeout_ms, not for Redis";
   auto read = c->get("/api/v1/events");
   EXPECT_EQ(read.status, 200) << "reads go on without their rate limits: " << read.body;
+  // The waiting room lives in Redis: a poll and a join are told to come back, never a 500 or a hang.
+  auto polled = c->get(poll);
+  expect_error(polled, 503, "UNAVAILABLE");
+  EXPECT_EQ(polled.header("retry-after"), "1");
+  expect_error(c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer((*buyers_)[402].token)), 503,
+               "UNAVAILABLE");
   ::kill(redis_pid, SIGCONT);
+  EXPECT_TRUE(eventually(10'000, [&] { return c->get(poll).status == 200; })) << "polls work again";
+  EXPECT_EQ(json_body(c->get(poll)).value("status", ""), "waiting") << "the fan kept the place";
   EXPECT_TRUE(eventually(10'000, [&] { return sign_up().status == 201; })) << "writes work again once Redis answers";
 
   // Restarted empty (a failover to a replica that had nothing): scripts load again, buckets and
