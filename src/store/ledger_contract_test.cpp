@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -137,6 +138,29 @@ TEST_P(LedgerContract, HoldConfirmSellMoveOnlyFromTheExpectedState) {
                 return {};
               }).ok());
   EXPECT_EQ(seat("A-1-2"), SeatStatus::sold);
+}
+
+// The inventory's memory reads an event's seats again and again: each read lists them in seat id
+// order, also after updates moved rows around (PostgreSQL returns rows in their physical order
+// unless asked, and every update writes a new row version elsewhere).
+TEST_P(LedgerContract, SeatsComeBackInSeatIdOrderAtEveryRead) {
+  auto ids = [this] {
+    std::vector<std::string> out;
+    for (const auto& s : ledger_->seats("evt_b")) out.push_back(s.seat_id);
+    return out;
+  };
+  auto before = ids();
+  ASSERT_EQ(before.size(), 40u);
+  EXPECT_TRUE(std::is_sorted(before.begin(), before.end()));
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(run([&](WriteTx& tx) {
+                  for (std::size_t i = 0; i < before.size(); i += 3)
+                    tx.move_seats("evt_b", {before[i]}, round % 2 ? SeatStatus::held : SeatStatus::available,
+                                  round % 2 ? SeatStatus::available : SeatStatus::held, "r" + std::to_string(i));
+                  return Status();
+                }).ok());
+  }
+  EXPECT_EQ(ids(), before);
 }
 
 TEST_P(LedgerContract, AnOpThatFailsLeavesNothingBehind) {

@@ -106,7 +106,13 @@ void HoldBook::resync(std::string_view event_id) {
   }
   auto& e = **st;
   std::lock_guard lock(e.mu);
-  e.status = std::move((*committed)->status);  // same seats, same slots: a seat map never changes
+  // By seat id, not by position: a store may list the seats in another order each time
+  // (PostgreSQL returns rows in their physical order, which every update changes).
+  const auto& fresh_state = **committed;
+  for (const auto& [seat, slot] : fresh_state.index) {
+    auto it = e.index.find(seat);
+    if (it != e.index.end()) e.status[it->second] = fresh_state.status[slot];
+  }
   e.ga_available = (*committed)->ga_available;
   e.ga_held = (*committed)->ga_held;
   for (const auto& p : open) apply_tentative(e, p);

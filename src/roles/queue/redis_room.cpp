@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <random>
 
 #include "roles/queue/service.hpp"
 
@@ -27,6 +28,13 @@ if redis.call('EXISTS', meta) == 0 then
     'epoch', ARGV[10], 'last_tick', ARGV[2], 'budget', 0)
 end
 local function parse(t) return string.sub(t, 1, 1), tonumber(string.sub(t, 2)) end
+-- "<epoch>:<ticket>", as a token names a place: the ticket, or nil when the token is of an
+-- earlier incarnation of the room (made again after Redis lost it: its seqs are handed out anew).
+local function ticket_of(arg)
+  local e, t = string.match(arg, '^(%d+):(.+)$')
+  if e == nil or e ~= redis.call('HGET', meta, 'epoch') then return nil end
+  return t
+end
 -- A pre-queue ticket before the opening: its index; else nil.
 local function pre_open(t)
   local kind, i = parse(t)
@@ -97,7 +105,7 @@ end
 
 kv::Script script(const char* body) { return kv::Script(std::string(kPrelude) + body); }
 
-// ARGV[11] user key, ARGV[12] now. Returns {ticket, existing (0|1)}.
+// ARGV[11] user key, ARGV[12] now. Returns {ticket, existing (0|1), epoch}.
 const kv::Script kJoin = script(R"lua(
 local user, now = ARGV[11], tonumber(ARGV[12])
 open_if_due(now)
@@ -107,13 +115,13 @@ if t then
   if i then
     if not redis.call('HGET', pst, i) then
       redis.call('ZADD', seen, 'XX', now, t)
-      return {t, 1}
+      return {t, 1, redis.call('HGET', meta, 'epoch')}
     end
   else
     local s = seq_of(t)
     local was = s and state(s)
     if was == 'w' then redis.call('ZADD', seen, 'XX', now, s) end
-    if was == 'w' or was == 'r' or was == 'e' then return {t, 1} end
+    if was == 'w' or was == 'r' or was == 'e' then return {t, 1, redis.call('HGET', meta, 'epoch')} end
   end
 end
 if num('open') == 0 then
@@ -128,12 +136,14 @@ else
 end
 redis.call('HSET', users, user, t)
 incr('joined_total')
-return {t, 0}
+return {t, 0, redis.call('HGET', meta, 'epoch')}
 )lua");
 
-// ARGV[11] ticket, ARGV[12] now. Returns {} (no such place), {state} or {'w', position}.
+// ARGV[11] epoch:ticket, ARGV[12] now. Returns {} (no such place), {'reset'}, {state} or
+// {'w', position}.
 const kv::Script kPoll = script(R"lua(
-local t, now = ARGV[11], tonumber(ARGV[12])
+local t, now = ticket_of(ARGV[11]), tonumber(ARGV[12])
+if not t then return {'reset'} end
 local i = pre_open(t)
 if i then
   local was = redis.call('HGET', pst, i)
@@ -150,10 +160,11 @@ local serving = num('serving')
 return {'w', s - serving - 1 - redis.call('ZCOUNT', gone, serving + 1, s - 1)}
 )lua");
 
-// ARGV[11] ticket, ARGV[12] now. Returns the state found ('' no such place, 'p' before the
-// opening); ready becomes entered.
+// ARGV[11] epoch:ticket, ARGV[12] now. Returns the state found ('' no such place, 'p' before the
+// opening, 'reset'); ready becomes entered.
 const kv::Script kEnter = script(R"lua(
-local t, now = ARGV[11], tonumber(ARGV[12])
+local t, now = ticket_of(ARGV[11]), tonumber(ARGV[12])
+if not t then return 'reset' end
 if pre_open(t) then return 'p' end
 local s = seq_of(t)
 if not s then return '' end
@@ -167,9 +178,10 @@ end
 return was
 )lua");
 
-// ARGV[11] ticket, ARGV[12] now. Returns the state found; entered becomes consumed (buying).
+// ARGV[11] epoch:ticket, ARGV[12] now. Returns the state found; entered becomes consumed.
 const kv::Script kConsume = script(R"lua(
-local t, now = ARGV[11], tonumber(ARGV[12])
+local t, now = ticket_of(ARGV[11]), tonumber(ARGV[12])
+if not t then return '' end
 local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
@@ -181,9 +193,11 @@ end
 return was
 )lua");
 
-// ARGV[11] ticket. An active buyer is finished.
+// ARGV[11] epoch:ticket. An active buyer is finished.
 const kv::Script kFinish = script(R"lua(
-local s = seq_of(ARGV[11])
+local t = ticket_of(ARGV[11])
+if not t then return '' end
+local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
 if was == 'r' or was == 'e' or was == 'c' then
@@ -193,9 +207,10 @@ end
 return was
 )lua");
 
-// ARGV[11] ticket. Leaves the line, or gives up an admission not yet used; buyers stay.
+// ARGV[11] epoch:ticket. Leaves the line, or gives up an admission not yet used; buyers stay.
 const kv::Script kLeave = script(R"lua(
-local t = ARGV[11]
+local t = ticket_of(ARGV[11])
+if not t then return 0 end
 local i = pre_open(t)
 if i then
   if not redis.call('HGET', pst, i) then
@@ -311,11 +326,22 @@ std::optional<PlaceState> state_of(std::string_view letter) {
   }
 }
 
+// Mixed into the epoch a call would make the room with: a room made again after Redis lost it
+// gets an epoch of its own, so the tokens of the lost one name nothing in it.
+std::uint64_t fresh_epoch_bits() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng() >> 17;
+}
+
 std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
+
+std::string place_arg(const RedisRoom::Place& p) { return std::to_string(p.epoch) + ":" + encode_ticket(p.ticket); }
+
+Error reset() { return Error(Errc::place_lost, "the waiting room lost its places (Redis restarted); join again"); }
 
 Error unexpected(const kv::Reply& r) {
   return Error(Errc::unavailable, "redis: unexpected reply from the waiting room" + (r.is_error() ? ": " + r.str : ""));
@@ -342,29 +368,30 @@ Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> a
                                 std::to_string(r.reservation_ttl_ms),
                                 std::to_string(r.buyer_timeout_ms),
                                 std::to_string(s_.shuffle_seed),
-                                std::to_string(s_.epoch)};
+                                std::to_string(s_.epoch ^ fresh_epoch_bits())};
   argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
   auto reply = redis_.call_eval(s, keys_, std::move(argv));
   if (reply && reply->is_error()) return unexpected(*reply);
   return reply;
 }
 
-Result<domain::WaitingRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t now_ms) {
+Result<RedisRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t now_ms) {
   // The key's 8 bytes as they are, not 20 digits: a million places take ~16 MB less.
   std::string key(sizeof user_key, '\0');
   std::memcpy(key.data(), &user_key, sizeof user_key);
   auto r = run(kJoin, {std::move(key), std::to_string(now_ms)});
   if (!r) return r.error();
-  if (r->elements.size() != 2) return unexpected(*r);
+  if (r->elements.size() != 3) return unexpected(*r);
   auto t = decode_ticket(r->elements[0].str);
   if (!t) return unexpected(*r);
-  return domain::WaitingRoom::Joined{*t, r->elements[1].integer == 1};
+  return Joined{{*t, r->elements[1].integer == 1}, std::strtoull(r->elements[2].str.c_str(), nullptr, 10)};
 }
 
-Result<std::optional<domain::WaitingRoom::View>> RedisRoom::poll(Ticket t, std::int64_t now_ms) {
-  auto r = run(kPoll, {encode_ticket(t), std::to_string(now_ms)});
+Result<std::optional<domain::WaitingRoom::View>> RedisRoom::poll(Place p, std::int64_t now_ms) {
+  auto r = run(kPoll, {place_arg(p), std::to_string(now_ms)});
   if (!r) return r.error();
   if (r->elements.empty()) return std::optional<domain::WaitingRoom::View>{};
+  if (r->elements[0].str == "reset") return reset();
   auto state = state_of(r->elements[0].str);
   if (!state) return unexpected(*r);
   domain::WaitingRoom::View v;
@@ -375,10 +402,11 @@ Result<std::optional<domain::WaitingRoom::View>> RedisRoom::poll(Ticket t, std::
   return std::optional<domain::WaitingRoom::View>{v};
 }
 
-Status RedisRoom::enter(Ticket t, std::int64_t now_ms) {
-  auto r = run(kEnter, {encode_ticket(t), std::to_string(now_ms)});
+Status RedisRoom::enter(Place p, std::int64_t now_ms) {
+  auto r = run(kEnter, {place_arg(p), std::to_string(now_ms)});
   if (!r) return r.error();
   const auto& was = r->str;
+  if (was == "reset") return reset();
   if (was == "p") return Error(Errc::not_ready, "the sale has not opened yet; keep waiting");
   if (was.empty()) return Error(Errc::place_lost, "this place is no longer in the queue; join again");
   auto state = state_of(was);
@@ -396,8 +424,8 @@ Status RedisRoom::enter(Ticket t, std::int64_t now_ms) {
   }
 }
 
-Status RedisRoom::consume(Ticket t, std::int64_t now_ms) {
-  auto r = run(kConsume, {encode_ticket(t), std::to_string(now_ms)});
+Status RedisRoom::consume(Place p, std::int64_t now_ms) {
+  auto r = run(kConsume, {place_arg(p), std::to_string(now_ms)});
   if (!r) return r.error();
   auto state = state_of(r->str);
   if (!state) return Error(Errc::not_in_queue, "no such place in this queue");
@@ -416,13 +444,13 @@ Status RedisRoom::consume(Ticket t, std::int64_t now_ms) {
   }
 }
 
-Status RedisRoom::finish(Ticket t) {
-  auto r = run(kFinish, {encode_ticket(t)});
+Status RedisRoom::finish(Place p) {
+  auto r = run(kFinish, {place_arg(p)});
   return r ? Status() : Status(r.error());
 }
 
-Status RedisRoom::leave(Ticket t, std::int64_t) {
-  auto r = run(kLeave, {encode_ticket(t)});
+Status RedisRoom::leave(Place p, std::int64_t) {
+  auto r = run(kLeave, {place_arg(p)});
   return r ? Status() : Status(r.error());
 }
 

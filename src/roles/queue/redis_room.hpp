@@ -39,25 +39,37 @@ struct RedisRoomSettings {
   std::int64_t sale_starts_at_ms = 0;
   std::int64_t created_ms = 0;
   std::uint32_t shuffle_seed = 1;  // 1 .. 2^31 - 2, drawn by the room's creator (the first one wins)
-  std::uint64_t epoch = 0;         // what its tokens carry; the creator's, like the seed
+  std::uint64_t epoch = 0;         // what its tokens carry, mixed with fresh bits at each (re)creation
 };
 
 class RedisRoom {
  public:
   RedisRoom(kv::Redis& redis, const std::string& prefix, const std::string& event_id, RedisRoomSettings settings);
 
+  /// A place as a token names it: the room's epoch when the token was signed, and the ticket. A
+  /// room made again after Redis lost it has another epoch, so old tokens name nothing in it
+  /// (their seqs are handed out anew): poll and enter answer Errc::place_lost then.
+  struct Place {
+    std::uint64_t epoch = 0;
+    domain::Ticket ticket;
+  };
+  struct Joined {
+    domain::WaitingRoom::Joined joined;
+    std::uint64_t epoch = 0;  // the room's: what the waiting token carries
+  };
+
   /// One place per user key: joining again while the place is held returns it.
-  Result<domain::WaitingRoom::Joined> join(std::uint64_t user_key, std::int64_t now_ms);
+  Result<Joined> join(std::uint64_t user_key, std::int64_t now_ms);
   /// Reads a place and records the poll. nullopt: no such ticket.
-  Result<std::optional<domain::WaitingRoom::View>> poll(domain::Ticket t, std::int64_t now_ms);
+  Result<std::optional<domain::WaitingRoom::View>> poll(Place p, std::int64_t now_ms);
   /// ready -> entered (again: fine); the domain's errors otherwise.
-  Status enter(domain::Ticket t, std::int64_t now_ms);
+  Status enter(Place p, std::int64_t now_ms);
   /// entered -> consumed, exactly once across replicas. Errc::not_in_queue for a place the room
   /// does not know (lost with Redis's data); otherwise the domain's errors.
-  Status consume(domain::Ticket t, std::int64_t now_ms);
+  Status consume(Place p, std::int64_t now_ms);
   /// consumed -> finished: frees a slot of the active-buyer cap.
-  Status finish(domain::Ticket t);
-  Status leave(domain::Ticket t, std::int64_t now_ms);
+  Status finish(Place p);
+  Status leave(Place p, std::int64_t now_ms);
   /// Opens the sale when due, releases abandoned places and lapsed admissions, and admits at the
   /// rate within the cap, if this replica (`owner`) holds the event's ticker lease or can take it
   /// (for `lease_ms`). False when another replica holds it.
@@ -65,10 +77,8 @@ class RedisRoom {
   Result<domain::WaitingRoomStats> stats();
   /// The admission rate and active-buyer cap in force (configure() on any replica changes them).
   Result<std::pair<double, std::int64_t>> limits();
-  /// The room's epoch: the one of the replica that made it (made now, with ours, if missing).
+  /// The room's epoch: the one of the replica that made it (made now if missing).
   Result<std::uint64_t> epoch();
-  /// Takes the agreed epoch as this replica's own: a room made again (Redis lost it) keeps it.
-  void use_epoch(std::uint64_t epoch) { s_.epoch = epoch; }
   Status configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap);
 
  private:

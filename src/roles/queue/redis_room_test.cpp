@@ -24,6 +24,7 @@ namespace {
 
 using domain::PlaceState;
 using domain::Ticket;
+using Place = RedisRoom::Place;
 
 constexpr std::int64_t kT0 = 1'000'000;  // the sale opens here (ms)
 
@@ -48,12 +49,12 @@ class RedisRoomTest : public ::testing::Test {
     }
     return *rooms_[static_cast<std::size_t>(i)];
   }
-  Ticket join(std::uint64_t user, std::int64_t now, int replica = 0) {
+  Place join(std::uint64_t user, std::int64_t now, int replica = 0) {
     auto j = room(replica).join(user, now);
     EXPECT_TRUE(j.ok()) << j.error().message;
-    return j ? j->ticket : Ticket{};
+    return j ? Place{j->epoch, j->joined.ticket} : Place{};
   }
-  domain::WaitingRoom::View poll(Ticket t, std::int64_t now, int replica = 0) {
+  domain::WaitingRoom::View poll(Place t, std::int64_t now, int replica = 0) {
     auto v = room(replica).poll(t, now);
     EXPECT_TRUE(v.ok() && v->has_value()) << (v ? "no such place" : v.error().message);
     return v && *v ? **v : domain::WaitingRoom::View{};
@@ -72,19 +73,19 @@ class RedisRoomTest : public ::testing::Test {
 
 TEST_F(RedisRoomTest, JoinsThroughThreeReplicasAreAdmittedInExactlyTheirOrder) {
   constexpr int kUsers = 5000;
-  std::vector<Ticket> tickets(kUsers);
+  std::vector<Place> tickets(kUsers);
   std::vector<std::thread> replicas;
   for (int r = 0; r < 3; ++r) {  // users r, r + 3, ... through replica r, all at once
     room(r);
     replicas.emplace_back([&, r] {
-      for (int u = r; u < kUsers; u += 3) tickets[u] = room(r).join(static_cast<std::uint64_t>(u + 1), kT0 + 1)->ticket;
+      for (int u = r; u < kUsers; u += 3) tickets[u] = join(static_cast<std::uint64_t>(u + 1), kT0 + 1, r);
     });
   }
   for (auto& t : replicas) t.join();
   std::set<std::uint32_t> seqs;
   for (const auto& t : tickets) {
-    EXPECT_FALSE(t.pre);
-    seqs.insert(t.index);
+    EXPECT_FALSE(t.ticket.pre);
+    seqs.insert(t.ticket.index);
   }
   ASSERT_EQ(seqs.size(), static_cast<std::size_t>(kUsers)) << "one place each";
   EXPECT_EQ(*seqs.begin(), 1u);
@@ -95,11 +96,12 @@ TEST_F(RedisRoomTest, JoinsThroughThreeReplicasAreAdmittedInExactlyTheirOrder) {
     now += 100;
     tick(now);
     for (const auto& t : tickets) {
-      auto v = poll(t, now, static_cast<int>(t.index % 3));
-      bool admitted = t.index <= static_cast<std::uint32_t>(100 * k);
-      EXPECT_EQ(v.state, admitted ? PlaceState::ready : PlaceState::waiting) << "seq " << t.index << " tick " << k;
+      auto v = poll(t, now, static_cast<int>(t.ticket.index % 3));
+      bool admitted = t.ticket.index <= static_cast<std::uint32_t>(100 * k);
+      EXPECT_EQ(v.state, admitted ? PlaceState::ready : PlaceState::waiting)
+          << "seq " << t.ticket.index << " tick " << k;
       if (!admitted) {
-        EXPECT_EQ(v.position, static_cast<std::int64_t>(t.index) - 100 * k - 1);
+        EXPECT_EQ(v.position, static_cast<std::int64_t>(t.ticket.index) - 100 * k - 1);
       }
     }
   }
@@ -111,16 +113,16 @@ TEST_F(RedisRoomTest, JoinsThroughThreeReplicasAreAdmittedInExactlyTheirOrder) {
 }
 
 TEST_F(RedisRoomTest, ThePreQueueIsShuffledAtTheOpeningAheadOfLaterArrivals) {
-  std::vector<Ticket> early;
+  std::vector<Place> early;
   for (std::uint64_t u = 1; u <= 200; ++u) early.push_back(join(u, kT0 - 1000, static_cast<int>(u % 3)));
-  for (const auto& t : early) EXPECT_TRUE(t.pre);
+  for (const auto& t : early) EXPECT_TRUE(t.ticket.pre);
   auto before = poll(early[0], kT0 - 500);
   EXPECT_EQ(before.state, PlaceState::waiting);
   EXPECT_FALSE(before.position.has_value()) << "no position before the opening";
   EXPECT_TRUE(room().leave(early[5], kT0 - 400).ok());
   tick(kT0);
   auto late = join(1000, kT0 + 1);
-  EXPECT_EQ(late.index, 201u) << "after every early arrival";
+  EXPECT_EQ(late.ticket.index, 201u) << "after every early arrival";
   std::vector<std::int64_t> positions;
   for (std::size_t i = 0; i < early.size(); ++i) {
     if (i == 5) {
@@ -141,7 +143,7 @@ TEST_F(RedisRoomTest, ThePreQueueIsShuffledAtTheOpeningAheadOfLaterArrivals) {
 TEST_F(RedisRoomTest, PositionsNeverIncreaseWhilePlacesLeaveAbandonAndAreAdmitted) {
   settings_.room.admission_rate = 20;
   settings_.room.abandon_after_ms = 3000;
-  std::vector<Ticket> tickets;
+  std::vector<Place> tickets;
   for (std::uint64_t u = 1; u <= 300; ++u) tickets.push_back(join(u, kT0 + 1, static_cast<int>(u % 3)));
   std::map<std::uint32_t, std::int64_t> last;
   std::mt19937 rng(7);
@@ -153,15 +155,15 @@ TEST_F(RedisRoomTest, PositionsNeverIncreaseWhilePlacesLeaveAbandonAndAreAdmitte
     }
     tick(now);
     for (const auto& t : tickets) {
-      if (t.index % 7 == 0) continue;  // these stop polling: abandoned after 3 s
+      if (t.ticket.index % 7 == 0) continue;  // these stop polling: abandoned after 3 s
       auto v = poll(t, now, static_cast<int>(rng() % 3));
       if (v.state != PlaceState::waiting) continue;
       ASSERT_TRUE(v.position.has_value());
-      auto it = last.find(t.index);
+      auto it = last.find(t.ticket.index);
       if (it != last.end()) {
-        EXPECT_LE(*v.position, it->second) << "seq " << t.index << " went back";
+        EXPECT_LE(*v.position, it->second) << "seq " << t.ticket.index << " went back";
       }
-      last[t.index] = *v.position;
+      last[t.ticket.index] = *v.position;
     }
   }
   auto stats = room().stats();
@@ -172,10 +174,10 @@ TEST_F(RedisRoomTest, PositionsNeverIncreaseWhilePlacesLeaveAbandonAndAreAdmitte
   // Every waiting place's position is the number of waiting places ahead of it.
   std::vector<std::uint32_t> waiting;
   for (const auto& t : tickets)
-    if (room().poll(t, now)->value().state == PlaceState::waiting) waiting.push_back(t.index);
+    if (room().poll(t, now)->value().state == PlaceState::waiting) waiting.push_back(t.ticket.index);
   std::sort(waiting.begin(), waiting.end());
   for (std::size_t i = 0; i < waiting.size(); ++i)
-    EXPECT_EQ(poll(Ticket{false, waiting[i]}, now).position, static_cast<std::int64_t>(i));
+    EXPECT_EQ(poll(Place{tickets[0].epoch, Ticket{false, waiting[i]}}, now).position, static_cast<std::int64_t>(i));
 }
 
 TEST_F(RedisRoomTest, TheCapHoldsAndLapsesAndFinishesFreeItsSlots) {
@@ -183,7 +185,7 @@ TEST_F(RedisRoomTest, TheCapHoldsAndLapsesAndFinishesFreeItsSlots) {
   settings_.room.entry_window_ms = 1000;
   settings_.room.reservation_ttl_ms = 1000;
   settings_.room.buyer_timeout_ms = 1000;
-  std::vector<Ticket> t;
+  std::vector<Place> t;
   for (std::uint64_t u = 1; u <= 5; ++u) t.push_back(join(u, kT0 + 1));
   tick(kT0 + 1000);
   EXPECT_EQ(poll(t[0], kT0 + 1000).state, PlaceState::ready);
@@ -228,8 +230,8 @@ TEST_F(RedisRoomTest, AnEntryIsUsedExactlyOnceAcrossReplicas) {
   EXPECT_EQ(refused.load(), 2);
   auto again = room(2).join(1, kT0 + 1003);
   ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(again->existing) << "a place whose entry was used gets a new one";
-  EXPECT_NE(again->ticket.index, t.index);
+  EXPECT_FALSE(again->joined.existing) << "a place whose entry was used gets a new one";
+  EXPECT_NE(again->joined.ticket.index, t.ticket.index);
 }
 
 TEST_F(RedisRoomTest, OneReplicaTicksAtATimeAndAnotherTakesOverWhenItsLeaseRunsOut) {
@@ -246,16 +248,33 @@ TEST_F(RedisRoomTest, JoiningAgainKeepsThePlaceAndLeavingGivesANewOne) {
   auto first = join(42, kT0 + 1);
   auto again = room(2).join(42, kT0 + 2);
   ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->existing);
-  EXPECT_EQ(again->ticket, first);
+  EXPECT_TRUE(again->joined.existing);
+  EXPECT_EQ(again->joined.ticket, first.ticket);
   ASSERT_TRUE(room(1).leave(first, kT0 + 3).ok());
   EXPECT_EQ(poll(first, kT0 + 4).state, PlaceState::left);
   auto fresh = room().join(42, kT0 + 5);
-  EXPECT_FALSE(fresh->existing);
-  EXPECT_NE(fresh->ticket, first);
-  auto none = room().poll(Ticket{false, 9999}, kT0 + 6);
+  EXPECT_FALSE(fresh->joined.existing);
+  EXPECT_NE(fresh->joined.ticket, first.ticket);
+  auto none = room().poll(Place{first.epoch, Ticket{false, 9999}}, kT0 + 6);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(RedisRoomTest, ARoomRedisLostIsMadeAgainWithAnotherEpochSoOldTokensNameNothing) {
+  auto before = join(1, kT0 + 1);
+  join(2, kT0 + 1);
+  for (const char* key : {"meta", "users", "st", "pst", "seen", "gone", "dl", "preseq", "lease"})
+    ASSERT_TRUE(clients_[0]->call({"DEL", prefix_ + "{evt_room}:" + key}).ok());
+  auto after = join(3, kT0 + 2, 1);  // made again: seq 1 is handed out anew
+  EXPECT_EQ(after.ticket.index, before.ticket.index);
+  EXPECT_NE(after.epoch, before.epoch);
+  auto old = room(2).poll(before, kT0 + 3);
+  ASSERT_FALSE(old.ok()) << "the old token must not read the new seq 1";
+  EXPECT_EQ(old.error().code, Errc::place_lost);
+  EXPECT_EQ(room().enter(before, kT0 + 3).error().code, Errc::place_lost);
+  EXPECT_EQ(room().consume(before, kT0 + 3).error().code, Errc::not_in_queue);
+  EXPECT_TRUE(room().leave(before, kT0 + 3).ok());
+  EXPECT_EQ(poll(after, kT0 + 3).state, PlaceState::waiting) << "the new place is untouched";
 }
 
 }  // namespace

@@ -345,7 +345,6 @@ void QueueService::room_for(std::string event_id, std::function<void(Result<Room
       auto agreed = shared_room->epoch();
       if (!agreed) return done(agreed.error());
       epoch = *agreed;
-      shared_room->use_epoch(epoch);
     }
     auto room = std::make_unique<Room>(domain::WaitingRoom(room_settings(*info), info->sale_starts_at_ms, now, seed),
                                        epoch, seed, now);
@@ -442,7 +441,8 @@ Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService
     return Error(Errc::not_in_queue, "this waiting token belongs to another event's queue");
   }
   auto room = existing_room(c.event_id);
-  if (!room || (*room)->epoch != c.epoch) {
+  // A shared room checks the epoch itself (it changes when Redis loses the room).
+  if (!room || (!(*room)->shared && (*room)->epoch != c.epoch)) {
     return Error(Errc::place_lost, "the queue for this event was reset; join again");
   }
   return std::make_pair(*room, std::move(c));
@@ -486,12 +486,14 @@ void QueueService::join_room(Room* r, std::string_view event_id, const Subject& 
   out.event_id = std::string(event_id);
   domain::WaitingRoom::Joined joined;
   std::optional<domain::WaitingRoom::View> view;
+  std::uint64_t epoch = r->epoch;
   if (r->shared) {
     auto j = r->shared->join(key, now);
     if (!j) return done(j.error());
-    auto v = r->shared->poll(j->ticket, now);
+    auto v = r->shared->poll({j->epoch, j->joined.ticket}, now);
     if (!v) return done(v.error());
-    joined = *j;
+    joined = j->joined;
+    epoch = j->epoch;
     view = *v;
   }
   {
@@ -510,7 +512,7 @@ void QueueService::join_room(Room* r, std::string_view event_id, const Subject& 
     bool waiting = view && view->state == PlaceState::waiting;
     out.eta_sec = eta_sec(*r, waiting ? view->position : std::nullopt, now);
     if (!out.existing) joins_.inc();
-    out.waiting_token = waiting_token(out.event_id, r->epoch, joined.ticket, now, who);
+    out.waiting_token = waiting_token(out.event_id, epoch, joined.ticket, now, who);
     if (state_) {
       // The place is answered once it is stored: a crash cannot hand the same place out twice.
       r->joins.push_back(PendingJoin{std::move(out), std::move(done)});
@@ -536,12 +538,12 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
   auto now = clock_.now_ms();
   out.event_id = claims.event_id;
   out.waiting_time_sec = std::max<std::int64_t>(0, (now - claims.issued_ms) / 1000);
-  auto found = view_of(*room, claims.ticket, now, &claims.subject);
+  auto found = view_of(*room, claims.epoch, claims.ticket, now, &claims.subject);
+  // Shared, the room that signed the token is gone (Redis lost it): the fan is told so and joins
+  // again.
+  if (!found && room->shared && found.error().code == Errc::place_lost) return expired("reset");
   if (!found) return found.error();
   auto& view = *found;
-  // Shared, a signed token that names no place means Redis lost the room (restarted without its
-  // data): the fan is told so and joins again.
-  if (!view && room->shared) return expired("reset");
   if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
   switch (view->state) {
     case PlaceState::waiting:
@@ -568,9 +570,9 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
   return out;
 }
 
-Result<std::optional<domain::WaitingRoom::View>> QueueService::view_of(Room& room, Ticket t, std::int64_t now_ms,
-                                                                       const std::string* poller) {
-  if (room.shared) return room.shared->poll(t, now_ms);
+Result<std::optional<domain::WaitingRoom::View>> QueueService::view_of(Room& room, std::uint64_t epoch, Ticket t,
+                                                                       std::int64_t now_ms, const std::string* poller) {
+  if (room.shared) return room.shared->poll({epoch, t}, now_ms);
   std::lock_guard lock(room.mu);
   auto view = poller ? room.room.poll(t, now_ms) : room.room.peek(t);
   // A restored room learns its places again from the tokens that name them.
@@ -585,7 +587,7 @@ Result<EnterResult> QueueService::enter(std::string_view token, std::string_view
   auto& [room, claims] = *opened;
   auto now = clock_.now_ms();
   if (room->shared) {
-    if (auto st = room->shared->enter(claims.ticket, now); !st) return st.error();
+    if (auto st = room->shared->enter({claims.epoch, claims.ticket}, now); !st) return st.error();
   } else {
     std::lock_guard lock(room->mu);
     if (auto st = room->room.enter(claims.ticket, now); !st) return st.error();
@@ -610,7 +612,10 @@ Status QueueService::leave(std::string_view token) {
     return opened.error();
   }
   auto& [room, claims] = *opened;
-  if (room->shared) return room->shared->leave(claims.ticket, clock_.now_ms());
+  if (room->shared) {
+    auto st = room->shared->leave({claims.epoch, claims.ticket}, clock_.now_ms());
+    return st || st.error().code == Errc::place_lost ? Status() : st;
+  }
   std::lock_guard lock(room->mu);
   room->room.leave(claims.ticket, clock_.now_ms());
   return {};
@@ -639,18 +644,17 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
     return Error(Errc::reservation_token_wrong_user, "this reservation token belongs to another user");
   }
   auto room = existing_room(event_id);
-  if (!room || (*room)->epoch != epoch)
+  if (!room || (!(*room)->shared && (*room)->epoch != epoch))
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   {
-    auto found = view_of(**room, *ticket, clock_.now_ms(), nullptr);
-    if (!found) return found.error();
-    auto& view = *found;
-    // Shared, a place Redis no longer knows was lost with its data: the signed, unexpired token
-    // still proves the entry, and the store spends it once (spent_tokens, in the hold's
-    // transaction).
-    if (!view && (*room)->shared)
+    auto found = view_of(**room, epoch, *ticket, clock_.now_ms(), nullptr);
+    // Shared, a place lost with Redis's data: the signed, unexpired token still proves the
+    // entry, and the store spends it once (spent_tokens, in the hold's transaction).
+    if (!found && (*room)->shared && found.error().code == Errc::place_lost)
       return Admission{std::string(event_id), std::to_string(epoch) + ":" + encode_ticket(*ticket),
                        std::string(user_id)};
+    if (!found) return found.error();
+    auto& view = *found;
     if (!view) return invalid();
     if (view->state == PlaceState::consumed || view->state == PlaceState::finished) {
       return Error(Errc::token_used, "this reservation token has already been used");
@@ -672,10 +676,10 @@ Status QueueService::consume(const Admission& admission) {
   auto ticket = decode_ticket(std::string_view(admission.ticket).substr(colon + 1));
   if (!ticket) return invalid();
   auto room = existing_room(admission.event_id);
-  if (!room || (*room)->epoch != epoch)
+  if (!room || (!(*room)->shared && (*room)->epoch != epoch))
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   if ((*room)->shared) {
-    auto st = (*room)->shared->consume(*ticket, clock_.now_ms());
+    auto st = (*room)->shared->consume({epoch, *ticket}, clock_.now_ms());
     // A place lost with Redis's data: the store has already spent the token with the hold.
     if (!st && st.error().code == Errc::not_in_queue) return {};
     return st;
@@ -690,10 +694,10 @@ void QueueService::buyer_finished(std::string_view event_id, std::string_view ti
   if (colon == std::string_view::npos || !to_int(ticket.substr(0, colon), epoch)) return;
   auto t = decode_ticket(ticket.substr(colon + 1));
   auto room = existing_room(event_id);
-  if (!t || !room || (*room)->epoch != epoch) return;
+  if (!t || !room || (!(*room)->shared && (*room)->epoch != epoch)) return;
   if ((*room)->shared) {
     // Unrecorded, the buyer's slot comes back when the buyer timeout runs out.
-    if (auto st = (*room)->shared->finish(*t); !st)
+    if (auto st = (*room)->shared->finish({epoch, *t}); !st)
       log::warn("a finished buyer could not be recorded", {log::str("error", st.error().message)});
     return;
   }

@@ -183,8 +183,8 @@ class QueueService {
   void tick_shared(const std::vector<Room*>& rooms, std::int64_t now_ms);
   /// A place's current view. In memory: a peek, or with `poller` (the token's subject) a poll;
   /// shared, always a poll (one script).
-  Result<std::optional<domain::WaitingRoom::View>> view_of(Room& room, domain::Ticket t, std::int64_t now_ms,
-                                                           const std::string* poller);
+  Result<std::optional<domain::WaitingRoom::View>> view_of(Room& room, std::uint64_t epoch, domain::Ticket t,
+                                                           std::int64_t now_ms, const std::string* poller);
   void request_flush();
 
   inventory::InventoryClient& inventory_;

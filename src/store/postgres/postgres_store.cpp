@@ -249,7 +249,8 @@ class PostgresLedger final : public Ledger {
   }
 
   std::vector<domain::Seat> seats(std::string_view event_id) override {
-    auto r = rows("SELECT seat_id, section, row_no, seat_no, status FROM seats WHERE event_id = $1",
+    // In seat id order, as on SQLite (its primary key): the same order at every read.
+    auto r = rows("SELECT seat_id, section, row_no, seat_no, status FROM seats WHERE event_id = $1 ORDER BY seat_id",
                   {std::string(event_id)});
     std::vector<domain::Seat> out;
     out.reserve(static_cast<std::size_t>(r.size()));
