@@ -203,7 +203,8 @@ class Ledger {
   /// reservations themselves (no job row per hold).
   virtual std::vector<std::string> expired_holds(std::int64_t now_ms, int limit) = 0;
   virtual std::vector<Job> dead_jobs(int limit) = 0;
-  /// Seat statuses and general-admission stock of one event, to rebuild in-memory state.
+  /// Seat statuses and general-admission stock of one event, to rebuild in-memory state. Seats in
+  /// seat id order, the same at every read.
   virtual std::vector<domain::Seat> seats(std::string_view event_id) = 0;
   virtual std::int64_t ga_available(std::string_view event_id) = 0;
 
