@@ -80,7 +80,7 @@ Error unavailable(const std::string& why) { return Error(Errc::unavailable, "red
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::io_context& io, const RedisOptions& o)
-      : io_(io), o_(o), socket_(io), resolver_(io), retry_(io), reader_(redisReaderCreate()) {}
+      : o_(o), socket_(io), resolver_(io), retry_(io), reader_(redisReaderCreate()) {}
   ~Connection() { redisReaderFree(reader_); }
 
   enum class State : std::uint8_t { connecting, ready, down, stopped };
@@ -230,7 +230,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
-  asio::io_context& io_;
   const RedisOptions& o_;
   tcp::socket socket_;
   tcp::resolver resolver_;
