@@ -21,7 +21,15 @@ bench_require curl wrk redis-server redis-cli redis-benchmark
 
 redis_state=$BENCH_TMP/redis
 "$BENCH_ROOT/scripts/test-redis.sh" start "$redis_state" >/dev/null
-trap '"$BENCH_ROOT/scripts/test-redis.sh" stop "$redis_state" >/dev/null 2>&1 || true' EXIT
+# Redis goes too, then the benchmark's own clean-up (servers, load generators), with the exit
+# status kept (as holds.sh does for PostgreSQL).
+_bench_cleanup_redis() {
+  local rc=$?
+  "$BENCH_ROOT/scripts/test-redis.sh" stop "$redis_state" >/dev/null 2>&1 || true
+  (exit "$rc")
+  _bench_cleanup
+}
+trap _bench_cleanup_redis EXIT
 redis_port=$(cat "$redis_state/port")
 export REDISCLI_AUTH
 REDISCLI_AUTH=$(cat "$redis_state/password")
