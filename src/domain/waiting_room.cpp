@@ -52,8 +52,6 @@ bool journaled(PlaceState s) {
   return s == PlaceState::ready || s == PlaceState::entered || s == PlaceState::left || s == PlaceState::abandoned ||
          s == PlaceState::lapsed;
 }
-}  // namespace
-
 Error place_gone(PlaceState s) {
   switch (s) {
     case PlaceState::left:
@@ -66,6 +64,32 @@ Error place_gone(PlaceState s) {
       return Error(Errc::place_lost, "this place in line has been used; join again");
     default:
       return Error(Errc::internal, "unexpected place state");
+  }
+}
+}  // namespace
+
+Error enter_refused(PlaceState s) {
+  switch (s) {
+    case PlaceState::waiting:
+      return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
+    case PlaceState::consumed:
+      return Error(Errc::token_used, "your entry has already been used to hold seats");
+    default:
+      return place_gone(s);
+  }
+}
+
+Error consume_refused(PlaceState s) {
+  switch (s) {
+    case PlaceState::ready:
+      return Error(Errc::reservation_token_invalid, "enter the sale first");
+    case PlaceState::consumed:
+    case PlaceState::finished:
+      return Error(Errc::token_used, "this reservation token has already been used");
+    case PlaceState::lapsed:
+      return Error(Errc::reservation_token_expired, "this reservation token has expired");
+    default:
+      return Error(Errc::reservation_token_invalid, "this place in line cannot hold seats now");
   }
 }
 
@@ -198,19 +222,15 @@ Status WaitingRoom::enter(Ticket t, std::int64_t now_ms) {
   if (!seq) return Error(Errc::not_in_queue, "no such place in this queue");
   last_seen_s_[*seq] = now_s(now_ms);
   switch (state_[*seq]) {
-    case PlaceState::waiting:
-      return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
     case PlaceState::ready:
-      if (!admission_shown(*seq)) return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
+      if (!admission_shown(*seq)) return enter_refused(PlaceState::waiting);
       set_state(*seq, PlaceState::entered, now_ms);
       entered_deadlines_.push_back({now_ms + s_.reservation_ttl_ms, *seq});
       return {};
     case PlaceState::entered:
       return {};  // asking again re-issues the token
-    case PlaceState::consumed:
-      return Error(Errc::token_used, "your entry has already been used to hold seats");
     default:
-      return place_gone(state_[*seq]);
+      return enter_refused(state_[*seq]);
   }
 }
 
@@ -221,19 +241,14 @@ Status WaitingRoom::consume(Ticket t, std::int64_t now_ms) {
     case PlaceState::ready:
       // Admitted before a restart: the fan may have entered (the caller checked the token's
       // signature) while the crash came before the enter was stored.
-      if (*seq > restored_serving_) return Error(Errc::reservation_token_invalid, "enter the sale first");
+      if (*seq > restored_serving_) return consume_refused(PlaceState::ready);
       [[fallthrough]];
     case PlaceState::entered:
       set_state(*seq, PlaceState::consumed, now_ms);
       consumed_deadlines_.push_back({now_ms + s_.buyer_timeout_ms, *seq});
       return {};
-    case PlaceState::consumed:
-    case PlaceState::finished:
-      return Error(Errc::token_used, "this reservation token has already been used");
-    case PlaceState::lapsed:
-      return Error(Errc::reservation_token_expired, "this reservation token has expired");
     default:
-      return Error(Errc::reservation_token_invalid, "this place in line cannot hold seats now");
+      return consume_refused(state_[*seq]);
   }
 }
 

@@ -45,8 +45,11 @@ bool holds_place(PlaceState s);
 /// True for states in which joining again returns the same place: still in line or admitted and
 /// not yet buying. A place whose entry was used (buying or done) or that is gone gets a new one.
 bool keeps_place_on_join(PlaceState s);
-/// The error for a place that is gone (left, abandoned, lapsed, finished).
-Error place_gone(PlaceState s);
+/// Why enter is refused for a place in state `s` (any but ready and entered, which may enter).
+Error enter_refused(PlaceState s);
+/// Why a reservation token is refused for a place in state `s` (any but entered, which may use
+/// it).
+Error consume_refused(PlaceState s);
 
 /// A place in line: a seq once the sale is open, or a pre-queue ticket before.
 struct Ticket {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/poll.hpp"
 #include "support/redis.hpp"
 
 namespace tacos::kv {
@@ -25,16 +26,6 @@ RedisOptions options_for(const test::RedisServer& s) {
   o.port = s.port;
   o.password = s.password;
   return o;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 5s) {
-  auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 class RedisTest : public ::testing::Test {
@@ -94,7 +85,7 @@ TEST_F(RedisTest, ManyThreadsPipelineThousandsOfCommandsEachAnsweredOnce) {
     });
   }
   for (auto& t : threads) t.join();
-  ASSERT_TRUE(eventually([&] { return answered.load() == kThreads * kEach; }, 20s)) << answered.load();
+  ASSERT_TRUE(test::eventually(20'000, [&] { return answered.load() == kThreads * kEach; })) << answered.load();
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kEach)) << "every INCR got its own answer";
   EXPECT_EQ(*seen.rbegin(), kThreads * kEach);
@@ -148,7 +139,7 @@ TEST(RedisFaults, ARestartedServerIsReachedAgainWithinSeconds) {
   ASSERT_TRUE(redis.call({"SET", "k", "v"}).ok());
   own.restart();
   // The first command after the restart may meet the dead connection; within seconds they work.
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(test::eventually(5000, [&] {
     auto r = redis.call({"PING"});
     return r.ok() && r->str == "PONG";
   }));
@@ -172,7 +163,8 @@ TEST(RedisFaults, AServerThatStopsAnsweringFailsCommandsAtTheirDeadlineThenRecov
   EXPECT_EQ(r.error().code, Errc::unavailable);
   EXPECT_NE(r.error().message.find("no answer within 200 ms"), std::string::npos) << r.error().message;
   EXPECT_LT(waited, 1s);
-  EXPECT_TRUE(eventually([&] { return redis.call({"PING"}).ok(); })) << "the client reconnects once Redis answers";
+  EXPECT_TRUE(test::eventually(5000, [&] { return redis.call({"PING"}).ok(); }))
+      << "the client reconnects once Redis answers";
 }
 
 }  // namespace

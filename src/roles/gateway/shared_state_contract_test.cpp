@@ -16,6 +16,7 @@
 #include "roles/gateway/idempotency.hpp"
 #include "roles/gateway/rate_limit.hpp"
 #include "roles/gateway/redis_stores.hpp"
+#include "support/poll.hpp"
 #include "support/redis.hpp"
 
 namespace tacos::gateway {
@@ -54,16 +55,6 @@ Outcome outcome(IdempotencyStore& store, const std::string& slot, const std::str
   auto b = begin(store, slot, fp);
   EXPECT_TRUE(b.ok()) << b.error().message;
   return b ? b->outcome : Outcome::mismatch;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 5s) {
-  auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 class SharedStateContract : public ::testing::TestWithParam<std::string> {
@@ -129,7 +120,7 @@ TEST_P(SharedStateContract, AKeyRunsOnceThenReplaysItsAnswerAndRefusesAnotherReq
   net::Response answer(201, R"({"id":"r1"})", "application/json");
   answer.set_header("location", "/api/v1/things/r1");
   store->complete(slot, answer);
-  ASSERT_TRUE(eventually([&] { return outcome(*store, slot, fp) == Outcome::replay; }));
+  ASSERT_TRUE(test::eventually(5000, [&] { return outcome(*store, slot, fp) == Outcome::replay; }));
   auto replay = begin(*store, slot, fp);
   ASSERT_TRUE(replay.ok());
   EXPECT_EQ(replay->response.status, 201);
@@ -146,10 +137,10 @@ TEST_P(SharedStateContract, AReleasedClaimCanRunAgainAndAnAnswerExpiresAfterItsT
   const std::string fp(32, '\x03');
   EXPECT_EQ(outcome(*store, "c:x\nk", fp), Outcome::started);
   store->release("c:x\nk");
-  ASSERT_TRUE(eventually([&] { return outcome(*store, "c:x\nk", fp) == Outcome::started; }));
+  ASSERT_TRUE(test::eventually(5000, [&] { return outcome(*store, "c:x\nk", fp) == Outcome::started; }));
   store->complete("c:x\nk", net::Response(200, "{}"));
-  ASSERT_TRUE(eventually([&] { return outcome(*store, "c:x\nk", fp) == Outcome::replay; }));
-  EXPECT_TRUE(eventually([&] { return outcome(*store, "c:x\nk", fp) == Outcome::started; }, 3s))
+  ASSERT_TRUE(test::eventually(5000, [&] { return outcome(*store, "c:x\nk", fp) == Outcome::replay; }));
+  EXPECT_TRUE(test::eventually(3000, [&] { return outcome(*store, "c:x\nk", fp) == Outcome::started; }))
       << "forgotten after its ttl";
 }
 
@@ -186,7 +177,7 @@ TEST(RedisSharedState, TwoGatewaysShareOneBucketAndOneRecord) {
   EXPECT_EQ(outcome(idem_one, "u:usr_9\nk", fp), Outcome::started);
   EXPECT_EQ(outcome(idem_two, "u:usr_9\nk", fp), Outcome::in_flight);
   idem_one.complete("u:usr_9\nk", net::Response(201, "{}"));
-  EXPECT_TRUE(eventually([&] { return outcome(idem_two, "u:usr_9\nk", fp) == Outcome::replay; }));
+  EXPECT_TRUE(test::eventually(5000, [&] { return outcome(idem_two, "u:usr_9\nk", fp) == Outcome::replay; }));
 }
 
 TEST(RedisSharedState, AnUnreachableRedisIsUnavailableAtOnce) {

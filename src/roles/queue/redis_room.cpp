@@ -411,17 +411,8 @@ Status RedisRoom::enter(Place p, std::int64_t now_ms) {
   if (was.empty()) return Error(Errc::place_lost, "this place is no longer in the queue; join again");
   auto state = state_of(was);
   if (!state) return unexpected(*r);
-  switch (*state) {
-    case PlaceState::waiting:
-      return Error(Errc::not_ready, "it is not your turn yet; keep waiting");
-    case PlaceState::ready:
-    case PlaceState::entered:
-      return {};
-    case PlaceState::consumed:
-      return Error(Errc::token_used, "your entry has already been used to hold seats");
-    default:
-      return domain::place_gone(*state);
-  }
+  if (*state == PlaceState::ready || *state == PlaceState::entered) return {};
+  return domain::enter_refused(*state);
 }
 
 Status RedisRoom::consume(Place p, std::int64_t now_ms) {
@@ -429,19 +420,8 @@ Status RedisRoom::consume(Place p, std::int64_t now_ms) {
   if (!r) return r.error();
   auto state = state_of(r->str);
   if (!state) return Error(Errc::not_in_queue, "no such place in this queue");
-  switch (*state) {
-    case PlaceState::entered:
-      return {};
-    case PlaceState::ready:
-      return Error(Errc::reservation_token_invalid, "enter the sale first");
-    case PlaceState::consumed:
-    case PlaceState::finished:
-      return Error(Errc::token_used, "this reservation token has already been used");
-    case PlaceState::lapsed:
-      return Error(Errc::reservation_token_expired, "this reservation token has expired");
-    default:
-      return Error(Errc::reservation_token_invalid, "this place in line cannot hold seats now");
-  }
+  if (*state == PlaceState::entered) return {};
+  return domain::consume_refused(*state);
 }
 
 Status RedisRoom::finish(Place p) {
