@@ -85,6 +85,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   enum class State : std::uint8_t { connecting, ready, down, stopped };
   State state() const { return state_; }
+  /// Ready and, when a password is set, accepted by the server (commands may queue behind AUTH
+  /// before that, but the connection is not counted as up).
+  bool up() const { return state_ == State::ready && !awaiting_auth_; }
 
   void start() {
     if (state_ == State::stopped) return;
@@ -151,6 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       p.internal = true;
       p.deadline = Clock::now() + std::chrono::milliseconds(o_.command_timeout_ms);
       waiting_.push_front(std::move(p));
+      awaiting_auth_ = true;
     }
     state_ = State::ready;
     backoff_ms_ = 0;
@@ -196,6 +200,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                 log::error("redis refused AUTH", {log::str("error", reply.str)});
                 return self->fail("AUTH refused: " + reply.str);
               }
+              self->awaiting_auth_ = false;
               continue;
             }
             p.done(std::move(reply));
@@ -210,6 +215,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!stopping_) log::warn("redis connection lost", {log::str("error", why)});
     down_reason_ = why;
     state_ = State::down;
+    awaiting_auth_ = false;
     writing_ = false;
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -240,6 +246,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point connecting_since_;
   int backoff_ms_ = 0;
   bool stopping_ = false;
+  bool awaiting_auth_ = false;
   std::uint64_t generation_ = 0;  // one per connection attempt: handlers of an earlier socket do nothing
   std::string out_;
   bool writing_ = false;
@@ -361,7 +368,7 @@ int Redis::connected() const {
   auto got = n.get_future();
   asio::post(impl_->io, [this, &n] {
     int up = 0;
-    for (const auto& c : impl_->conns) up += c->state() == Connection::State::ready ? 1 : 0;
+    for (const auto& c : impl_->conns) up += c->up() ? 1 : 0;
     n.set_value(up);
   });
   return got.get();
