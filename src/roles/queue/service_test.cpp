@@ -7,7 +7,9 @@
 #include <memory>
 #include <thread>
 
+#include "kv/redis.hpp"
 #include "store/store.hpp"  // StoreError
+#include "support/redis.hpp"
 
 namespace tacos::queue {
 namespace {
@@ -76,9 +78,27 @@ Result<Admission> redeem(QueueService& s, std::string_view token, std::string_vi
   return a;
 }
 
-class QueueServiceTest : public ::testing::Test {
+// The waiting room's contract, seen through the service: every QueueServiceTest runs against the
+// in-memory room (embedded mode) and against the room in Redis (kv.backend = redis, a real server
+// started by ctest's `redis` fixture), and must pass the same way on both.
+enum class Backend { memory, redis };
+
+std::unique_ptr<kv::Redis> redis_for(Backend b) {
+  if (b == Backend::memory) return nullptr;
+  auto server = test::redis_server();
+  kv::RedisOptions o;
+  o.port = server.port;
+  o.password = server.password;
+  return std::make_unique<kv::Redis>(o);
+}
+
+class QueueServiceFixture : public ::testing::Test {
  protected:
-  QueueServiceTest() : clock_(kT0), service_(inventory_, clock_, settings(), keys(), metrics_) {}
+  explicit QueueServiceFixture(Backend backend = Backend::memory)
+      : clock_(kT0),
+        redis_(redis_for(backend)),
+        service_(inventory_, clock_, settings(), keys(), metrics_, nullptr, redis_.get(),
+                 redis_ ? test::unique_redis_prefix() : std::string()) {}
   static Settings settings() {
     Settings s;
     s.waiting_token_ttl_ms = 3'600'000;
@@ -105,10 +125,21 @@ class QueueServiceTest : public ::testing::Test {
   FakeInventory inventory_;
   ManualClock clock_;
   metrics::Registry metrics_;
+  std::unique_ptr<kv::Redis> redis_;
   QueueService service_;
 };
 
-TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
+class QueueServiceTest : public QueueServiceFixture, public ::testing::WithParamInterface<Backend> {
+ protected:
+  QueueServiceTest() : QueueServiceFixture(GetParam()) {}
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueServiceTest, ::testing::Values(Backend::memory, Backend::redis),
+                         [](const ::testing::TestParamInfo<Backend>& p) {
+                           return p.param == Backend::memory ? "memory" : "redis";
+                         });
+
+TEST_P(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
   auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(j->status, "waiting");
@@ -141,7 +172,64 @@ TEST_F(QueueServiceTest, JoinPollEnterAndRedeemOnce) {
   EXPECT_EQ(service_.check_reservation_token(e->reservation_token, "evt_open", "usr_1").error().code, Errc::token_used);
 }
 
-TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
+TEST_P(QueueServiceTest, FansAreAdmittedInJoinOrderAndPositionsOnlyFall) {
+  ASSERT_TRUE(configure_now(service_, "evt_open", 50, std::nullopt).ok());  // one admission per tick
+  constexpr int kFans = 40;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kFans; ++i) {
+    auto j = join_now(service_, "evt_open", Subject{"usr_" + std::to_string(i), ""});
+    ASSERT_TRUE(j.ok());
+    ASSERT_EQ(j->position, i);
+    tokens.push_back(j->waiting_token);
+  }
+  std::vector<std::int64_t> last(kFans, kFans);
+  int ready = 0;  // the fans admitted so far are always the first `ready` to join
+  while (ready < kFans) {
+    advance(20);
+    int now_ready = 0;
+    for (int i = 0; i < kFans; ++i) {
+      auto s = service_.status(tokens[static_cast<std::size_t>(i)], "");
+      ASSERT_TRUE(s.ok());
+      if (s->ready_for_entry) {
+        ASSERT_EQ(i, now_ready) << "fan " << i << " is ready before an earlier one";
+        ++now_ready;
+        continue;
+      }
+      ASSERT_TRUE(s->position.has_value());
+      EXPECT_LE(*s->position, last[static_cast<std::size_t>(i)]) << "fan " << i << "'s position went up";
+      last[static_cast<std::size_t>(i)] = *s->position;
+    }
+    ASSERT_GE(now_ready, ready);
+    ready = now_ready;
+  }
+}
+
+TEST_P(QueueServiceTest, APlaceThatStopsPollingIsAbandonedAndTheOnesBehindMoveUp) {
+  ASSERT_TRUE(configure_now(service_, "evt_open", std::nullopt, 1).ok());
+  auto buyer = join_now(service_, "evt_open", Subject{"usr_buyer", ""});  // takes the one slot
+  auto quiet = join_now(service_, "evt_open", Subject{"usr_quiet", ""});
+  auto keen = join_now(service_, "evt_open", Subject{"usr_keen", ""});
+  ASSERT_TRUE(buyer.ok() && quiet.ok() && keen.ok());
+  advance(20);  // the buyer is admitted; the quiet fan is next
+  EXPECT_EQ(service_.status(keen->waiting_token, "")->position, 1);
+  for (int i = 0; i < 70; ++i) {  // the keen fan polls every second; the quiet one never does
+    clock_.advance_ms(1000);
+    service_.tick();
+    ASSERT_TRUE(service_.status(keen->waiting_token, "").ok());
+  }
+  auto gone = service_.status(quiet->waiting_token, "");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, "expired");
+  EXPECT_EQ(gone->reason, "abandoned");
+  EXPECT_EQ(service_.enter(quiet->waiting_token, "").error().code, Errc::place_lost);
+  auto s = service_.status(keen->waiting_token, "");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, "waiting");
+  EXPECT_EQ(s->position, 0) << "the abandoned place no longer counts ahead";
+  EXPECT_EQ(stats_now(service_, "evt_open")->room.abandoned_total, 1);
+}
+
+TEST_P(QueueServiceTest, JoiningTwiceKeepsThePlace) {
   auto a = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_2", ""}).ok());
   auto again = join_now(service_, "evt_open", Subject{"usr_1", ""});
@@ -153,11 +241,11 @@ TEST_F(QueueServiceTest, JoiningTwiceKeepsThePlace) {
   (void)a;
 }
 
-TEST_F(QueueServiceTest, UnknownEventIsNotFound) {
+TEST_P(QueueServiceTest, UnknownEventIsNotFound) {
   EXPECT_EQ(join_now(service_, "evt_nope", Subject{"usr_1", ""}).error().code, Errc::not_found);
 }
 
-TEST_F(QueueServiceTest, RejectsForgedExpiredAndOtherEventTokens) {
+TEST_P(QueueServiceTest, RejectsForgedExpiredAndOtherEventTokens) {
   auto j = join_now(service_, "evt_open", Subject{"", "cid_abcdefgh"});
   ASSERT_TRUE(j.ok());
   std::string forged = j->waiting_token;
@@ -175,7 +263,7 @@ TEST_F(QueueServiceTest, RejectsForgedExpiredAndOtherEventTokens) {
   EXPECT_EQ(expired->reason, "token_expired");
 }
 
-TEST_F(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
+TEST_P(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
   auto token = admitted("usr_1");
   EXPECT_EQ(redeem(service_, token, "evt_later", "usr_1").error().code, Errc::reservation_token_wrong_event);
   EXPECT_EQ(redeem(service_, token, "evt_open", "usr_2").error().code, Errc::reservation_token_wrong_user);
@@ -184,7 +272,7 @@ TEST_F(QueueServiceTest, ReservationTokenIsBoundToEventUserAndTime) {
   EXPECT_EQ(redeem(service_, token, "evt_open", "usr_1").error().code, Errc::reservation_token_expired);
 }
 
-TEST_F(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
+TEST_P(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
   auto j = join_now(service_, "evt_open", Subject{"", "cid_anonymous1"});
   advance(100);
   auto e = service_.enter(j->waiting_token, "");
@@ -193,7 +281,7 @@ TEST_F(QueueServiceTest, AnonymousAdmissionCanBeRedeemedOnceByWhoeverSignsIn) {
   EXPECT_EQ(redeem(service_, e->reservation_token, "evt_open", "usr_other").error().code, Errc::token_used);
 }
 
-TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
+TEST_P(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
   for (int round = 0; round < 20; ++round) {
     auto token = admitted("usr_race_" + std::to_string(round));
     std::atomic<int> wins{0}, used{0};
@@ -213,7 +301,7 @@ TEST_F(QueueServiceTest, ExactlyOneOfManyConcurrentRedemptionsWins) {
   }
 }
 
-TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
+TEST_P(QueueServiceTest, FinishedBuyersFreeTheCap) {
   ASSERT_TRUE(configure_now(service_, "evt_open", std::nullopt, 1).ok());
   auto first = join_now(service_, "evt_open", Subject{"usr_1", ""});
   auto second = join_now(service_, "evt_open", Subject{"usr_2", ""});
@@ -228,7 +316,7 @@ TEST_F(QueueServiceTest, FinishedBuyersFreeTheCap) {
   EXPECT_TRUE(service_.status(second->waiting_token, "")->ready_for_entry);
 }
 
-TEST_F(QueueServiceTest, LeavingLosesThePlace) {
+TEST_P(QueueServiceTest, LeavingLosesThePlace) {
   auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(service_.leave(j->waiting_token).ok());
   auto s = service_.status(j->waiting_token, "");
@@ -240,7 +328,7 @@ TEST_F(QueueServiceTest, LeavingLosesThePlace) {
   EXPECT_TRUE(service_.leave(j->waiting_token).ok());  // leaving twice is harmless
 }
 
-TEST_F(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
+TEST_P(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
   auto j = join_now(service_, "evt_later", Subject{"usr_1", ""});
   ASSERT_TRUE(j.ok());
   auto s = service_.status(j->waiting_token, "");
@@ -258,7 +346,7 @@ TEST_F(QueueServiceTest, PreQueueHasNoPositionUntilOpening) {
   EXPECT_TRUE(s->ready_for_entry);
 }
 
-TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
+TEST_P(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
   auto s = configure_now(service_, "evt_open", 250, 40);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->admission_rate, 250);
@@ -267,7 +355,7 @@ TEST_F(QueueServiceTest, AdminChangesArePersistedThroughInventory) {
   EXPECT_EQ(inventory_.last_cap, 40);
 }
 
-TEST_F(QueueServiceTest, WaitingTimeComesFromTheToken) {
+TEST_P(QueueServiceTest, WaitingTimeComesFromTheToken) {
   auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(configure_now(service_, "evt_open", std::nullopt, 1).ok());
   ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_0", ""}).ok());
@@ -313,7 +401,7 @@ class FakeQueueStore final : public store::QueueStateStore {
   int saves = 0;
 };
 
-class StoredQueueServiceTest : public QueueServiceTest {
+class StoredQueueServiceTest : public QueueServiceFixture {
  protected:
   std::unique_ptr<QueueService> stored_service() {
     return std::make_unique<QueueService>(inventory_, clock_, settings(), keys(), metrics_, &store_);
