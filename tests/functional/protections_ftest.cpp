@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/encoding.hpp"
 #include "support/api_checks.hpp"
 #include "support/postgres.hpp"
 #include "support/server_process.hpp"
@@ -113,7 +114,8 @@ TEST_F(ShadowRateLimits, CountsWouldBeRefusalsWithoutRefusing) {
 class IdempotencyKeys : public SharedServerTest {
  protected:
   static void SetUpTestSuite() {
-    start_server(Env{{"TACOS_AUTH_ARGON2_OPS", "3"}, {"TACOS_AUTH_ARGON2_MEM_KIB", "32768"}});
+    start_server(
+        Env{{"TACOS_AUTH_ARGON2_OPS", "3"}, {"TACOS_AUTH_ARGON2_MEM_KIB", "32768"}, {"TACOS_DEMO_SEED", "true"}});
   }
   static void TearDownTestSuite() { stop_server(); }
 
@@ -234,17 +236,48 @@ TEST_F(IdempotencyKeys, KeysBelongToTheirCaller) {
   auto alice = register_user(*server_->client(), unique_name("alice"));
   auto bob = register_user(*server_->client(), unique_name("bob"));
   auto key = unique_name("shared-key");
-  auto join = [&](const std::string& token) {
+  auto pay = [&](const std::string& token) {
     auto headers = bearer(token);
     headers.push_back({"idempotency-key", key});
-    return c->post("/api/v1/queue/join", R"({"event_id":"no-such-event"})", headers);
+    return c->post("/api/v1/payments/intent", R"({"reservation_id":"rsv_no_such_one"})", headers);
   };
-  auto a = join(alice);
-  auto b = join(bob);
+  auto a = pay(alice);
+  auto b = pay(bob);
   EXPECT_EQ(a.status, 404);
   EXPECT_EQ(b.status, 404);
   EXPECT_TRUE(b.header("idempotent-replayed").empty()) << "bob's request is his own, not alice's replay";
-  EXPECT_EQ(join(alice).header("idempotent-replayed"), "true");
+  EXPECT_EQ(pay(alice).header("idempotent-replayed"), "true");
+}
+
+TEST_F(IdempotencyKeys, ANamedCallersJoinKeepsNoRecordTheRoomGivesItsPlaceBack) {
+  auto c = plain_client();
+  auto alice = register_user(*server_->client(), unique_name("alice"));
+  auto headers = bearer(alice);
+  headers.push_back({"idempotency-key", unique_name("join-key")});
+  auto first = c->post("/api/v1/queue/join", R"({"event_id":"evt_2025_1001"})", headers);
+  ASSERT_EQ(first.status, 202) << first.body;
+  auto again = c->post("/api/v1/queue/join", R"({"event_id":"evt_2025_1001"})", headers);
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_TRUE(again.header("idempotent-replayed").empty()) << "no record was kept";
+  // The room gave the same place back: both waiting tokens name one ticket (the token's payload
+  // is "event|epoch|ticket|issued|subject").
+  auto ticket = [](const net::ClientResponse& r) {
+    auto token = json::parse(r.body)["waiting_token"].get<std::string>();
+    auto payload = token.substr(7, token.rfind('.') - 7);  // after "wt1.k1."
+    auto fields = base64url_decode(payload).value_or("");
+    auto first_bar = fields.find('|');
+    auto second_bar = fields.find('|', first_bar + 1);
+    return fields.substr(second_bar + 1, fields.find('|', second_bar + 1) - second_bar - 1);
+  };
+  EXPECT_FALSE(ticket(first).empty());
+  EXPECT_EQ(ticket(again), ticket(first));
+  // An anonymous join without a client id is still recorded: its retry would be another client.
+  std::vector<net::Header> anonymous{{"idempotency-key", unique_name("anon-join-key")}};
+  auto anon = c->post("/api/v1/queue/join", R"({"event_id":"evt_2025_1001"})", anonymous);
+  ASSERT_EQ(anon.status, 202) << anon.body;
+  auto anon_again = c->post("/api/v1/queue/join", R"({"event_id":"evt_2025_1001"})", anonymous);
+  EXPECT_EQ(anon_again.header("idempotent-replayed"), "true");
+  EXPECT_EQ(anon_again.body, anon.body);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ namespace {
 // Shared by every script: the keys, the settings (ARGV[1..10], which make the room if it is
 // missing), and the steps several scripts take. Each script's own arguments start at ARGV[11].
 constexpr const char* kPrelude = R"lua(
-local meta, users, st, pst, seen, gone, dl, preseq, lease =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local meta, users, st, pst, lp, gone, dl, preseq, lease, pp =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local function num(k) return tonumber(redis.call('HGET', meta, k) or '0') end
 local function incr(k, by) return redis.call('HINCRBY', meta, k, by or 1) end
 if redis.call('EXISTS', meta) == 0 then
@@ -27,6 +27,17 @@ if redis.call('EXISTS', meta) == 0 then
     'abandon', ARGV[5], 'entry', ARGV[6], 'reservation', ARGV[7], 'buyer', ARGV[8], 'seed', ARGV[9],
     'epoch', ARGV[10], 'last_tick', ARGV[2], 'budget', 0)
 end
+local NO_POLL = string.rep('\0', 8)
+-- One byte per place in a string: its state letter, '\0' (or past the end) while it waits.
+local function byte_at(key, i)
+  local b = redis.call('GETRANGE', key, i, i)
+  if b == '' or b == '\0' then return nil end
+  return b
+end
+local function state(s) return byte_at(st, s) or 'w' end
+-- Eight bytes per place: when it last polled (a double, ms), NO_POLL once it no longer waits.
+local function touch(key, i, now) redis.call('SETRANGE', key, i * 8, struct.pack('>d', math.max(now, 1))) end
+local function untouch(key, i) redis.call('SETRANGE', key, i * 8, NO_POLL) end
 local function parse(t) return string.sub(t, 1, 1), tonumber(string.sub(t, 2)) end
 -- "<epoch>:<ticket>", as a token names a place: the ticket, or nil when the token is of an
 -- earlier incarnation of the room (made again after Redis lost it: its seqs are handed out anew).
@@ -44,31 +55,34 @@ end
 -- The seq of a ticket, or nil (no such place; a pre-queue ticket before the opening).
 local function seq_of(t)
   local kind, i = parse(t)
-  if i == nil then return nil end
+  if i == nil or i < 0 then return nil end
   if kind == 's' then
     if i >= 1 and i <= num('seq') then return i end
     return nil
   end
   if kind ~= 'p' then return nil end
-  local s = redis.call('HGET', preseq, i)
-  return s and tonumber(s)
+  local packed = redis.call('GETRANGE', preseq, i * 4, i * 4 + 3)
+  if #packed ~= 4 then return nil end
+  local s = struct.unpack('>I4', packed)
+  if s == 0 then return nil end
+  return s
 end
-local function state(s) return redis.call('HGET', st, s) or 'w' end
 -- A waiting place leaves the line: it stops counting in the positions of those behind it.
 local function depart(s, to)
-  redis.call('HSET', st, s, to)
-  redis.call('ZREM', seen, s)
+  redis.call('SETRANGE', st, s, to)
+  untouch(lp, s)
   if s > num('serving') then redis.call('ZADD', gone, s, s) end
   incr('waiting', -1)
 end
 -- An active buyer (ready, entered or buying) stops being one: a slot of the cap is free.
 local function release(s, to)
-  redis.call('HSET', st, s, to)
+  redis.call('SETRANGE', st, s, to)
   redis.call('ZREM', dl, 'r' .. s, 'e' .. s, 'c' .. s)
   incr('active', -1)
 end
 -- The opening: the pre-queue, shuffled (Fisher-Yates, Park-Miller from the room's seed), takes
--- seqs 1..P ahead of every later arrival; refreshing early gives no edge.
+-- the next seqs ahead of every later arrival; refreshing early gives no edge. Each string is
+-- written once, whatever the pre-queue's size.
 local function open_sale(now)
   redis.call('HSET', meta, 'open', 1, 'opened_at', now, 'last_tick', now)
   local n = num('pre')
@@ -80,23 +94,30 @@ local function open_sale(now)
     local j = (x % i) + 1
     order[i], order[j] = order[j], order[i]
   end
+  local base = num('seq')
+  local pre_states, pre_polls = redis.call('GET', pst) or '', redis.call('GET', pp) or ''
+  local seqs, states, polls, waiting = {}, {}, {}, 0
   for k = 1, n do
-    local p = order[k]
-    local s = incr('seq')
-    redis.call('HSET', preseq, p, s)
-    local was = redis.call('HGET', pst, p)
-    if was then
-      redis.call('HSET', st, s, was)
+    local p, s = order[k], base + k
+    seqs[p + 1] = struct.pack('>I4', s)
+    local was = string.sub(pre_states, p + 1, p + 1)
+    if was ~= '' and was ~= '\0' then
+      states[k], polls[k] = was, NO_POLL
       redis.call('ZADD', gone, s, s)
     else
-      local at = redis.call('ZSCORE', seen, 'p' .. p) or now
-      redis.call('ZREM', seen, 'p' .. p)
-      redis.call('ZADD', seen, at, s)
-      incr('waiting')
+      local at = string.sub(pre_polls, p * 8 + 1, p * 8 + 8)
+      if #at ~= 8 or at == NO_POLL then at = struct.pack('>d', math.max(now, 1)) end
+      states[k], polls[k], waiting = '\0', at, waiting + 1
     end
   end
-  redis.call('HSET', meta, 'pre_queue', 0)
-  redis.call('DEL', pst)
+  if n > 0 then
+    redis.call('SETRANGE', preseq, 0, table.concat(seqs))
+    redis.call('SETRANGE', st, base + 1, table.concat(states))
+    redis.call('SETRANGE', lp, (base + 1) * 8, table.concat(polls))
+  end
+  redis.call('HSET', meta, 'seq', base + n, 'pre_queue', 0)
+  incr('waiting', waiting)
+  redis.call('DEL', pst, pp)
 end
 local function open_if_due(now)
   if num('open') == 0 and now >= num('sale_start') then open_sale(now) end
@@ -113,26 +134,27 @@ local t = redis.call('HGET', users, user)
 if t then
   local i = pre_open(t)
   if i then
-    if not redis.call('HGET', pst, i) then
-      redis.call('ZADD', seen, 'XX', now, t)
+    if not byte_at(pst, i) then
+      touch(pp, i, now)
       return {t, 1, redis.call('HGET', meta, 'epoch')}
     end
   else
     local s = seq_of(t)
     local was = s and state(s)
-    if was == 'w' then redis.call('ZADD', seen, 'XX', now, s) end
+    if was == 'w' then touch(lp, s, now) end
     if was == 'w' or was == 'r' or was == 'e' then return {t, 1, redis.call('HGET', meta, 'epoch')} end
   end
 end
 if num('open') == 0 then
-  t = 'p' .. (incr('pre') - 1)
+  local i = incr('pre') - 1
+  t = 'p' .. i
   incr('pre_queue')
-  redis.call('ZADD', seen, now, t)
+  touch(pp, i, now)
 else
   local s = incr('seq')
   t = 's' .. s
   incr('waiting')
-  redis.call('ZADD', seen, now, s)
+  touch(lp, s, now)
 end
 redis.call('HSET', users, user, t)
 incr('joined_total')
@@ -146,16 +168,16 @@ local t, now = ticket_of(ARGV[11]), tonumber(ARGV[12])
 if not t then return {'reset'} end
 local i = pre_open(t)
 if i then
-  local was = redis.call('HGET', pst, i)
+  local was = byte_at(pst, i)
   if was then return {was} end
-  redis.call('ZADD', seen, 'XX', now, t)
+  touch(pp, i, now)
   return {'w'}
 end
 local s = seq_of(t)
 if not s then return {} end
 local was = state(s)
 if was ~= 'w' then return {was} end
-redis.call('ZADD', seen, 'XX', now, s)
+touch(lp, s, now)
 local serving = num('serving')
 return {'w', s - serving - 1 - redis.call('ZCOUNT', gone, serving + 1, s - 1)}
 )lua");
@@ -169,9 +191,9 @@ if pre_open(t) then return 'p' end
 local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
-if was == 'w' then redis.call('ZADD', seen, 'XX', now, s) end
+if was == 'w' then touch(lp, s, now) end
 if was == 'r' then
-  redis.call('HSET', st, s, 'e')
+  redis.call('SETRANGE', st, s, 'e')
   redis.call('ZREM', dl, 'r' .. s)
   redis.call('ZADD', dl, now + num('reservation'), 'e' .. s)
 end
@@ -186,7 +208,7 @@ local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
 if was == 'e' then
-  redis.call('HSET', st, s, 'c')
+  redis.call('SETRANGE', st, s, 'c')
   redis.call('ZREM', dl, 'e' .. s)
   redis.call('ZADD', dl, now + num('buyer'), 'c' .. s)
 end
@@ -213,9 +235,9 @@ local t = ticket_of(ARGV[11])
 if not t then return 0 end
 local i = pre_open(t)
 if i then
-  if not redis.call('HGET', pst, i) then
-    redis.call('HSET', pst, i, 'l')
-    redis.call('ZREM', seen, t)
+  if not byte_at(pst, i) then
+    redis.call('SETRANGE', pst, i, 'l')
+    untouch(pp, i)
     incr('pre_queue', -1)
     incr('left_total')
   end
@@ -235,25 +257,53 @@ return 1
 )lua");
 
 // ARGV[11] owner, ARGV[12] now, ARGV[13] lease (ms). Returns 0 when another replica ticks.
+// Abandonment looks at a slice of places per tick (kSweep, from a cursor kept in meta), so a
+// tick costs the same with ten places or a million: a place is released within one pass of the
+// line (a million places: about 1000 ticks) after abandon_after.
 const kv::Script kTick = script(R"lua(
 local owner, now = ARGV[11], tonumber(ARGV[12])
 local holder = redis.call('GET', lease)
 if holder and holder ~= owner then return 0 end
 redis.call('SET', lease, owner, 'PX', ARGV[13])
 open_if_due(now)
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. (now - num('abandon')), 'LIMIT', 0, 1000)) do
-  if string.sub(m, 1, 1) == 'p' then
-    redis.call('HSET', pst, string.sub(m, 2), 'a')
-    redis.call('ZREM', seen, m)
-    incr('pre_queue', -1)
-  else
-    depart(tonumber(m), 'a')
+local SWEEP, limit = 1024, now - num('abandon')
+-- Calls abandon(i) for each place in [from, to) of `polls` whose last poll is before the limit.
+local function sweep(polls, from, to, abandon)
+  if from >= to then return end
+  local chunk = redis.call('GETRANGE', polls, from * 8, to * 8 - 1)
+  for i = from, to - 1 do
+    local off = (i - from) * 8 + 1
+    if off + 7 > #chunk then break end
+    local at = struct.unpack('>d', chunk, off)
+    if at > 0 and at < limit then abandon(i) end
   end
-  incr('abandoned_total')
 end
 if num('open') == 0 then
-  redis.call('HSET', meta, 'last_tick', now)
+  local n = num('pre')
+  local from = num('pre_sweep')
+  if from >= n then from = 0 end
+  local to = math.min(n, from + SWEEP)
+  sweep(pp, from, to, function(i)
+    if byte_at(pst, i) then return end
+    redis.call('SETRANGE', pst, i, 'a')
+    untouch(pp, i)
+    incr('pre_queue', -1)
+    incr('abandoned_total')
+  end)
+  redis.call('HSET', meta, 'pre_sweep', to, 'last_tick', now)
   return 1
+end
+do
+  local first, last = num('serving') + 1, num('seq')
+  local from = math.max(num('sweep'), first)
+  if from > last then from = first end
+  local to = math.min(last + 1, from + SWEEP)
+  sweep(lp, from, to, function(s)
+    if state(s) ~= 'w' then return untouch(lp, s) end
+    depart(s, 'a')
+    incr('abandoned_total')
+  end)
+  redis.call('HSET', meta, 'sweep', to)
 end
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', now, 'LIMIT', 0, 1000)) do
   local s = tonumber(string.sub(m, 2))
@@ -271,9 +321,9 @@ local budget = math.min(tonumber(redis.call('HGET', meta, 'budget') or '0') + ra
 local serving, seq, active, admitted = num('serving'), num('seq'), num('active'), 0
 while budget >= 1 and active < cap and serving < seq do
   serving = serving + 1
-  if redis.call('HEXISTS', st, serving) == 0 then
-    redis.call('HSET', st, serving, 'r')
-    redis.call('ZREM', seen, serving)
+  if state(serving) == 'w' then
+    redis.call('SETRANGE', st, serving, 'r')
+    untouch(lp, serving)
     redis.call('ZADD', dl, now + num('entry'), 'r' .. serving)
     budget = budget - 1
     active = active + 1
@@ -353,11 +403,12 @@ RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::str
                      RedisRoomSettings settings)
     : redis_(redis), s_(settings) {
   const std::string base = prefix + "{" + event_id + "}:";
-  for (const char* name : {"meta", "users", "st", "pst", "seen", "gone", "dl", "preseq", "lease"})
+  // KEYS[2] is the bucket of the joining user's key (join() sets it; other scripts do not use it).
+  for (const char* name : {"meta", "u", "st", "pst", "lp", "gone", "dl", "preseq", "lease", "pp"})
     keys_.push_back(base + name);
 }
 
-Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args) {
+Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args, std::string users_key) {
   const auto& r = s_.room;
   std::vector<std::string> argv{std::to_string(s_.sale_starts_at_ms),
                                 std::to_string(s_.created_ms),
@@ -370,7 +421,9 @@ Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> a
                                 std::to_string(s_.shuffle_seed),
                                 std::to_string(s_.epoch ^ fresh_epoch_bits())};
   argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-  auto reply = redis_.call_eval(s, keys_, std::move(argv));
+  auto keys = keys_;
+  if (!users_key.empty()) keys[1] = std::move(users_key);
+  auto reply = redis_.call_eval(s, std::move(keys), std::move(argv));
   if (reply && reply->is_error()) return unexpected(*reply);
   return reply;
 }
@@ -379,7 +432,11 @@ Result<RedisRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t n
   // The key's 8 bytes as they are, not 20 digits: a million places take ~16 MB less.
   std::string key(sizeof user_key, '\0');
   std::memcpy(key.data(), &user_key, sizeof user_key);
-  auto r = run(kJoin, {std::move(key), std::to_string(now_ms)});
+  // Users live in kUserBuckets small hashes, not one big one: Redis keeps a hash of up to 128
+  // short fields as a listpack (~20 bytes a user, against ~65 in a hash table), and a keyed hash
+  // spreads users evenly (a million users: ~30 a bucket).
+  auto bucket = keys_[1] + ":" + std::to_string(user_key % kUserBuckets);
+  auto r = run(kJoin, {std::move(key), std::to_string(now_ms)}, std::move(bucket));
   if (!r) return r.error();
   if (r->elements.size() != 3) return unexpected(*r);
   auto t = decode_ticket(r->elements[0].str);

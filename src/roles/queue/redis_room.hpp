@@ -7,15 +7,20 @@
 // runs on whichever replica holds the event's lease (tick() takes or renews it), so exactly one
 // admits at a time and another takes over within one lease when it dies.
 //
-// Keys, all under `<prefix>{<event>}:` (one hash tag: a Redis Cluster keeps them on one node):
-//   meta    hash: settings, counters (seq, pre, serving, active, waiting, *_total), the opening
-//   users   hash: user key -> ticket ("s12", or "p3" for a pre-queue ticket)
-//   st      hash: seq -> state letter of places no longer waiting (r e c f l a x)
-//   pst     hash: pre-queue ticket -> state letter, before the opening
-//   seen    sorted set: waiting places (seq, or "p<ticket>") by last poll, for abandonment
+// Keys, all under `<prefix>{<event>}:` (one hash tag: a Redis Cluster keeps them on one node).
+// Most are strings indexed by a place's seq (or pre-queue ticket), so a waiting place costs a few
+// bytes, not a hash or sorted-set entry (a million waiting places: ~35 MB, bench/queue_redis.sh):
+//   meta    hash: settings, counters (seq, pre, serving, active, waiting, *_total), the opening,
+//           the abandonment sweep's cursors
+//   u:<n>   hashes: user key -> ticket ("s12", or "p3" for a pre-queue ticket), in kUserBuckets
+//           buckets by user key, each small enough to stay a compact listpack
+//   st      string: one byte per seq, the state letter of a place no longer waiting (r e c f l a x)
+//   pst     string: the same per pre-queue ticket, before the opening
+//   lp      string: eight bytes per seq, when a waiting place last polled (for abandonment)
+//   pp      string: the same per pre-queue ticket, before the opening
 //   gone    sorted set: seqs above `serving` that left the line (a position subtracts them)
 //   dl      sorted set: "r|e|c<seq>" by deadline (ready -> enter, entered -> use, buying)
-//   preseq  hash: pre-queue ticket -> seq, from the opening on
+//   preseq  string: four bytes per pre-queue ticket, its seq from the opening on
 //   lease   string: the replica whose ticker admits, with a TTL
 // A place's position is (seq - serving - 1) minus the departed seqs between: serving only grows
 // and departures only add up, so a position never increases.
@@ -44,6 +49,8 @@ struct RedisRoomSettings {
 
 class RedisRoom {
  public:
+  static constexpr std::uint64_t kUserBuckets = 32768;
+
   RedisRoom(kv::Redis& redis, const std::string& prefix, const std::string& event_id, RedisRoomSettings settings);
 
   /// A place as a token names it: the room's epoch when the token was signed, and the ticket. A
@@ -82,7 +89,7 @@ class RedisRoom {
   Status configure(std::optional<double> admission_rate, std::optional<std::int64_t> active_buyer_cap);
 
  private:
-  Result<kv::Reply> run(const kv::Script& script, std::vector<std::string> args);
+  Result<kv::Reply> run(const kv::Script& script, std::vector<std::string> args, std::string users_key = {});
   std::vector<std::string> keys_;
   kv::Redis& redis_;
   RedisRoomSettings s_;
