@@ -7,8 +7,9 @@
 #            (three all-in-one servers, each its own demo store, one Redis), wrk on each at
 #            once; beside redis-benchmark running as many INCR and EVALSHA calls on that Redis
 #   memory   Redis's used_memory (INFO memory) before and after BENCH_JOINS places (default
-#            1,000,000) in that event's room, and what the room's own keys take (MEMORY USAGE);
-#            the rest is mostly the gateways' idempotency records of the joins (kept 24 h)
+#            1,000,000) in one room, and what the room's own keys take (MEMORY USAGE), filled
+#            through RedisRoom (bench/queue_redis_fill): all waiting in line, then all in the
+#            pre-queue followed by the opening (its tick's time), and a tick's cost afterwards
 #
 #   BENCH_DURATION  wrk duration of each measured run (default 10s); more settings in bench/lib.sh
 set -euo pipefail
@@ -34,7 +35,6 @@ redis_port=$(cat "$redis_state/port")
 export REDISCLI_AUTH
 REDISCLI_AUTH=$(cat "$redis_state/password")
 rcli() { redis-cli -p "$redis_port" "$@"; }
-used_memory() { rcli INFO memory | awk -F: '$1 == "used_memory" { print $2 + 0 }'; }
 joined() { # joins counted by every replica so far
   local port total=0 n
   for port in "$@"; do
@@ -90,29 +90,19 @@ evalsha_rate=$(redis-benchmark -p "$redis_port" -a "$REDISCLI_AUTH" -c 50 -n "$j
   2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i == "requests") print $(i - 1) + 0 }' | tail -1)
 
 # --- memory with BENCH_JOINS places -------------------------------------------------------------
-total=$(joined "${ports[@]}")
-mem_before=$(used_memory)
-bench_log "joins until $BENCH_JOINS places (wrk rounds of 5 s on every replica)"
-rounds=0
-while (($(joined "${ports[@]}") < BENCH_JOINS && rounds < 200)); do
-  pids=()
-  for port in "${ports[@]}"; do
-    timeout -k 5 60 wrk -t1 -c"$per" -d5s -s "$script" "http://127.0.0.1:$port/api/v1/queue/join" \
-      >/dev/null 2>&1 </dev/null &
-    pids+=("$!")
-    _bench_pids+=("$!")
-  done
-  for pid in "${pids[@]}"; do wait "$pid" || true; done
-  rounds=$((rounds + 1))
-done
-places=$(joined "${ports[@]}")
-mem_after=$(used_memory)
-room_bytes=0
-for key in $(rcli --scan --pattern 'tacos:queue:{evt_2025_1001}:*'); do
-  room_bytes=$((room_bytes + $(rcli MEMORY USAGE "$key" SAMPLES 0)))
-done
-# The places before the measurement were made by the runs above; count their share too.
-per_place=$(((mem_after - mem_before) / ((places - total) > 0 ? (places - total) : 1)))
+# Through RedisRoom itself (bench/queue_redis_fill), not HTTP: a million joins over HTTP take
+# minutes here, and the room's keys are what is measured. Once with every place waiting in line,
+# once with every place in the pre-queue and then the opening.
+fill_bin=${QUEUE_REDIS_FILL_BIN:-$(dirname "$TACOS_BIN")/../../bench/queue_redis_fill}
+[[ -x $fill_bin ]] || bench_die "queue_redis_fill not found at $fill_bin (cmake --build --preset release --target queue_redis_fill)"
+bench_log "$BENCH_JOINS places in one room, waiting in line"
+"$fill_bin" "$redis_port" "$REDISCLI_AUTH" "$BENCH_JOINS" waiting >"$BENCH_TMP/fill-waiting.json" ||
+  bench_die "filling the room failed: $(cat "$BENCH_TMP/fill-waiting.json")"
+bench_log "$BENCH_JOINS places in one room's pre-queue, then the opening"
+"$fill_bin" "$redis_port" "$REDISCLI_AUTH" "$BENCH_JOINS" pre >"$BENCH_TMP/fill-pre.json" ||
+  bench_die "filling the pre-queue failed: $(cat "$BENCH_TMP/fill-pre.json")"
+field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" "$BENCH_TMP/fill-$1.json"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
 mkdir -p "$BENCH_RESULTS_DIR"
 {
@@ -120,13 +110,15 @@ mkdir -p "$BENCH_RESULTS_DIR"
   printf '  joins/s through the replicas  %10s   (non-2xx %s)\n' "$join_rate" "$non2xx"
   printf '  redis-benchmark INCR/s        %10s\n' "$incr_rate"
   printf '  redis-benchmark EVALSHA/s     %10s\n' "$evalsha_rate"
-  printf '  places in the room            %10s\n' "$places"
-  printf '  redis used_memory             %10s MB   (%s bytes per place)\n' "$((mem_after / 1048576))" "$per_place"
-  printf '  projected for 1,000,000       %10s MB\n' "$((per_place * 1000000 / 1048576))"
-  printf '  the room'"'"'s own keys           %10s MB   (%s bytes per place; 1,000,000: %s MB)\n' \
-    "$((room_bytes / 1048576))" "$((room_bytes / places))" "$((room_bytes / places * 1000000 / 1048576))"
+  for mode in waiting pre; do
+    grown=$(($(field "$mode" used_memory_after) - $(field "$mode" used_memory_before)))
+    printf '  %-8s %s places: used_memory +%s MB (%s B/place), room keys %s MB, %s joins/s, opening %s ms, tick %s ms\n' \
+      "$mode" "$(field "$mode" places)" "$(mb "$grown")" "$(field "$mode" bytes_per_place)" \
+      "$(mb "$(field "$mode" room_bytes)")" "$(field "$mode" joins_per_sec)" "$(field "$mode" open_ms)" \
+      "$(field "$mode" tick_ms)"
+  done
 } | tee "$BENCH_RESULTS_DIR/queue_redis.txt"
-printf '{"joins_per_sec":%s,"incr_per_sec":%s,"evalsha_per_sec":%s,"places":%s,"used_memory":%s,"bytes_per_place":%s,"room_bytes":%s}\n' \
-  "$join_rate" "${incr_rate:-0}" "${evalsha_rate:-0}" "$places" "$mem_after" "$per_place" "$room_bytes" \
-  >"$BENCH_RESULTS_DIR/queue_redis.json"
+printf '{"joins_per_sec":%s,"incr_per_sec":%s,"evalsha_per_sec":%s,"fill_waiting":%s,"fill_pre":%s}\n' \
+  "$join_rate" "${incr_rate:-0}" "${evalsha_rate:-0}" "$(cat "$BENCH_TMP/fill-waiting.json")" \
+  "$(cat "$BENCH_TMP/fill-pre.json")" >"$BENCH_RESULTS_DIR/queue_redis.json"
 [[ $non2xx == 0 ]] || bench_die "the replicas answered $non2xx joins with errors"

@@ -19,6 +19,7 @@ pkgs_build=(
   clang-format  # make format-check, run by make test
   libpq-dev postgresql-15  # the PostgreSQL store; tests start their own server (scripts/test-postgres.sh)
   libhiredis-dev redis-server  # kv.backend=redis; tests start their own server (scripts/test-redis.sh)
+  openssl  # scripts/test-redis.sh makes the certificate of its TLS port
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).

@@ -3,8 +3,10 @@
 # directory, a random password, no persistence (a restart loses everything, as a failover to an
 # empty replica would).
 #
-#   scripts/test-redis.sh start STATE_DIR    start one; writes STATE_DIR/port, STATE_DIR/password
-#                                            and STATE_DIR/datadir
+#   scripts/test-redis.sh start STATE_DIR    start one; writes STATE_DIR/port, STATE_DIR/password,
+#                                            STATE_DIR/datadir, and STATE_DIR/tls_port and
+#                                            STATE_DIR/tls_ca (the same server over TLS, and the
+#                                            certificate to trust)
 #   scripts/test-redis.sh stop STATE_DIR     stop it and delete its directory
 #   scripts/test-redis.sh restart STATE_DIR  kill it and start it again on the same port, empty
 #                                            (fault tests)
@@ -21,10 +23,13 @@ command -v redis-server >/dev/null || {
   exit 1
 }
 
-# Starts the server of $dir on $1 with $password; returns non-zero if it does not answer PING.
+# Starts the server of $dir on $1 (and TLS on $2, with $dir/tls.crt) with $password; returns
+# non-zero if it does not answer PING.
 launch() {
-  local port=$1
+  local port=$1 tls_port=$2
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --requirepass "$password" \
+    --tls-port "$tls_port" --tls-cert-file "$dir/tls.crt" --tls-key-file "$dir/tls.key" \
+    --tls-ca-cert-file "$dir/tls.crt" --tls-auth-clients no \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
     --save '' --appendonly no --protected-mode yes >/dev/null 2>&1 || return 1
   for _ in $(seq 1 100); do
@@ -57,10 +62,18 @@ case "$cmd" in
     mkdir -p "$state"
     dir=$(mktemp -d /tmp/tacos-redis.XXXXXX)
     password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    # A self-signed certificate for localhost and 127.0.0.1: it is also its clients' CA.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+      -keyout "$dir/tls.key" -out "$dir/tls.crt" >/dev/null 2>&1 || {
+      echo "test-redis: openssl could not make a certificate" >&2
+      exit 1
+    }
     started=""
     for _ in 1 2 3 4 5 6 7 8; do
       port=$((20000 + RANDOM % 40000))
-      if launch "$port"; then
+      tls_port=$((port + 1))
+      if launch "$port" "$tls_port"; then
         started=$port
         break
       fi
@@ -72,6 +85,8 @@ case "$cmd" in
       exit 1
     }
     printf '%s\n' "$started" >"$state/port"
+    printf '%s\n' "$tls_port" >"$state/tls_port"
+    printf '%s\n' "$dir/tls.crt" >"$state/tls_ca"
     printf '%s\n' "$password" >"$state/password"
     printf '%s\n' "$dir" >"$state/datadir"
     ;;
@@ -80,14 +95,14 @@ case "$cmd" in
     dir=$(cat "$state/datadir")
     kill_server
     rm -rf "$dir"
-    rm -f "$state/port" "$state/password" "$state/datadir"
+    rm -f "$state/port" "$state/tls_port" "$state/tls_ca" "$state/password" "$state/datadir"
     ;;
   restart)
     dir=$(cat "$state/datadir")
     password=$(cat "$state/password")
     port=$(cat "$state/port")
     kill_server
-    launch "$port" || {
+    launch "$port" "$(cat "$state/tls_port")" || {
       echo "test-redis: the server did not start again on port $port; its log:" >&2
       tail -20 "$dir/redis.log" >&2 || true
       exit 1

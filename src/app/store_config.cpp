@@ -51,6 +51,9 @@ std::unique_ptr<kv::Redis> open_redis(const config::Config& cfg) {
   o.password = secret(cfg, "kv.redis_password");
   o.connections = static_cast<int>(cfg.integer("kv.redis_connections"));
   o.command_timeout_ms = static_cast<int>(cfg.integer("kv.redis_timeout_ms"));
+  o.tls = cfg.boolean("kv.redis_tls");
+  o.tls_ca_file = cfg.string("kv.redis_tls_ca_file");
+  o.tls_server_name = cfg.string("kv.redis_tls_server_name");
   return std::make_unique<kv::Redis>(o);
 }
 

@@ -10,13 +10,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "common/log.hpp"
+#include "net/tls_client.hpp"
 
 namespace tacos::kv {
 
@@ -79,8 +82,8 @@ Error unavailable(const std::string& why) { return Error(Errc::unavailable, "red
 // One pipelined connection. Lives on the client's thread: no locks.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(asio::io_context& io, const RedisOptions& o)
-      : o_(o), socket_(io), resolver_(io), retry_(io), reader_(redisReaderCreate()) {}
+  Connection(asio::io_context& io, const RedisOptions& o, asio::ssl::context* tls)
+      : o_(o), io_(io), tls_ctx_(tls), socket_(io), resolver_(io), retry_(io), reader_(redisReaderCreate()) {}
   ~Connection() { redisReaderFree(reader_); }
 
   enum class State : std::uint8_t { connecting, ready, down, stopped };
@@ -94,13 +97,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::connecting;
     ++generation_;
     connecting_since_ = Clock::now();
+    if (tls_ctx_) {
+      // A TLS stream cannot be used again once closed: a new one per attempt (the last one kept
+      // until the next attempt, for the handlers of its aborted operations).
+      retired_tls_ = std::move(tls_);
+      tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *tls_ctx_);
+    }
     auto self = shared_from_this();
     resolver_.async_resolve(
         o_.host, std::to_string(o_.port),
         [self, gen = generation_](const boost::system::error_code& ec, const tcp::resolver::results_type& at) {
           if (gen != self->generation_ || self->state_ != State::connecting) return;
           if (ec) return self->fail("cannot resolve " + self->o_.host + ": " + ec.message());
-          asio::async_connect(self->socket_, at,
+          asio::async_connect(self->socket(), at,
                               [self, gen](const boost::system::error_code& ec2, const tcp::endpoint&) {
                                 if (gen == self->generation_) self->connected(ec2);
                               });
@@ -139,11 +148,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool internal = false;  // AUTH: its reply is checked here, not handed out
   };
 
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+
   void connected(const boost::system::error_code& ec) {
     if (state_ != State::connecting) return;
     if (ec) return fail("cannot connect to " + o_.host + ":" + std::to_string(o_.port) + ": " + ec.message());
     boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    socket().set_option(tcp::no_delay(true), ignored);
+    if (!tls_) return ready();
+    if (!net::tls_expect_peer_name(tls_->native_handle(), o_.tls_server_name.empty() ? o_.host : o_.tls_server_name)) {
+      return fail("TLS: cannot set the expected server name");
+    }
+    auto self = shared_from_this();
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self, gen = generation_](const boost::system::error_code& e) {
+                            if (gen != self->generation_ || self->state_ != State::connecting) return;
+                            if (e) return self->fail("TLS handshake failed: " + e.message());
+                            self->ready();
+                          });
+  }
+
+  // Connected (and TLS set up): AUTH goes first on the wire, then whatever was queued.
+  void ready() {
     if (!o_.password.empty()) {
       // First on the wire, ahead of anything queued while connecting.
       std::vector<std::string> auth{"AUTH"};
@@ -168,46 +194,54 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto buf = std::make_shared<std::string>(std::move(out_));
     out_.clear();
     auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(*buf),
-                      [self, buf, gen = generation_](const boost::system::error_code& ec, std::size_t) {
-                        if (gen != self->generation_) return;  // an earlier socket's write, aborted
-                        self->writing_ = false;
-                        if (self->state_ != State::ready) return;
-                        if (ec) return self->fail("write failed: " + ec.message());
-                        self->write();
-                      });
+    auto done = [self, buf, gen = generation_](const boost::system::error_code& ec, std::size_t) {
+      if (gen != self->generation_) return;  // an earlier socket's write, aborted
+      self->writing_ = false;
+      if (self->state_ != State::ready) return;
+      if (ec) return self->fail("write failed: " + ec.message());
+      self->write();
+    };
+    if (tls_) {
+      asio::async_write(*tls_, asio::buffer(*buf), std::move(done));
+    } else {
+      asio::async_write(socket_, asio::buffer(*buf), std::move(done));
+    }
   }
 
   void read() {
     auto self = shared_from_this();
-    socket_.async_read_some(
-        asio::buffer(in_), [self, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
-          if (gen != self->generation_ || self->state_ != State::ready) return;
-          if (ec) return self->fail(ec == asio::error::eof ? "the server closed the connection" : ec.message());
-          if (redisReaderFeed(self->reader_, self->in_.data(), n) != REDIS_OK) return self->fail("unreadable reply");
-          for (;;) {
-            void* raw = nullptr;
-            if (redisReaderGetReply(self->reader_, &raw) != REDIS_OK) return self->fail("unreadable reply");
-            if (!raw) break;
-            auto* r = static_cast<redisReply*>(raw);
-            Reply reply = convert(r);
-            freeReplyObject(r);
-            if (self->waiting_.empty()) return self->fail("a reply nobody asked for");
-            auto p = std::move(self->waiting_.front());
-            self->waiting_.pop_front();
-            if (p.internal) {
-              if (reply.is_error()) {
-                log::error("redis refused AUTH", {log::str("error", reply.str)});
-                return self->fail("AUTH refused: " + reply.str);
-              }
-              self->awaiting_auth_ = false;
-              continue;
-            }
-            p.done(std::move(reply));
-            if (self->state_ != State::ready) return;  // the callback stopped the client
+    auto on_read = [self, gen = generation_](const boost::system::error_code& ec, std::size_t n) {
+      if (gen != self->generation_ || self->state_ != State::ready) return;
+      if (ec) return self->fail(ec == asio::error::eof ? "the server closed the connection" : ec.message());
+      if (redisReaderFeed(self->reader_, self->in_.data(), n) != REDIS_OK) return self->fail("unreadable reply");
+      for (;;) {
+        void* raw = nullptr;
+        if (redisReaderGetReply(self->reader_, &raw) != REDIS_OK) return self->fail("unreadable reply");
+        if (!raw) break;
+        auto* r = static_cast<redisReply*>(raw);
+        Reply reply = convert(r);
+        freeReplyObject(r);
+        if (self->waiting_.empty()) return self->fail("a reply nobody asked for");
+        auto p = std::move(self->waiting_.front());
+        self->waiting_.pop_front();
+        if (p.internal) {
+          if (reply.is_error()) {
+            log::error("redis refused AUTH", {log::str("error", reply.str)});
+            return self->fail("AUTH refused: " + reply.str);
           }
-          self->read();
-        });
+          self->awaiting_auth_ = false;
+          continue;
+        }
+        p.done(std::move(reply));
+        if (self->state_ != State::ready) return;  // the callback stopped the client
+      }
+      self->read();
+    };
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(in_), std::move(on_read));
+    } else {
+      socket_.async_read_some(asio::buffer(in_), std::move(on_read));
+    }
   }
 
   void fail(const std::string& why) {
@@ -218,7 +252,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     awaiting_auth_ = false;
     writing_ = false;
     boost::system::error_code ignored;
-    socket_.close(ignored);
+    socket().close(ignored);
     resolver_.cancel();
     out_.clear();
     redisReaderFree(reader_);
@@ -237,7 +271,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   const RedisOptions& o_;
-  tcp::socket socket_;
+  asio::io_context& io_;
+  asio::ssl::context* tls_ctx_;  // null: plain TCP
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_, retired_tls_;
+  tcp::socket socket_;  // without TLS
   tcp::resolver resolver_;
   asio::steady_timer retry_;
   redisReader* reader_;
@@ -268,7 +305,17 @@ Script::Script(std::string source) : source_(std::move(source)) {
 
 struct Redis::Impl {
   explicit Impl(const RedisOptions& o) : ticker(io), guard(asio::make_work_guard(io)) {
-    for (int i = 0; i < std::max(1, o.connections); ++i) conns.push_back(std::make_shared<Connection>(io, o));
+    if (o.tls) {
+      auto ctx = net::tls_client_context(o.tls_ca_file);
+      if (!ctx) {
+        throw std::runtime_error("redis: cannot set up TLS" +
+                                 (o.tls_ca_file.empty() ? "" : " with the CA file " + o.tls_ca_file) + ": " +
+                                 ctx.error().message);
+      }
+      tls = std::move(*ctx);
+    }
+    for (int i = 0; i < std::max(1, o.connections); ++i)
+      conns.push_back(std::make_shared<Connection>(io, o, tls.get()));
   }
 
   // A ready connection, round robin; else any (its command then fails at once or waits for the
@@ -294,6 +341,7 @@ struct Redis::Impl {
   }
 
   asio::io_context io;
+  std::unique_ptr<asio::ssl::context> tls;  // before conns: they use it
   asio::steady_timer ticker;
   asio::executor_work_guard<asio::io_context::executor_type> guard;
   std::vector<std::shared_ptr<Connection>> conns;

@@ -9,6 +9,7 @@
 // commands fail at once, so a caller answers 503 instead of hanging. Scripts are called with
 // EVALSHA and loaded on NOSCRIPT (after a restart or a FLUSHALL the server has forgotten them).
 // AUTH runs first on every connection when a password is set; the password is never logged.
+// With `tls`, every connection is TLS with the server's certificate and name verified.
 //
 // Thread-safe. Callbacks run on the client's thread: they must not block (hand work elsewhere).
 
@@ -32,6 +33,11 @@ struct RedisOptions {
   int connect_timeout_ms = 1000;
   int command_timeout_ms = 1000;
   int max_backoff_ms = 2000;  // between attempts to reconnect, doubling from 50 ms
+  // TLS: the server's certificate is verified against tls_ca_file (else the system's CAs) and
+  // its name against tls_server_name (else host).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_server_name;
 };
 
 /// One reply, owned (hiredis's reply is copied out and freed at once).

@@ -120,6 +120,74 @@ TEST(RedisAuth, AWrongPasswordFailsEveryCommandPromptlyAndNeverConnects) {
   EXPECT_EQ(r.error().message.find("not-the-password"), std::string::npos) << r.error().message;
 }
 
+RedisOptions tls_options_for(const test::RedisServer& s) {
+  auto o = options_for(s);
+  o.port = s.tls_port;
+  o.tls = true;
+  o.tls_ca_file = s.tls_ca;
+  return o;
+}
+
+TEST(RedisTls, ScriptsAndPipelinesWorkOverTlsWithTheServerVerified) {
+  auto server = test::redis_server();
+  Redis redis(tls_options_for(server));
+  auto p = test::unique_redis_prefix();
+  auto pong = redis.call({"PING"});
+  ASSERT_TRUE(pong.ok()) << pong.error().message;
+  EXPECT_EQ(pong->str, "PONG");
+  // Many commands in flight on the TLS connections at once, each answered in order.
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) answered += redis.call({"INCR", p + "n"}).ok() ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(answered.load(), 800);
+  EXPECT_EQ(redis.call({"GET", p + "n"})->str, "800");
+  auto scripted = redis.call_eval(Script("return redis.call('INCRBY', KEYS[1], ARGV[1])"), {p + "s"}, {"5"});
+  ASSERT_TRUE(scripted.ok());
+  EXPECT_EQ(scripted->integer, 5);
+}
+
+TEST(RedisTls, AServerWhoseCertificateIsNotTrustedOrNotForThatNameIsRefused) {
+  auto server = test::redis_server();
+  auto untrusted = tls_options_for(server);
+  untrusted.tls_ca_file.clear();  // the system's CAs: the test's self-signed certificate is not one
+  auto wrong_name = tls_options_for(server);
+  wrong_name.tls_server_name = "redis.example.com";  // the certificate is for localhost
+  auto plain_to_tls = options_for(server);
+  plain_to_tls.port = server.tls_port;  // plain RESP to a TLS port
+  plain_to_tls.command_timeout_ms = 300;
+  for (const auto& o : {untrusted, wrong_name, plain_to_tls}) {
+    Redis redis(o);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = redis.call({"PING"});
+    EXPECT_FALSE(r.ok());
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, Errc::unavailable);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << "never a hang";
+    EXPECT_EQ(redis.connected(), 0);
+  }
+  auto by_name = tls_options_for(server);
+  by_name.tls_server_name = "localhost";
+  Redis named(by_name);
+  EXPECT_TRUE(named.call({"PING"}).ok()) << "the certificate's own name is accepted";
+}
+
+TEST(RedisTls, AMissingCaFileIsAClearErrorAtStart) {
+  auto o = tls_options_for(test::redis_server());
+  o.tls_ca_file = "/nonexistent/ca.pem";
+  try {
+    Redis redis(o);
+    FAIL() << "a missing CA file was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/ca.pem"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RedisFaults, NobodyListeningIsUnavailableAtOnce) {
   RedisOptions o;
   o.port = 1;  // nothing listens on port 1

@@ -1,6 +1,6 @@
 #pragma once
-// What the HTTP clients need for https: a verifying client context and the peer name check.
-// Internal to net/*.cpp (it includes Boost).
+// What the TLS clients need: a verifying client context and the peer name check. For the .cpp
+// files of net/ (https) and kv/ (Redis over TLS) only: it includes Boost.
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>

@@ -18,6 +18,8 @@ namespace tacos::test {
 
 struct RedisServer {
   std::uint16_t port = 0;
+  std::uint16_t tls_port = 0;  // the same server over TLS
+  std::string tls_ca;          // the certificate (self-signed for localhost, 127.0.0.1) to trust
   std::string password;
   std::string state_dir;
 };
@@ -34,6 +36,8 @@ inline RedisServer redis_server_at(const std::string& dir) {
   s.state_dir = dir;
   s.port = static_cast<std::uint16_t>(std::stoi(redis_state_line(dir + "/port")));
   s.password = redis_state_line(dir + "/password");
+  s.tls_port = static_cast<std::uint16_t>(std::stoi(redis_state_line(dir + "/tls_port")));
+  s.tls_ca = redis_state_line(dir + "/tls_ca");
   return s;
 }
 

@@ -18,8 +18,8 @@ namespace {
 // Shared by every script: the keys, the settings (ARGV[1..10], which make the room if it is
 // missing), and the steps several scripts take. Each script's own arguments start at ARGV[11].
 constexpr const char* kPrelude = R"lua(
-local meta, users, st, pst, lp, gone, dl, preseq, lease, pp =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local meta, users, st, pst, lp, gone, dl, lease, pp =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local function num(k) return tonumber(redis.call('HGET', meta, k) or '0') end
 local function incr(k, by) return redis.call('HINCRBY', meta, k, by or 1) end
 if redis.call('EXISTS', meta) == 0 then
@@ -34,10 +34,59 @@ local function byte_at(key, i)
   if b == '' or b == '\0' then return nil end
   return b
 end
-local function state(s) return byte_at(st, s) or 'w' end
 -- Eight bytes per place: when it last polled (a double, ms), NO_POLL once it no longer waits.
 local function touch(key, i, now) redis.call('SETRANGE', key, i * 8, struct.pack('>d', math.max(now, 1))) end
 local function untouch(key, i) redis.call('SETRANGE', key, i * 8, NO_POLL) end
+-- The pre-queue's shuffle: a permutation of 0..pre-1 keyed by the room's seed (a four-round
+-- Feistel network on the smallest even power of two that holds them, cycle-walked into range),
+-- computed for one place when asked, so the opening writes nothing per place and costs the same
+-- for ten places or a million. inverse: from a place in line back to its pre-queue ticket.
+local function mix(v, round)
+  local h = (v + num('seed') * round + round) % 2147483646 + 1
+  h = (h * 48271) % 2147483647
+  h = bit.bxor(h, bit.rshift(h, 15))
+  return (h * 48271) % 2147483647
+end
+local function shuffle(x, inverse)
+  local n, bits = num('pre'), 2
+  while 2 ^ bits < n do bits = bits + 2 end
+  local half = 2 ^ (bits / 2)
+  repeat
+    local l, r = math.floor(x / half), x % half
+    if inverse then
+      for round = 4, 1, -1 do l, r = (r - mix(l, round)) % half, l end
+    else
+      for round = 1, 4 do l, r = r, (l + mix(r, round)) % half end
+    end
+    x = l * half + r
+  until x < n
+  return x
+end
+-- Where a seq's state and last poll live: the pre-queue's strings (by ticket) for the seqs the
+-- opening gave the pre-queue, else st and lp (by seq).
+local function where(s)
+  if num('open') == 1 then
+    local off = s - num('pre_base') - 1
+    if off >= 0 and off < num('pre') then return pst, pp, shuffle(off, true) end
+  end
+  return st, lp, s
+end
+local function state(s)
+  local key, _, i = where(s)
+  return byte_at(key, i) or 'w'
+end
+local function set_state(s, to)
+  local key, _, i = where(s)
+  redis.call('SETRANGE', key, i, to)
+end
+local function touch_seq(s, now)
+  local _, key, i = where(s)
+  touch(key, i, now)
+end
+local function untouch_seq(s)
+  local _, key, i = where(s)
+  untouch(key, i)
+end
 local function parse(t) return string.sub(t, 1, 1), tonumber(string.sub(t, 2)) end
 -- "<epoch>:<ticket>", as a token names a place: the ticket, or nil when the token is of an
 -- earlier incarnation of the room (made again after Redis lost it: its seqs are handed out anew).
@@ -55,69 +104,37 @@ end
 -- The seq of a ticket, or nil (no such place; a pre-queue ticket before the opening).
 local function seq_of(t)
   local kind, i = parse(t)
-  if i == nil or i < 0 then return nil end
+  if i == nil then return nil end
   if kind == 's' then
     if i >= 1 and i <= num('seq') then return i end
     return nil
   end
-  if kind ~= 'p' then return nil end
-  local packed = redis.call('GETRANGE', preseq, i * 4, i * 4 + 3)
-  if #packed ~= 4 then return nil end
-  local s = struct.unpack('>I4', packed)
-  if s == 0 then return nil end
-  return s
+  if kind ~= 'p' or num('open') == 0 or i < 0 or i >= num('pre') then return nil end
+  return num('pre_base') + 1 + shuffle(i, false)
 end
 -- A waiting place leaves the line: it stops counting in the positions of those behind it.
 local function depart(s, to)
-  redis.call('SETRANGE', st, s, to)
-  untouch(lp, s)
+  set_state(s, to)
+  untouch_seq(s)
   if s > num('serving') then redis.call('ZADD', gone, s, s) end
   incr('waiting', -1)
 end
 -- An active buyer (ready, entered or buying) stops being one: a slot of the cap is free.
 local function release(s, to)
-  redis.call('SETRANGE', st, s, to)
+  set_state(s, to)
   redis.call('ZREM', dl, 'r' .. s, 'e' .. s, 'c' .. s)
   incr('active', -1)
 end
--- The opening: the pre-queue, shuffled (Fisher-Yates, Park-Miller from the room's seed), takes
--- the next seqs ahead of every later arrival; refreshing early gives no edge. Each string is
--- written once, whatever the pre-queue's size.
+-- The opening: the pre-queue takes the next seqs, in its shuffled order, ahead of every later
+-- arrival; refreshing early gives no edge. The pre-queue places that left before it are added to
+-- `gone` by the ticks that follow (a slice each): until then a position may count one of them,
+-- which only makes it fall later, never rise.
 local function open_sale(now)
-  redis.call('HSET', meta, 'open', 1, 'opened_at', now, 'last_tick', now)
-  local n = num('pre')
-  local order = {}
-  for i = 1, n do order[i] = i - 1 end
-  local x = num('seed')
-  for i = n, 2, -1 do
-    x = (x * 16807) % 2147483647
-    local j = (x % i) + 1
-    order[i], order[j] = order[j], order[i]
-  end
   local base = num('seq')
-  local pre_states, pre_polls = redis.call('GET', pst) or '', redis.call('GET', pp) or ''
-  local seqs, states, polls, waiting = {}, {}, {}, 0
-  for k = 1, n do
-    local p, s = order[k], base + k
-    seqs[p + 1] = struct.pack('>I4', s)
-    local was = string.sub(pre_states, p + 1, p + 1)
-    if was ~= '' and was ~= '\0' then
-      states[k], polls[k] = was, NO_POLL
-      redis.call('ZADD', gone, s, s)
-    else
-      local at = string.sub(pre_polls, p * 8 + 1, p * 8 + 8)
-      if #at ~= 8 or at == NO_POLL then at = struct.pack('>d', math.max(now, 1)) end
-      states[k], polls[k], waiting = '\0', at, waiting + 1
-    end
-  end
-  if n > 0 then
-    redis.call('SETRANGE', preseq, 0, table.concat(seqs))
-    redis.call('SETRANGE', st, base + 1, table.concat(states))
-    redis.call('SETRANGE', lp, (base + 1) * 8, table.concat(polls))
-  end
-  redis.call('HSET', meta, 'seq', base + n, 'pre_queue', 0)
-  incr('waiting', waiting)
-  redis.call('DEL', pst, pp)
+  redis.call('HSET', meta, 'open', 1, 'opened_at', now, 'last_tick', now, 'pre_base', base,
+    'seq', base + num('pre'), 'pre_gone', 0)
+  incr('waiting', num('pre_queue'))
+  redis.call('HSET', meta, 'pre_queue', 0)
 end
 local function open_if_due(now)
   if num('open') == 0 and now >= num('sale_start') then open_sale(now) end
@@ -141,7 +158,7 @@ if t then
   else
     local s = seq_of(t)
     local was = s and state(s)
-    if was == 'w' then touch(lp, s, now) end
+    if was == 'w' then touch_seq(s, now) end
     if was == 'w' or was == 'r' or was == 'e' then return {t, 1, redis.call('HGET', meta, 'epoch')} end
   end
 end
@@ -177,7 +194,7 @@ local s = seq_of(t)
 if not s then return {} end
 local was = state(s)
 if was ~= 'w' then return {was} end
-touch(lp, s, now)
+touch_seq(s, now)
 local serving = num('serving')
 return {'w', s - serving - 1 - redis.call('ZCOUNT', gone, serving + 1, s - 1)}
 )lua");
@@ -191,9 +208,9 @@ if pre_open(t) then return 'p' end
 local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
-if was == 'w' then touch(lp, s, now) end
+if was == 'w' then touch_seq(s, now) end
 if was == 'r' then
-  redis.call('SETRANGE', st, s, 'e')
+  set_state(s, 'e')
   redis.call('ZREM', dl, 'r' .. s)
   redis.call('ZADD', dl, now + num('reservation'), 'e' .. s)
 end
@@ -208,7 +225,7 @@ local s = seq_of(t)
 if not s then return '' end
 local was = state(s)
 if was == 'e' then
-  redis.call('SETRANGE', st, s, 'c')
+  set_state(s, 'c')
   redis.call('ZREM', dl, 'e' .. s)
   redis.call('ZADD', dl, now + num('buyer'), 'c' .. s)
 end
@@ -257,17 +274,17 @@ return 1
 )lua");
 
 // ARGV[11] owner, ARGV[12] now, ARGV[13] lease (ms). Returns 0 when another replica ticks.
-// Abandonment looks at a slice of places per tick (kSweep, from a cursor kept in meta), so a
-// tick costs the same with ten places or a million: a place is released within one pass of the
-// line (a million places: about 1000 ticks) after abandon_after.
+// Abandonment looks at a slice of places per tick (SLICE of the pre-queue's and SLICE of the
+// later arrivals', from cursors kept in meta), so a tick costs the same with ten places or a
+// million: a place is released within one pass (a million places: ~1000 ticks) after abandon_after.
 const kv::Script kTick = script(R"lua(
 local owner, now = ARGV[11], tonumber(ARGV[12])
 local holder = redis.call('GET', lease)
 if holder and holder ~= owner then return 0 end
 redis.call('SET', lease, owner, 'PX', ARGV[13])
 open_if_due(now)
-local SWEEP, limit = 1024, now - num('abandon')
--- Calls abandon(i) for each place in [from, to) of `polls` whose last poll is before the limit.
+local SLICE, limit = 1024, now - num('abandon')
+-- Calls abandon(i) for each index in [from, to) of `polls` whose last poll is before the limit.
 local function sweep(polls, from, to, abandon)
   if from >= to then return end
   local chunk = redis.call('GETRANGE', polls, from * 8, to * 8 - 1)
@@ -278,32 +295,55 @@ local function sweep(polls, from, to, abandon)
     if at > 0 and at < limit then abandon(i) end
   end
 end
-if num('open') == 0 then
-  local n = num('pre')
-  local from = num('pre_sweep')
-  if from >= n then from = 0 end
-  local to = math.min(n, from + SWEEP)
-  sweep(pp, from, to, function(i)
+local open, pre = num('open') == 1, num('pre')
+local from = num('pre_sweep')  -- the pre-queue's places, a slice per tick, wrapping around
+if from >= pre then from = 0 end
+local to = math.min(pre, from + SLICE)
+redis.call('HSET', meta, 'pre_sweep', to)
+sweep(pp, from, to, function(i)
+  if not open then
     if byte_at(pst, i) then return end
     redis.call('SETRANGE', pst, i, 'a')
     untouch(pp, i)
     incr('pre_queue', -1)
-    incr('abandoned_total')
-  end)
-  redis.call('HSET', meta, 'pre_sweep', to, 'last_tick', now)
+  else
+    local s = num('pre_base') + 1 + shuffle(i, false)
+    if state(s) ~= 'w' then return untouch(pp, i) end
+    depart(s, 'a')
+  end
+  incr('abandoned_total')
+end)
+if not open then
+  redis.call('HSET', meta, 'last_tick', now)
   return 1
 end
-do
-  local first, last = num('serving') + 1, num('seq')
+-- The pre-queue places that left before the opening join `gone`, a slice per tick.
+local done = num('pre_gone')
+if done < pre then
+  local upto = math.min(pre, done + 4 * SLICE)
+  local states, serving, members = redis.call('GETRANGE', pst, done, upto - 1), num('serving'), {}
+  for at in string.gmatch(states, '()[^%z]') do
+    local s = num('pre_base') + 1 + shuffle(done + at - 1, false)
+    if s > serving then
+      members[#members + 1] = s
+      members[#members + 1] = s
+    end
+  end
+  if #members > 0 then redis.call('ZADD', gone, unpack(members)) end
+  redis.call('HSET', meta, 'pre_gone', upto)
+end
+do  -- the later arrivals still in line: from the first seq not yet admitted
+  local seq = num('seq')
+  local first = math.max(num('pre_base') + pre, num('serving')) + 1
   local from = math.max(num('sweep'), first)
-  if from > last then from = first end
-  local to = math.min(last + 1, from + SWEEP)
+  if from > seq then from = first end
+  local to = math.min(seq + 1, from + SLICE)
+  redis.call('HSET', meta, 'sweep', to)
   sweep(lp, from, to, function(s)
     if state(s) ~= 'w' then return untouch(lp, s) end
     depart(s, 'a')
     incr('abandoned_total')
   end)
-  redis.call('HSET', meta, 'sweep', to)
 end
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', dl, '-inf', now, 'LIMIT', 0, 1000)) do
   local s = tonumber(string.sub(m, 2))
@@ -322,8 +362,8 @@ local serving, seq, active, admitted = num('serving'), num('seq'), num('active')
 while budget >= 1 and active < cap and serving < seq do
   serving = serving + 1
   if state(serving) == 'w' then
-    redis.call('SETRANGE', st, serving, 'r')
-    untouch(lp, serving)
+    set_state(serving, 'r')
+    untouch_seq(serving)
     redis.call('ZADD', dl, now + num('entry'), 'r' .. serving)
     budget = budget - 1
     active = active + 1
@@ -404,8 +444,7 @@ RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::str
     : redis_(redis), s_(settings) {
   const std::string base = prefix + "{" + event_id + "}:";
   // KEYS[2] is the bucket of the joining user's key (join() sets it; other scripts do not use it).
-  for (const char* name : {"meta", "u", "st", "pst", "lp", "gone", "dl", "preseq", "lease", "pp"})
-    keys_.push_back(base + name);
+  for (const char* name : {"meta", "u", "st", "pst", "lp", "gone", "dl", "lease", "pp"}) keys_.push_back(base + name);
 }
 
 Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args, std::string users_key) {

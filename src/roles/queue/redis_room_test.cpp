@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <random>
@@ -138,6 +139,53 @@ TEST_F(RedisRoomTest, ThePreQueueIsShuffledAtTheOpeningAheadOfLaterArrivals) {
   for (std::size_t i = 0; i < sorted.size(); ++i) EXPECT_EQ(sorted[i], static_cast<std::int64_t>(i));
   EXPECT_NE(positions, sorted) << "the early arrivals were not shuffled";
   EXPECT_EQ(poll(late, kT0 + 1).position, 199) << "199 early places still wait ahead";
+}
+
+TEST_F(RedisRoomTest, ALargePreQueueOpensIntoAShuffledOrderUnrelatedToJoinOrder) {
+  settings_.room.admission_rate = 100;  // one admission in the 10 ms after the opening
+  constexpr int kEarly = 5000;
+  std::vector<Place> early;
+  for (int u = 0; u < kEarly; ++u) early.push_back(join(static_cast<std::uint64_t>(u) + 1, kT0 - 1000, u % 3));
+  std::vector<int> left;  // every 10th leaves before the opening
+  for (int u = 0; u < kEarly; u += 10) {
+    ASSERT_TRUE(room().leave(early[static_cast<std::size_t>(u)], kT0 - 500).ok());
+    left.push_back(u);
+  }
+  tick(kT0);
+  tick(kT0);  // the places that left are counted out a slice (4096) per tick after the opening
+  const int waiting = kEarly - static_cast<int>(left.size());
+  std::vector<std::int64_t> positions;
+  double sum_xy = 0, sum_x = 0, sum_y = 0, sum_xx = 0, sum_yy = 0;
+  for (int u = 0; u < kEarly; ++u) {
+    if (u % 10 == 0) continue;
+    auto v = poll(early[static_cast<std::size_t>(u)], kT0 + 1);
+    ASSERT_EQ(v.state, PlaceState::waiting);
+    ASSERT_TRUE(v.position.has_value());
+    positions.push_back(*v.position);
+    double x = u, y = static_cast<double>(*v.position);
+    sum_x += x, sum_y += y, sum_xy += x * y, sum_xx += x * x, sum_yy += y * y;
+  }
+  // The places that left were counted out at the opening: the rest hold positions 0..waiting-1.
+  auto sorted = positions;
+  std::sort(sorted.begin(), sorted.end());
+  for (int i = 0; i < waiting; ++i) ASSERT_EQ(sorted[static_cast<std::size_t>(i)], i);
+  const double n = waiting;
+  const double r =
+      (n * sum_xy - sum_x * sum_y) / std::sqrt((n * sum_xx - sum_x * sum_x) * (n * sum_yy - sum_y * sum_y));
+  EXPECT_LT(std::abs(r), 0.05) << "join order and place in line are correlated (r = " << r << ")";
+  // Admission follows the shuffled order: the first admitted is whoever holds position 0.
+  auto first = std::find(positions.begin(), positions.end(), 0) - positions.begin();
+  tick(kT0 + 10);
+  int admitted = 0;
+  for (int u = 0, k = 0; u < kEarly; ++u) {
+    if (u % 10 == 0) continue;
+    if (poll(early[static_cast<std::size_t>(u)], kT0 + 11).state == PlaceState::ready) {
+      ++admitted;
+      EXPECT_EQ(k, first);
+    }
+    ++k;
+  }
+  EXPECT_EQ(admitted, 1);
 }
 
 TEST_F(RedisRoomTest, PositionsNeverIncreaseWhilePlacesLeaveAbandonAndAreAdmitted) {
