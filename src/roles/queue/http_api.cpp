@@ -82,14 +82,17 @@ void add_routes(net::Routes& router, QueueService& service) {
     });
   });
 
-  router.add_sync(Method::get, "/api/v1/queue/status", [&service](Request& req) {
+  // Asynchronous: with a shared room the answer comes when Redis's does, no thread waiting for it.
+  router.add(Method::get, "/api/v1/queue/status", [&service](Request& req, net::Responder res) {
     auto token = token_from(req, false);
-    if (!token) return net::error_response(token.error(), req.trace_id);
-    auto s = service.status(*token, req.query_param("event_id").value_or(""));
-    if (!s) return net::error_response(s.error(), req.trace_id);
-    Response res(200, status_json(*s));
-    res.set_header("cache-control", "no-store");
-    return res;
+    if (!token) return res.send(net::error_response(token.error(), req.trace_id));
+    service.status_async(std::move(*token), std::string(req.query_param("event_id").value_or("")),
+                         [res, trace = req.trace_id](Result<StatusResult> s) {
+                           if (!s) return res.send(net::error_response(s.error(), trace));
+                           Response out(200, status_json(*s));
+                           out.set_header("cache-control", "no-store");
+                           res.send(std::move(out));
+                         });
   });
 
   router.add_sync(Method::post, "/api/v1/queue/enter", [&service](Request& req) {

@@ -328,6 +328,10 @@ if done < pre then
       members[#members + 1] = s
       members[#members + 1] = s
     end
+    if #members >= 1000 then  -- unpack() has a limit (Lua's C stack): ZADD in batches
+      redis.call('ZADD', gone, unpack(members))
+      members = {}
+    end
   end
   if #members > 0 then redis.call('ZADD', gone, unpack(members)) end
   redis.call('HSET', meta, 'pre_gone', upto)
@@ -437,6 +441,27 @@ Error unexpected(const kv::Reply& r) {
   return Error(Errc::unavailable, "redis: unexpected reply from the waiting room" + (r.is_error() ? ": " + r.str : ""));
 }
 
+// A script's error reply is an error here.
+Result<kv::Reply> checked(Result<kv::Reply> reply) {
+  if (reply && reply->is_error()) return unexpected(*reply);
+  return reply;
+}
+
+// kPoll's reply: {} (no such place), {'reset'}, {state} or {'w', position}.
+Result<std::optional<domain::WaitingRoom::View>> poll_answer(Result<kv::Reply> r) {
+  if (!r) return r.error();
+  if (r->elements.empty()) return std::optional<domain::WaitingRoom::View>{};
+  if (r->elements[0].str == "reset") return reset();
+  auto state = state_of(r->elements[0].str);
+  if (!state) return unexpected(*r);
+  domain::WaitingRoom::View v;
+  v.state = *state;
+  if (r->elements.size() > 1) v.position = r->elements[1].integer;
+  // As in memory: an active buyer is at the front.
+  if (v.state == PlaceState::ready || v.state == PlaceState::entered || v.state == PlaceState::consumed) v.position = 0;
+  return std::optional<domain::WaitingRoom::View>{v};
+}
+
 }  // namespace
 
 RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::string& event_id,
@@ -447,24 +472,26 @@ RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::str
   for (const char* name : {"meta", "u", "st", "pst", "lp", "gone", "dl", "lease", "pp"}) keys_.push_back(base + name);
 }
 
-Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args, std::string users_key) {
+std::vector<std::string> RedisRoom::argv(std::vector<std::string> args) const {
   const auto& r = s_.room;
-  std::vector<std::string> argv{std::to_string(s_.sale_starts_at_ms),
-                                std::to_string(s_.created_ms),
-                                number(r.admission_rate),
-                                std::to_string(r.active_buyer_cap),
-                                std::to_string(r.abandon_after_ms),
-                                std::to_string(r.entry_window_ms),
-                                std::to_string(r.reservation_ttl_ms),
-                                std::to_string(r.buyer_timeout_ms),
-                                std::to_string(s_.shuffle_seed),
-                                std::to_string(s_.epoch ^ fresh_epoch_bits())};
-  argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  std::vector<std::string> out{std::to_string(s_.sale_starts_at_ms),
+                               std::to_string(s_.created_ms),
+                               number(r.admission_rate),
+                               std::to_string(r.active_buyer_cap),
+                               std::to_string(r.abandon_after_ms),
+                               std::to_string(r.entry_window_ms),
+                               std::to_string(r.reservation_ttl_ms),
+                               std::to_string(r.buyer_timeout_ms),
+                               std::to_string(s_.shuffle_seed),
+                               std::to_string(s_.epoch ^ fresh_epoch_bits())};
+  out.insert(out.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  return out;
+}
+
+Result<kv::Reply> RedisRoom::run(const kv::Script& s, std::vector<std::string> args, std::string users_key) {
   auto keys = keys_;
   if (!users_key.empty()) keys[1] = std::move(users_key);
-  auto reply = redis_.call_eval(s, std::move(keys), std::move(argv));
-  if (reply && reply->is_error()) return unexpected(*reply);
-  return reply;
+  return checked(redis_.call_eval(s, std::move(keys), argv(std::move(args))));
 }
 
 Result<RedisRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t now_ms) {
@@ -484,18 +511,13 @@ Result<RedisRoom::Joined> RedisRoom::join(std::uint64_t user_key, std::int64_t n
 }
 
 Result<std::optional<domain::WaitingRoom::View>> RedisRoom::poll(Place p, std::int64_t now_ms) {
-  auto r = run(kPoll, {place_arg(p), std::to_string(now_ms)});
-  if (!r) return r.error();
-  if (r->elements.empty()) return std::optional<domain::WaitingRoom::View>{};
-  if (r->elements[0].str == "reset") return reset();
-  auto state = state_of(r->elements[0].str);
-  if (!state) return unexpected(*r);
-  domain::WaitingRoom::View v;
-  v.state = *state;
-  if (r->elements.size() > 1) v.position = r->elements[1].integer;
-  // As in memory: an active buyer is at the front.
-  if (v.state == PlaceState::ready || v.state == PlaceState::entered || v.state == PlaceState::consumed) v.position = 0;
-  return std::optional<domain::WaitingRoom::View>{v};
+  return poll_answer(run(kPoll, {place_arg(p), std::to_string(now_ms)}));
+}
+
+void RedisRoom::poll_async(Place p, std::int64_t now_ms,
+                           std::function<void(Result<std::optional<domain::WaitingRoom::View>>)> done) {
+  redis_.eval(kPoll, keys_, argv({place_arg(p), std::to_string(now_ms)}),
+              [done = std::move(done)](Result<kv::Reply> r) { done(poll_answer(checked(std::move(r)))); });
 }
 
 Status RedisRoom::enter(Place p, std::int64_t now_ms) {

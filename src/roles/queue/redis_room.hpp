@@ -29,6 +29,7 @@
 // thread. Redis that cannot be reached is Errc::unavailable.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,9 @@ class RedisRoom {
   Result<Joined> join(std::uint64_t user_key, std::int64_t now_ms);
   /// Reads a place and records the poll. nullopt: no such ticket.
   Result<std::optional<domain::WaitingRoom::View>> poll(Place p, std::int64_t now_ms);
+  /// The same, answered through `done` on the Redis client's thread (do not block in it).
+  void poll_async(Place p, std::int64_t now_ms,
+                  std::function<void(Result<std::optional<domain::WaitingRoom::View>>)> done);
   /// ready -> entered (again: fine); the domain's errors otherwise.
   Status enter(Place p, std::int64_t now_ms);
   /// entered -> consumed, exactly once across replicas. Errc::not_in_queue for a place the room
@@ -90,6 +94,8 @@ class RedisRoom {
 
  private:
   Result<kv::Reply> run(const kv::Script& script, std::vector<std::string> args, std::string users_key = {});
+  /// The settings every script gets first (they make the room if it is missing), then `args`.
+  std::vector<std::string> argv(std::vector<std::string> args) const;
   std::vector<std::string> keys_;
   kv::Redis& redis_;
   RedisRoomSettings s_;

@@ -188,6 +188,25 @@ TEST_F(RedisRoomTest, ALargePreQueueOpensIntoAShuffledOrderUnrelatedToJoinOrder)
   EXPECT_EQ(admitted, 1);
 }
 
+TEST_F(RedisRoomTest, APreQueueMostlyGoneBeforeTheOpeningCountsEveryDepartureOut) {
+  // The first 4,100 leave: a whole slice of departures, more than one ZADD call can take.
+  constexpr int kEarly = 4200, kStay = 100;
+  std::vector<Place> early;
+  for (int u = 0; u < kEarly; ++u) early.push_back(join(static_cast<std::uint64_t>(u) + 1, kT0 - 1000));
+  for (int u = 0; u < kEarly - kStay; ++u) {
+    ASSERT_TRUE(room().leave(early[static_cast<std::size_t>(u)], kT0 - 500).ok());
+  }
+  tick(kT0);
+  tick(kT0);
+  std::vector<std::int64_t> positions;
+  for (int u = kEarly - kStay; u < kEarly; ++u) {
+    positions.push_back(*poll(early[static_cast<std::size_t>(u)], kT0 + 1).position);
+  }
+  std::sort(positions.begin(), positions.end());
+  for (int i = 0; i < kStay; ++i) EXPECT_EQ(positions[static_cast<std::size_t>(i)], i);
+  EXPECT_EQ(room().stats()->waiting, kStay);
+}
+
 TEST_F(RedisRoomTest, PositionsNeverIncreaseWhilePlacesLeaveAbandonAndAreAdmitted) {
   settings_.room.admission_rate = 20;
   settings_.room.abandon_after_ms = 3000;

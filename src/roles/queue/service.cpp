@@ -419,8 +419,8 @@ std::string QueueService::waiting_token(const std::string& event_id, std::uint64
                               std::to_string(issued_ms) + "|" + subject);
 }
 
-Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService::open_waiting_token(
-    std::string_view token, std::string_view expected_event) {
+Result<QueueService::WaitingClaims> QueueService::waiting_claims(std::string_view token,
+                                                                 std::string_view expected_event) const {
   if (token.empty()) return Error(Errc::invalid_token, "a waiting token is required");
   auto payload = waiting_signer_.verify(token);
   if (!payload) return Error(Errc::invalid_token, "the waiting token is not valid");
@@ -440,6 +440,14 @@ Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService
   if (!expected_event.empty() && expected_event != c.event_id) {
     return Error(Errc::not_in_queue, "this waiting token belongs to another event's queue");
   }
+  return c;
+}
+
+Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService::open_waiting_token(
+    std::string_view token, std::string_view expected_event) {
+  auto claims = waiting_claims(token, expected_event);
+  if (!claims) return claims.error();
+  auto& c = *claims;
   auto room = existing_room(c.event_id);
   // A shared room checks the epoch itself (it changes when Redis loses the room).
   if (!room || (!(*room)->shared && (*room)->epoch != c.epoch)) {
@@ -522,26 +530,61 @@ void QueueService::join_room(Room* r, std::string_view event_id, const Subject& 
   done(std::move(out));
 }
 
+namespace {
+// An expired waiting token is an answer (status "expired"), not an error.
+Result<StatusResult> refused_poll(const Error& e) {
+  if (e.code != Errc::token_expired) return e;
+  StatusResult out;
+  out.status = "expired";
+  out.reason = "token_expired";
+  return out;
+}
+}  // namespace
+
 Result<StatusResult> QueueService::status(std::string_view token, std::string_view expected_event) {
   auto opened = open_waiting_token(token, expected_event);
+  if (!opened) return refused_poll(opened.error());
+  auto& [room, claims] = *opened;
+  auto now = clock_.now_ms();
+  return status_of(*room, claims, now, view_of(*room, claims.epoch, claims.ticket, now, &claims.subject));
+}
+
+void QueueService::status_async(std::string token, std::string expected_event,
+                                std::function<void(Result<StatusResult>)> done) {
+  if (!shared()) return done(status(token, expected_event));
+  auto claims = waiting_claims(token, expected_event);
+  if (!claims) return done(refused_poll(claims.error()));
+  Room* room = find_room(claims->event_id);
+  if (!room) {
+    // The first poll of this room here: finding it may wait on Redis, so it runs where it may.
+    if (blocking_ && !blocking_->running_here()) {
+      return blocking_->submit([this, token = std::move(token), expected_event = std::move(expected_event),
+                                done = std::move(done)] { done(status(token, expected_event)); });
+    }
+    return done(status(token, expected_event));
+  }
+  auto now = clock_.now_ms();
+  RedisRoom::Place place{claims->epoch, claims->ticket};
+  room->shared->poll_async(place, now,
+                           [this, room, claims = std::move(*claims), now,
+                            done = std::move(done)](Result<std::optional<domain::WaitingRoom::View>> found) mutable {
+                             done(status_of(*room, claims, now, std::move(found)));
+                           });
+}
+
+Result<StatusResult> QueueService::status_of(const Room& room, const WaitingClaims& claims, std::int64_t now,
+                                             Result<std::optional<domain::WaitingRoom::View>> found) const {
   StatusResult out;
+  out.event_id = claims.event_id;
+  out.waiting_time_sec = std::max<std::int64_t>(0, (now - claims.issued_ms) / 1000);
   auto expired = [&out](std::string reason) {
     out.status = "expired";
     out.reason = std::move(reason);
     return out;
   };
-  if (!opened) {
-    if (opened.error().code == Errc::token_expired) return expired("token_expired");
-    return opened.error();
-  }
-  auto& [room, claims] = *opened;
-  auto now = clock_.now_ms();
-  out.event_id = claims.event_id;
-  out.waiting_time_sec = std::max<std::int64_t>(0, (now - claims.issued_ms) / 1000);
-  auto found = view_of(*room, claims.epoch, claims.ticket, now, &claims.subject);
   // Shared, the room that signed the token is gone (Redis lost it): the fan is told so and joins
   // again.
-  if (!found && room->shared && found.error().code == Errc::place_lost) return expired("reset");
+  if (!found && room.shared && found.error().code == Errc::place_lost) return expired("reset");
   if (!found) return found.error();
   auto& view = *found;
   if (!view) return Error(Errc::not_in_queue, "no such place in this queue");
@@ -565,8 +608,8 @@ Result<StatusResult> QueueService::status(std::string_view token, std::string_vi
       return expired("lapsed");
   }
   out.position = view->position;
-  out.eta_sec = eta_sec(*room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
-  if (!is_open(*room, now)) out.opens_in_sec = out.eta_sec;
+  out.eta_sec = eta_sec(room, view->state == PlaceState::waiting ? view->position : std::nullopt, now);
+  if (!is_open(room, now)) out.opens_in_sec = out.eta_sec;
   return out;
 }
 

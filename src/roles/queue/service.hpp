@@ -117,6 +117,12 @@ class QueueService {
   void join(std::string_view event_id, const Subject& subject, std::function<void(Result<JoinResult>)> done);
   /// `expected_event` (may be empty) must match the token's event.
   Result<StatusResult> status(std::string_view waiting_token, std::string_view expected_event);
+  /// The same answer through `done`, without holding a thread while Redis answers: a shared room
+  /// this replica knows is polled asynchronously and `done` runs on the Redis client's thread
+  /// (do not block in it); otherwise it runs at once, or on the blocking pool for the first poll
+  /// of a shared room here (finding the room may wait on Redis).
+  void status_async(std::string waiting_token, std::string expected_event,
+                    std::function<void(Result<StatusResult>)> done);
   Result<EnterResult> enter(std::string_view waiting_token, std::string_view expected_event);
   Status leave(std::string_view waiting_token);
 
@@ -171,6 +177,11 @@ class QueueService {
                  std::function<void(Result<JoinResult>)> done);
   Room* add_room(std::string event_id, std::unique_ptr<Room> room);
   Result<std::pair<Room*, WaitingClaims>> open_waiting_token(std::string_view token, std::string_view expected_event);
+  /// The token's claims, checked (signature, expiry, event), without finding its room.
+  Result<WaitingClaims> waiting_claims(std::string_view token, std::string_view expected_event) const;
+  /// The answer to a poll of `claims`'s place, from what its room said of it.
+  Result<StatusResult> status_of(const Room& room, const WaitingClaims& claims, std::int64_t now,
+                                 Result<std::optional<domain::WaitingRoom::View>> found) const;
   std::string waiting_token(const std::string& event_id, std::uint64_t epoch, domain::Ticket t, std::int64_t issued_ms,
                             const std::string& subject) const;
   /// Seconds until admission for someone waiting with `position` people ahead (nullopt: not waiting).

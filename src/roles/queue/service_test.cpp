@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <thread>
@@ -97,8 +98,8 @@ class QueueServiceFixture : public ::testing::Test {
   explicit QueueServiceFixture(Backend backend = Backend::memory)
       : clock_(kT0),
         redis_(redis_for(backend)),
-        service_(inventory_, clock_, settings(), keys(), metrics_, nullptr, redis_.get(),
-                 redis_ ? test::unique_redis_prefix() : std::string()) {}
+        prefix_(redis_ ? test::unique_redis_prefix() : std::string()),
+        service_(inventory_, clock_, settings(), keys(), metrics_, nullptr, redis_.get(), prefix_) {}
   static Settings settings() {
     Settings s;
     s.waiting_token_ttl_ms = 3'600'000;
@@ -126,6 +127,7 @@ class QueueServiceFixture : public ::testing::Test {
   ManualClock clock_;
   metrics::Registry metrics_;
   std::unique_ptr<kv::Redis> redis_;
+  std::string prefix_;
   QueueService service_;
 };
 
@@ -227,6 +229,48 @@ TEST_P(QueueServiceTest, APlaceThatStopsPollingIsAbandonedAndTheOnesBehindMoveUp
   EXPECT_EQ(s->status, "waiting");
   EXPECT_EQ(s->position, 0) << "the abandoned place no longer counts ahead";
   EXPECT_EQ(stats_now(service_, "evt_open")->room.abandoned_total, 1);
+}
+
+TEST_P(QueueServiceTest, AnAsynchronousPollAnswersAsTheSynchronousOne) {
+  auto poll_async = [this](const std::string& token, const std::string& event = "") {
+    std::promise<Result<StatusResult>> answered;
+    service_.status_async(token, event, [&answered](Result<StatusResult> r) { answered.set_value(std::move(r)); });
+    return answered.get_future().get();
+  };
+  ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_0", ""}).ok());
+  auto j = join_now(service_, "evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(j.ok());
+  auto sync = service_.status(j->waiting_token, "");
+  auto async = poll_async(j->waiting_token);
+  ASSERT_TRUE(sync.ok() && async.ok());
+  EXPECT_EQ(async->status, "waiting");
+  EXPECT_EQ(async->position, sync->position);
+  EXPECT_EQ(async->position, 1);
+  EXPECT_EQ(async->event_id, "evt_open");
+  EXPECT_EQ(async->eta_sec, sync->eta_sec);
+  if (redis_) {
+    // Another replica that has not met this room yet finds it first, then answers the same.
+    QueueService replica(inventory_, clock_, settings(), keys(), metrics_, nullptr, redis_.get(), prefix_);
+    std::promise<Result<StatusResult>> answered;
+    replica.status_async(j->waiting_token, "",
+                         [&answered](Result<StatusResult> r) { answered.set_value(std::move(r)); });
+    auto there = answered.get_future().get();
+    ASSERT_TRUE(there.ok()) << there.error().message;
+    EXPECT_EQ(there->position, 1);
+  }
+  advance(100);
+  auto ready = poll_async(j->waiting_token, "evt_open");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_TRUE(ready->ready_for_entry);
+  // Refusals are the same too: a forged token, another event's, an expired one.
+  std::string forged = j->waiting_token;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'x' ? 'y' : 'x';
+  EXPECT_EQ(poll_async(forged).error().code, Errc::invalid_token);
+  EXPECT_EQ(poll_async(j->waiting_token, "evt_later").error().code, Errc::not_in_queue);
+  ASSERT_TRUE(service_.leave(j->waiting_token).ok());
+  EXPECT_EQ(poll_async(j->waiting_token)->reason, "left");
+  clock_.advance_ms(3'600'000);
+  EXPECT_EQ(poll_async(j->waiting_token)->reason, "token_expired");
 }
 
 TEST_P(QueueServiceTest, JoiningTwiceKeepsThePlace) {
