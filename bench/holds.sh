@@ -52,8 +52,7 @@ if [[ $BENCH_STORE == postgres ]]; then
   _bench_cleanup_pg() {
     local rc=$?
     "$root/scripts/test-postgres.sh" stop "$pg_state" >/dev/null 2>&1 || true
-    (exit "$rc")
-    _bench_cleanup
+    _bench_cleanup "$rc"
   }
   pg_base=$(cat "$pg_state/conninfo")
   export PGPASSWORD

@@ -95,8 +95,10 @@ _bench_stop() {
   wait "$pid" 2>/dev/null || true
 }
 
+# The EXIT trap, or called by a script's own trap with the exit status as $1 (a trap that chains
+# to it cannot restore $? with `(exit "$rc")`: under `set -e` that ends the trap there).
 _bench_cleanup() {
-  local rc=$? i log
+  local rc=${1:-$?} i log
   trap - INT TERM
   # Newest first: the load generator stops before the servers it talks to.
   for ((i = ${#_bench_pids[@]} - 1; i >= 0; i--)); do

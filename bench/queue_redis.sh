@@ -27,8 +27,7 @@ redis_state=$BENCH_TMP/redis
 _bench_cleanup_redis() {
   local rc=$?
   "$BENCH_ROOT/scripts/test-redis.sh" stop "$redis_state" >/dev/null 2>&1 || true
-  (exit "$rc")
-  _bench_cleanup
+  _bench_cleanup "$rc"
 }
 trap _bench_cleanup_redis EXIT
 redis_port=$(cat "$redis_state/port")

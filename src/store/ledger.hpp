@@ -102,9 +102,16 @@ class WriteTx {
   virtual bool transition_reservation(std::string_view id, ReservationStatus from, ReservationStatus to,
                                       std::string_view payment_intent_id, std::string_view end_reason) = 0;
 
-  /// Moves each seat from one status to another; returns how many moved (all or the op must fail).
-  virtual std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids,
-                                  domain::SeatStatus from, domain::SeatStatus to, std::string_view reservation_id) = 0;
+  /// Moves each seat from one status to another; returns how many moved (all, or the op must
+  /// fail). `not_moved`, when given, gets the seats that did not, in the order asked.
+  std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids, domain::SeatStatus from,
+                          domain::SeatStatus to, std::string_view reservation_id,
+                          std::vector<std::string>* not_moved = nullptr) {
+    auto missed = seats_not_moved(event_id, seat_ids, from, to, reservation_id);
+    auto moved = static_cast<std::int64_t>(seat_ids.size() - missed.size());
+    if (not_moved) *not_moved = std::move(missed);
+    return moved;
+  }
   /// Adds `delta` to the general-admission stock; false if it would go below zero.
   virtual bool adjust_ga_stock(std::string_view event_id, std::int64_t delta) = 0;
 
@@ -140,6 +147,12 @@ class WriteTx {
   /// The waiting rooms' state (store/queue_state.hpp), inserted or replaced.
   virtual void save_queue_room(const QueueRoomRecord& room) = 0;
   virtual void save_queue_place(const QueuePlaceRecord& place) = 0;
+
+ protected:
+  /// move_seats(): moves what it can and returns the seats that did not move.
+  virtual std::vector<std::string> seats_not_moved(std::string_view event_id, const std::vector<std::string>& seat_ids,
+                                                   domain::SeatStatus from, domain::SeatStatus to,
+                                                   std::string_view reservation_id) = 0;
 };
 
 struct WriteOp {

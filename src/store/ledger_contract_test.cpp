@@ -118,6 +118,12 @@ TEST_P(LedgerContract, HoldConfirmSellMoveOnlyFromTheExpectedState) {
                 if (auto st = tx.insert_reservation(hold("r1", "u1", seats)); !st) return st;
                 EXPECT_EQ(tx.move_seats("evt_s", seats, SeatStatus::available, SeatStatus::held, "r1"), 2);
                 EXPECT_EQ(tx.move_seats("evt_s", seats, SeatStatus::available, SeatStatus::held, "r2"), 0);
+                // A hold that finds some seats taken learns which (the fan is told their names).
+                std::vector<std::string> not_moved;
+                const std::vector<std::string> mixed{"A-1-3", "A-1-2"};
+                EXPECT_EQ(tx.move_seats("evt_s", mixed, SeatStatus::available, SeatStatus::held, "r3", &not_moved), 1);
+                EXPECT_EQ(not_moved, std::vector<std::string>{"A-1-2"});
+                EXPECT_EQ(tx.move_seats("evt_s", {"A-1-3"}, SeatStatus::held, SeatStatus::available, "r3"), 1);
                 return {};
               }).ok());
   EXPECT_EQ(seat("A-1-1"), SeatStatus::held);

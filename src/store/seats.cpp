@@ -8,10 +8,13 @@ Status write_hold(WriteTx& tx, std::string_view event_id, const std::vector<std:
     if (!tx.adjust_ga_stock(event_id, -ga_quantity)) return Error(Errc::sold_out, "the tickets are gone");
     return {};
   }
-  auto moved =
-      tx.move_seats(event_id, seat_ids, domain::SeatStatus::available, domain::SeatStatus::held, reservation_id);
-  if (moved != static_cast<std::int64_t>(seat_ids.size())) {
-    return Error(Errc::seat_unavailable, "seats no longer available", "seat_ids");
+  std::vector<std::string> taken;
+  tx.move_seats(event_id, seat_ids, domain::SeatStatus::available, domain::SeatStatus::held, reservation_id, &taken);
+  if (!taken.empty()) {
+    // Named as the inventory's refusal names them (the web app tells the fan which seats).
+    std::string names;
+    for (const auto& id : taken) names += (names.empty() ? "" : ", ") + id;
+    return Error(Errc::seat_unavailable, "seats no longer available: " + names, "seat_ids");
   }
   return {};
 }

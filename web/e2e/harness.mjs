@@ -75,8 +75,15 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 
-/** Starts `tacos serve`; resolves once it has written its port. */
+/**
+ * Starts `tacos serve`; resolves once it has written its port. With TACOS_E2E_BASE_URL set (for
+ * example http://127.0.0.1:8080 from `make cluster`), uses that server instead and starts none:
+ * the fan's tests then run through whatever serves there.
+ */
 export async function startServer() {
+  if (process.env.TACOS_E2E_BASE_URL) {
+    return { baseUrl: process.env.TACOS_E2E_BASE_URL.replace(/\/$/, ""), logPath: "", readLog: () => "", async stop() {} };
+  }
   if (!existsSync(join(DIST_DIR, "index.html"))) throw new Error(`${DIST_DIR} has no index.html: run \`npm run build\` first`);
   const bin = findBinary();
   const dir = mkdtempSync(join(tmpdir(), "tacos-e2e-"));

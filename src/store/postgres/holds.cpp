@@ -17,7 +17,7 @@ const Statement kMoveSeats{
     "    AND ($3 = 'AVAILABLE' OR reservation_id = $5)"
     "  ORDER BY seat_id FOR UPDATE)"
     " UPDATE seats s SET status = $4, reservation_id = CASE WHEN $4 = 'AVAILABLE' THEN NULL ELSE $5 END"
-    " FROM target WHERE s.event_id = $1 AND s.seat_id = target.seat_id"};
+    " FROM target WHERE s.event_id = $1 AND s.seat_id = target.seat_id RETURNING s.seat_id"};
 
 // Takes the quantity from one counter with enough left, picked at random among those no other
 // transaction holds (SKIP LOCKED): concurrent buyers spread over the counters instead of queueing.
@@ -69,15 +69,21 @@ std::string text_array(const std::vector<std::string>& items) {
   return out;
 }
 
-asio::awaitable<Result<std::int64_t>> move_seats(Connection& c, std::string_view event_id,
-                                                 const std::vector<std::string>& seat_ids, domain::SeatStatus from,
-                                                 domain::SeatStatus to, std::string_view reservation_id,
-                                                 Deadline deadline) {
+asio::awaitable<Result<std::vector<std::string>>> move_seats(Connection& c, std::string_view event_id,
+                                                             const std::vector<std::string>& seat_ids,
+                                                             domain::SeatStatus from, domain::SeatStatus to,
+                                                             std::string_view reservation_id, Deadline deadline) {
   std::vector<Param> p{std::string(event_id), text_array(seat_ids), std::string(domain::to_string(from)),
                        std::string(domain::to_string(to)), std::string(reservation_id)};
   auto r = co_await c.query(kMoveSeats, p, deadline);
   if (!r) co_return r.error();
-  co_return r->affected();
+  std::vector<std::string_view> moved;
+  for (int i = 0; i < r->size(); ++i) moved.push_back(r->text(i, 0));
+  std::vector<std::string> not_moved;
+  for (const auto& id : seat_ids) {
+    if (std::find(moved.begin(), moved.end(), id) == moved.end()) not_moved.push_back(id);
+  }
+  co_return not_moved;
 }
 
 asio::awaitable<Result<bool>> adjust_ga_stock(Connection& c, std::string_view event_id, std::int64_t delta,

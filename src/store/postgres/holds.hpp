@@ -23,12 +23,13 @@ namespace tacos::store::pg {
 std::string text_array(const std::vector<std::string>& items);
 
 /// Moves each seat from `from` to `to`; only seats in `from` (and, unless `from` is AVAILABLE,
-/// owned by `reservation_id`) move. Returns how many moved: the caller rolls back unless all did.
-/// `to` AVAILABLE clears the owner; any other sets it to `reservation_id`.
-asio::awaitable<Result<std::int64_t>> move_seats(Connection& c, std::string_view event_id,
-                                                 const std::vector<std::string>& seat_ids, domain::SeatStatus from,
-                                                 domain::SeatStatus to, std::string_view reservation_id,
-                                                 Deadline deadline);
+/// owned by `reservation_id`) move. Returns the seats that did not move (in the order asked): the
+/// caller rolls back unless none. `to` AVAILABLE clears the owner; any other sets it to
+/// `reservation_id`.
+asio::awaitable<Result<std::vector<std::string>>> move_seats(Connection& c, std::string_view event_id,
+                                                             const std::vector<std::string>& seat_ids,
+                                                             domain::SeatStatus from, domain::SeatStatus to,
+                                                             std::string_view reservation_id, Deadline deadline);
 
 /// Adds `delta` to the event's general-admission stock: a negative delta takes places (false,
 /// with nothing changed, when fewer are left), a positive one gives them back.

@@ -148,9 +148,10 @@ class PgWriteTx final : public WriteTx {
     return r.affected() == 1;
   }
 
-  std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids, domain::SeatStatus from,
-                          domain::SeatStatus to, std::string_view reservation_id) override {
-    return s_.run<std::int64_t>([&](Connection& c) -> asio::awaitable<std::int64_t> {
+  std::vector<std::string> seats_not_moved(std::string_view event_id, const std::vector<std::string>& seat_ids,
+                                           domain::SeatStatus from, domain::SeatStatus to,
+                                           std::string_view reservation_id) override {
+    return s_.run<std::vector<std::string>>([&](Connection& c) -> asio::awaitable<std::vector<std::string>> {
       auto moved = co_await pg::move_seats(c, event_id, seat_ids, from, to, reservation_id, s_.deadline());
       co_return value_of(moved, c);
     });

@@ -290,15 +290,16 @@ class SqliteWriteTx final : public WriteTx {
     return sqlite3_changes(db_.raw()) == 1;
   }
 
-  std::int64_t move_seats(std::string_view event_id, const std::vector<std::string>& seat_ids, domain::SeatStatus from,
-                          domain::SeatStatus to, std::string_view reservation_id) override {
+  std::vector<std::string> seats_not_moved(std::string_view event_id, const std::vector<std::string>& seat_ids,
+                                           domain::SeatStatus from, domain::SeatStatus to,
+                                           std::string_view reservation_id) override {
     // Seats that are held or sold move only for the reservation that has them.
     bool owned = from != domain::SeatStatus::available;
     auto& s = db_.cached(owned ? "UPDATE seats SET status = ?, reservation_id = ? WHERE event_id = ? AND seat_id = ? "
                                  "AND status = ? AND reservation_id = ?"
                                : "UPDATE seats SET status = ?, reservation_id = ? WHERE event_id = ? AND seat_id = ? "
                                  "AND status = ?");
-    std::int64_t moved = 0;
+    std::vector<std::string> not_moved;
     for (const auto& id : seat_ids) {
       s.reset();
       // All of these outlive the loop: bound without copies.
@@ -310,9 +311,9 @@ class SqliteWriteTx final : public WriteTx {
       s.bind_static(3, event_id).bind_static(4, id).bind_static(5, domain::to_string(from));
       if (owned) s.bind_static(6, reservation_id);
       s.exec();
-      moved += sqlite3_changes(db_.raw());
+      if (sqlite3_changes(db_.raw()) == 0) not_moved.push_back(id);
     }
-    return moved;
+    return not_moved;
   }
 
   bool adjust_ga_stock(std::string_view event_id, std::int64_t delta) override {
