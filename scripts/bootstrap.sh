@@ -21,6 +21,7 @@ pkgs_build=(
   libhiredis-dev redis-server  # kv.backend=redis; tests start their own server (scripts/test-redis.sh)
   openssl  # scripts/test-redis.sh makes the certificate of its TLS port
   unzip  # deploy/check unpacks kubectl and helm from their npm package's zip
+  buildah bubblewrap iproute2 curl  # deploy/image/test.sh: builds the image, runs it as a pod would
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).
