@@ -1,8 +1,10 @@
 // Renders every environment under deploy/overlays with `kubectl kustomize` and refuses it unless:
 //   - every YAML file and every rendered document parses with no key declared twice;
-//   - every object validates against its Kubernetes schema (npm kubernetes-models);
+//   - every object validates against its Kubernetes schema (npm kubernetes-models, and the
+//     @kubernetes-models packages of Argo CD, the Gateway API and the Prometheus Operator);
 //   - every rule of rules.mjs holds (security context, resources, probes, Pod Security labels,
 //     default-deny, pinned images, no ${...} left, Services and HPA/PDB targets, references);
+//   - deploy/argocd (the app-of-apps) validates and keeps Argo CD's rules (rules.mjs `argo`);
 //   - every TACOS_* setting is one the binary declares, and the binary itself accepts each
 //     rendered tacos container's arguments, environment and config file (`--check-config`).
 //
@@ -18,7 +20,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 
-import { RULES, declaredSettings } from "./rules.mjs";
+import { RULES, argo, declaredSettings } from "./rules.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEPLOY = resolve(here, "..");
@@ -45,13 +47,16 @@ export function parseYaml(text, where) {
   return out;
 }
 
-export function render(overlay) {
-  const text = execFileSync(tool("kubectl"), ["kustomize", join(DEPLOY, "overlays", overlay)], {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-  });
-  return parseYaml(text, `overlays/${overlay} (rendered)`);
+/** The objects `kubectl kustomize` renders from deploy/<path> (an overlay: "overlays/<env>"). */
+export function renderPath(path) {
+  const text = execFileSync(tool("kubectl"), ["kustomize", join(DEPLOY, path)], { encoding: "utf8", maxBuffer: 64 << 20 });
+  return parseYaml(text, `${path} (rendered)`);
 }
+
+export const render = (overlay) => renderPath(join("overlays", overlay));
+
+/** A path of this repository (Argo CD sources) that exists. */
+export const repoPathExists = (path) => Boolean(path) && existsSync(join(DEPLOY, "..", path));
 
 /** Every YAML file of deploy/ (not node_modules): duplicate keys are caught before kustomize
  * silently keeps one of them. */
@@ -75,10 +80,18 @@ export function sourceProblems() {
   return out;
 }
 
+// The custom resources' schemas: their npm packages, by API group.
+const CRD_PACKAGES = {
+  "argoproj.io": "@kubernetes-models/argo-cd",
+  "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+};
+
 /** Schema problems of one object (kubernetes-models: the Kubernetes API's own schemas). */
 export async function schemaProblems(o) {
   const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : [null, o.apiVersion];
-  const module = group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
+  const pkg = CRD_PACKAGES[group] ?? "kubernetes-models";
+  const module = group ? `${pkg}/${group}/${version}` : `${pkg}/${version}`;
   let Model;
   try {
     Model = (await import(module))[o.kind];
@@ -193,6 +206,21 @@ async function main() {
     console.log(`${problems.length ? "not ok" : "ok"} ${overlay}: ${count} objects, ${problems.length} problems`);
     failed = failed.concat(problems);
   }
+  // Argo CD's objects: the root app-of-apps and what it syncs.
+  let argoProblems;
+  let argoCount = 0;
+  try {
+    const objects = renderPath("argocd");
+    argoCount = objects.length;
+    argoProblems = [];
+    for (const o of objects) argoProblems.push(...(await schemaProblems(o)));
+    argoProblems.push(...argo(objects, repoPathExists).map((p) => `[argo] ${p}`));
+  } catch (e) {
+    argoProblems = [e.message];
+  }
+  for (const p of argoProblems) console.log(`FAIL argocd: ${p}`);
+  console.log(`${argoProblems.length ? "not ok" : "ok"} argocd: ${argoCount} objects, ${argoProblems.length} problems`);
+  failed = failed.concat(argoProblems);
   process.exit(failed.length ? 1 : 0);
 }
 

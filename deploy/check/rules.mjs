@@ -209,6 +209,116 @@ export function declaredSettings(objects, declared) {
   return out;
 }
 
+/** Public routes: each attaches to a listener that exists; a plain-HTTP listener only redirects
+ * to HTTPS; backends are Services and ports that exist; /metrics and /internal are never routed
+ * (nor a prefix that would cover them, such as "/"). */
+export function routes(objects) {
+  const out = [];
+  const gateways = objects.filter((o) => o.kind === "Gateway");
+  for (const r of objects.filter((o) => o.kind === "HTTPRoute")) {
+    for (const ref of r.spec?.parentRefs ?? []) {
+      const g = gateways.find((x) => x.metadata.name === ref.name && nsOf(x) === (ref.namespace ?? nsOf(r)));
+      const listener = g?.spec?.listeners?.find((l) => !ref.sectionName || l.name === ref.sectionName);
+      if (!g || !listener) {
+        out.push(`${id(r)}: attaches to ${ref.name}/${ref.sectionName ?? "*"}, which is not there`);
+        continue;
+      }
+      if (listener.protocol === "HTTP") {
+        const serves = (r.spec?.rules ?? []).some(
+          (rule) => (rule.backendRefs ?? []).length || !(rule.filters ?? []).some((f) => f.type === "RequestRedirect"),
+        );
+        if (serves) out.push(`${id(r)}: serves plain HTTP on ${g.metadata.name}/${listener.name} instead of redirecting`);
+      }
+    }
+    for (const rule of r.spec?.rules ?? []) {
+      // A rule without backends (a redirect) reaches nothing.
+      const reaches = (rule.backendRefs ?? []).length ? rule.matches ?? [{ path: { type: "PathPrefix", value: "/" } }] : [];
+      for (const m of reaches) {
+        const path = m.path?.value ?? "/";
+        const prefix = (m.path?.type ?? "PathPrefix") !== "Exact";
+        for (const hidden of ["/metrics", "/internal"]) {
+          if (path.startsWith(hidden) || (prefix && hidden.startsWith(path.endsWith("/") ? path : `${path}/`)))
+            out.push(`${id(r)}: routes ${path} publicly, which reaches ${hidden}`);
+        }
+      }
+      for (const b of rule.backendRefs ?? []) {
+        const svc = objects.find((o) => o.kind === "Service" && o.metadata.name === b.name && nsOf(o) === nsOf(r));
+        if (!svc) out.push(`${id(r)}: its backend Service ${b.name} is not there`);
+        else if (!(svc.spec?.ports ?? []).some((p) => p.port === b.port))
+          out.push(`${id(r)}: Service ${b.name} has no port ${b.port}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Every ServiceMonitor selects Services and scrapes a port they name. */
+export function serviceMonitors(objects) {
+  const out = [];
+  for (const m of objects.filter((o) => o.kind === "ServiceMonitor")) {
+    const services = objects.filter(
+      (o) => o.kind === "Service" && nsOf(o) === nsOf(m) && matches(m.spec?.selector?.matchLabels, o.metadata?.labels ?? {}),
+    );
+    if (!services.length) out.push(`${id(m)}: its selector matches no Service`);
+    for (const e of m.spec?.endpoints ?? []) {
+      if (services.length && !services.every((s) => (s.spec?.ports ?? []).some((p) => p.name === e.port)))
+        out.push(`${id(m)}: port ${e.port} is not a named port of the Services it selects`);
+    }
+  }
+  return out;
+}
+
+/** Argo CD: the project allows this repository and the project's namespaces only (no "*"); every
+ * Application (and each one an ApplicationSet's list makes) belongs to a rendered project, syncs
+ * from a repository the project allows and a path that exists (`pathExists`), retries with
+ * backoff, and, when automated, leaves Deployment replicas to the autoscalers. */
+export function argo(objects, pathExists = () => true) {
+  const out = [];
+  const projects = new Map(objects.filter((o) => o.kind === "AppProject").map((p) => [p.metadata.name, p]));
+  for (const p of projects.values()) {
+    const repos = p.spec?.sourceRepos ?? [];
+    if (!repos.length || repos.some((r) => r.includes("*"))) out.push(`${id(p)}: sourceRepos must name this repository only, not ${JSON.stringify(repos)}`);
+    for (const d of p.spec?.destinations ?? []) {
+      if ((d.namespace ?? "*").includes("*") || (d.server ?? d.name ?? "*").includes("*"))
+        out.push(`${id(p)}: a destination allows any ${(d.namespace ?? "*").includes("*") ? "namespace" : "cluster"}`);
+    }
+    for (const w of p.spec?.clusterResourceWhitelist ?? []) {
+      if (w.kind === "*" || w.group === "*") out.push(`${id(p)}: clusterResourceWhitelist allows every cluster-scoped kind`);
+    }
+  }
+  const apps = [];
+  for (const a of objects.filter((o) => o.kind === "Application")) apps.push([id(a), a.spec]);
+  for (const set of objects.filter((o) => o.kind === "ApplicationSet")) {
+    const elements = (set.spec?.generators ?? []).flatMap((g) => g.list?.elements ?? []);
+    for (const e of elements) {
+      const spec = JSON.parse(JSON.stringify(set.spec.template.spec).replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => e[k] ?? `{{.${k}}}`));
+      apps.push([`${id(set)} (${Object.values(e).join(", ")})`, spec]);
+    }
+  }
+  for (const [name, spec] of apps) {
+    const project = projects.get(spec?.project);
+    if (!project) {
+      out.push(`${name}: its project ${spec?.project} is not rendered`);
+      continue;
+    }
+    const source = spec.source ?? {};
+    if (!(project.spec?.sourceRepos ?? []).includes(source.repoURL)) out.push(`${name}: ${source.repoURL} is not a repository of its project`);
+    if (!pathExists(source.path)) out.push(`${name}: path ${source.path} is not in the repository`);
+    const dest = spec.destination ?? {};
+    if (!(project.spec?.destinations ?? []).some((d) => d.namespace === dest.namespace && (d.server ?? d.name) === (dest.server ?? dest.name)))
+      out.push(`${name}: its destination ${dest.server ?? dest.name}/${dest.namespace} is not one its project allows`);
+    if (!spec.syncPolicy?.retry?.backoff) out.push(`${name}: no sync retry with backoff`);
+    const overlay = (source.path ?? "").startsWith("deploy/overlays/");
+    if (overlay && spec.syncPolicy?.automated) {
+      const ignores = (spec.ignoreDifferences ?? []).some(
+        (d) => d.kind === "Deployment" && (d.jsonPointers ?? []).includes("/spec/replicas"),
+      );
+      if (!ignores) out.push(`${name}: automated sync would fight the HPAs over Deployment replicas (ignoreDifferences)`);
+    }
+  }
+  return out;
+}
+
 export const RULES = {
   podSecurity,
   resources,
@@ -220,4 +330,6 @@ export const RULES = {
   services,
   targets,
   references,
+  routes,
+  serviceMonitors,
 };

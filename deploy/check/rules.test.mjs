@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { binaryProblems, declaredNames, parseYaml, render, schemaProblems } from "./check.mjs";
-import { RULES, declaredSettings } from "./rules.mjs";
+import { binaryProblems, declaredNames, parseYaml, render, renderPath, repoPathExists, schemaProblems } from "./check.mjs";
+import { RULES, argo, declaredSettings } from "./rules.mjs";
 
 const tacos = process.env.TACOS_BIN;
 const good = render("local");
@@ -49,6 +49,17 @@ const cases = [
              spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "tacos-payment" }, minReplicas: 1, maxReplicas: 1 } });
   }],
   ["a PDB that protects no pods", "targets", (o) => { find(o, "PodDisruptionBudget", "tacos-queue").spec.selector.matchLabels["app.kubernetes.io/component"] = "queueing"; }],
+  ["an HTTP listener that serves instead of redirecting", "routes", (o) => {
+    const rule = find(o, "HTTPRoute", "tacos-redirect-to-https").spec.rules[0];
+    delete rule.filters;
+    rule.backendRefs = [{ name: "tacos-gateway", port: 80 }];
+  }],
+  ["/metrics routed publicly", "routes", (o) => { find(o, "HTTPRoute", "tacos").spec.rules[0].matches.push({ path: { type: "PathPrefix", value: "/metrics" } }); }],
+  ["a catch-all prefix that reaches /internal", "routes", (o) => { find(o, "HTTPRoute", "tacos").spec.rules[0].matches = [{ path: { type: "PathPrefix", value: "/" } }]; }],
+  ["a route to a Service port that does not exist", "routes", (o) => { find(o, "HTTPRoute", "tacos").spec.rules[0].backendRefs[0].port = 8080; }],
+  ["a route on a listener that does not exist", "routes", (o) => { find(o, "HTTPRoute", "tacos").spec.parentRefs[0].sectionName = "https-v2"; }],
+  ["a ServiceMonitor scraping a port the Service does not name", "serviceMonitors", (o) => { find(o, "ServiceMonitor", "tacos-queue").spec.endpoints[0].port = "metrics"; }],
+  ["a ServiceMonitor that selects no Service", "serviceMonitors", (o) => { find(o, "ServiceMonitor", "tacos-queue").spec.selector.matchLabels["app.kubernetes.io/component"] = "queue-api"; }],
   ["a ConfigMap nobody renders", "references", (o) => { gateway(o).spec.template.spec.volumes[0].configMap.name = "tacos-config-old"; }],
 ];
 
@@ -87,3 +98,25 @@ test("a YAML key declared twice is refused, not silently dropped", () => {
   const text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: []\n  ports:\n    - port: 80\n";
   assert.throws(() => parseYaml(text, "twice.yaml"), /twice\.yaml/);
 });
+
+// Argo CD: the app-of-apps renders clean, and each defect of the original AppProject and
+// Applications is refused.
+const argoGood = renderPath("argocd");
+const argoCases = [
+  ["a project that allows every repository", (o) => { find(o, "AppProject", "tacos").spec.sourceRepos = ["*"]; }],
+  ["a project that allows every namespace", (o) => { find(o, "AppProject", "tacos").spec.destinations[0].namespace = "*"; }],
+  ["a project that allows every cluster-scoped kind", (o) => { find(o, "AppProject", "tacos").spec.clusterResourceWhitelist = [{ group: "*", kind: "*" }]; }],
+  ["an application from another repository", (o) => { find(o, "Application", "tacos-root").spec.source.repoURL = "https://github.com/someone/else.git"; }],
+  ["an environment whose overlay does not exist", (o) => { find(o, "ApplicationSet", "tacos").spec.template.spec.source.path = "deploy/overlay/{{.env}}"; }],
+  ["syncs without retries", (o) => { delete find(o, "ApplicationSet", "tacos").spec.template.spec.syncPolicy.retry; }],
+  ["an automated sync that fights the HPAs", (o) => { delete find(o, "ApplicationSet", "tacos").spec.template.spec.ignoreDifferences; }],
+  ["a destination the project does not allow", (o) => { find(o, "Application", "tacos-root").spec.destination.namespace = "default"; }],
+];
+test("the Argo CD objects pass", () => assert.deepEqual(argo(argoGood, repoPathExists), []));
+for (const [what, breakIt] of argoCases) {
+  test(`argo refuses ${what}`, () => {
+    const broken = structuredClone(argoGood);
+    breakIt(broken);
+    assert.ok(argo(broken, repoPathExists).length > 0, `argo accepted ${what}`);
+  });
+}
