@@ -87,24 +87,69 @@ const CRD_PACKAGES = {
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
-/** Schema problems of one object (kubernetes-models: the Kubernetes API's own schemas). */
-export async function schemaProblems(o) {
+async function modelOf(o) {
   const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : [null, o.apiVersion];
   const pkg = CRD_PACKAGES[group] ?? "kubernetes-models";
   const module = group ? `${pkg}/${group}/${version}` : `${pkg}/${version}`;
-  let Model;
   try {
-    Model = (await import(module))[o.kind];
+    return (await import(module))[o.kind];
   } catch {
-    Model = undefined;
+    return undefined;
   }
+}
+
+// Free-form by design (the schema takes anything there): an ApplicationSet's list elements.
+const FREE_FORM = [/^\/spec\/generators\/\d+\/list\/elements\//];
+
+/** Fields the schema does not know. The schemas accept unknown fields (they say nothing of
+ * additional properties), so each object's keys are probed: every key of a mapping is given a
+ * value of the wrong type (`true`, then `[]`), and a key the schema knows makes its validator
+ * complain at that key's path; one that draws no complaint either time is unknown. */
+function unknownFields(o, Model) {
+  const errorsOf = (doc) => {
+    try {
+      new Model(doc).validate();
+      return [];
+    } catch (e) {
+      return e.errors ?? [];
+    }
+  };
+  const escape = (k) => String(k).replaceAll("~", "~0").replaceAll("/", "~1");
+  const out = [];
+  const visit = (path, node) => {
+    if (Array.isArray(node)) return node.forEach((v, i) => visit([...path, i], v));
+    if (!node || typeof node !== "object") return;
+    const pointer = (k) => `/${[...path, k].map(escape).join("/")}`;
+    if (FREE_FORM.some((re) => re.test(`${pointer("")}`))) return;
+    const keys = Object.keys(node);
+    let unknown = keys;
+    for (const probe of [true, []]) {
+      if (!unknown.length) break;
+      const doc = structuredClone(o);
+      let at = doc;
+      for (const p of path) at = at[p];
+      for (const k of unknown) at[k] = probe;
+      const complaints = errorsOf(doc).map((e) => e.instancePath);
+      unknown = unknown.filter((k) => !complaints.some((c) => c === pointer(k) || c.startsWith(`${pointer(k)}/`)));
+    }
+    for (const k of unknown) out.push(`${o.kind}/${o.metadata?.name}: unknown field ${pointer(k)}`);
+    for (const k of keys) if (!unknown.includes(k)) visit([...path, k], node[k]);
+  };
+  visit([], o);
+  return out;
+}
+
+/** Schema problems of one object (kubernetes-models: the Kubernetes API's own schemas), unknown
+ * fields included. */
+export async function schemaProblems(o) {
+  const Model = await modelOf(o);
   if (!Model) return [`${o.kind}/${o.metadata?.name}: no schema for ${o.apiVersion} ${o.kind}`];
   try {
     new Model(o).validate();
-    return [];
   } catch (e) {
     return [`${o.kind}/${o.metadata?.name}: ${e.message.split("\n").slice(0, 3).join(" ")}`];
   }
+  return unknownFields(o, Model);
 }
 
 /** The TACOS_* names `tacos config-reference` prints. */

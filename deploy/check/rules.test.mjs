@@ -94,6 +94,17 @@ test("a field in the wrong place fails its schema", async () => {
   assert.ok((await schemaProblems(gateway(broken))).length > 0);
 });
 
+test("a misspelt or misplaced field is an unknown field, and a label is not", async () => {
+  const broken = copy();
+  container(broken).securityContext.readOnlyRootFilesystme = true;
+  gateway(broken).spec.replica = 3;
+  gateway(broken).spec.template.metadata.labels["example.com/team"] = "tickets";
+  const problems = await schemaProblems(gateway(broken));
+  assert.equal(problems.length, 2, problems.join("; "));
+  assert.ok(problems.some((p) => p.endsWith("/securityContext/readOnlyRootFilesystme")));
+  assert.ok(problems.some((p) => p.endsWith("/spec/replica")));
+});
+
 test("a YAML key declared twice is refused, not silently dropped", () => {
   const text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: []\n  ports:\n    - port: 80\n";
   assert.throws(() => parseYaml(text, "twice.yaml"), /twice\.yaml/);
