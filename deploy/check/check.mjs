@@ -4,6 +4,9 @@
 //     @kubernetes-models packages of Argo CD, the Gateway API and the Prometheus Operator);
 //   - every rule of rules.mjs holds (security context, resources, probes, Pod Security labels,
 //     default-deny, pinned images, no ${...} left, Services and HPA/PDB targets, references);
+//   - the Helm chart (deploy/helm/tacos) with values-<env>.yaml lints clean, renders the same
+//     objects as the overlay (kind, name, namespace; each container's image, args and env) and
+//     passes the same checks;
 //   - deploy/argocd (the app-of-apps) validates and keeps Argo CD's rules (rules.mjs `argo`);
 //   - every TACOS_* setting is one the binary declares, and the binary itself accepts each
 //     rendered tacos container's arguments, environment and config file (`--check-config`).
@@ -55,6 +58,61 @@ export function renderPath(path) {
 
 export const render = (overlay) => renderPath(join("overlays", overlay));
 
+const CHART = join(DEPLOY, "helm", "tacos");
+
+/** `helm lint` of the chart with an environment's values; its complaints. */
+export function helmLint(env) {
+  try {
+    execFileSync(tool("helm"), ["lint", "--strict", CHART, "-f", join(CHART, `values-${env}.yaml`)], { encoding: "utf8", stdio: "pipe" });
+    return [];
+  } catch (e) {
+    return [`helm lint (values-${env}.yaml): ${(e.stdout || e.message).trim()}`];
+  }
+}
+
+/** The chart rendered with an environment's values, released in the namespace tacos. */
+export function renderHelm(env) {
+  // stderr: Helm notes each linked file it follows (files/ links to base/ and components/).
+  const text = execFileSync(tool("helm"), ["template", "tacos", CHART, "-n", "tacos", "-f", join(CHART, `values-${env}.yaml`)], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return parseYaml(text, `helm/tacos with values-${env}.yaml (rendered)`);
+}
+
+/** How the chart's rendering differs from the overlay's: the objects (kind, name, namespace; a
+ * generated ConfigMap's hash suffix aside) and each container's image, arguments and environment. */
+export function helmDifferences(kustomized, helmed) {
+  const unhash = (name) => name.replace(/^(tacos-config|tacos-env)-[a-z0-9]{10}$/, "$1");
+  const key = (o) => `${o.kind}/${o.metadata.namespace ?? "tacos"}/${unhash(o.metadata.name)}`;
+  const containers = (objects) => {
+    const out = new Map();
+    for (const o of objects.filter((x) => x.spec?.template?.spec?.containers)) {
+      for (const c of o.spec.template.spec.containers) {
+        const env = (c.env ?? []).map((e) => JSON.stringify(e)).sort();
+        const envFrom = (c.envFrom ?? []).map((e) => unhash(e.configMapRef?.name ?? e.secretRef?.name ?? ""));
+        out.set(`${key(o)} container ${c.name}`, JSON.stringify({ image: c.image, args: c.args ?? [], env, envFrom }));
+      }
+    }
+    return out;
+  };
+  const out = [];
+  const a = new Set(kustomized.map(key));
+  const b = new Set(helmed.map(key));
+  for (const k of a) if (!b.has(k)) out.push(`${k}: rendered by the overlay, not by the chart`);
+  for (const k of b) if (!a.has(k)) out.push(`${k}: rendered by the chart, not by the overlay`);
+  const ca = containers(kustomized);
+  const cb = containers(helmed);
+  for (const [k, v] of ca) if (cb.has(k) && cb.get(k) !== v) out.push(`${k}: the chart's ${cb.get(k)} differs from the overlay's ${v}`);
+  const data = (objects, name) => objects.find((o) => o.kind === "ConfigMap" && unhash(o.metadata.name) === name)?.data ?? {};
+  for (const name of ["tacos-config", "tacos-env"]) {
+    if (JSON.stringify(data(kustomized, name)) !== JSON.stringify(data(helmed, name)))
+      out.push(`ConfigMap ${name}: the chart's data differs from the overlay's`);
+  }
+  return out;
+}
+
 /** A path of this repository (Argo CD sources) that exists. */
 export const repoPathExists = (path) => Boolean(path) && existsSync(join(DEPLOY, "..", path));
 
@@ -64,8 +122,11 @@ export function sourceProblems() {
   const out = [];
   const walk = (dir) => {
     for (const name of readdirSync(dir)) {
-      if (name === "node_modules" || name === ".tools") continue;
       const path = join(dir, name);
+      // Not YAML until rendered (Helm templates), or another name for files walked already (the
+      // chart's links to base/ and components/).
+      if (["node_modules", ".tools"].includes(name) || path === join(CHART, "templates") || path === join(CHART, "files"))
+        continue;
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.ya?ml$/.test(name)) {
         try {
@@ -244,6 +305,11 @@ async function main() {
       const objects = render(overlay);
       count = objects.length;
       problems = await environmentProblems(objects, tacos, declared);
+      // The Helm chart with this environment's values: lint-clean, the same objects, and as valid.
+      problems.push(...helmLint(overlay).map((p) => `[helm] ${p}`));
+      const helmed = renderHelm(overlay);
+      problems.push(...helmDifferences(objects, helmed).map((p) => `[helm] ${p}`));
+      problems.push(...(await environmentProblems(helmed, tacos, declared)).map((p) => `[helm] ${p}`));
     } catch (e) {
       problems = [e.message];
     }

@@ -7,7 +7,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { binaryProblems, declaredNames, parseYaml, render, renderPath, repoPathExists, schemaProblems } from "./check.mjs";
+import {
+  binaryProblems,
+  declaredNames,
+  helmDifferences,
+  helmLint,
+  parseYaml,
+  render,
+  renderHelm,
+  renderPath,
+  repoPathExists,
+  schemaProblems,
+} from "./check.mjs";
 import { RULES, argo, declaredSettings } from "./rules.mjs";
 
 const tacos = process.env.TACOS_BIN;
@@ -131,3 +142,20 @@ for (const [what, breakIt] of argoCases) {
     assert.ok(argo(broken, repoPathExists).length > 0, `argo accepted ${what}`);
   });
 }
+
+// The Helm chart renders what the overlay renders, and a drift between them is caught.
+test("the chart with values-local.yaml renders the local overlay's objects", () => {
+  assert.deepEqual(helmDifferences(good, renderHelm("local")), []);
+  assert.deepEqual(helmLint("local"), []);
+});
+test("a drift between the chart and the overlay is refused", () => {
+  const helmed = renderHelm("local");
+  const missing = helmed.filter((o) => !(o.kind === "Deployment" && o.metadata.name === "tacos-worker"));
+  assert.ok(helmDifferences(good, missing).some((p) => p.includes("Deployment/tacos/tacos-worker")));
+  const otherArgs = structuredClone(helmed);
+  find(otherArgs, "Deployment", "tacos-queue").spec.template.spec.containers[0].args = ["serve", "--roles", "queue,inventory"];
+  assert.ok(helmDifferences(good, otherArgs).some((p) => p.includes("tacos-queue container tacos")));
+  const otherEnv = structuredClone(helmed);
+  find(otherEnv, "ConfigMap", "tacos-env").data.TACOS_LOG_LEVEL = "warn";
+  assert.ok(helmDifferences(good, otherEnv).some((p) => p.includes("tacos-env")));
+});
