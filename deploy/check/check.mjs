@@ -1,7 +1,7 @@
 // Renders every environment under deploy/overlays with `kubectl kustomize` and refuses it unless:
 //   - every YAML file and every rendered document parses with no key declared twice;
 //   - every object validates against its Kubernetes schema (npm kubernetes-models, and the
-//     @kubernetes-models packages of Argo CD, the Gateway API and the Prometheus Operator);
+//     @kubernetes-models packages of the custom resources used), with no field they do not define;
 //   - every rule of rules.mjs holds (security context, resources, probes, Pod Security labels,
 //     default-deny, pinned images, no ${...} left, Services and HPA/PDB targets, references);
 //   - the Helm chart (deploy/helm/tacos) with values-<env>.yaml lints clean, renders the same
@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 
-import { RULES, argo, declaredSettings } from "./rules.mjs";
+import { RULES, argo, declaredSettings, projectAllows } from "./rules.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEPLOY = resolve(here, "..");
@@ -141,22 +141,30 @@ export function sourceProblems() {
   return out;
 }
 
-// The custom resources' schemas: their npm packages, by API group.
+// The custom resources' schemas: their npm packages, by API group (Argo CD and Argo Rollouts
+// share argoproj.io: the first package that has the kind).
 const CRD_PACKAGES = {
-  "argoproj.io": "@kubernetes-models/argo-cd",
-  "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
-  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+  "argoproj.io": ["@kubernetes-models/argo-cd", "@kubernetes-models/argo-rollouts"],
+  "gateway.networking.k8s.io": ["@kubernetes-models/gateway-api"],
+  "monitoring.coreos.com": ["@kubernetes-models/prometheus-operator"],
+  "external-secrets.io": ["@kubernetes-models/external-secrets"],
+  "keda.sh": ["@kubernetes-models/keda"],
+  "karpenter.sh": ["@kubernetes-models/karpenter"],
+  "karpenter.k8s.aws": ["@kubernetes-models/karpenter"],
 };
 
 async function modelOf(o) {
   const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : [null, o.apiVersion];
-  const pkg = CRD_PACKAGES[group] ?? "kubernetes-models";
-  const module = group ? `${pkg}/${group}/${version}` : `${pkg}/${version}`;
-  try {
-    return (await import(module))[o.kind];
-  } catch {
-    return undefined;
+  for (const pkg of CRD_PACKAGES[group] ?? ["kubernetes-models"]) {
+    const module = group ? `${pkg}/${group}/${version}` : `${pkg}/${version}`;
+    try {
+      const Model = (await import(module))[o.kind];
+      if (Model) return Model;
+    } catch {
+      // not this package
+    }
   }
+  return undefined;
 }
 
 // Free-form by design (the schema takes anything there): an ApplicationSet's list elements.
@@ -297,12 +305,14 @@ async function main() {
   const overlays = (flag("--overlays") ?? readdirSync(join(DEPLOY, "overlays")).join(",")).split(",");
   const declared = declaredNames(tacos);
   let failed = sourceProblems();
+  const everything = [];
   for (const p of failed) console.log(`FAIL source: ${p}`);
   for (const overlay of overlays) {
     let problems;
     let count = 0;
     try {
       const objects = render(overlay);
+      everything.push(...objects);
       count = objects.length;
       problems = await environmentProblems(objects, tacos, declared);
       // The Helm chart with this environment's values: lint-clean, the same objects, and as valid.
@@ -326,6 +336,8 @@ async function main() {
     argoProblems = [];
     for (const o of objects) argoProblems.push(...(await schemaProblems(o)));
     argoProblems.push(...argo(objects, repoPathExists).map((p) => `[argo] ${p}`));
+    for (const project of objects.filter((o) => o.kind === "AppProject"))
+      argoProblems.push(...projectAllows(project, everything).map((p) => `[argo] ${p}`));
   } catch (e) {
     argoProblems = [e.message];
   }

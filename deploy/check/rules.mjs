@@ -159,6 +159,10 @@ export function targets(objects) {
  * platform provides (`provided`: names created outside these manifests, by the secret store). */
 export function references(objects, provided = new Set(["tacos-secrets"])) {
   const out = [];
+  // An ExternalSecret makes its target Secret.
+  const made = new Set(
+    objects.filter((o) => o.kind === "ExternalSecret").map((o) => `${nsOf(o)}/${o.spec?.target?.name ?? o.metadata.name}`),
+  );
   for (const o of workloads(objects)) {
     const spec = podSpec(o);
     const want = [];
@@ -177,10 +181,32 @@ export function references(objects, provided = new Set(["tacos-secrets"])) {
       if (v.secret) want.push(["Secret", v.secret.secretName]);
     }
     for (const [kind, name] of want) {
-      if (kind === "Secret" && provided.has(name)) continue;
+      if (kind === "Secret" && (provided.has(name) || made.has(`${nsOf(o)}/${name}`))) continue;
       if (!objects.some((x) => x.kind === kind && x.metadata?.name === name && nsOf(x) === nsOf(o)))
         out.push(`${id(o)}: reads ${kind}/${name}, which is not rendered`);
     }
+  }
+  return out;
+}
+
+/** No secret value is in the repository: no Secret is rendered with data, and every
+ * ExternalSecret reads through a SecretStore that is rendered, whose ServiceAccount is too. */
+export function secrets(objects) {
+  const out = [];
+  for (const s of objects.filter((o) => o.kind === "Secret")) {
+    if (Object.keys(s.data ?? {}).length || Object.keys(s.stringData ?? {}).length)
+      out.push(`${id(s)}: a secret value is in the manifests (use an ExternalSecret, or create it in the cluster)`);
+  }
+  for (const e of objects.filter((o) => o.kind === "ExternalSecret")) {
+    const ref = e.spec?.secretStoreRef ?? {};
+    const store = objects.find((o) => o.kind === (ref.kind ?? "SecretStore") && o.metadata.name === ref.name);
+    if (!store) {
+      out.push(`${id(e)}: its ${ref.kind ?? "SecretStore"} ${ref.name} is not rendered`);
+      continue;
+    }
+    const account = store.spec?.provider?.aws?.auth?.jwt?.serviceAccountRef?.name;
+    if (account && !objects.some((o) => o.kind === "ServiceAccount" && o.metadata.name === account && nsOf(o) === nsOf(store)))
+      out.push(`${id(store)}: its ServiceAccount ${account} is not rendered`);
   }
   return out;
 }
@@ -319,6 +345,25 @@ export function argo(objects, pathExists = () => true) {
   return out;
 }
 
+/** Argo CD may sync every kind the environments render: each is in the project's whitelist
+ * (Namespace in the cluster-scoped one, the rest in the namespaced one). */
+export function projectAllows(project, rendered) {
+  const out = [];
+  const has = (list, o) => {
+    const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "";
+    return (list ?? []).some((w) => w.group === group && w.kind === o.kind);
+  };
+  const seen = new Set();
+  for (const o of rendered) {
+    const key = `${o.apiVersion} ${o.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const list = o.kind === "Namespace" ? project.spec?.clusterResourceWhitelist : project.spec?.namespaceResourceWhitelist;
+    if (!has(list, o)) out.push(`AppProject/${project.metadata.name}: does not allow ${o.kind} (${o.apiVersion}), which the environments render`);
+  }
+  return out;
+}
+
 export const RULES = {
   podSecurity,
   resources,
@@ -332,4 +377,5 @@ export const RULES = {
   references,
   routes,
   serviceMonitors,
+  secrets,
 };

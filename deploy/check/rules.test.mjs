@@ -19,7 +19,7 @@ import {
   repoPathExists,
   schemaProblems,
 } from "./check.mjs";
-import { RULES, argo, declaredSettings } from "./rules.mjs";
+import { RULES, argo, declaredSettings, projectAllows } from "./rules.mjs";
 
 const tacos = process.env.TACOS_BIN;
 const good = render("local");
@@ -158,4 +158,21 @@ test("a drift between the chart and the overlay is refused", () => {
   const otherEnv = structuredClone(helmed);
   find(otherEnv, "ConfigMap", "tacos-env").data.TACOS_LOG_LEVEL = "warn";
   assert.ok(helmDifferences(good, otherEnv).some((p) => p.includes("tacos-env")));
+});
+
+test("a secret value in the manifests is refused, and so is an ExternalSecret without its store", () => {
+  const withValue = copy();
+  withValue.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "tacos-secrets", namespace: "tacos" }, stringData: { "jwt-secret": "hunter2" } });
+  assert.ok(RULES.secrets(withValue).length > 0);
+  const prod = render("prod");
+  assert.deepEqual(RULES.secrets(prod), []);
+  find(prod, "ExternalSecret", "tacos-secrets").spec.secretStoreRef.name = "vault";
+  assert.ok(RULES.secrets(prod).length > 0);
+});
+
+test("a kind the environments render but the Argo CD project does not allow is refused", () => {
+  const project = structuredClone(find(argoGood, "AppProject", "tacos"));
+  project.spec.namespaceResourceWhitelist = project.spec.namespaceResourceWhitelist.filter((w) => w.kind !== "NetworkPolicy");
+  assert.ok(projectAllows(project, good).some((p) => p.includes("NetworkPolicy")));
+  assert.deepEqual(projectAllows(find(argoGood, "AppProject", "tacos"), good), []);
 });
