@@ -155,6 +155,52 @@ export function targets(objects) {
   return out;
 }
 
+// The value a container's environment gives `name` (env, or a ConfigMap it loads whole).
+function envValue(objects, workload, container, name) {
+  const direct = (container.env ?? []).find((e) => e.name === name);
+  if (direct) return direct.value;
+  for (const from of container.envFrom ?? []) {
+    const m = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === from.configMapRef?.name && nsOf(o) === nsOf(workload));
+    if (m?.data?.[name] !== undefined) return m.data[name];
+  }
+  return undefined;
+}
+
+/** KEDA: a ScaledObject scales a Deployment that is rendered, which no HPA scales as well, over
+ * a range; its PostgreSQL trigger reads the password the target's pods have and the database host
+ * they use; its Prometheus trigger names a server and a query. */
+export function autoscalers(objects) {
+  const out = [];
+  for (const so of objects.filter((o) => o.kind === "ScaledObject")) {
+    const ref = so.spec?.scaleTargetRef ?? {};
+    const kind = ref.kind ?? "Deployment";
+    const target = objects.find((o) => o.kind === kind && o.metadata.name === ref.name && nsOf(o) === nsOf(so));
+    if (!target) {
+      out.push(`${id(so)}: scales ${kind}/${ref.name}, which is not there`);
+      continue;
+    }
+    const hpa = objects.find(
+      (o) => o.kind === "HorizontalPodAutoscaler" && nsOf(o) === nsOf(so) && o.spec?.scaleTargetRef?.name === ref.name,
+    );
+    if (hpa) out.push(`${id(so)}: ${id(hpa)} scales ${ref.name} too (they would fight)`);
+    if ((so.spec?.maxReplicaCount ?? 100) <= (so.spec?.minReplicaCount ?? 0))
+      out.push(`${id(so)}: maxReplicaCount is not above minReplicaCount`);
+    const containers = podSpec(target)?.containers ?? [];
+    for (const t of so.spec?.triggers ?? []) {
+      const m = t.metadata ?? {};
+      if (t.type === "postgresql") {
+        const c = containers.find((x) => envValue(objects, target, x, m.passwordFromEnv) !== undefined || (x.env ?? []).some((e) => e.name === m.passwordFromEnv));
+        if (!c) out.push(`${id(so)}: passwordFromEnv ${m.passwordFromEnv} is not in ${ref.name}'s environment`);
+        const url = containers.map((x) => envValue(objects, target, x, "TACOS_STORE_POSTGRES_URL")).find(Boolean) ?? "";
+        const host = url.match(/(?:^|\s)host=(\S+)/)?.[1];
+        if (host && m.host !== host) out.push(`${id(so)}: reads host ${m.host}, but ${ref.name} uses ${host}`);
+      }
+      if (t.type === "prometheus" && (!m.serverAddress || !m.query)) out.push(`${id(so)}: a Prometheus trigger needs serverAddress and query`);
+    }
+  }
+  return out;
+}
+
 /** The Secrets and ConfigMaps pods read are rendered too, or are the ones deploy/README.md says the
  * platform provides (`provided`: names created outside these manifests, by the secret store). */
 export function references(objects, provided = new Set(["tacos-secrets"])) {
@@ -378,4 +424,5 @@ export const RULES = {
   routes,
   serviceMonitors,
   secrets,
+  autoscalers,
 };

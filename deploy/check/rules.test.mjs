@@ -176,3 +176,17 @@ test("a kind the environments render but the Argo CD project does not allow is r
   assert.ok(projectAllows(project, good).some((p) => p.includes("NetworkPolicy")));
   assert.deepEqual(projectAllows(find(argoGood, "AppProject", "tacos"), good), []);
 });
+
+test("KEDA: a ScaledObject fighting an HPA, reading another database, or a password the pods lack is refused", () => {
+  const prod = render("prod");
+  assert.deepEqual(RULES.autoscalers(prod), []);
+  const fight = structuredClone(prod);
+  find(fight, "ScaledObject", "tacos-queue").spec.scaleTargetRef.name = "tacos-gateway";
+  assert.ok(RULES.autoscalers(fight).some((p) => p.includes("would fight")));
+  const otherHost = structuredClone(prod);
+  find(otherHost, "ScaledObject", "tacos-worker").spec.triggers[0].metadata.host = "old-db.example.com";
+  assert.ok(RULES.autoscalers(otherHost).some((p) => p.includes("old-db.example.com")));
+  const noPassword = structuredClone(prod);
+  find(noPassword, "ScaledObject", "tacos-worker").spec.triggers[0].metadata.passwordFromEnv = "PGPASSWORD";
+  assert.ok(RULES.autoscalers(noPassword).some((p) => p.includes("PGPASSWORD")));
+});
