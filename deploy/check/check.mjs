@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 
-import { RULES, argo, declaredSettings, projectAllows } from "./rules.mjs";
+import { RULES, alerts, argo, declaredSettings, projectAllows } from "./rules.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEPLOY = resolve(here, "..");
@@ -281,11 +281,18 @@ export function binaryProblems(objects, tacos) {
   return out;
 }
 
+/** The GitHub anchors of docs/runbook.md's sections. */
+export function runbookSections() {
+  const text = readFileSync(join(DEPLOY, "..", "docs", "runbook.md"), "utf8");
+  return new Set([...text.matchAll(/^#+\s+(.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\s-]/g, "").replace(/\s+/g, "-")));
+}
+
 /** Every problem of one rendered environment. */
 export async function environmentProblems(objects, tacos, declared) {
   const out = [];
   for (const o of objects) out.push(...(await schemaProblems(o)));
   for (const [name, rule] of Object.entries(RULES)) out.push(...rule(objects).map((p) => `[${name}] ${p}`));
+  out.push(...alerts(objects, runbookSections()).map((p) => `[alerts] ${p}`));
   out.push(...declaredSettings(objects, declared).map((p) => `[declaredSettings] ${p}`));
   out.push(...binaryProblems(objects, tacos).map((p) => `[binary] ${p}`));
   return out;

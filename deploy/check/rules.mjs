@@ -410,6 +410,25 @@ export function projectAllows(project, rendered) {
   return out;
 }
 
+/** Alerts: each has a severity, a summary and a runbook_url whose section exists (`sections`:
+ * the GitHub anchors of docs/runbook.md's headings). */
+export function alerts(objects, sections = new Set()) {
+  const out = [];
+  for (const r of objects.filter((o) => o.kind === "PrometheusRule")) {
+    for (const g of r.spec?.groups ?? []) {
+      for (const rule of (g.rules ?? []).filter((x) => x.alert)) {
+        const where = `${id(r)} alert ${rule.alert}`;
+        if (!rule.labels?.severity) out.push(`${where}: no severity label`);
+        if (!rule.annotations?.summary) out.push(`${where}: no summary`);
+        const anchor = (rule.annotations?.runbook_url ?? "").match(/docs\/runbook\.md#([\w-]+)$/)?.[1];
+        if (!anchor) out.push(`${where}: its runbook_url does not point at a section of docs/runbook.md`);
+        else if (!sections.has(anchor)) out.push(`${where}: docs/runbook.md has no section #${anchor}`);
+      }
+    }
+  }
+  return out;
+}
+
 export const RULES = {
   podSecurity,
   resources,

@@ -17,9 +17,10 @@ import {
   renderHelm,
   renderPath,
   repoPathExists,
+  runbookSections,
   schemaProblems,
 } from "./check.mjs";
-import { RULES, argo, declaredSettings, projectAllows } from "./rules.mjs";
+import { RULES, alerts, argo, declaredSettings, projectAllows } from "./rules.mjs";
 
 const tacos = process.env.TACOS_BIN;
 const good = render("local");
@@ -189,4 +190,16 @@ test("KEDA: a ScaledObject fighting an HPA, reading another database, or a passw
   const noPassword = structuredClone(prod);
   find(noPassword, "ScaledObject", "tacos-worker").spec.triggers[0].metadata.passwordFromEnv = "PGPASSWORD";
   assert.ok(RULES.autoscalers(noPassword).some((p) => p.includes("PGPASSWORD")));
+});
+
+test("an alert without a severity, or whose runbook section is missing, is refused", () => {
+  const sections = runbookSections();
+  assert.deepEqual(alerts(good, sections), []);
+  const broken = copy();
+  const rules = find(broken, "PrometheusRule", "tacos").spec.groups[0].rules;
+  delete rules[0].labels.severity;
+  rules[1].annotations.runbook_url = "https://github.com/traffic-tacos/tacos/blob/main/docs/runbook.md#tacosnosuchalert";
+  const problems = alerts(broken, sections);
+  assert.ok(problems.some((p) => p.includes("no severity")));
+  assert.ok(problems.some((p) => p.includes("#tacosnosuchalert")));
 });
