@@ -137,7 +137,8 @@ export function services(objects) {
   return out;
 }
 
-/** What an HPA scales and what a PDB protects exist. */
+/** What an HPA scales, what a Rollout takes its pods from and analyses with, and what a PDB
+ * protects exist. */
 export function targets(objects) {
   const out = [];
   for (const h of objects.filter((o) => o.kind === "HorizontalPodAutoscaler")) {
@@ -146,6 +147,24 @@ export function targets(objects) {
       out.push(`${id(h)}: scales ${ref.kind}/${ref.name}, which is not there`);
     if ((h.spec?.maxReplicas ?? 0) <= (h.spec?.minReplicas ?? 1))
       out.push(`${id(h)}: maxReplicas is not above minReplicas (it can never scale)`);
+  }
+  for (const r of objects.filter((o) => o.kind === "Rollout")) {
+    const ref = r.spec?.workloadRef;
+    if (ref && !objects.some((o) => o.kind === ref.kind && o.metadata?.name === ref.name && nsOf(o) === nsOf(r)))
+      out.push(`${id(r)}: takes its pods from ${ref.kind}/${ref.name}, which is not there`);
+    for (const step of r.spec?.strategy?.canary?.steps ?? []) {
+      for (const t of step.analysis?.templates ?? []) {
+        if (!objects.some((o) => o.kind === (t.clusterScope ? "ClusterAnalysisTemplate" : "AnalysisTemplate") && o.metadata?.name === t.templateName))
+          out.push(`${id(r)}: its analysis ${t.templateName} is not rendered`);
+      }
+    }
+  }
+  for (const a of objects.filter((o) => o.kind === "AnalysisTemplate")) {
+    for (const m of a.spec?.metrics ?? []) {
+      if (!m.successCondition && !m.failureCondition) out.push(`${id(a)} metric ${m.name}: no success or failure condition`);
+      if (m.provider?.prometheus && !(m.provider.prometheus.address && m.provider.prometheus.query))
+        out.push(`${id(a)} metric ${m.name}: a Prometheus provider needs an address and a query`);
+    }
   }
   for (const p of objects.filter((o) => o.kind === "PodDisruptionBudget")) {
     const sel = p.spec?.selector?.matchLabels;

@@ -203,3 +203,14 @@ test("an alert without a severity, or whose runbook section is missing, is refus
   assert.ok(problems.some((p) => p.includes("no severity")));
   assert.ok(problems.some((p) => p.includes("#tacosnosuchalert")));
 });
+
+test("a Rollout from a Deployment that is not there, or analysed by a missing template, is refused", () => {
+  const prod = render("prod");
+  assert.deepEqual(RULES.targets(prod), []);
+  const broken = structuredClone(prod);
+  find(broken, "Rollout", "tacos-gateway").spec.workloadRef.name = "gateway";
+  find(broken, "AnalysisTemplate", "tacos-gateway-health").metadata.name = "gateway-health";
+  const problems = RULES.targets(broken);
+  assert.ok(problems.some((p) => p.includes("Deployment/gateway")));
+  assert.ok(problems.some((p) => p.includes("tacos-gateway-health")));
+});
