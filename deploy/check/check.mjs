@@ -7,6 +7,7 @@
 //   - the Helm chart (deploy/helm/tacos) with values-<env>.yaml lints clean, renders the same
 //     objects as the overlay (kind, name, namespace; each container's image, args and env) and
 //     passes the same checks;
+//   - deploy/platform (Karpenter, priority classes) validates and has what the environments name;
 //   - deploy/argocd (the app-of-apps) validates and keeps Argo CD's rules (rules.mjs `argo`);
 //   - every TACOS_* setting is one the binary declares, and the binary itself accepts each
 //     rendered tacos container's arguments, environment and config file (`--check-config`).
@@ -23,7 +24,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 
-import { RULES, alerts, argo, declaredSettings, projectAllows } from "./rules.mjs";
+import { RULES, alerts, argo, declaredSettings, platform, projectAllows } from "./rules.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEPLOY = resolve(here, "..");
@@ -81,19 +82,25 @@ export function renderHelm(env) {
   return parseYaml(text, `helm/tacos with values-${env}.yaml (rendered)`);
 }
 
+// Every key appearing anywhere in `value` (for a stable JSON.stringify key order).
+function flatKeys(value, into = {}) {
+  if (Array.isArray(value)) value.forEach((v) => flatKeys(v, into));
+  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) (into[k] = true), flatKeys(v, into);
+  return into;
+}
+
 /** How the chart's rendering differs from the overlay's: the objects (kind, name, namespace; a
- * generated ConfigMap's hash suffix aside) and each container's image, arguments and environment. */
+ * generated ConfigMap's hash suffix aside), each pod template whole, and the ConfigMaps' data. */
 export function helmDifferences(kustomized, helmed) {
   const unhash = (name) => name.replace(/^(tacos-config|tacos-env)-[a-z0-9]{10}$/, "$1");
   const key = (o) => `${o.kind}/${o.metadata.namespace ?? "tacos"}/${unhash(o.metadata.name)}`;
+  // Each pod template whole (containers, volumes, security, scheduling), ConfigMap names unhashed.
   const containers = (objects) => {
     const out = new Map();
     for (const o of objects.filter((x) => x.spec?.template?.spec?.containers)) {
-      for (const c of o.spec.template.spec.containers) {
-        const env = (c.env ?? []).map((e) => JSON.stringify(e)).sort();
-        const envFrom = (c.envFrom ?? []).map((e) => unhash(e.configMapRef?.name ?? e.secretRef?.name ?? ""));
-        out.set(`${key(o)} container ${c.name}`, JSON.stringify({ image: c.image, args: c.args ?? [], env, envFrom }));
-      }
+      const spec = JSON.parse(JSON.stringify(o.spec.template.spec), (k, v) => (k === "name" && typeof v === "string" ? unhash(v) : v));
+      for (const c of spec.containers) c.env = [...(c.env ?? [])].sort((x, y) => x.name.localeCompare(y.name));
+      out.set(`${key(o)} pod template`, JSON.stringify(spec, Object.keys(flatKeys(spec)).sort()));
     }
     return out;
   };
@@ -191,7 +198,9 @@ function unknownFields(o, Model) {
     const pointer = (k) => `/${[...path, k].map(escape).join("/")}`;
     if (FREE_FORM.some((re) => re.test(`${pointer("")}`))) return;
     const keys = Object.keys(node);
-    let unknown = keys;
+    // kubernetes-models' generator drops every property named "description" from its schemas
+    // (it strips the schema keyword of that name), so the probe cannot see them: let them be.
+    let unknown = keys.filter((k) => k !== "description");
     for (const probe of [true, []]) {
       if (!unknown.length) break;
       const doc = structuredClone(o);
@@ -313,6 +322,7 @@ async function main() {
   const declared = declaredNames(tacos);
   let failed = sourceProblems();
   const everything = [];
+  const environments = [];
   for (const p of failed) console.log(`FAIL source: ${p}`);
   for (const overlay of overlays) {
     let problems;
@@ -320,6 +330,7 @@ async function main() {
     try {
       const objects = render(overlay);
       everything.push(...objects);
+      environments.push([overlay, objects]);
       count = objects.length;
       problems = await environmentProblems(objects, tacos, declared);
       // The Helm chart with this environment's values: lint-clean, the same objects, and as valid.
@@ -334,6 +345,20 @@ async function main() {
     console.log(`${problems.length ? "not ok" : "ok"} ${overlay}: ${count} objects, ${problems.length} problems`);
     failed = failed.concat(problems);
   }
+  // The platform: the cluster-scoped objects the environments rely on.
+  let platformProblems = [];
+  let platformCount = 0;
+  try {
+    const objects = renderPath("platform");
+    platformCount = objects.length;
+    for (const o of objects) platformProblems.push(...(await schemaProblems(o)));
+    platformProblems.push(...platform(objects, environments).map((p) => `[platform] ${p}`));
+  } catch (e) {
+    platformProblems = [e.message];
+  }
+  for (const p of platformProblems) console.log(`FAIL platform: ${p}`);
+  console.log(`${platformProblems.length ? "not ok" : "ok"} platform: ${platformCount} objects, ${platformProblems.length} problems`);
+  failed = failed.concat(platformProblems);
   // Argo CD's objects: the root app-of-apps and what it syncs.
   let argoProblems;
   let argoCount = 0;

@@ -448,6 +448,42 @@ export function alerts(objects, sections = new Set()) {
   return out;
 }
 
+/** The platform (deploy/platform) and what the environments ask of it: every priority class and
+ * Karpenter pool a pod names exists, no pod but a load test tolerates the load-test pool's taint,
+ * nodes allow IMDSv2 only with a hop limit of 1, and the pools are Karpenter v1. */
+export function platform(platformObjects, environments) {
+  const out = [];
+  const priorities = new Set(platformObjects.filter((o) => o.kind === "PriorityClass").map((o) => o.metadata.name));
+  const pools = new Map(
+    platformObjects.filter((o) => o.kind === "NodePool").map((o) => [o.spec?.template?.metadata?.labels?.["tacos/pool"], o]),
+  );
+  for (const c of platformObjects.filter((o) => o.kind === "EC2NodeClass")) {
+    const m = c.spec?.metadataOptions ?? {};
+    if (m.httpTokens !== "required") out.push(`${id(c)}: IMDSv1 is allowed (metadataOptions.httpTokens is not "required")`);
+    if ((m.httpPutResponseHopLimit ?? 2) > 1) out.push(`${id(c)}: pods can reach the node's metadata (hop limit above 1)`);
+  }
+  for (const p of platformObjects.filter((o) => o.kind === "NodePool")) {
+    if (p.apiVersion !== "karpenter.sh/v1") out.push(`${id(p)}: ${p.apiVersion} (Karpenter v1 is karpenter.sh/v1)`);
+    const ref = p.spec?.template?.spec?.nodeClassRef ?? {};
+    if (!platformObjects.some((o) => o.kind === ref.kind && o.metadata.name === ref.name)) out.push(`${id(p)}: its node class ${ref.kind}/${ref.name} is not rendered`);
+  }
+  const tainted = [...pools.values()].filter((p) => (p.spec?.template?.spec?.taints ?? []).length);
+  for (const [env, objects] of environments) {
+    for (const o of workloads(objects)) {
+      const spec = podSpec(o) ?? {};
+      const where = `${env}: ${id(o)}`;
+      if (spec.priorityClassName && !priorities.has(spec.priorityClassName)) out.push(`${where}: priority class ${spec.priorityClassName} is not in deploy/platform`);
+      const pool = spec.nodeSelector?.["tacos/pool"];
+      if (pool && !pools.has(pool)) out.push(`${where}: node pool ${pool} is not in deploy/platform`);
+      for (const p of tainted) {
+        const tolerates = (p.spec.template.spec.taints ?? []).every((t) => (spec.tolerations ?? []).some((x) => x.key === t.key));
+        if (tolerates && spec.priorityClassName !== "tacos-loadtest") out.push(`${where}: tolerates the ${p.metadata.name} pool's taint but is not a load test`);
+      }
+    }
+  }
+  return out;
+}
+
 export const RULES = {
   podSecurity,
   resources,

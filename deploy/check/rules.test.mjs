@@ -20,7 +20,7 @@ import {
   runbookSections,
   schemaProblems,
 } from "./check.mjs";
-import { RULES, alerts, argo, declaredSettings, projectAllows } from "./rules.mjs";
+import { RULES, alerts, argo, declaredSettings, platform, projectAllows } from "./rules.mjs";
 
 const tacos = process.env.TACOS_BIN;
 const good = render("local");
@@ -155,7 +155,7 @@ test("a drift between the chart and the overlay is refused", () => {
   assert.ok(helmDifferences(good, missing).some((p) => p.includes("Deployment/tacos/tacos-worker")));
   const otherArgs = structuredClone(helmed);
   find(otherArgs, "Deployment", "tacos-queue").spec.template.spec.containers[0].args = ["serve", "--roles", "queue,inventory"];
-  assert.ok(helmDifferences(good, otherArgs).some((p) => p.includes("tacos-queue container tacos")));
+  assert.ok(helmDifferences(good, otherArgs).some((p) => p.includes("Deployment/tacos/tacos-queue pod template")));
   const otherEnv = structuredClone(helmed);
   find(otherEnv, "ConfigMap", "tacos-env").data.TACOS_LOG_LEVEL = "warn";
   assert.ok(helmDifferences(good, otherEnv).some((p) => p.includes("tacos-env")));
@@ -213,4 +213,25 @@ test("a Rollout from a Deployment that is not there, or analysed by a missing te
   const problems = RULES.targets(broken);
   assert.ok(problems.some((p) => p.includes("Deployment/gateway")));
   assert.ok(problems.some((p) => p.includes("tacos-gateway-health")));
+});
+
+// The platform: Karpenter and priority classes, and what the environments ask of them.
+test("the platform refuses IMDSv1, a pool or priority nobody defined, and a pod on the load-test pool", () => {
+  const platformGood = renderPath("platform");
+  const prod = render("prod");
+  assert.deepEqual(platform(platformGood, [["prod", prod]]), []);
+  const imds = structuredClone(platformGood);
+  find(imds, "EC2NodeClass", "tacos").spec.metadataOptions.httpTokens = "optional";
+  assert.ok(platform(imds, []).some((p) => p.includes("IMDSv1")));
+  const oldApi = structuredClone(platformGood);
+  find(oldApi, "NodePool", "general").apiVersion = "karpenter.sh/v1beta1";
+  assert.ok(platform(oldApi, []).some((p) => p.includes("v1beta1")));
+  const asks = structuredClone(prod);
+  find(asks, "Deployment", "tacos-queue").spec.template.spec.priorityClassName = "high";
+  find(asks, "Deployment", "tacos-worker").spec.template.spec.nodeSelector["tacos/pool"] = "batch";
+  find(asks, "Deployment", "tacos-payment").spec.template.spec.tolerations = [{ key: "tacos/loadtest", operator: "Exists" }];
+  const problems = platform(platformGood, [["prod", asks]]);
+  assert.ok(problems.some((p) => p.includes("priority class high")));
+  assert.ok(problems.some((p) => p.includes("node pool batch")));
+  assert.ok(problems.some((p) => p.includes("tacos-payment") && p.includes("loadtest")));
 });
