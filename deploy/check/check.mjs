@@ -8,6 +8,7 @@
 //     objects as the overlay (kind, name, namespace; each container's image, args and env) and
 //     passes the same checks;
 //   - deploy/platform (Karpenter, priority classes) validates and has what the environments name;
+//   - deploy/loadtest (k6-operator) and deploy/chaos (Chaos Mesh, selectors matching dev's pods);
 //   - deploy/argocd (the app-of-apps) validates and keeps Argo CD's rules (rules.mjs `argo`);
 //   - every TACOS_* setting is one the binary declares, and the binary itself accepts each
 //     rendered tacos container's arguments, environment and config file (`--check-config`).
@@ -24,7 +25,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 
-import { RULES, alerts, argo, declaredSettings, platform, projectAllows } from "./rules.mjs";
+import { RULES, alerts, argo, chaos, declaredSettings, loadtest, platform, projectAllows } from "./rules.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEPLOY = resolve(here, "..");
@@ -217,9 +218,14 @@ function unknownFields(o, Model) {
   return out;
 }
 
+// Custom resources no npm package has a schema for: structural rules check them instead
+// (rules.mjs `loadtest`, `chaos`).
+const NO_SCHEMA = ["k6.io/", "chaos-mesh.org/"];
+
 /** Schema problems of one object (kubernetes-models: the Kubernetes API's own schemas), unknown
  * fields included. */
 export async function schemaProblems(o) {
+  if (NO_SCHEMA.some((g) => o.apiVersion.startsWith(g))) return [];
   const Model = await modelOf(o);
   if (!Model) return [`${o.kind}/${o.metadata?.name}: no schema for ${o.apiVersion} ${o.kind}`];
   try {
@@ -359,6 +365,26 @@ async function main() {
   for (const p of platformProblems) console.log(`FAIL platform: ${p}`);
   console.log(`${platformProblems.length ? "not ok" : "ok"} platform: ${platformCount} objects, ${platformProblems.length} problems`);
   failed = failed.concat(platformProblems);
+  // The load test and the chaos experiments, applied by hand.
+  const unit = async (path, extra) => {
+    let problems = [];
+    let count = 0;
+    try {
+      const objects = renderPath(path);
+      count = objects.length;
+      for (const o of objects) problems.push(...(await schemaProblems(o)));
+      for (const [name, rule] of Object.entries(RULES)) problems.push(...rule(objects).map((p) => `[${name}] ${p}`));
+      problems.push(...extra(objects));
+    } catch (e) {
+      problems = [e.message];
+    }
+    for (const p of problems) console.log(`FAIL ${path}: ${p}`);
+    console.log(`${problems.length ? "not ok" : "ok"} ${path}: ${count} objects, ${problems.length} problems`);
+    failed = failed.concat(problems);
+  };
+  const dev = environments.find(([name]) => name === "dev")?.[1] ?? [];
+  await unit("loadtest", (objects) => loadtest(objects).map((p) => `[loadtest] ${p}`));
+  await unit("chaos", (objects) => chaos(objects, dev).map((p) => `[chaos] ${p}`));
   // Argo CD's objects: the root app-of-apps and what it syncs.
   let argoProblems;
   let argoCount = 0;

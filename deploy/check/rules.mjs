@@ -107,7 +107,9 @@ export function pinnedImages(objects) {
 export function noPlaceholders(objects) {
   const out = [];
   for (const o of objects) {
-    const text = JSON.stringify(o);
+    // A script in a ConfigMap (a k6 test) uses ${...} as its own language's syntax.
+    const scriptless = o.kind === "ConfigMap" ? { ...o, data: Object.fromEntries(Object.entries(o.data ?? {}).filter(([k]) => !/\.(js|mjs|sh|lua)$/.test(k))) } : o;
+    const text = JSON.stringify(scriptless);
     const found = text.match(/\$\{[^}]*\}?/);
     if (found) out.push(`${id(o)}: unsubstituted ${found[0]}`);
   }
@@ -480,6 +482,46 @@ export function platform(platformObjects, environments) {
         if (tolerates && spec.priorityClassName !== "tacos-loadtest") out.push(`${where}: tolerates the ${p.metadata.name} pool's taint but is not a load test`);
       }
     }
+  }
+  return out;
+}
+
+/** Chaos Mesh: every experiment (or scheduled one) is bounded, and each of its selectors — the
+ * pods it hits and, for network chaos, the pods it targets — matches pods `environment` renders. */
+export function chaos(experiments, environment) {
+  const out = [];
+  const pods = workloads(environment);
+  const selects = (sel) =>
+    pods.some((w) => (sel?.namespaces ?? [nsOf(w)]).includes(nsOf(w)) && matches(sel?.labelSelectors, podLabels(w)));
+  for (const e of experiments.filter((o) => o.apiVersion?.startsWith("chaos-mesh.org/"))) {
+    const spec = e.kind === "Schedule" ? e.spec?.[`${e.spec.type?.[0]?.toLowerCase()}${e.spec.type?.slice(1)}`] : e.spec;
+    if (!spec) {
+      out.push(`${id(e)}: no experiment of type ${e.spec?.type}`);
+      continue;
+    }
+    if (e.kind !== "Schedule" && !spec.duration && spec.action !== "pod-kill") out.push(`${id(e)}: no duration (it would never end)`);
+    if (!spec.mode) out.push(`${id(e)}: no mode`);
+    if (!Object.keys(spec.selector?.labelSelectors ?? {}).length) out.push(`${id(e)}: no label selector (it would hit every pod)`);
+    else if (!selects(spec.selector)) out.push(`${id(e)}: its selector matches no pod`);
+    if (spec.target && !selects(spec.target.selector)) out.push(`${id(e)}: its target selector matches no pod`);
+  }
+  return out;
+}
+
+/** k6-operator: a TestRun's script is a ConfigMap it renders, holding the named file, and its
+ * runners run on the load-test pool at the load-test priority, as non-root. */
+export function loadtest(objects) {
+  const out = [];
+  for (const t of objects.filter((o) => o.kind === "TestRun")) {
+    const ref = t.spec?.script?.configMap ?? {};
+    const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === ref.name && nsOf(o) === nsOf(t));
+    if (!map) out.push(`${id(t)}: its script's ConfigMap ${ref.name} is not rendered under that name`);
+    else if (!(ref.file in (map.data ?? {}))) out.push(`${id(t)}: ConfigMap ${ref.name} has no ${ref.file}`);
+    const runner = t.spec?.runner ?? {};
+    if (runner.nodeSelector?.["tacos/pool"] !== "loadtest") out.push(`${id(t)}: its runners are not on the loadtest pool`);
+    if (runner.priorityClassName !== "tacos-loadtest") out.push(`${id(t)}: its runners are not at the tacos-loadtest priority`);
+    if (runner.securityContext?.runAsNonRoot !== true) out.push(`${id(t)}: its runners may run as root`);
+    if (!runner.resources?.limits?.cpu || !runner.resources?.limits?.memory) out.push(`${id(t)}: its runners have no limits`);
   }
   return out;
 }

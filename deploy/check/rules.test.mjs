@@ -20,7 +20,7 @@ import {
   runbookSections,
   schemaProblems,
 } from "./check.mjs";
-import { RULES, alerts, argo, declaredSettings, platform, projectAllows } from "./rules.mjs";
+import { RULES, alerts, argo, chaos, declaredSettings, loadtest, platform, projectAllows } from "./rules.mjs";
 
 const tacos = process.env.TACOS_BIN;
 const good = render("local");
@@ -234,4 +234,29 @@ test("the platform refuses IMDSv1, a pool or priority nobody defined, and a pod 
   assert.ok(problems.some((p) => p.includes("priority class high")));
   assert.ok(problems.some((p) => p.includes("node pool batch")));
   assert.ok(problems.some((p) => p.includes("tacos-payment") && p.includes("loadtest")));
+});
+
+test("a chaos experiment whose selector matches no pod, or that never ends, is refused", () => {
+  const dev = render("dev");
+  const experiments = renderPath("chaos");
+  assert.deepEqual(chaos(experiments, dev), []);
+  const broken = structuredClone(experiments);
+  find(broken, "Schedule", "kill-queue").spec.podChaos.selector.labelSelectors["app.kubernetes.io/component"] = "queue-service";
+  delete find(broken, "NetworkChaos", "delay-to-redis").spec.duration;
+  find(broken, "NetworkChaos", "delay-to-postgres").spec.target.selector.labelSelectors["app.kubernetes.io/name"] = "rds";
+  const problems = chaos(broken, dev);
+  assert.ok(problems.some((p) => p.includes("kill-queue") && p.includes("matches no pod")));
+  assert.ok(problems.some((p) => p.includes("delay-to-redis") && p.includes("no duration")));
+  assert.ok(problems.some((p) => p.includes("delay-to-postgres") && p.includes("target")));
+});
+
+test("a load test whose script is not rendered, or that runs off the load-test pool, is refused", () => {
+  const objects = renderPath("loadtest");
+  assert.deepEqual(loadtest(objects), []);
+  const broken = structuredClone(objects);
+  find(broken, "TestRun", "fan-flow").spec.script.configMap.file = "script.js";
+  delete find(broken, "TestRun", "fan-flow").spec.runner.nodeSelector;
+  const problems = loadtest(broken);
+  assert.ok(problems.some((p) => p.includes("script.js")));
+  assert.ok(problems.some((p) => p.includes("loadtest pool")));
 });
