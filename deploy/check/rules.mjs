@@ -278,6 +278,30 @@ export function secrets(objects) {
   return out;
 }
 
+/** A tacos pod is given longer to stop than the server takes to drain: its grace period exceeds
+ * its preStop pause plus http.shutdown_timeout_ms (from its environment, else its config file). */
+export function gracefulStop(objects) {
+  const out = [];
+  for (const o of objects.filter((x) => SERVING.has(x.kind))) {
+    const spec = podSpec(o);
+    for (const c of spec?.containers ?? []) {
+      if (!(c.image ?? "").includes("tacos")) continue;
+      let drainMs = Number(envValue(objects, o, c, "TACOS_HTTP_SHUTDOWN_TIMEOUT_MS") ?? NaN);
+      if (Number.isNaN(drainMs)) {
+        const file = (spec.volumes ?? []).map((v) => v.configMap && objects.find((m) => m.kind === "ConfigMap" && m.metadata.name === v.configMap.name))
+          .filter(Boolean).map((m) => Object.values(m.data ?? {}).join("\n")).join("\n");
+        const section = file.split(/^\[/m).find((x) => x.startsWith("http]")) ?? "";
+        drainMs = Number(section.match(/^shutdown_timeout_ms\s*=\s*(\d+)/m)?.[1] ?? 10000);
+      }
+      const pause = (c.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
+      const grace = (spec.terminationGracePeriodSeconds ?? 30) * 1000;
+      if (grace <= drainMs + pause)
+        out.push(`${id(o)}: terminationGracePeriodSeconds ${grace / 1000} s is not longer than the preStop pause and the server's drain (${(pause + drainMs) / 1000} s)`);
+    }
+  }
+  return out;
+}
+
 /** Every TACOS_* variable a pod sets, or a ConfigMap it loads with envFrom holds, is a key the
  * binary declares (`declared`: the TACOS_* names from `tacos config-reference`). */
 export function declaredSettings(objects, declared) {
@@ -541,4 +565,5 @@ export const RULES = {
   serviceMonitors,
   secrets,
   autoscalers,
+  gracefulStop,
 };

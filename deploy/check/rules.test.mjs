@@ -72,6 +72,10 @@ const cases = [
   ["a route on a listener that does not exist", "routes", (o) => { find(o, "HTTPRoute", "tacos").spec.parentRefs[0].sectionName = "https-v2"; }],
   ["a ServiceMonitor scraping a port the Service does not name", "serviceMonitors", (o) => { find(o, "ServiceMonitor", "tacos-queue").spec.endpoints[0].port = "metrics"; }],
   ["a ServiceMonitor that selects no Service", "serviceMonitors", (o) => { find(o, "ServiceMonitor", "tacos-queue").spec.selector.matchLabels["app.kubernetes.io/component"] = "queue-api"; }],
+  ["a grace period shorter than the server's drain", "gracefulStop", (o) => { gateway(o).spec.template.spec.terminationGracePeriodSeconds = 15; }],
+  ["a drain made longer than the grace period", "gracefulStop", (o) => {
+    find(o, "ConfigMap", container(o).envFrom[0].configMapRef.name).data.TACOS_HTTP_SHUTDOWN_TIMEOUT_MS = "60000";
+  }],
   ["a ConfigMap nobody renders", "references", (o) => { gateway(o).spec.template.spec.volumes[0].configMap.name = "tacos-config-old"; }],
 ];
 
