@@ -465,7 +465,7 @@ std::int64_t QueueService::eta_sec(const Room& room, std::optional<std::int64_t>
     return std::clamp<std::int64_t>((room.room.sale_starts_at_ms() - now_ms + 999) / 1000, 0, s_.max_eta_sec);
   }
   if (!position) return 0;  // not waiting: admitted or done
-  double rate = std::max(room.shared ? room.rate : room.room.eta_rate(), 0.01);
+  double rate = std::max(room.shared ? room.rate.load() : room.room.eta_rate(), 0.01);
   return std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(static_cast<double>(*position + 1) / rate)), 1,
                                   s_.max_eta_sec);
 }

@@ -16,6 +16,7 @@
 // every call blocks on Redis, so callers run it where blocking is allowed (the queue module puts
 // its routes and local client on the blocking pool then).
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -155,7 +156,7 @@ class QueueService {
     // as last read by the ticker (for metrics and ETAs).
     std::unique_ptr<RedisRoom> shared;
     domain::WaitingRoomStats counters;
-    double rate = 0;  // the admission rate in force
+    std::atomic<double> rate{0};  // the admission rate in force (the ticker sets it; polls read it)
     std::int64_t counters_read_ms = 0;
   };
   struct WaitingClaims {
