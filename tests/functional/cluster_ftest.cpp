@@ -288,6 +288,37 @@ class Cluster : public ::testing::Test {
   inline static std::vector<Buyer>* buyers_ = nullptr;
 };
 
+// Polls every waiting token from the last to join to the first and returns how many are admitted,
+// checking the line's order on the way: nobody waits behind an admitted fan, and positions fall
+// strictly towards the front.
+int sweep_in_line(net::HttpClient& c, const std::vector<std::string>& tokens) {
+  int admitted = 0;
+  std::optional<std::int64_t> behind;  // the position of the fan polled just before (behind)
+  bool someone_behind_admitted = false;
+  for (auto i = static_cast<int>(tokens.size()) - 1; i >= 0; --i) {
+    auto s = c.get("/api/v1/queue/status?token=" + tokens[static_cast<std::size_t>(i)]);
+    if (s.status != 200) {
+      ADD_FAILURE() << "fan " << i << ": HTTP " << s.status << " " << s.body;
+      continue;
+    }
+    auto j = json_body(s);
+    auto status = j.value("status", "");
+    if (status == "ready") {
+      ++admitted;
+      someone_behind_admitted = true;
+      continue;
+    }
+    EXPECT_EQ(status, "waiting") << "fan " << i << ": " << s.body;
+    EXPECT_FALSE(someone_behind_admitted) << "fan " << i << " waits behind an admitted fan";
+    auto position = j.value("position", std::int64_t{-1});
+    if (behind) {
+      EXPECT_LT(position, *behind) << "fan " << i;
+    }
+    behind = position;
+  }
+  return admitted;
+}
+
 TEST_F(Cluster, FiveHundredBuyersForFiftySeatsMakeExactlyFiftyWinnersWhoAllGetTickets) {
   auto c = client();
   const auto event = unique_name("evt_cluster");
@@ -322,6 +353,38 @@ TEST_F(Cluster, AReservationAndAWorkerReplicaKilledMidBurstLoseNothing) {
   expect_invariants(*c, *admin_, "after a reservation and a worker replica died mid-burst");
 }
 
+TEST_F(Cluster, FiveThousandJoinsSpreadOverThreeQueueReplicasAreAdmittedInExactlyTheirOrder) {
+  // 5,000 anonymous fans (each its own client id) join while admission is all but stopped, HAProxy
+  // spreading the joins over the three queue replicas; then the organiser opens the tap and every
+  // sweep of the line, last to first, finds it admitted strictly in join order.
+  auto c = client();
+  const auto event = unique_name("evt_cluster_5000");
+  auto spec = seated_event_spec(event, 1, 10, 300);
+  spec["admission_rate"] = 1;
+  spec["active_buyer_cap"] = 10000;
+  ASSERT_TRUE(create_event(*c, *admin_, spec));
+  constexpr int kFans = 5000;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kFans; ++i) {
+    auto j = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(),
+                     {{"x-client-id", "cid_cluster_fan_" + std::to_string(i)}});
+    ASSERT_EQ(j.status, 202) << j.body;
+    tokens.push_back(json_body(j).value("waiting_token", ""));
+  }
+  auto opened = c->request("PATCH", "/api/v1/admin/events/" + event + "/queue", json{{"admission_rate", 1000}}.dump(),
+                           bearer(*admin_));
+  ASSERT_EQ(opened.status, 200) << opened.body;
+  int admitted = 0;
+  int sweeps = 0;
+  auto deadline = SteadyClock::now() + 90s;
+  while (admitted < kFans && SteadyClock::now() < deadline) {
+    admitted = sweep_in_line(*c, tokens);
+    ++sweeps;
+  }
+  EXPECT_EQ(admitted, kFans) << "after " << sweeps << " sweeps";
+  EXPECT_GE(sweeps, 2) << "the order was checked while admission moved";
+}
+
 TEST_F(Cluster, JoinsThroughThreeQueueReplicasAreAdmittedInJoinOrderEvenWhenOneIsKilled) {
   // 200 fans join one after the other (HAProxy spreads them over the queue replicas) and are let
   // in at 40 a second. Polled from the last to the first, as admission moves on: nobody behind an
@@ -339,32 +402,7 @@ TEST_F(Cluster, JoinsThroughThreeQueueReplicasAreAdmittedInJoinOrderEvenWhenOneI
     ASSERT_EQ(j.status, 202) << j.body;
     tokens.push_back(json_body(j).value("waiting_token", ""));
   }
-  auto sweep = [&](int& admitted) {
-    admitted = 0;
-    std::optional<std::int64_t> behind;  // the position of the fan polled just before (behind)
-    bool someone_behind_admitted = false;
-    for (int i = kFans - 1; i >= 0; --i) {
-      auto s = c->get("/api/v1/queue/status?token=" + tokens[static_cast<std::size_t>(i)]);
-      if (s.status != 200) {
-        ADD_FAILURE() << "fan " << i << ": HTTP " << s.status << " " << s.body;
-        continue;
-      }
-      auto j = json_body(s);
-      auto status = j.value("status", "");
-      if (status == "ready") {
-        ++admitted;
-        someone_behind_admitted = true;
-        continue;
-      }
-      EXPECT_EQ(status, "waiting") << "fan " << i << ": " << s.body;
-      EXPECT_FALSE(someone_behind_admitted) << "fan " << i << " waits behind an admitted fan";
-      auto position = j.value("position", std::int64_t{-1});
-      if (behind) {
-        EXPECT_LT(position, *behind) << "fan " << i;
-      }
-      behind = position;
-    }
-  };
+  auto sweep = [&](int& admitted) { admitted = sweep_in_line(*c, tokens); };
   int admitted = 0;
   sweep(admitted);
   EXPECT_LT(admitted, kFans) << "admission at 40 a second cannot be done yet";

@@ -32,7 +32,8 @@ asio::awaitable<Result<std::vector<std::string>>> move_seats(Connection& c, std:
                                                              std::string_view reservation_id, Deadline deadline);
 
 /// Adds `delta` to the event's general-admission stock: a negative delta takes places (false,
-/// with nothing changed, when fewer are left), a positive one gives them back.
+/// with nothing changed, when fewer are left), a positive one gives them back. Taking runs inside
+/// the caller's transaction (it uses a savepoint).
 asio::awaitable<Result<bool>> adjust_ga_stock(Connection& c, std::string_view event_id, std::int64_t delta,
                                               Deadline deadline);
 
