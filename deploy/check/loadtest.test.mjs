@@ -21,7 +21,9 @@ let dir;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "tacos-k6-"));
-  server = spawn("timeout", ["120", process.env.TACOS_BIN, "serve"], {
+  // Under coreutils timeout, so the server dies even if this process is killed; stopped with
+  // SIGTERM, which timeout passes on to it (a SIGKILL would kill timeout alone).
+  server = spawn("timeout", ["--kill-after=5", "120", process.env.TACOS_BIN, "serve"], {
     env: {
       PATH: process.env.PATH,
       TACOS_HTTP_HOST: "127.0.0.1",
@@ -53,8 +55,12 @@ before(async () => {
   throw new Error("tacos did not start");
 });
 
-after(() => {
-  server?.kill("SIGKILL");
+after(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
