@@ -351,29 +351,16 @@ async function main() {
     console.log(`${problems.length ? "not ok" : "ok"} ${overlay}: ${count} objects, ${problems.length} problems`);
     failed = failed.concat(problems);
   }
-  // The platform: the cluster-scoped objects the environments rely on.
-  let platformProblems = [];
-  let platformCount = 0;
-  try {
-    const objects = renderPath("platform");
-    platformCount = objects.length;
-    for (const o of objects) platformProblems.push(...(await schemaProblems(o)));
-    platformProblems.push(...platform(objects, environments).map((p) => `[platform] ${p}`));
-  } catch (e) {
-    platformProblems = [e.message];
-  }
-  for (const p of platformProblems) console.log(`FAIL platform: ${p}`);
-  console.log(`${platformProblems.length ? "not ok" : "ok"} platform: ${platformCount} objects, ${platformProblems.length} problems`);
-  failed = failed.concat(platformProblems);
-  // The load test and the chaos experiments, applied by hand.
-  const unit = async (path, extra) => {
+  // The other units under deploy/: each rendered, schema-checked, and held to its own rules (the
+  // environments' RULES too, where `rules`).
+  const unit = async (path, extra, { rules = false } = {}) => {
     let problems = [];
     let count = 0;
     try {
       const objects = renderPath(path);
       count = objects.length;
       for (const o of objects) problems.push(...(await schemaProblems(o)));
-      for (const [name, rule] of Object.entries(RULES)) problems.push(...rule(objects).map((p) => `[${name}] ${p}`));
+      if (rules) for (const [name, rule] of Object.entries(RULES)) problems.push(...rule(objects).map((p) => `[${name}] ${p}`));
       problems.push(...extra(objects));
     } catch (e) {
       problems = [e.message];
@@ -382,26 +369,20 @@ async function main() {
     console.log(`${problems.length ? "not ok" : "ok"} ${path}: ${count} objects, ${problems.length} problems`);
     failed = failed.concat(problems);
   };
+  const tagged = (tag, problems) => problems.map((p) => `[${tag}] ${p}`);
+  // The platform: the cluster-scoped objects the environments rely on.
+  await unit("platform", (objects) => tagged("platform", platform(objects, environments)));
+  // The load test and the chaos experiments, applied by hand.
   const dev = environments.find(([name]) => name === "dev")?.[1] ?? [];
-  await unit("loadtest", (objects) => loadtest(objects).map((p) => `[loadtest] ${p}`));
-  await unit("chaos", (objects) => chaos(objects, dev).map((p) => `[chaos] ${p}`));
+  await unit("loadtest", (objects) => tagged("loadtest", loadtest(objects)), { rules: true });
+  await unit("chaos", (objects) => tagged("chaos", chaos(objects, dev)), { rules: true });
   // Argo CD's objects: the root app-of-apps and what it syncs.
-  let argoProblems;
-  let argoCount = 0;
-  try {
-    const objects = renderPath("argocd");
-    argoCount = objects.length;
-    argoProblems = [];
-    for (const o of objects) argoProblems.push(...(await schemaProblems(o)));
-    argoProblems.push(...argo(objects, repoPathExists).map((p) => `[argo] ${p}`));
-    for (const project of objects.filter((o) => o.kind === "AppProject"))
-      argoProblems.push(...projectAllows(project, everything).map((p) => `[argo] ${p}`));
-  } catch (e) {
-    argoProblems = [e.message];
-  }
-  for (const p of argoProblems) console.log(`FAIL argocd: ${p}`);
-  console.log(`${argoProblems.length ? "not ok" : "ok"} argocd: ${argoCount} objects, ${argoProblems.length} problems`);
-  failed = failed.concat(argoProblems);
+  await unit("argocd", (objects) =>
+    tagged("argo", [
+      ...argo(objects, repoPathExists),
+      ...objects.filter((o) => o.kind === "AppProject").flatMap((project) => projectAllows(project, everything)),
+    ]),
+  );
   process.exit(failed.length ? 1 : 0);
 }
 

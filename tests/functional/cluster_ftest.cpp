@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -288,6 +289,22 @@ class Cluster : public ::testing::Test {
   inline static std::vector<Buyer>* buyers_ = nullptr;
 };
 
+// `fans` join `event` one after the other, fan i with the headers `who(i)`; their waiting tokens
+// in join order (fewer when a join fails, which is reported).
+std::vector<std::string> join_in_turn(net::HttpClient& c, const std::string& event, int fans,
+                                      const std::function<std::vector<net::Header>(int)>& who) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < fans; ++i) {
+    auto j = c.post("/api/v1/queue/join", json{{"event_id", event}}.dump(), who(i));
+    if (j.status != 202) {
+      ADD_FAILURE() << "join " << i << ": HTTP " << j.status << " " << j.body;
+      break;
+    }
+    tokens.push_back(json_body(j).value("waiting_token", ""));
+  }
+  return tokens;
+}
+
 // Polls every waiting token from the last to join to the first and returns how many are admitted,
 // checking the line's order on the way: nobody waits behind an admitted fan, and positions fall
 // strictly towards the front.
@@ -364,13 +381,10 @@ TEST_F(Cluster, FiveThousandJoinsSpreadOverThreeQueueReplicasAreAdmittedInExactl
   spec["active_buyer_cap"] = 10000;
   ASSERT_TRUE(create_event(*c, *admin_, spec));
   constexpr int kFans = 5000;
-  std::vector<std::string> tokens;
-  for (int i = 0; i < kFans; ++i) {
-    auto j = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(),
-                     {{"x-client-id", "cid_cluster_fan_" + std::to_string(i)}});
-    ASSERT_EQ(j.status, 202) << j.body;
-    tokens.push_back(json_body(j).value("waiting_token", ""));
-  }
+  auto tokens = join_in_turn(*c, event, kFans, [](int i) {
+    return std::vector<net::Header>{{"x-client-id", "cid_cluster_fan_" + std::to_string(i)}};
+  });
+  ASSERT_EQ(tokens.size(), static_cast<std::size_t>(kFans));
   auto opened = c->request("PATCH", "/api/v1/admin/events/" + event + "/queue", json{{"admission_rate", 1000}}.dump(),
                            bearer(*admin_));
   ASSERT_EQ(opened.status, 200) << opened.body;
@@ -396,12 +410,8 @@ TEST_F(Cluster, JoinsThroughThreeQueueReplicasAreAdmittedInJoinOrderEvenWhenOneI
   spec["admission_rate"] = 40;
   ASSERT_TRUE(create_event(*c, *admin_, spec));
   constexpr int kFans = 200;
-  std::vector<std::string> tokens;
-  for (int i = 0; i < kFans; ++i) {
-    auto j = c->post("/api/v1/queue/join", json{{"event_id", event}}.dump(), bearer((*buyers_)[i].token));
-    ASSERT_EQ(j.status, 202) << j.body;
-    tokens.push_back(json_body(j).value("waiting_token", ""));
-  }
+  auto tokens = join_in_turn(*c, event, kFans, [](int i) { return bearer((*buyers_)[i].token); });
+  ASSERT_EQ(tokens.size(), static_cast<std::size_t>(kFans));
   auto sweep = [&](int& admitted) { admitted = sweep_in_line(*c, tokens); };
   int admitted = 0;
   sweep(admitted);
