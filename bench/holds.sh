@@ -77,7 +77,7 @@ machine_sampler=$!
 _bench_pids+=("$machine_sampler")
 metrics=$(curl -fsS "http://127.0.0.1:$BENCH_TACOS_PORT/metrics")
 holds_before=$(awk '$1 == "tacos_reservation_holds_total" { print $2 }' <<<"$metrics")
-replays_before=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
+replays_before=$(awk '$1 == "tacos_gateway_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
 if [[ $BENCH_STORE == postgres ]]; then
   # Every 100 ms: the server sessions running a statement, and how many of them wait on a lock.
   (while :; do
@@ -127,7 +127,7 @@ printf '{"wrk_threads":%s,"keys":"%s","users":%s,"holds_per_sec":%s,"p99_ms":%s,
   "${batches:-0}" "${ops:-0}" "$BENCH_STEAL_PCT" "$BENCH_IDLE_PCT" >"$BENCH_RESULTS_DIR/holds.json"
 # Past its share of BENCH_SEATS, a wrk thread starts over and the server answers replays of
 # earlier keys, which are no holds.
-replays=$(awk '$1 == "tacos_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
+replays=$(awk '$1 == "tacos_gateway_idempotency_requests_total{outcome=\"replayed\"}" { print $2 }' <<<"$metrics")
 ((${replays:-0} - ${replays_before:-0} == 0)) ||
   bench_die "wrk ran out of tokens and $((${replays:-0} - ${replays_before:-0})) requests were replays of earlier ones: raise BENCH_SEATS (at most 200000) or shorten BENCH_DURATION"
 [[ ${BENCH_NON2XX[tacos_holds]} == 0 ]] || bench_die "some holds failed (${BENCH_NON2XX[tacos_holds]} non-2xx)"

@@ -338,6 +338,8 @@ http {
     location / {
       try_files /body.json =404;
     }
+    # A POST (tracing_on_vs_off.sh's stand-in OTLP collector) gets the same answer as a GET.
+    error_page 405 =200 /body.json;
   }
 }
 EOF

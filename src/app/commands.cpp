@@ -10,6 +10,7 @@
 #include "app/serve.hpp"
 #include "app/store_config.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "config/config.hpp"
 #include "store/store.hpp"
 
@@ -25,6 +26,7 @@ Usage:
   tacos migrate [--dry-run] [--check-config] [--config FILE] [--KEY=VALUE ...]
   tacos version
   tacos config-reference
+  tacos metrics-reference
   tacos module-graph
   tacos COMMAND --help
 
@@ -149,6 +151,7 @@ std::optional<config::Config> load_config(const ParsedFlags& flags) {
         for (auto& p : r->make()->check(loaded.config)) errors.push_back(std::move(p));
       }
     }
+    if (auto tracing = tracing_settings(loaded.config, ""); !tracing) errors.push_back(tracing.error().message);
   }
   if (!errors.empty()) {
     std::cerr << "tacos: invalid configuration (" << errors.size() << " problem" << (errors.size() == 1 ? "" : "s")
@@ -285,6 +288,14 @@ int run_cli(const std::vector<std::string>& args) {
       return args[1] == "--help" || args[1] == "-h" ? 0 : 2;
     }
     std::cout << config::reference_markdown();
+    return 0;
+  }
+  if (cmd == "metrics-reference") {
+    if (args.size() > 1) {
+      std::cout << "tacos metrics-reference: print every metric family as a Markdown table.\n";
+      return args[1] == "--help" || args[1] == "-h" ? 0 : 2;
+    }
+    std::cout << metrics::reference_markdown(metrics::catalogue());
     return 0;
   }
   std::cerr << "tacos: unknown command '" << cmd << "'\n\n" << kTopHelp;

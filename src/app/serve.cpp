@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -15,9 +16,11 @@
 #include "app/store_config.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "kv/redis.hpp"
 #include "net/middleware.hpp"
 #include "net/ops.hpp"
 #include "net/server.hpp"
+#include "net/tracing.hpp"
 #include "net/upstream.hpp"
 #include "roles/inventory/http_client.hpp"
 #include "roles/payment/http_client.hpp"
@@ -99,16 +102,48 @@ void check_postgres_schema(const config::Config& cfg) {
                              "): run a tacos built from a newer commit");
 }
 
+}  // namespace
+
+Result<net::tracing::Settings> tracing_settings(const config::Config& cfg, const std::string& default_service) {
+  std::string service = cfg.string("tracing.service_name");
+  if (service.empty() && !std::getenv("OTEL_SERVICE_NAME")) service = default_service;
+  return net::tracing::settings_from(
+      {cfg.string("tracing.otlp_endpoint"), service, cfg.string("tracing.sample_ratio")});
+}
+
+namespace {
+
+// Tracing's exporter when an OTLP endpoint is configured (or the OpenTelemetry environment names
+// one); its service name says which roles run here unless configured.
+std::unique_ptr<net::tracing::Tracer> start_tracing(const config::Config& cfg,
+                                                    const std::set<std::string, std::less<>>& local, bool all_local,
+                                                    metrics::Registry& metrics) {
+  std::string name = "tacos";
+  if (!all_local) {
+    for (const auto& r : local) name += "-" + r;
+  }
+  auto settings = tracing_settings(cfg, name);
+  if (!settings) throw ConfigProblem(settings.error().message);
+  if (settings->endpoint.empty()) return nullptr;
+  auto tracer = std::make_unique<net::tracing::Tracer>(*settings, &metrics);
+  net::tracing::set_tracer(tracer.get());
+  log::info("tracing on", {log::str("endpoint", settings->endpoint), log::str("service", settings->service_name),
+                           log::dbl("sample_ratio", settings->ratio)});
+  return tracer;
+}
+
 void add_store_metrics(metrics::Registry& m, store::Ledger& ledger) {
-  m.counter_fn("tacos_store_commits_total", "Group commits (one fsync each)", {},
-               [&ledger] { return static_cast<double>(ledger.stats().batches); });
-  m.counter_fn("tacos_store_ops_total", "Write operations committed or rolled back", {},
-               [&ledger] { return static_cast<double>(ledger.stats().ops); });
-  m.counter_fn("tacos_store_batch_reruns_total",
-               "Group commits run again with a savepoint per op because one op failed", {},
-               [&ledger] { return static_cast<double>(ledger.stats().reruns); });
-  m.gauge_fn("tacos_store_queued_ops", "Write operations waiting for the next commit", {},
-             [&ledger] { return static_cast<double>(ledger.stats().queued); });
+  m.counter_fn("tacos_store_commits_total", {}, [&ledger] { return static_cast<double>(ledger.stats().batches); });
+  m.counter_fn("tacos_store_ops_total", {}, [&ledger] { return static_cast<double>(ledger.stats().ops); });
+  m.counter_fn("tacos_store_batch_reruns_total", {}, [&ledger] { return static_cast<double>(ledger.stats().reruns); });
+  m.gauge_fn("tacos_store_queued_ops", {}, [&ledger] { return static_cast<double>(ledger.stats().queued); });
+  m.counter_fn("tacos_store_connection_errors_total", {},
+               [&ledger] { return static_cast<double>(ledger.stats().connection_errors); });
+  const auto& h = ledger.histograms();
+  m.histogram_ref("tacos_store_transaction_duration_seconds", {}, h.transaction_seconds);
+  m.histogram_ref("tacos_store_commit_duration_seconds", {}, h.commit_seconds);
+  m.histogram_ref("tacos_store_commit_batch_size", {}, h.batch_ops);
+  if (h.pool_wait_seconds) m.histogram_ref("tacos_store_pool_wait_seconds", {}, *h.pool_wait_seconds);
 }
 
 sigset_t stop_signals() {
@@ -153,6 +188,8 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
   // gateway-only process has none (several can share a host without choosing ports).
   const bool serves_roles = !(local.size() == 1 && has_gateway);
   const bool need_internal = serves_roles && (!all_local || options.force_remote);
+  // Before the servers and clients that record spans, so it outlives them.
+  auto tracer = start_tracing(cfg, local, all_local, metrics);
 
   std::unique_ptr<store::Store> store;
   if (uses_postgres(cfg)) {
@@ -311,15 +348,24 @@ int serve(const config::Config& cfg, const std::vector<const RoleEntry*>& roles,
     auto ready = [&store] { return store->ping(); };
     auto* ready_pool = env.store_blocks ? &blocking : nullptr;  // a ping of PostgreSQL is a round trip
     net::add_ops_routes(public_router, metrics, ready, build_info(), ready_pool);
+    metrics.gauge_fn("tacos_http_open_connections", {}, [&public_server, &internal_server] {
+      return static_cast<double>(public_server->connections() + (internal_server ? internal_server->connections() : 0));
+    });
+    if (redis) {
+      metrics.histogram_ref("tacos_kv_call_duration_seconds", {}, kv::call_seconds());
+      metrics.counter_fn("tacos_kv_errors_total", {}, [] { return static_cast<double>(kv::call_errors()); });
+    }
     public_server->middleware() = {
         std::make_shared<net::RequestIdMiddleware>(),
-        std::make_shared<net::ObservabilityMiddleware>(metrics, cfg.boolean("http.access_log"))};
+        std::make_shared<net::ObservabilityMiddleware>(metrics, cfg.boolean("http.access_log"),
+                                                       static_cast<int>(cfg.integer("http.access_log_every")))};
     for (auto& mw : gateway_middleware) public_server->middleware().push_back(mw);
     if (internal_server) {
       net::add_ops_routes(internal_router, metrics, ready, build_info(), ready_pool);
       internal_server->middleware() = {
           std::make_shared<net::RequestIdMiddleware>(),
-          std::make_shared<net::ObservabilityMiddleware>(metrics, cfg.boolean("http.access_log")),
+          std::make_shared<net::ObservabilityMiddleware>(metrics, cfg.boolean("http.access_log"),
+                                                         static_cast<int>(cfg.integer("http.access_log_every"))),
           std::make_shared<runtime::ServiceAuth>(secret)};
     }
     // Stopped after the modules' background work and before their services go: the ledger's

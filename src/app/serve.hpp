@@ -5,6 +5,7 @@
 
 #include "app/roles.hpp"
 #include "config/config.hpp"
+#include "net/tracing.hpp"
 
 namespace tacos::app {
 
@@ -23,6 +24,10 @@ class ConfigProblem : public std::runtime_error {
 /// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts later: call it
 /// before any thread exists (the logger's), so serve() receives them with sigwait.
 void block_stop_signals();
+
+/// tracing.* over the OpenTelemetry environment (net/tracing.hpp); `default_service` names the
+/// spans' service when neither says. Errc::validation_failed for a bad ratio or endpoint.
+Result<net::tracing::Settings> tracing_settings(const config::Config& cfg, const std::string& default_service);
 
 /// Serves until SIGINT or SIGTERM; returns the exit code. Throws ConfigProblem, or anything else
 /// for a start-up failure (exit 1).

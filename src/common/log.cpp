@@ -179,6 +179,12 @@ void init(Level level, std::string_view role) {
 
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
+namespace {
+std::atomic<ContextFields> g_context_fields{nullptr};
+}  // namespace
+
+void set_context_fields(ContextFields fn) { g_context_fields.store(fn, std::memory_order_release); }
+
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
   auto lg = logger();
@@ -190,12 +196,15 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
   line.reserve(64 + msg.size());
   line += "\"msg\":";
   append_json_string(line, msg);
+  bool has_trace = false;
   for (const auto& f : fields) {
     line.push_back(',');
     append_json_string(line, f.key);
     line.push_back(':');
     line += f.json;
+    has_trace = has_trace || f.key == "trace_id";
   }
+  if (auto context = g_context_fields.load(std::memory_order_acquire); context && !has_trace) context(line);
   lg->log(to_spd(level), "{}", line);
 }
 

@@ -33,6 +33,12 @@ inline void info(std::string_view msg, std::initializer_list<Field> f = {}) { wr
 inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::warn, msg, f); }
 inline void error(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::error, msg, f); }
 
+/// Adds the calling thread's context to a line (net/call_context.cpp installs one that appends
+/// the trace_id and span_id of the request being served). Lines that name a trace_id themselves
+/// are left alone. Set once, before threads log.
+using ContextFields = void (*)(std::string& line);
+void set_context_fields(ContextFields fn);
+
 /// Appends `text` to `out` as a JSON string literal (quoted and escaped).
 void append_json_string(std::string& out, std::string_view text);
 

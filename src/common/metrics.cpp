@@ -1,5 +1,6 @@
 #include "common/metrics.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -81,7 +82,29 @@ std::string render_labels(const Labels& labels) {
   return out;
 }
 
-Registry::Series& Registry::series(std::string_view name, std::string_view help, Kind kind, const Labels& labels,
+const Family& Registry::declared(std::string_view name, Kind kind, const Labels& labels) const {
+  for (const auto& f : declared_) {
+    if (f.name != name) continue;
+    if (f.kind != kind) throw std::logic_error("metric kind mismatch: " + std::string(name));
+    std::vector<std::string_view> want;
+    for (std::string_view rest = f.labels; !rest.empty();) {
+      auto comma = rest.find(',');
+      want.push_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    std::vector<std::string_view> got;
+    for (const auto& [k, v] : labels) got.push_back(k);
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    if (want != got)
+      throw std::logic_error("metric " + std::string(name) + " is declared with labels {" + std::string(f.labels) +
+                             "}");
+    return f;
+  }
+  throw std::logic_error("metric " + std::string(name) + " is not declared in src/common/metric_catalogue.cpp");
+}
+
+Registry::Series& Registry::series(std::string_view name, Kind kind, const Labels& labels,
                                    const std::vector<double>* bounds) {
   std::string key = render_labels(labels);
   {
@@ -95,8 +118,9 @@ Registry::Series& Registry::series(std::string_view name, std::string_view help,
       }
     }
   }
+  const auto& decl = declared(name, kind, labels);
   std::unique_lock lock(mu_);
-  auto [f, inserted] = families_.try_emplace(std::string(name), Family{kind, std::string(help), {}});
+  auto [f, inserted] = families_.try_emplace(std::string(name), Registered{kind, std::string(decl.help), {}});
   if (!inserted && f->second.kind != kind) throw std::logic_error("metric kind mismatch: " + std::string(name));
   auto [s, created] = f->second.series.try_emplace(key);
   if (created) {
@@ -110,31 +134,41 @@ Registry::Series& Registry::series(std::string_view name, std::string_view help,
   return s->second;
 }
 
-Counter& Registry::counter(std::string_view name, std::string_view help, const Labels& labels) {
-  return *series(name, help, Kind::counter, labels, nullptr).counter;
+Counter& Registry::counter(std::string_view name, const Labels& labels) {
+  return *series(name, Kind::counter, labels, nullptr).counter;
 }
 
-Gauge& Registry::gauge(std::string_view name, std::string_view help, const Labels& labels) {
-  return *series(name, help, Kind::gauge, labels, nullptr).gauge;
+Gauge& Registry::gauge(std::string_view name, const Labels& labels) {
+  return *series(name, Kind::gauge, labels, nullptr).gauge;
 }
 
-Histogram& Registry::histogram(std::string_view name, std::string_view help, const Labels& labels,
-                               const std::vector<double>& bounds) {
-  return *series(name, help, Kind::histogram, labels, &bounds).histogram;
+Histogram& Registry::histogram(std::string_view name, const Labels& labels, const std::vector<double>& bounds) {
+  return *series(name, Kind::histogram, labels, &bounds).histogram;
 }
 
-void Registry::gauge_fn(std::string_view name, std::string_view help, const Labels& labels,
-                        std::function<double()> fn) {
-  auto& s = series(name, help, Kind::gauge, labels, nullptr);
+void Registry::gauge_fn(std::string_view name, const Labels& labels, std::function<double()> fn) {
+  auto& s = series(name, Kind::gauge, labels, nullptr);
   std::unique_lock lock(mu_);
   s.fn = std::move(fn);
 }
 
-void Registry::counter_fn(std::string_view name, std::string_view help, const Labels& labels,
-                          std::function<double()> fn) {
-  auto& s = series(name, help, Kind::counter, labels, nullptr);
+void Registry::counter_fn(std::string_view name, const Labels& labels, std::function<double()> fn) {
+  auto& s = series(name, Kind::counter, labels, nullptr);
   std::unique_lock lock(mu_);
   s.fn = std::move(fn);
+}
+
+void Registry::histogram_ref(std::string_view name, const Labels& labels, const Histogram& histogram) {
+  const auto& decl = declared(name, Kind::histogram, labels);
+  std::unique_lock lock(mu_);
+  auto& fam = families_.try_emplace(std::string(name), Registered{Kind::histogram, {}, {}}).first->second;
+  if (fam.kind != Kind::histogram) throw std::logic_error("metric kind mismatch: " + std::string(name));
+  fam.help = std::string(decl.help);
+  auto key = render_labels(labels);
+  auto& s = fam.series[key];
+  s.labels = key;
+  s.histogram.reset();
+  s.histogram_ref = &histogram;
 }
 
 std::string Registry::render() const {
@@ -152,8 +186,8 @@ std::string Registry::render() const {
         out += name + key + " " + std::to_string(s.counter->value()) + "\n";
       } else if (s.gauge) {
         out += name + key + " " + format_double(s.gauge->value()) + "\n";
-      } else if (s.histogram) {
-        const auto& h = *s.histogram;
+      } else if (s.histogram || s.histogram_ref) {
+        const auto& h = s.histogram ? *s.histogram : *s.histogram_ref;
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i <= h.bounds().size(); ++i) {
           cumulative += h.bucket(i);
@@ -164,6 +198,20 @@ std::string Registry::render() const {
         out += name + "_count" + key + " " + std::to_string(h.count()) + "\n";
       }
     }
+  }
+  return out;
+}
+
+std::string reference_markdown(std::span<const Family> families) {
+  std::string out = "| Name | Type | Labels | Meaning |\n|---|---|---|---|\n";
+  for (const auto& f : families) {
+    out += "| `" + std::string(f.name) + "` | ";
+    out += f.kind == Kind::counter ? "counter" : f.kind == Kind::gauge ? "gauge" : "histogram";
+    out += " | ";
+    std::string labels(f.labels);
+    std::replace(labels.begin(), labels.end(), ',', ' ');
+    out += labels.empty() ? "" : "`" + labels + "`";
+    out += " | " + std::string(f.help) + " |\n";
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,39 +60,64 @@ class Histogram {
 /// Default latency buckets in seconds (0.5 ms .. 10 s).
 const std::vector<double>& latency_buckets();
 
+enum class Kind { counter, gauge, histogram };
+
+/// One declared metric family: its name, kind, label names (comma-separated, in any order) and help.
+struct Family {
+  std::string_view name;
+  Kind kind;
+  std::string_view labels;
+  std::string_view help;
+};
+
+/// Every family tacos exposes (metric_catalogue.cpp): the only names a default Registry accepts.
+std::span<const Family> catalogue();
+
+/// The catalogue as the Markdown table of docs/metrics.md.
+std::string reference_markdown(std::span<const Family> families);
+
+/// Owns every series of one process. A series must belong to a declared family with exactly its
+/// label names (std::logic_error otherwise: a programming error, found by any test that starts
+/// the code), so what /metrics shows is what docs/metrics.md documents.
 class Registry {
  public:
-  Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
-  Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
-  Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels = {},
+  explicit Registry(std::span<const Family> families = catalogue()) : declared_(families) {}
+
+  Counter& counter(std::string_view name, const Labels& labels = {});
+  Gauge& gauge(std::string_view name, const Labels& labels = {});
+  Histogram& histogram(std::string_view name, const Labels& labels = {},
                        const std::vector<double>& bounds = latency_buckets());
   /// A gauge whose value is read at scrape time (queue lengths, pool sizes).
-  void gauge_fn(std::string_view name, std::string_view help, const Labels& labels, std::function<double()> fn);
+  void gauge_fn(std::string_view name, const Labels& labels, std::function<double()> fn);
   /// A counter whose value is read at scrape time from a monotonic source.
-  void counter_fn(std::string_view name, std::string_view help, const Labels& labels, std::function<double()> fn);
+  void counter_fn(std::string_view name, const Labels& labels, std::function<double()> fn);
+  /// A histogram owned elsewhere (a store's, a client's), rendered at scrape time; it must outlive
+  /// the registry's renders.
+  void histogram_ref(std::string_view name, const Labels& labels, const Histogram& histogram);
 
   /// The whole registry in Prometheus text format.
   std::string render() const;
 
  private:
-  enum class Kind { counter, gauge, histogram };
   struct Series {
     std::string labels;  // rendered `{a="b",...}` or empty
     std::unique_ptr<Counter> counter;
     std::unique_ptr<Gauge> gauge;
     std::unique_ptr<Histogram> histogram;
+    const Histogram* histogram_ref = nullptr;
     std::function<double()> fn;
   };
-  struct Family {
+  struct Registered {
     Kind kind;
     std::string help;
     std::map<std::string, Series> series;  // by rendered labels
   };
-  Series& series(std::string_view name, std::string_view help, Kind kind, const Labels& labels,
-                 const std::vector<double>* bounds);
+  Series& series(std::string_view name, Kind kind, const Labels& labels, const std::vector<double>* bounds);
+  const metrics::Family& declared(std::string_view name, Kind kind, const Labels& labels) const;
 
+  std::span<const metrics::Family> declared_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, Family, std::less<>> families_;
+  std::map<std::string, Registered, std::less<>> families_;
 };
 
 /// Renders labels as `{k="v",...}` with Prometheus escaping; empty for no labels.

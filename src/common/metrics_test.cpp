@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -11,6 +12,31 @@
 
 namespace tacos::metrics {
 namespace {
+
+using enum Kind;
+
+constexpr Family kTestFamilies[] = {
+    {"tacos_test_requests_total", counter, "route", "Requests served"},
+    {"tacos_test_things_total", counter, "", "Things"},
+    {"tacos_test_total", counter, "path", "t"},
+    {"tacos_test_inflight", gauge, "", "In-flight requests"},
+    {"tacos_test_ratio", gauge, "", "A ratio"},
+    {"tacos_test_value", gauge, "", "v"},
+    {"tacos_test_queue_depth", gauge, "event", "Waiting"},
+    {"tacos_test_duration_seconds", histogram, "route", "Latency"},
+    {"tacos_test_size_bytes", histogram, "", "Sizes"},
+    {"tacos_test_latency_seconds", histogram, "", "Latency"},
+    {"tacos_test_k_total", counter, "k", "t"},
+    {"tacos_test_g", gauge, "", "g"},
+    {"tacos_test_h", histogram, "k", "h"},
+    {"tacos_test_x", counter, "", "x"},
+    {"tacos_test_b_total", counter, "", "b"},
+    {"tacos_test_a_total", counter, "", "a"},
+    {"tacos_test_hits_total", counter, "k", "Hits"},
+    {"tacos_test_level", gauge, "", "Level"},
+    {"tacos_test_obs", histogram, "", "Obs"},
+    {"tacos_test_two_labels_total", counter, "b,a", "Two labels"},
+};
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -52,9 +78,9 @@ TEST(RenderLabels, EscapesBackslashQuoteAndNewline) {
 }
 
 TEST(Registry, RendersCounterWithHelpAndType) {
-  Registry r;
-  r.counter("tacos_test_requests_total", "Requests served", {{"route", "/events"}}).inc(3);
-  r.counter("tacos_test_requests_total", "Requests served", {{"route", "/holds"}}).inc();
+  Registry r(kTestFamilies);
+  r.counter("tacos_test_requests_total", {{"route", "/events"}}).inc(3);
+  r.counter("tacos_test_requests_total", {{"route", "/holds"}}).inc();
   EXPECT_EQ(r.render(),
             "# HELP tacos_test_requests_total Requests served\n"
             "# TYPE tacos_test_requests_total counter\n"
@@ -63,8 +89,8 @@ TEST(Registry, RendersCounterWithHelpAndType) {
 }
 
 TEST(Registry, RendersCounterWithoutLabels) {
-  Registry r;
-  r.counter("tacos_test_things_total", "Things").inc(7);
+  Registry r(kTestFamilies);
+  r.counter("tacos_test_things_total").inc(7);
   EXPECT_EQ(r.render(),
             "# HELP tacos_test_things_total Things\n"
             "# TYPE tacos_test_things_total counter\n"
@@ -72,15 +98,15 @@ TEST(Registry, RendersCounterWithoutLabels) {
 }
 
 TEST(Registry, EscapesLabelValuesWhenRendering) {
-  Registry r;
-  r.counter("tacos_test_total", "t", {{"path", "say \"hi\"\\\n"}}).inc();
+  Registry r(kTestFamilies);
+  r.counter("tacos_test_total", {{"path", "say \"hi\"\\\n"}}).inc();
   EXPECT_TRUE(contains(r.render(), "tacos_test_total{path=\"say \\\"hi\\\"\\\\\\n\"} 1\n")) << r.render();
 }
 
 TEST(Registry, RendersGauge) {
-  Registry r;
-  r.gauge("tacos_test_inflight", "In-flight requests").set(2.5);
-  r.gauge("tacos_test_ratio", "A ratio").set(0.1);
+  Registry r(kTestFamilies);
+  r.gauge("tacos_test_inflight").set(2.5);
+  r.gauge("tacos_test_ratio").set(0.1);
   auto text = r.render();
   EXPECT_TRUE(contains(text,
                        "# HELP tacos_test_inflight In-flight requests\n"
@@ -92,8 +118,8 @@ TEST(Registry, RendersGauge) {
 }
 
 TEST(Registry, RendersGaugeValuesReadablyAndExactly) {
-  Registry r;
-  auto& g = r.gauge("tacos_test_value", "v");
+  Registry r(kTestFamilies);
+  auto& g = r.gauge("tacos_test_value");
   auto rendered = [&r, &g](double v) {
     g.set(v);
     auto text = r.render();
@@ -114,9 +140,9 @@ TEST(Registry, RendersGaugeValuesReadablyAndExactly) {
 }
 
 TEST(Registry, RendersGaugeFnValueAtScrapeTime) {
-  Registry r;
+  Registry r(kTestFamilies);
   double depth = 3;
-  r.gauge_fn("tacos_test_queue_depth", "Waiting", {{"event", "e1"}}, [&depth] { return depth; });
+  r.gauge_fn("tacos_test_queue_depth", {{"event", "e1"}}, [&depth] { return depth; });
   EXPECT_TRUE(contains(r.render(),
                        "# TYPE tacos_test_queue_depth gauge\n"
                        "tacos_test_queue_depth{event=\"e1\"} 3\n"))
@@ -126,8 +152,8 @@ TEST(Registry, RendersGaugeFnValueAtScrapeTime) {
 }
 
 TEST(Registry, RendersHistogramWithCumulativeBuckets) {
-  Registry r;
-  auto& h = r.histogram("tacos_test_duration_seconds", "Latency", {{"route", "/x"}}, {0.1, 0.5, 1});
+  Registry r(kTestFamilies);
+  auto& h = r.histogram("tacos_test_duration_seconds", {{"route", "/x"}}, {0.1, 0.5, 1});
   h.observe(0.05);
   h.observe(0.1);
   h.observe(0.3);
@@ -144,8 +170,8 @@ TEST(Registry, RendersHistogramWithCumulativeBuckets) {
 }
 
 TEST(Registry, RendersHistogramWithoutLabels) {
-  Registry r;
-  r.histogram("tacos_test_size_bytes", "Sizes", {}, {10}).observe(4);
+  Registry r(kTestFamilies);
+  r.histogram("tacos_test_size_bytes", {}, {10}).observe(4);
   EXPECT_EQ(r.render(),
             "# HELP tacos_test_size_bytes Sizes\n"
             "# TYPE tacos_test_size_bytes histogram\n"
@@ -156,8 +182,8 @@ TEST(Registry, RendersHistogramWithoutLabels) {
 }
 
 TEST(Registry, DefaultLatencyBucketsRenderReadably) {
-  Registry r;
-  r.histogram("tacos_test_latency_seconds", "Latency").observe(0.003);
+  Registry r(kTestFamilies);
+  r.histogram("tacos_test_latency_seconds").observe(0.003);
   auto text = r.render();
   EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"0.0005\"} 0\n")) << text;
   EXPECT_TRUE(contains(text, "tacos_test_latency_seconds_bucket{le=\"0.0025\"} 0\n")) << text;
@@ -167,14 +193,14 @@ TEST(Registry, DefaultLatencyBucketsRenderReadably) {
 }
 
 TEST(Registry, ReturnsSameSeriesForSameLabels) {
-  Registry r;
-  auto& a = r.counter("tacos_test_total", "t", {{"k", "v"}});
-  auto& b = r.counter("tacos_test_total", "t", {{"k", "v"}});
-  auto& c = r.counter("tacos_test_total", "t", {{"k", "w"}});
+  Registry r(kTestFamilies);
+  auto& a = r.counter("tacos_test_k_total", {{"k", "v"}});
+  auto& b = r.counter("tacos_test_k_total", {{"k", "v"}});
+  auto& c = r.counter("tacos_test_k_total", {{"k", "w"}});
   EXPECT_EQ(&a, &b);
   EXPECT_NE(&a, &c);
-  EXPECT_EQ(&r.gauge("tacos_test_g", "g"), &r.gauge("tacos_test_g", "g"));
-  EXPECT_EQ(&r.histogram("tacos_test_h", "h", {{"k", "v"}}), &r.histogram("tacos_test_h", "h", {{"k", "v"}}));
+  EXPECT_EQ(&r.gauge("tacos_test_g"), &r.gauge("tacos_test_g"));
+  EXPECT_EQ(&r.histogram("tacos_test_h", {{"k", "v"}}), &r.histogram("tacos_test_h", {{"k", "v"}}));
   a.inc();
   b.inc();
   EXPECT_EQ(a.value(), 2u);
@@ -182,22 +208,71 @@ TEST(Registry, ReturnsSameSeriesForSameLabels) {
 }
 
 TEST(Registry, RejectsSameNameWithAnotherKind) {
-  Registry r;
-  r.counter("tacos_test_x", "x");
-  EXPECT_THROW(r.gauge("tacos_test_x", "x"), std::logic_error);
-  EXPECT_THROW(r.histogram("tacos_test_x", "x", {{"k", "v"}}), std::logic_error);
+  Registry r(kTestFamilies);
+  r.counter("tacos_test_x");
+  EXPECT_THROW(r.gauge("tacos_test_x"), std::logic_error);
+  EXPECT_THROW(r.histogram("tacos_test_x", {{"k", "v"}}), std::logic_error);
+}
+
+TEST(Registry, RefusesFamiliesAndLabelsItWasNotDeclared) {
+  Registry r(kTestFamilies);
+  EXPECT_THROW(r.counter("tacos_test_undeclared_total"), std::logic_error);
+  EXPECT_THROW(r.counter("tacos_test_k_total"), std::logic_error);  // its label is missing
+  EXPECT_THROW(r.counter("tacos_test_k_total", {{"k", "v"}, {"user", "u1"}}), std::logic_error);
+  EXPECT_THROW(r.counter("tacos_test_k_total", {{"K", "v"}}), std::logic_error);
+  // Label names in any order.
+  r.counter("tacos_test_two_labels_total", {{"a", "1"}, {"b", "2"}}).inc();
+  r.counter("tacos_test_two_labels_total", {{"b", "3"}, {"a", "4"}}).inc();
+  EXPECT_TRUE(contains(r.render(), "tacos_test_two_labels_total{a=\"1\",b=\"2\"} 1\n")) << r.render();
+}
+
+TEST(Registry, RendersAHistogramOwnedElsewhere) {
+  Registry r(kTestFamilies);
+  Histogram owned({1});
+  r.histogram_ref("tacos_test_size_bytes", {}, owned);
+  owned.observe(0.5);
+  owned.observe(3);
+  EXPECT_EQ(r.render(),
+            "# HELP tacos_test_size_bytes Sizes\n"
+            "# TYPE tacos_test_size_bytes histogram\n"
+            "tacos_test_size_bytes_bucket{le=\"1\"} 1\n"
+            "tacos_test_size_bytes_bucket{le=\"+Inf\"} 2\n"
+            "tacos_test_size_bytes_sum 3.5\n"
+            "tacos_test_size_bytes_count 2\n");
+  EXPECT_THROW(r.histogram_ref("tacos_test_x", {}, owned), std::logic_error);
+}
+
+// The real table: names unique and in the project's form, so docs/metrics.md and dashboards can
+// rely on them.
+TEST(Catalogue, NamesAreUniqueAndFollowTheConvention) {
+  std::set<std::string_view> seen;
+  for (const auto& f : catalogue()) {
+    SCOPED_TRACE(std::string(f.name));
+    EXPECT_TRUE(seen.insert(f.name).second) << "declared twice";
+    EXPECT_TRUE(f.name.starts_with("tacos_"));
+    EXPECT_EQ(f.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string_view::npos);
+    EXPECT_EQ(f.kind == Kind::counter, f.name.ends_with("_total")) << "counters, and only they, end in _total";
+    EXPECT_FALSE(f.help.empty());
+    EXPECT_EQ(f.labels.find("le"), std::string_view::npos);
+  }
+  EXPECT_GE(seen.size(), 40u);
+}
+
+TEST(Catalogue, ReferenceHasARowPerFamily) {
+  auto md = reference_markdown(catalogue());
+  for (const auto& f : catalogue()) EXPECT_TRUE(contains(md, "| `" + std::string(f.name) + "` |")) << f.name;
 }
 
 TEST(Registry, RendersFamiliesSortedByName) {
-  Registry r;
-  r.counter("tacos_test_b_total", "b").inc();
-  r.counter("tacos_test_a_total", "a").inc();
+  Registry r(kTestFamilies);
+  r.counter("tacos_test_b_total").inc();
+  r.counter("tacos_test_a_total").inc();
   auto text = r.render();
   EXPECT_LT(text.find("tacos_test_a_total"), text.find("tacos_test_b_total"));
 }
 
 TEST(Registry, ConcurrentIncrementsSumCorrectly) {
-  Registry r;
+  Registry r(kTestFamilies);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 20000;
   std::vector<std::thread> threads;
@@ -205,17 +280,17 @@ TEST(Registry, ConcurrentIncrementsSumCorrectly) {
     threads.emplace_back([&r] {
       for (int i = 0; i < kPerThread; ++i) {
         // Looking the series up every time also exercises the registry lock.
-        r.counter("tacos_test_hits_total", "Hits", {{"k", "v"}}).inc();
-        r.gauge("tacos_test_level", "Level").add(1);
-        r.histogram("tacos_test_obs", "Obs", {}, {0.5}).observe(1);
+        r.counter("tacos_test_hits_total", {{"k", "v"}}).inc();
+        r.gauge("tacos_test_level").add(1);
+        r.histogram("tacos_test_obs", {}, {0.5}).observe(1);
       }
     });
   }
   for (auto& th : threads) th.join();
   constexpr std::uint64_t kTotal = std::uint64_t{kThreads} * kPerThread;
-  EXPECT_EQ(r.counter("tacos_test_hits_total", "Hits", {{"k", "v"}}).value(), kTotal);
-  EXPECT_DOUBLE_EQ(r.gauge("tacos_test_level", "Level").value(), static_cast<double>(kTotal));
-  auto& h = r.histogram("tacos_test_obs", "Obs", {}, {0.5});
+  EXPECT_EQ(r.counter("tacos_test_hits_total", {{"k", "v"}}).value(), kTotal);
+  EXPECT_DOUBLE_EQ(r.gauge("tacos_test_level").value(), static_cast<double>(kTotal));
+  auto& h = r.histogram("tacos_test_obs", {}, {0.5});
   EXPECT_EQ(h.count(), kTotal);
   EXPECT_EQ(h.bucket(1), kTotal);
   EXPECT_DOUBLE_EQ(h.sum(), static_cast<double>(kTotal));

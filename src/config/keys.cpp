@@ -53,6 +53,16 @@ constexpr std::array kKeys{
             "On SIGTERM, how long in-flight requests may take before the server exits", 0, 600000},
     KeyDecl{"http.port_file", T::string, "", "If set, the bound port is written to this file once listening"},
     KeyDecl{"http.access_log", T::boolean, "true", "Log one JSON line per request"},
+    KeyDecl{"http.access_log_every", T::integer, "1",
+            "Access log sampling: log one request in N (under load, say 100); 5xx answers always", 1, 1000000},
+    KeyDecl{"tracing.otlp_endpoint", T::string, "",
+            "OTLP/HTTP (JSON) traces endpoint, e.g. http://collector:4318/v1/traces; empty: "
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else tracing off"},
+    KeyDecl{"tracing.service_name", T::string, "",
+            "service.name on the spans; empty: OTEL_SERVICE_NAME, else tacos-<roles> (tacos for all)"},
+    KeyDecl{"tracing.sample_ratio", T::string, "",
+            "Share of new traces recorded, 0 to 1 (a traceparent's sampled flag decides for the rest); empty: "
+            "OTEL_TRACES_SAMPLER_ARG, else 1"},
     KeyDecl{"store.backend", T::choice, "sqlite",
             "Where durable state lives: sqlite (embedded, one process) or postgres (store.postgres_url; run "
             "`tacos migrate` first)",

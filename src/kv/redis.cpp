@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -372,8 +373,25 @@ Redis::~Redis() {
   impl_->thread.join();
 }
 
+namespace {
+metrics::Histogram& call_durations() {
+  static metrics::Histogram h(metrics::latency_buckets());
+  return h;
+}
+std::atomic<std::uint64_t> g_errors{0};
+}  // namespace
+
+const metrics::Histogram& call_seconds() { return call_durations(); }
+std::uint64_t call_errors() { return g_errors.load(std::memory_order_relaxed); }
+
 void Redis::command(std::vector<std::string> args, Done done) {
-  asio::post(impl_->io, [this, frame = encode_command(args), done = std::move(done)]() mutable {
+  auto timed = [start = std::chrono::steady_clock::now(), done = std::move(done)](Result<Reply> r) {
+    call_durations().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    // NOSCRIPT is not a failure: eval() loads the script and sends the call again.
+    if (!r || (r->is_error() && !r->str.starts_with("NOSCRIPT"))) g_errors.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(r));
+  };
+  asio::post(impl_->io, [this, frame = encode_command(args), done = std::move(timed)]() mutable {
     impl_->pick().send(std::move(frame), std::move(done));
   });
 }

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics.hpp"
 #include "common/result.hpp"
 
 namespace tacos::kv {
@@ -93,6 +94,11 @@ class Redis {
   RedisOptions options_;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Every client's calls in this process, from send to reply (tacos_kv_call_duration_seconds), and
+/// those that failed: unreachable, timed out, or an error reply (tacos_kv_errors_total).
+const metrics::Histogram& call_seconds();
+std::uint64_t call_errors();
 
 /// RESP encoding of one command (exposed for tests).
 std::string encode_command(const std::vector<std::string>& args);

@@ -50,6 +50,11 @@ struct Request {
   /// The correlation id of logs and error envelopes: the trace id of a valid `traceparent`, else a
   /// sane `X-Trace-Id`, else the request id.
   std::string trace_id;
+  /// Tracing (net/tracing.hpp): this request's server span, its parent (a `traceparent`'s span)
+  /// and whether the trace is recorded. span_id is empty when tracing is off.
+  std::string span_id;
+  std::string parent_span_id;
+  bool sampled = false;
   std::string route = "unmatched";  // the matched pattern, e.g. /api/v1/events/{id}
   std::vector<std::pair<std::string, std::string>> params;
   Identity identity;

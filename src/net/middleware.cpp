@@ -1,11 +1,10 @@
 #include "net/middleware.hpp"
 
-#include <algorithm>
-
 #include "common/clock.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "net/tracing.hpp"
 
 namespace tacos::net {
 namespace {
@@ -20,36 +19,34 @@ bool sane_request_id(std::string_view id) {
   return true;
 }
 
-bool lower_hex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 }  // namespace
 
 std::optional<std::string> traceparent_trace_id(std::string_view header) {
-  // version "-" trace-id "-" parent-id "-" flags; a later version may append fields after flags.
-  if (header.size() < 55 || header[2] != '-' || header[35] != '-' || header[52] != '-') return std::nullopt;
-  auto version = header.substr(0, 2), trace = header.substr(3, 32), parent = header.substr(36, 16),
-       flags = header.substr(53, 2);
-  if (!lower_hex(version) || version == "ff" || !lower_hex(trace) || !lower_hex(parent) || !lower_hex(flags)) {
-    return std::nullopt;
-  }
-  if (version == "00" && header.size() != 55) return std::nullopt;
-  if (header.size() > 55 && header[55] != '-') return std::nullopt;
-  auto all_zero = [](std::string_view v) { return v.find_first_not_of('0') == std::string_view::npos; };
-  if (all_zero(trace) || all_zero(parent)) return std::nullopt;
-  return std::string(trace);
+  auto parent = tracing::parse_traceparent(header);
+  if (!parent) return std::nullopt;
+  return std::move(parent->trace_id);
 }
 
 std::optional<Response> RequestIdMiddleware::before(Request& req) {
   auto incoming = req.header("x-request-id");
   req.request_id = sane_request_id(incoming) ? std::string(incoming) : new_hex128();
-  if (auto trace = traceparent_trace_id(req.header("traceparent"))) {
-    req.trace_id = std::move(*trace);
+  auto parent = tracing::parse_traceparent(req.header("traceparent"));
+  if (parent) {
+    req.trace_id = parent->trace_id;
   } else if (auto x = req.header("x-trace-id"); sane_request_id(x)) {
     req.trace_id = std::string(x);
   } else {
     req.trace_id = req.request_id;
+  }
+  // A span of our own when tracing is on and the trace id can name an OpenTelemetry trace.
+  if (auto* t = tracing::tracer(); t && tracing::valid_trace_id(req.trace_id)) {
+    req.span_id = tracing::new_span_id();
+    if (parent) {
+      req.parent_span_id = std::move(parent->span_id);
+      req.sampled = parent->sampled;
+    } else {
+      req.sampled = t->sample_root(req.trace_id);
+    }
   }
   return std::nullopt;
 }
@@ -58,8 +55,13 @@ void RequestIdMiddleware::after(const Request& req, Response& res) {
   if (!req.request_id.empty()) res.set_header("x-request-id", req.request_id);
 }
 
-ObservabilityMiddleware::ObservabilityMiddleware(metrics::Registry& registry, bool access_log)
-    : registry_(registry), access_log_(access_log) {}
+bool AccessLogSampler::keep(int status) const {
+  thread_local std::uint64_t seen = 0;
+  return status >= 500 || seen++ % every_ == 0;
+}
+
+ObservabilityMiddleware::ObservabilityMiddleware(metrics::Registry& registry, bool access_log, int log_every)
+    : registry_(registry), access_log_(access_log), sampler_(log_every) {}
 
 ObservabilityMiddleware::Series ObservabilityMiddleware::series(const Request& req, int status) {
   std::string key = req.route;
@@ -72,9 +74,8 @@ ObservabilityMiddleware::Series ObservabilityMiddleware::series(const Request& r
   }
   metrics::Labels labels{
       {"route", req.route}, {"method", std::string(method_name(req.method))}, {"status", std::to_string(status)}};
-  Series s{&registry_.counter("tacos_http_requests_total", "HTTP requests by route, method and status", labels),
-           &registry_.histogram("tacos_http_request_duration_seconds",
-                                "HTTP request latency by route, method and status", labels)};
+  Series s{&registry_.counter("tacos_http_requests_total", labels),
+           &registry_.histogram("tacos_http_request_duration_seconds", labels)};
   std::unique_lock lock(mu_);
   cache_.emplace(std::move(key), s);
   return s;
@@ -85,13 +86,32 @@ void ObservabilityMiddleware::after(const Request& req, Response& res) {
   auto s = series(req, res.status);
   s.requests->inc();
   s.duration->observe(seconds);
-  if (access_log_ && log::enabled(log::Level::info)) {
+  // (A later step may have set another trace id, the gateway's on the internal listener: only a
+  // valid one names a span.)
+  if (req.sampled && tracing::valid_trace_id(req.trace_id)) {
+    if (auto* t = tracing::tracer()) {
+      tracing::Span span;
+      span.trace_id = req.trace_id;
+      span.span_id = req.span_id;
+      span.parent_span_id = req.parent_span_id;
+      span.name = std::string(method_name(req.method)) + " " + req.route;
+      span.kind = tracing::SpanKind::server;
+      span.end_unix_ns = tracing::now_unix_ns();
+      span.start_unix_ns = span.end_unix_ns - static_cast<std::int64_t>(seconds * 1e9);
+      span.attributes = {{"http.route", req.route},
+                         {"http.request.method", std::string(method_name(req.method))},
+                         {"http.response.status_code", std::to_string(res.status)}};
+      span.error = res.status >= 500;
+      t->record(std::move(span));
+    }
+  }
+  if (access_log_ && log::enabled(log::Level::info) && sampler_.keep(res.status)) {
     log::info("request",
               {log::str("request_id", req.request_id), log::str("trace_id", req.trace_id),
-               log::str("method", method_name(req.method)), log::str("path", req.path), log::str("route", req.route),
-               log::num("status", res.status), log::dbl("duration_ms", seconds * 1000),
-               log::num("bytes", static_cast<long long>(res.body.size())), log::str("remote_ip", req.remote_ip),
-               log::str("user_id", req.identity.user_id)});
+               log::str("span_id", req.span_id), log::str("method", method_name(req.method)),
+               log::str("path", req.path), log::str("route", req.route), log::num("status", res.status),
+               log::dbl("duration_ms", seconds * 1000), log::num("bytes", static_cast<long long>(res.body.size())),
+               log::str("remote_ip", req.remote_ip), log::str("user_id", req.identity.user_id)});
   }
 }
 

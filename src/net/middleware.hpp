@@ -3,6 +3,7 @@
 // RED metrics per route and status). Gateway-only steps (authentication, rate limits,
 // idempotency, CORS) live in roles/gateway.
 
+#include <cstdint>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -31,11 +32,23 @@ class RequestIdMiddleware final : public Middleware {
   void after(const Request& req, Response& res) override;
 };
 
+/// Which requests the access log keeps: one in `every` (counted per thread, so no shared counter
+/// on the hot path), and every server error (5xx) whatever the rate.
+class AccessLogSampler {
+ public:
+  explicit AccessLogSampler(int every) : every_(every < 1 ? 1 : every) {}
+  bool keep(int status) const;
+
+ private:
+  std::uint64_t every_;
+};
+
 /// Records tacos_http_requests_total and tacos_http_request_duration_seconds per
-/// route/method/status and writes one access-log line per request when enabled.
+/// route/method/status and writes an access-log line for the requests `sampler` keeps, when
+/// enabled. The line carries the path, never the query string or a header (tokens live there).
 class ObservabilityMiddleware final : public Middleware {
  public:
-  ObservabilityMiddleware(metrics::Registry& registry, bool access_log);
+  ObservabilityMiddleware(metrics::Registry& registry, bool access_log, int log_every = 1);
   void after(const Request& req, Response& res) override;
 
  private:
@@ -47,6 +60,7 @@ class ObservabilityMiddleware final : public Middleware {
 
   metrics::Registry& registry_;
   bool access_log_;
+  AccessLogSampler sampler_;
   // route+method+status -> series, so the hot path skips rendering label strings.
   std::shared_mutex mu_;
   std::unordered_map<std::string, Series> cache_;

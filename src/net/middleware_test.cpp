@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "net/call_context.hpp"
+
 namespace tacos::net {
 namespace {
 
@@ -9,6 +11,36 @@ Request with_headers(std::vector<Header> headers) {
   Request req;
   req.headers = std::move(headers);
   return req;
+}
+
+TEST(CallContext, LogLinesWrittenDuringACallNameItsTraceAndSpan) {
+  std::string outside;
+  append_trace_fields(outside);
+  EXPECT_EQ(outside, "");
+  {
+    CallScope scope({0, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", true});
+    std::string line = R"("msg":"x")";
+    append_trace_fields(line);
+    EXPECT_EQ(line, R"("msg":"x","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7")");
+  }
+  std::string after;
+  append_trace_fields(after);
+  EXPECT_EQ(after, "") << "the scope restored the context before it";
+}
+
+TEST(AccessLogSampler, KeepsOneInNAndEveryServerError) {
+  AccessLogSampler one_in_ten(10);
+  int kept = 0;
+  for (int i = 0; i < 1000; ++i) kept += one_in_ten.keep(200) ? 1 : 0;
+  EXPECT_EQ(kept, 100);
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(one_in_ten.keep(503)) << "a 5xx is always logged";
+  int client_errors = 0;
+  for (int i = 0; i < 100; ++i) client_errors += one_in_ten.keep(429) ? 1 : 0;
+  EXPECT_EQ(client_errors, 10) << "4xx are sampled like the rest (a flood of 429s must not flood the log)";
+  AccessLogSampler all(1);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(all.keep(200));
+  AccessLogSampler nonsense(0);
+  EXPECT_TRUE(nonsense.keep(200));
 }
 
 TEST(Traceparent, AcceptsAWellFormedVersion00Header) {

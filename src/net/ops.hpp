@@ -21,6 +21,9 @@ struct BuildInfo {
   std::string build_time;
 };
 
+/// tacos_build_info and the process's CPU, memory and file descriptors (add_ops_routes calls it).
+void add_process_metrics(metrics::Registry& registry, const BuildInfo& build);
+
 /// `ready` may wait on the store: with a pool (a store that waits on the network), /readyz runs it there.
 void add_ops_routes(Router& router, metrics::Registry& registry, std::function<Status()> ready, BuildInfo build,
                     BlockingPool* ready_pool = nullptr);

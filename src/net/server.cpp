@@ -393,7 +393,7 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
   Responder responder([p, ex](Response&& r) { p->complete(ex, p, std::move(r)); });
   p->caller = std::this_thread::get_id();
   try {
-    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id});
+    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id, req.span_id, req.sampled});
     handler(req, responder);
   } catch (const UnavailableError& e) {  // the store could not answer: try again, not a fault
     log::warn("handler: dependency unavailable",
@@ -417,7 +417,7 @@ Task<std::optional<Response>> Server::Impl::before_async(Conn& c, Middleware& m,
   auto p = std::make_shared<Pending>();
   p->caller = std::this_thread::get_id();
   try {
-    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id});
+    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id, req.span_id, req.sampled});
     m.before_async(req, [p, ex](std::optional<Response> r) { p->complete(ex, p, std::move(r)); });
   } catch (const UnavailableError& e) {
     log::warn("middleware: dependency unavailable",
@@ -555,6 +555,8 @@ std::uint16_t Server::listen() {
   }
   return impl_->bound_port;
 }
+
+int Server::connections() const { return impl_->active.load(); }
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
 

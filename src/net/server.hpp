@@ -92,6 +92,8 @@ class Server {
   /// Thread-safe; a second call does nothing.
   void shutdown(std::function<void()> drained = {});
   std::uint16_t port() const;
+  /// Connections open now.
+  int connections() const;
 
  private:
   struct Impl;

@@ -26,6 +26,7 @@
 #include "net/call_context.hpp"
 #include "net/server.hpp"
 #include "net/tls_client.hpp"
+#include "net/tracing.hpp"
 
 namespace tacos::net {
 
@@ -351,32 +352,28 @@ Upstream::Upstream(IoPool& io, UpstreamOptions options, const Clock& clock, metr
       labels.emplace_back("outcome", outcome);
       return labels;
     };
-    impl_->ok = &metrics->counter("tacos_client_requests_total", "Calls to other services by outcome", with("ok"));
-    impl_->failed =
-        &metrics->counter("tacos_client_requests_total", "Calls to other services by outcome", with("error"));
-    impl_->latency =
-        &metrics->histogram("tacos_client_request_duration_seconds", "Calls to other services, retries included", l);
+    impl_->ok = &metrics->counter("tacos_client_requests_total", with("ok"));
+    impl_->failed = &metrics->counter("tacos_client_requests_total", with("error"));
+    impl_->latency = &metrics->histogram("tacos_client_request_duration_seconds", l);
     std::weak_ptr<Impl> weak = impl_;
-    metrics->gauge_fn("tacos_client_breaker_state", "Circuit breaker per upstream: 0 closed, 1 open, 2 half-open", l,
-                      [weak] {
-                        auto s = weak.lock();
-                        if (!s) return 0.0;
-                        std::lock_guard lock(s->mu);
-                        return static_cast<double>(static_cast<int>(s->breaker.state()));
-                      });
-    metrics->counter_fn("tacos_client_breaker_trips_total", "Times an upstream's circuit breaker opened", l, [weak] {
+    metrics->gauge_fn("tacos_client_breaker_state", l, [weak] {
+      auto s = weak.lock();
+      if (!s) return 0.0;
+      std::lock_guard lock(s->mu);
+      return static_cast<double>(static_cast<int>(s->breaker.state()));
+    });
+    metrics->counter_fn("tacos_client_breaker_trips_total", l, [weak] {
       auto s = weak.lock();
       if (!s) return 0.0;
       std::lock_guard lock(s->mu);
       return static_cast<double>(s->breaker.trips());
     });
-    metrics->counter_fn("tacos_client_retries_total", "Calls sent again (idempotent only, within the budget)", l,
-                        [weak] {
-                          auto s = weak.lock();
-                          if (!s) return 0.0;
-                          std::lock_guard lock(s->mu);
-                          return static_cast<double>(s->counters.retries);
-                        });
+    metrics->counter_fn("tacos_client_retries_total", l, [weak] {
+      auto s = weak.lock();
+      if (!s) return 0.0;
+      std::lock_guard lock(s->mu);
+      return static_cast<double>(s->counters.retries);
+    });
   }
 }
 
@@ -386,6 +383,32 @@ void Upstream::send(OutboundRequest request, Done done) {
   // A call made while serving a request inherits its deadline, and its callback runs with it too.
   const auto& ambient = current_call();
   if (request.deadline_us == 0 && ambient.deadline_us > 0) request.deadline_us = ambient.deadline_us;
+  // Tracing: the call is a client span, child of the caller's server span; the callee learns it
+  // from `traceparent` (sent whether or not the trace is recorded, so the callee does not decide
+  // again), and records its own server span under it.
+  if (!ambient.span_id.empty()) {
+    auto span_id = tracing::new_span_id();
+    std::erase_if(request.headers, [](const Header& h) { return h.name == "traceparent"; });
+    request.headers.push_back({"traceparent", tracing::traceparent(ambient.trace_id, span_id, ambient.sampled)});
+    if (ambient.sampled) {
+      tracing::Span span;
+      span.trace_id = ambient.trace_id;
+      span.span_id = std::move(span_id);
+      span.parent_span_id = ambient.span_id;
+      span.name = std::string(method_name(request.method)) + " " + impl_->o.name;
+      span.kind = tracing::SpanKind::client;
+      span.start_unix_ns = tracing::now_unix_ns();
+      span.attributes = {{"peer.service", impl_->o.name},
+                         {"url.path", request.target.substr(0, request.target.find('?'))}};
+      done = [span = std::move(span), d = std::move(done)](Result<ClientResponse> r) mutable {
+        span.end_unix_ns = tracing::now_unix_ns();
+        span.error = !r || r->status >= 500;
+        span.attributes.emplace_back("http.response.status_code", r ? std::to_string(r->status) : std::string("none"));
+        if (auto* t = tracing::tracer()) t->record(std::move(span));
+        d(std::move(r));
+      };
+    }
+  }
   if (ambient.deadline_us > 0 || !ambient.trace_id.empty()) {
     done = [ctx = ambient, d = std::move(done)](Result<ClientResponse> r) {
       CallScope scope(ctx);

@@ -22,10 +22,11 @@ constexpr std::string_view kTraceId = "x-tacos-trace-id";
 constexpr std::string_view kAuthError = "x-tacos-auth-error";
 
 // Request headers that travel to the role unchanged.
-constexpr std::array kForwardedRequestHeaders{
-    std::string_view("content-type"), std::string_view("if-none-match"),   std::string_view("x-client-id"),
-    std::string_view("cookie"),       std::string_view("idempotency-key"), std::string_view("tacos-signature"),
-    std::string_view("traceparent"),  std::string_view("tracestate"),      std::string_view("x-request-id")};
+constexpr std::array kForwardedRequestHeaders{std::string_view("content-type"),    std::string_view("if-none-match"),
+                                              std::string_view("x-client-id"),     std::string_view("cookie"),
+                                              std::string_view("idempotency-key"), std::string_view("tacos-signature"),
+                                              std::string_view("tracestate"),      std::string_view("x-request-id")};
+// `traceparent` is not among them: the upstream client sends the caller's own (its client span).
 // Response headers that do not travel back: the gateway's server writes its own.
 constexpr std::array kHopHeaders{std::string_view("connection"),   std::string_view("content-length"),
                                  std::string_view("content-type"), std::string_view("server"),

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics.hpp"
 #include "common/result.hpp"
 #include "domain/catalogue.hpp"
 #include "store/queue_state.hpp"
@@ -171,6 +172,13 @@ struct WriteOp {
 /// claims when their leases run out (the job is claimed again: at least once). A ledger only one
 /// process runs jobs from (SQLite) has none; its worker keeps its own schedule of pending_jobs().
 /// Blocking calls: for the worker's scheduling thread, never an I/O thread.
+/// Jobs of one kind that are due and not running: how many, and the earliest due time.
+struct JobBacklog {
+  std::string kind;
+  std::int64_t due = 0;
+  std::int64_t oldest_run_at_ms = 0;
+};
+
 class SharedJobs {
  public:
   virtual ~SharedJobs() = default;
@@ -186,6 +194,8 @@ class SharedJobs {
   /// run, so a short lease frees a dead worker's jobs soon without cutting off a slow attempt).
   /// Returns how many leases it extended.
   virtual int renew(std::string_view worker, std::int64_t lease_ms) = 0;
+  /// The jobs claimable now (due, no live lease), by kind.
+  virtual std::vector<JobBacklog> backlog() = 0;
   /// When the next pending job can be claimed (its run time, or the end of its lease).
   virtual std::optional<std::int64_t> next_due() = 0;
   /// Calls `added` (on a store thread; it must not block) whenever any process adds a job, and
@@ -243,9 +253,19 @@ class Ledger {
     std::uint64_t batches = 0;
     std::uint64_t ops = 0;
     std::size_t queued = 0;
-    std::uint64_t reruns = 0;  // batches run again with a savepoint per op because an op failed
+    std::uint64_t reruns = 0;             // batches run again with a savepoint per op because an op failed
+    std::uint64_t connection_errors = 0;  // PostgreSQL: failed connects, dropped connections, pool timeouts
   };
   virtual Stats stats() const = 0;
+  /// The writer's distributions (and PostgreSQL's pool waits), owned by the ledger, rendered by
+  /// /metrics. Histograms are lock-free; any thread may read them.
+  struct Histograms {
+    metrics::Histogram transaction_seconds{metrics::latency_buckets()};  // BEGIN .. COMMIT
+    metrics::Histogram commit_seconds{metrics::latency_buckets()};       // COMMIT alone (the fsync)
+    metrics::Histogram batch_ops{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+    const metrics::Histogram* pool_wait_seconds = nullptr;  // PostgreSQL only
+  };
+  virtual const Histograms& histograms() const = 0;
   /// Finishes queued ops and stops the writer thread.
   virtual void stop() = 0;
 };

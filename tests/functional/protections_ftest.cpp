@@ -71,7 +71,7 @@ TEST_F(RateLimits, AClientOverItsLimitGets429WithHeadersWhileAnotherIsUnaffected
   expect_error(c->get("/api/v1/events", from("203.0.113.77, 198.51.100.1")), 429, "RATE_LIMITED");
   // Probes and metrics are never limited.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(c->get("/healthz", from("198.51.100.1")).status, 200);
-  EXPECT_GE(metric(*c, R"(tacos_rate_limit_decisions_total{class="ip",outcome="rejected"})"), 2);
+  EXPECT_GE(metric(*c, R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="rejected"})"), 2);
 }
 
 TEST_F(RateLimits, LoginAttemptsAreLimitedPerUsernameWhateverTheAddress) {
@@ -103,9 +103,9 @@ class ShadowRateLimits : public SharedServerTest {
 TEST_F(ShadowRateLimits, CountsWouldBeRefusalsWithoutRefusing) {
   auto c = server_->client();
   for (int i = 0; i < 6; ++i) EXPECT_EQ(c->get("/api/v1/events").status, 200) << i;
-  EXPECT_EQ(metric(*c, R"(tacos_rate_limit_decisions_total{class="ip",outcome="shadow_rejected"})"), 4);
-  EXPECT_EQ(metric(*c, R"(tacos_rate_limit_decisions_total{class="ip",outcome="rejected"})"), 0);
-  EXPECT_EQ(metric(*c, R"(tacos_rate_limit_decisions_total{class="ip",outcome="allowed"})"), 2);
+  EXPECT_EQ(metric(*c, R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="shadow_rejected"})"), 4);
+  EXPECT_EQ(metric(*c, R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="rejected"})"), 0);
+  EXPECT_EQ(metric(*c, R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="allowed"})"), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -109,12 +111,46 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env, std::vector
   log_path_ = own_dir_->path() + "/server.log";
 }
 
+namespace {
+std::mutex secrets_mu;
+std::set<std::string>& secrets() {
+  static std::set<std::string> s;
+  return s;
+}
+}  // namespace
+
+void remember_secret(const std::string& value) {
+  if (value.size() < 8) return;  // too short to tell from ordinary text
+  std::lock_guard lock(secrets_mu);
+  secrets().insert(value);
+}
+
+void expect_no_secrets_in(const std::string& log_path) {
+  std::ifstream f(log_path);
+  std::set<std::string> known;
+  {
+    std::lock_guard lock(secrets_mu);
+    known = secrets();
+  }
+  std::string line;
+  for (int n = 1; std::getline(f, line); ++n) {
+    for (const auto& s : known) {
+      if (line.find(s) == std::string::npos) continue;
+      std::string shown = line;
+      for (auto at = shown.find(s); at != std::string::npos; at = shown.find(s, at))
+        shown.replace(at, s.size(), "<SECRET>");
+      ADD_FAILURE() << log_path << ":" << n << " holds a secret or token the test used: " << shown;
+    }
+  }
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     int status;
     ::waitpid(pid_, &status, 0);
   }
+  expect_no_secrets_in(log_path_);
 }
 
 void ServerProcess::start() {
@@ -130,6 +166,9 @@ void ServerProcess::start() {
   use_postgres(env, data_dir_);
   use_redis(env, data_dir_);
   if (auto url = env.find("TACOS_STORE_POSTGRES_URL"); url != env.end()) postgres_url_ = url->second;
+  for (const auto& [k, v] : env) {
+    if (k.find("SECRET") != std::string::npos || k.find("PASSWORD") != std::string::npos) remember_secret(v);
+  }
   env["TACOS_HTTP_PORT_FILE"] = port_file_;
   env["TACOS_INTERNAL_PORT_FILE"] = internal_port_file_;
   for (auto& [k, v] : env) env_strings.push_back(k + "=" + v);
@@ -397,18 +436,24 @@ std::string register_user(net::HttpClient& c, const std::string& username, const
                       {"password", password},
                       {"email", username + "@example.com"},
                       {"display_name", "Fan " + username}};
+  remember_secret(password);
   auto r = c.post("/api/v1/auth/register", body.dump());
   EXPECT_EQ(r.status, 201) << r.body;
   auto j = nlohmann::json::parse(r.body, nullptr, false);
-  return j.is_object() && j.contains("token") ? j["token"].get<std::string>() : std::string();
+  auto token = j.is_object() && j.contains("token") ? j["token"].get<std::string>() : std::string();
+  remember_secret(token);
+  return token;
 }
 
 std::string login(net::HttpClient& c, const std::string& username, const std::string& password) {
   nlohmann::json body{{"username", username}, {"password", password}};
+  remember_secret(password);
   auto r = c.post("/api/v1/auth/login", body.dump());
   EXPECT_EQ(r.status, 200) << r.body;
   auto j = nlohmann::json::parse(r.body, nullptr, false);
-  return j.is_object() && j.contains("token") ? j["token"].get<std::string>() : std::string();
+  auto token = j.is_object() && j.contains("token") ? j["token"].get<std::string>() : std::string();
+  remember_secret(token);
+  return token;
 }
 
 }  // namespace tacos::test

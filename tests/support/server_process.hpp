@@ -123,6 +123,14 @@ inline constexpr const char* kServiceSecret = "functional-test-service-secret-01
 inline constexpr const char* kAdminUser = "admin";
 inline constexpr const char* kAdminPassword = "admin-password-123";
 
+/// Secrets and tokens the tests hand to servers (every TACOS_*SECRET* and *PASSWORD* setting a
+/// ServerProcess starts with, every password and token register_user and login use): no server
+/// log may hold one. ~ServerProcess checks its log with expect_no_secrets_in, so every functional
+/// suite checks every line its servers wrote.
+void remember_secret(const std::string& value);
+/// Fails the current test for each line of the file that holds a remembered secret.
+void expect_no_secrets_in(const std::string& log_path);
+
 /// Registers (or logs in) and returns the bearer token; asserts on failure.
 std::string register_user(net::HttpClient& c, const std::string& username, const std::string& password = "s3cret-pass");
 std::string login(net::HttpClient& c, const std::string& username, const std::string& password);

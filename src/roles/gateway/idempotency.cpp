@@ -232,11 +232,10 @@ std::uint64_t MemoryIdempotencyStore::evicted() const { return evicted_.load(std
 
 IdempotencyMiddleware::IdempotencyMiddleware(IdempotencyStore& store, const Clock& clock, metrics::Registry& metrics)
     : store_(store), clock_(clock) {
-  constexpr std::string_view kName = "tacos_idempotency_requests_total";
-  constexpr std::string_view kHelp = "POSTs with an Idempotency-Key that did not run: replayed, in flight, mismatched";
-  replayed_ = &metrics.counter(kName, kHelp, {{"outcome", "replayed"}});
-  in_flight_ = &metrics.counter(kName, kHelp, {{"outcome", "in_flight"}});
-  mismatched_ = &metrics.counter(kName, kHelp, {{"outcome", "mismatch"}});
+  constexpr std::string_view kName = "tacos_gateway_idempotency_requests_total";
+  replayed_ = &metrics.counter(kName, {{"outcome", "replayed"}});
+  in_flight_ = &metrics.counter(kName, {{"outcome", "in_flight"}});
+  mismatched_ = &metrics.counter(kName, {{"outcome", "mismatch"}});
 }
 
 bool IdempotencyMiddleware::applies(Method method, std::string_view path) {

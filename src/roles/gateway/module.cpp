@@ -180,15 +180,12 @@ std::unique_ptr<auth::JwksVerifier> make_jwks_verifier(runtime::Env& env) {
       env.clock);
   auto* raw = v.get();
   for (const char* outcome : {"ok", "error", "invalid"}) {
-    env.metrics.counter_fn(
-        "tacos_auth_jwks_fetches_total", "JWKS fetches from the identity provider by outcome", {{"outcome", outcome}},
-        [raw, o = std::string(outcome)] {
-          auto st = raw->stats();
-          return static_cast<double>(o == "ok" ? st.fetch_ok : o == "error" ? st.fetch_error : st.fetch_invalid);
-        });
+    env.metrics.counter_fn("tacos_auth_jwks_fetches_total", {{"outcome", outcome}}, [raw, o = std::string(outcome)] {
+      auto st = raw->stats();
+      return static_cast<double>(o == "ok" ? st.fetch_ok : o == "error" ? st.fetch_error : st.fetch_invalid);
+    });
   }
-  env.metrics.gauge_fn("tacos_auth_jwks_keys", "Usable keys in the cached JWKS", {},
-                       [raw] { return static_cast<double>(raw->stats().keys); });
+  env.metrics.gauge_fn("tacos_auth_jwks_keys", {}, [raw] { return static_cast<double>(raw->stats().keys); });
   return v;
 }
 

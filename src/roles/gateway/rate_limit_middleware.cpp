@@ -71,20 +71,16 @@ std::string_view RateLimiter::class_name(LimitClass c) {
 RateLimiter::RateLimiter(RateLimitSettings settings, RateLimitStore& store, const Clock& clock,
                          metrics::Registry& metrics)
     : s_(std::move(settings)), store_(store), clock_(clock) {
-  constexpr std::string_view kName = "tacos_rate_limit_decisions_total";
-  constexpr std::string_view kHelp =
-      "Rate-limit decisions by bucket class and outcome (shadow_rejected: would have been refused)";
+  constexpr std::string_view kName = "tacos_gateway_rate_limit_decisions_total";
   for (std::size_t i = 0; i < counters_.size(); ++i) {
     std::string cls(class_name(static_cast<LimitClass>(i)));
-    counters_[i] = {&metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "allowed"}}),
-                    &metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "rejected"}}),
-                    &metrics.counter(kName, kHelp, {{"class", cls}, {"outcome", "shadow_rejected"}})};
+    counters_[i] = {&metrics.counter(kName, {{"class", cls}, {"outcome", "allowed"}}),
+                    &metrics.counter(kName, {{"class", cls}, {"outcome", "rejected"}}),
+                    &metrics.counter(kName, {{"class", cls}, {"outcome", "shadow_rejected"}})};
   }
-  constexpr std::string_view kDown = "tacos_rate_limit_store_down_total";
-  constexpr std::string_view kDownHelp =
-      "Requests whose rate limits could not be checked (shared store down), by outcome";
-  store_down_allowed_ = &metrics.counter(kDown, kDownHelp, {{"outcome", "allowed"}});
-  store_down_refused_ = &metrics.counter(kDown, kDownHelp, {{"outcome", "refused"}});
+  constexpr std::string_view kDown = "tacos_gateway_rate_limit_store_down_total";
+  store_down_allowed_ = &metrics.counter(kDown, {{"outcome", "allowed"}});
+  store_down_refused_ = &metrics.counter(kDown, {{"outcome", "refused"}});
 }
 
 void RateLimiter::add(std::vector<LimitClass>& classes, std::vector<BucketTake>& buckets, LimitClass c,

@@ -9,7 +9,7 @@
 // A request takes a token from every bucket that applies; an empty bucket answers 429
 // RATE_LIMITED with Retry-After. Every limited response carries X-RateLimit-Limit/Remaining/Reset
 // of the tightest bucket. In shadow mode nothing is refused: would-be refusals are only counted
-// (tacos_rate_limit_decisions_total{outcome="shadow_rejected"}). Probes and metrics (/healthz,
+// (tacos_gateway_rate_limit_decisions_total{outcome="shadow_rejected"}). Probes and metrics (/healthz,
 // /readyz, /metrics, /version) and signed webhooks are never limited. Thread-safe.
 
 #include <array>

@@ -155,7 +155,7 @@ TEST_F(LimiterFixture, RefusesWith429AndRetryAfterWhileOtherClientsGoOn) {
   EXPECT_FALSE(pass(limiter, other));
   auto health = request("/healthz");
   EXPECT_FALSE(pass(limiter, health)) << "probes are never limited";
-  EXPECT_NE(metric_text().find(R"(tacos_rate_limit_decisions_total{class="ip",outcome="rejected"} 1)"),
+  EXPECT_NE(metric_text().find(R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="rejected"} 1)"),
             std::string::npos)
       << metric_text();
 }
@@ -169,9 +169,11 @@ TEST_F(LimiterFixture, ShadowModeCountsButDoesNotRefuse) {
     EXPECT_FALSE(pass(limiter, req));
   }
   auto text = metric_text();
-  EXPECT_NE(text.find(R"(tacos_rate_limit_decisions_total{class="ip",outcome="shadow_rejected"} 7)"), std::string::npos)
+  EXPECT_NE(text.find(R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="shadow_rejected"} 7)"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find(R"(tacos_rate_limit_decisions_total{class="ip",outcome="allowed"} 3)"), std::string::npos);
+  EXPECT_NE(text.find(R"(tacos_gateway_rate_limit_decisions_total{class="ip",outcome="allowed"} 3)"),
+            std::string::npos);
 }
 
 TEST_F(LimiterFixture, UsesForwardedForOnlyFromTrustedProxies) {
@@ -319,7 +321,7 @@ TEST_F(LimiterFixture, AStoreThatIsDownLetsReadsThroughAndRefusesWritesAsConfigu
   s.refuse_writes_when_store_down = false;
   EXPECT_EQ(answer_to(s, net::Method::get)->status, 503);
   EXPECT_FALSE(answer_to(s, net::Method::post).has_value());
-  EXPECT_NE(metric_text().find(R"(tacos_rate_limit_store_down_total{outcome="refused"} 2)"), std::string::npos);
+  EXPECT_NE(metric_text().find(R"(tacos_gateway_rate_limit_store_down_total{outcome="refused"} 2)"), std::string::npos);
 }
 
 }  // namespace

@@ -62,9 +62,7 @@ PaymentService::PaymentService(store::Ledger& ledger, store::JobQueue& jobs,
       s_(settings),
       signer_(signer),
       metrics_(metrics),
-      price_mismatches_(metrics.counter("tacos_payment_client_price_mismatches_total",
-                                        "Intent requests whose amount or currency differed from the reservation's "
-                                        "(charged the reservation's)")) {}
+      price_mismatches_(metrics.counter("tacos_payment_client_price_mismatches_total")) {}
 
 bool PaymentService::random_approves() {
   std::lock_guard lock(rng_mu_);
@@ -90,6 +88,7 @@ void PaymentService::create_intent(const net::Identity& who, IntentRequest req, 
 void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done<store::PaymentIntent> done) {
   struct Outcome {
     std::optional<store::PaymentIntent> intent;
+    bool created = false;
     std::optional<store::Job> settle_job;
     std::int64_t charged = 0;
     std::string currency;
@@ -111,6 +110,7 @@ void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done
           p->currency = r.currency;
           p->created_at_ms = p->updated_at_ms = tx.now_ms();
           tx.insert_payment(*p);
+          out->created = true;
         }
         if (req.scenario && p->status == PaymentStatus::pending) {
           Action a = *req.scenario;
@@ -133,6 +133,7 @@ void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done
                log::num("client_amount", req.amount.value_or(out->charged)), log::num("amount", out->charged),
                log::str("client_currency", req.currency.value_or(out->currency)), log::str("currency", out->currency)});
         }
+        if (out->created) count("created");
         if (out->settle_job) jobs_.enqueued(*out->settle_job);
         done(*out->intent);
       }});
@@ -208,7 +209,10 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
                                 },
                                 [this, out, scheduled, done](const Status& st) {
                                   if (!st) return done(st.error());
-                                  if (*scheduled) jobs_.enqueued(**scheduled);
+                                  if (*scheduled) {
+                                    count_settled(**scheduled);
+                                    jobs_.enqueued(**scheduled);
+                                  }
                                   done(**out);
                                 }});
 }
@@ -243,9 +247,22 @@ void PaymentService::settle_job(const store::Job& job, std::function<void(Status
                                   return {};  // already settled: nothing to do (idempotent)
                                 },
                                 [this, webhook, finish](const Status& st) {
-                                  if (st && *webhook) jobs_.enqueued(**webhook);
+                                  if (st && *webhook) {
+                                    count_settled(**webhook);
+                                    jobs_.enqueued(**webhook);
+                                  }
                                   finish(st);
                                 }});
+}
+
+void PaymentService::count(std::string_view outcome) {
+  metrics_.counter("tacos_payment_intents_total", {{"outcome", std::string(outcome)}}).inc();
+}
+
+void PaymentService::count_settled(const store::Job& job) {
+  if (job.kind != kDeliverJob) return;  // processing: settled by a later job
+  auto body = json::parse(job.payload, nullptr, false);
+  count(body.is_object() && body.value("type", "") == "payment.approved" ? "approved" : "failed");
 }
 
 void PaymentService::deliver_job(const store::Job& job, std::function<void(Status)> finish) {

@@ -73,6 +73,10 @@ class PaymentService {
   bool random_approves();
 
   void insert_intent(IntentRequest req, store::Reservation r, Done<store::PaymentIntent> done);
+  /// tacos_payment_intents_total: created, and approved or failed when a settlement commits
+  /// (its webhook job says which).
+  void count(std::string_view outcome);
+  void count_settled(const store::Job& job);
 
   store::Ledger& ledger_;
   store::JobQueue& jobs_;

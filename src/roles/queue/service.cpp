@@ -65,9 +65,8 @@ QueueService::QueueService(inventory::InventoryClient& inventory, const Clock& c
       waiting_signer_("wt1", keys),
       reservation_signer_("rt1", keys),
       metrics_(metrics),
-      joins_(metrics.counter("tacos_queue_joins_total", "Waiting-room joins (new places)")),
-      flush_failures_(metrics.counter("tacos_queue_store_failures_total",
-                                      "Times the waiting rooms' changes could not be stored (retried)")),
+      joins_(metrics.counter("tacos_queue_joins_total")),
+      flush_failures_(metrics.counter("tacos_queue_store_failures_total")),
       state_(redis ? nullptr : state),
       redis_(redis),
       kv_prefix_(std::move(kv_prefix) + "queue:"),
@@ -263,7 +262,7 @@ std::uint64_t QueueService::user_key(const std::string& subject) const {
 }
 
 void QueueService::register_metrics(const std::string& event_id, Room* room) {
-  metrics::Labels labels{{"event_id", event_id}};
+  metrics::Labels labels{{"event", event_id}};
   auto read = [room](auto field) {
     return [room, field] {
       std::lock_guard lock(room->mu);
@@ -271,16 +270,11 @@ void QueueService::register_metrics(const std::string& event_id, Room* room) {
     };
   };
   using S = domain::WaitingRoomStats;
-  metrics_.gauge_fn("tacos_queue_waiting", "People waiting in line", labels,
-                    read([](const S& s) { return s.waiting + s.pre_queue; }));
-  metrics_.gauge_fn("tacos_queue_active_buyers", "Admitted buyers who have not finished", labels,
-                    read([](const S& s) { return s.active_buyers; }));
-  metrics_.gauge_fn("tacos_queue_admission_rate", "Measured admissions per second (smoothed)", labels,
-                    read([](const S& s) { return s.measured_rate; }));
-  metrics_.counter_fn("tacos_queue_admitted_total", "People admitted from the line", labels,
-                      read([](const S& s) { return s.admitted_total; }));
-  metrics_.counter_fn("tacos_queue_abandoned_total", "Places released because polling stopped", labels,
-                      read([](const S& s) { return s.abandoned_total; }));
+  metrics_.gauge_fn("tacos_queue_waiting", labels, read([](const S& s) { return s.waiting + s.pre_queue; }));
+  metrics_.gauge_fn("tacos_queue_active_buyers", labels, read([](const S& s) { return s.active_buyers; }));
+  metrics_.gauge_fn("tacos_queue_admission_rate", labels, read([](const S& s) { return s.measured_rate; }));
+  metrics_.counter_fn("tacos_queue_admitted_total", labels, read([](const S& s) { return s.admitted_total; }));
+  metrics_.counter_fn("tacos_queue_abandoned_total", labels, read([](const S& s) { return s.abandoned_total; }));
 }
 
 domain::WaitingRoomSettings QueueService::room_settings(const inventory::EventInfo& info) const {

@@ -1,6 +1,7 @@
 #include "roles/reservation/service.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/ids.hpp"
@@ -88,6 +89,11 @@ std::string reservation_json(const store::Reservation& r) {
   return w.take();
 }
 
+namespace {
+// Hold expiry lag: the sweep runs every 20 ms, so anything past a second is a backlog.
+const std::vector<double> kExpiryLagBuckets{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+}  // namespace
+
 ReservationService::ReservationService(store::Ledger& ledger, inventory::InventoryClient& inventory,
                                        queue::QueueClient& queue, payment::PaymentClient& payments,
                                        const auth::WebhookSigner& webhook_signer, const Clock& clock,
@@ -99,11 +105,18 @@ ReservationService::ReservationService(store::Ledger& ledger, inventory::Invento
       webhook_signer_(webhook_signer),
       clock_(clock),
       reads_(reads),
-      holds_(metrics.counter("tacos_reservation_holds_total", "Holds made")),
-      confirmed_(metrics.counter("tacos_reservation_confirmed_total", "Reservations confirmed (sales)")),
-      expired_(metrics.counter("tacos_reservation_expired_total", "Holds released by expiry")),
-      cancelled_(
-          metrics.counter("tacos_reservation_cancelled_total", "Holds cancelled (by the buyer or a failed payment)")) {}
+      metrics_(metrics),
+      holds_(metrics.counter("tacos_reservation_holds_total")),
+      confirmed_(metrics.counter("tacos_reservation_confirmed_total")),
+      expired_(metrics.counter("tacos_reservation_expired_total")),
+      cancelled_(metrics.counter("tacos_reservation_cancelled_total")),
+      expiry_lag_(metrics.histogram("tacos_reservation_hold_expiry_lag_seconds", {}, kExpiryLagBuckets)) {}
+
+void ReservationService::count_hold_failure(const Error& e) {
+  std::string reason(errc_info(e.code).code);
+  std::transform(reason.begin(), reason.end(), reason.begin(), [](unsigned char c) { return std::tolower(c); });
+  metrics_.counter("tacos_reservation_hold_failures_total", {{"reason", reason}}).inc();
+}
 
 std::int64_t ReservationService::tickets_of(std::string_view user_id, std::string_view event_id) {
   std::int64_t n = 0;
@@ -156,7 +169,10 @@ struct ReservationService::Hold {
 void ReservationService::create(CreateRequest req, Done<Created> done) {
   auto h = std::make_shared<Hold>();
   h->req = std::move(req);
-  h->done = std::move(done);
+  h->done = [this, done = std::move(done)](Result<Created> r) {
+    if (!r) count_hold_failure(r.error());
+    done(std::move(r));
+  };
   // Check the entry token before taking seats, take them, then write the hold and spend the token
   // in one transaction (write_new_hold): a request that loses the race for a seat, or whose write
   // fails, keeps its token and can try again; the store decides which of two racing uses wins.
@@ -315,13 +331,21 @@ void ReservationService::apply(const Effects& fx) {
                                              fx.released->quantity,
                                              {}});
     queue_.buyer_finished(fx.released->event_id, fx.released->queue_ticket);
-    (fx.released->status == ReservationStatus::expired ? expired_ : cancelled_).inc();
+    if (fx.released->status == ReservationStatus::expired) {
+      expired_.inc();
+      auto lag_ms = std::max<std::int64_t>(0, clock_.now_ms() - fx.released->hold_expires_at_ms);
+      expiry_lag_.observe(static_cast<double>(lag_ms) / 1000.0);
+    } else {
+      cancelled_.inc();
+    }
   }
   if (fx.sold) {
     inventory_.changed(inventory::SeatChange{
         inventory::SeatChange::Kind::sold, fx.sold->event_id, fx.sold->seat_ids, fx.sold->quantity, {}});
     queue_.buyer_finished(fx.sold->event_id, fx.sold->queue_ticket);
     confirmed_.inc();
+    metrics_.counter("tacos_reservation_seats_sold_total", {{"event", fx.sold->event_id}})
+        .inc(static_cast<std::uint64_t>(fx.sold->quantity));
   }
 }
 

@@ -82,6 +82,8 @@ class ReservationService {
   Status release_in_tx(store::WriteTx& tx, store::Reservation r, store::ReservationStatus to, std::string_view reason,
                        Effects& fx);
   void apply(const Effects& fx);
+  /// tacos_reservation_hold_failures_total{reason}: the error's public code, lower case.
+  void count_hold_failure(const Error& e);
   /// When the user already has a reservation under req's Idempotency-Key: answers it (or
   /// IDEMPOTENCY_KEY_MISMATCH for another request) and returns true.
   bool answer_replay(const CreateRequest& req, const Done<Created>& done);
@@ -108,10 +110,12 @@ class ReservationService {
   // Where the create path reads the store (a key, a buyer's tickets) when an answer from another
   // role arrives on an I/O thread; null when the store answers from memory (SQLite).
   net::BlockingPool* reads_;
+  metrics::Registry& metrics_;
   metrics::Counter& holds_;
   metrics::Counter& confirmed_;
   metrics::Counter& expired_;
   metrics::Counter& cancelled_;
+  metrics::Histogram& expiry_lag_;  // from hold_expires_at to the release's commit
 };
 
 /// What a new hold writes inside its ledger op: the reservation, its seats (or stock) and the

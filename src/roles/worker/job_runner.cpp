@@ -16,20 +16,14 @@ JobRunner::JobRunner(store::Ledger& ledger, const Clock& clock, Settings setting
       shared_(ledger.shared_jobs()),
       clock_(clock),
       s_(settings),
-      succeeded_(metrics.counter("tacos_worker_jobs_total", "Job attempts by outcome", {{"outcome", "succeeded"}})),
-      failed_(metrics.counter("tacos_worker_jobs_total", "Job attempts by outcome", {{"outcome", "failed"}})),
-      dead_(metrics.counter("tacos_worker_dead_letters_total", "Jobs moved to dead letters")) {
+      metrics_(metrics),
+      dead_(metrics.counter("tacos_worker_dead_letters_total")) {
   if (s_.worker_id.empty()) {
     std::array<char, 256> host{};
     ::gethostname(host.data(), host.size() - 1);
     thread_local std::mt19937_64 rng{std::random_device{}()};
     s_.worker_id = std::string(host.data()) + "/" + std::to_string(::getpid()) + "/" + std::to_string(rng() % 100000);
   }
-  // Shared jobs: the jobs this worker has claimed and not yet recorded.
-  metrics.gauge_fn("tacos_worker_backlog", "Jobs waiting to run (claimed, when workers share jobs)", {}, [this] {
-    std::lock_guard lock(mu_);
-    return static_cast<double>(shared_ ? in_flight_ : static_cast<int>(due_.size()));
-  });
 }
 
 JobRunner::~JobRunner() { stop(); }
@@ -41,6 +35,20 @@ void JobRunner::every(std::int64_t interval_ms, std::function<void()> sweep) {
 }
 
 void JobRunner::start() {
+  for (const auto& [kind, handler] : handlers_) {
+    metrics::Labels labels{{"kind", kind}};
+    metrics_.gauge_fn("tacos_worker_backlog_jobs", labels, [this, k = kind] {
+      std::lock_guard lock(mu_);
+      auto it = backlog_.find(k);
+      return it == backlog_.end() ? 0.0 : static_cast<double>(it->second.due);
+    });
+    metrics_.gauge_fn("tacos_worker_oldest_job_age_seconds", labels, [this, k = kind] {
+      std::lock_guard lock(mu_);
+      auto it = backlog_.find(k);
+      if (it == backlog_.end() || it->second.due == 0) return 0.0;
+      return static_cast<double>(std::max<std::int64_t>(0, clock_.now_ms() - it->second.oldest_run_at_ms)) / 1000.0;
+    });
+  }
   if (shared_) {
     shared_->watch([this] {
       std::lock_guard lock(mu_);
@@ -68,6 +76,10 @@ void JobRunner::start() {
           } catch (const std::exception& e) {
             log::error("worker sweep failed", {log::str("error", e.what())});
           }
+        }
+        if (clock_.now_ms() >= next_backlog_ms_) {
+          next_backlog_ms_ = clock_.now_ms() + kBacklogIntervalMs;
+          refresh_backlog();
         }
         if (clock_.now_ms() >= next_outbox_ms_) {
           next_outbox_ms_ = clock_.now_ms() + s_.outbox_interval_ms;
@@ -142,6 +154,10 @@ int JobRunner::run_due() {
 }
 
 void JobRunner::run_attempt(const store::Job& job) {
+  static const std::vector<double> kLagBuckets{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+  auto lag_ms = std::max<std::int64_t>(0, clock_.now_ms() - job.run_at_ms);
+  metrics_.histogram("tacos_worker_job_lag_seconds", {{"kind", job.kind}}, kLagBuckets)
+      .observe(static_cast<double>(lag_ms) / 1000.0);
   auto it = handlers_.find(job.kind);
   if (it == handlers_.end()) return finished(job, Error(Errc::internal, "no handler for job kind '" + job.kind + "'"));
   auto shared = std::make_shared<store::Job>(job);
@@ -162,7 +178,7 @@ std::int64_t JobRunner::backoff_ms(int attempts) const {
 
 void JobRunner::finished(const store::Job& job, const Status& st) {
   if (shared_) {  // recorded by the scheduling thread (it may block on the store; this may be an I/O thread)
-    (st ? succeeded_ : failed_).inc();
+    count_attempt(job, job.attempts, static_cast<bool>(st));  // the claim counted this attempt
     std::lock_guard lock(mu_);
     outcomes_.emplace_back(job, st);
     cv_.notify_all();
@@ -175,8 +191,8 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
     if (done) known_.erase(id);
     cv_.notify_all();
   };
+  count_attempt(job, job.attempts + 1, static_cast<bool>(st));  // attempts: the failed ones before
   if (st) {
-    succeeded_.inc();
     ledger_.submit(store::WriteOp{[id = job.id](store::WriteTx& tx) {
                                     tx.finish_job(id);
                                     return Status();
@@ -193,7 +209,6 @@ void JobRunner::finished(const store::Job& job, const Status& st) {
                                   }});
     return;
   }
-  failed_.inc();
   int attempts = job.attempts + 1;
   bool dead = attempts >= s_.max_attempts;
   auto retry_at = clock_.now_ms() + backoff_ms(job.attempts);
@@ -334,6 +349,37 @@ void JobRunner::relay_outbox() {
                                   return Status();
                                 },
                                 nullptr});
+}
+
+void JobRunner::count_attempt(const store::Job& job, int attempt, bool ok) {
+  static constexpr const char* kAttempt[] = {"1", "1", "2", "3", "4+"};
+  metrics_
+      .counter("tacos_worker_jobs_total", {{"kind", job.kind},
+                                           {"outcome", ok ? "succeeded" : "failed"},
+                                           {"attempt", kAttempt[std::clamp(attempt, 0, 4)]}})
+      .inc();
+}
+
+void JobRunner::refresh_backlog() {
+  std::map<std::string, store::JobBacklog, std::less<>> fresh;
+  if (shared_) {
+    try {
+      for (auto& b : shared_->backlog()) fresh.emplace(b.kind, b);
+    } catch (const std::exception& e) {
+      // Claims fail too meanwhile, and say so; the gauges keep their last values.
+      log::debug("reading the job backlog failed", {log::str("error", e.what())});
+      return;
+    }
+  } else {
+    std::lock_guard lock(mu_);
+    auto now = clock_.now_ms();
+    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) {
+      auto& b = fresh[it->second.kind];
+      if (b.due++ == 0) b.oldest_run_at_ms = it->first;  // due_ is in time order
+    }
+  }
+  std::lock_guard lock(mu_);
+  backlog_ = std::move(fresh);
 }
 
 JobRunner::Stats JobRunner::stats() const {

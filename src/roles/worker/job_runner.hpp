@@ -95,13 +95,17 @@ class JobRunner final : public store::JobQueue {
   void renew_leases();
   void record_outcomes();
   void relay_outbox();
+  /// Counts one attempt in tacos_worker_jobs_total (attempt numbers from 1).
+  void count_attempt(const store::Job& job, int attempt, bool ok);
+  /// Reads what is due and not yet running, by kind, for the backlog gauges (scheduling thread).
+  void refresh_backlog();
+  static constexpr std::int64_t kBacklogIntervalMs = 2000;
 
   store::Ledger& ledger_;
   store::SharedJobs* shared_;  // null: one worker, in-memory schedule
   const Clock& clock_;
   Settings s_;
-  metrics::Counter& succeeded_;
-  metrics::Counter& failed_;
+  metrics::Registry& metrics_;
   metrics::Counter& dead_;
   std::map<std::string, Handler, std::less<>> handlers_;
   struct Sweep {
@@ -119,6 +123,8 @@ class JobRunner final : public store::JobQueue {
   int in_flight_ = 0;
   bool stopping_ = false;
   std::int64_t next_outbox_ms_ = 0;
+  std::int64_t next_backlog_ms_ = 0;
+  std::map<std::string, store::JobBacklog, std::less<>> backlog_;  // by kind, as of the last refresh
   // Shared jobs: outcomes waiting to be recorded, a wake-up, and when to claim next.
   std::vector<std::pair<store::Job, Status>> outcomes_;
   bool wake_ = true;

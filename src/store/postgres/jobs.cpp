@@ -37,6 +37,10 @@ const Statement kRenewLeases{"tacos_renew_job_leases",
 const Statement kNextDue{"tacos_next_job_due",
                          "SELECT min(GREATEST(run_at_ms, lease_until_ms)) FROM jobs WHERE status = 'PENDING'"};
 
+const Statement kJobBacklog{"tacos_job_backlog",
+                            "SELECT kind, count(*), min(run_at_ms) FROM jobs"
+                            " WHERE status = 'PENDING' AND run_at_ms <= $1 AND lease_until_ms <= $1 GROUP BY kind"};
+
 }  // namespace
 
 asio::awaitable<Result<std::int64_t>> add_job(Connection& c, std::string_view kind, std::string_view payload,
@@ -99,6 +103,16 @@ asio::awaitable<Result<std::optional<std::int64_t>>> next_job_due(Connection& c,
   if (!r) co_return r.error();
   if (r->is_null(0, 0)) co_return std::optional<std::int64_t>{};
   co_return std::optional<std::int64_t>{r->integer(0, 0)};
+}
+
+asio::awaitable<Result<std::vector<JobBacklog>>> job_backlog(Connection& c, std::int64_t now_ms, Deadline deadline) {
+  std::vector<Param> p{std::to_string(now_ms)};
+  auto r = co_await c.query(kJobBacklog, p, deadline);
+  if (!r) co_return r.error();
+  std::vector<JobBacklog> out;
+  for (int i = 0; i < r->size(); ++i)
+    out.push_back(JobBacklog{std::string(r->text(i, 0)), r->integer(i, 1), r->integer(i, 2)});
+  co_return out;
 }
 
 }  // namespace tacos::store::pg

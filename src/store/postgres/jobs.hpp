@@ -49,4 +49,7 @@ asio::awaitable<Result<int>> renew_leases(Connection& c, std::string_view worker
 /// When the next PENDING job becomes claimable (its run_at_ms, or its lease's end), or none.
 asio::awaitable<Result<std::optional<std::int64_t>>> next_job_due(Connection& c, Deadline deadline);
 
+/// PENDING jobs claimable at now_ms (due, no live lease) by kind: count and earliest run time.
+asio::awaitable<Result<std::vector<JobBacklog>>> job_backlog(Connection& c, std::int64_t now_ms, Deadline deadline);
+
 }  // namespace tacos::store::pg

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -363,7 +364,26 @@ void Pool::give_back(std::unique_ptr<Connection> conn) {
   if (conn) idle_.push_back(Idle{std::move(conn), Clock::now()});
 }
 
+namespace {
+metrics::Histogram& pool_waits() {
+  static metrics::Histogram h(metrics::latency_buckets());
+  return h;
+}
+std::atomic<std::uint64_t> g_connection_errors{0};
+}  // namespace
+
+const metrics::Histogram& pool_wait_seconds() { return pool_waits(); }
+std::uint64_t connection_errors() { return g_connection_errors.load(std::memory_order_relaxed); }
+
 asio::awaitable<Result<Lease>> Pool::acquire(asio::any_io_executor ex) {
+  const auto start = Clock::now();
+  auto lease = co_await take(ex);
+  pool_waits().observe(std::chrono::duration<double>(Clock::now() - start).count());
+  if (!lease) g_connection_errors.fetch_add(1, std::memory_order_relaxed);
+  co_return lease;
+}
+
+asio::awaitable<Result<Lease>> Pool::take(asio::any_io_executor ex) {
   const auto deadline = Clock::now() + options_.acquire_timeout;
   for (;;) {
     std::unique_lock lk(mu_);
@@ -380,6 +400,7 @@ asio::awaitable<Result<Lease>> Pool::acquire(asio::any_io_executor ex) {
       lk.lock();
       --open_;
       ++dropped_;
+      g_connection_errors.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     if (open_ < options_.size) {

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics.hpp"
 #include "common/result.hpp"
 
 struct pg_conn;
@@ -171,6 +172,12 @@ class Lease {
   std::unique_ptr<Connection> conn_;
 };
 
+/// Every pool's waits for a connection in this process (tacos_store_pool_wait_seconds).
+const metrics::Histogram& pool_wait_seconds();
+/// Connections that could not be opened, were dropped broken, or were not free in time, in every
+/// pool of this process.
+std::uint64_t connection_errors();
+
 /// Destroy a pool (and every connection) before the io_contexts it was used on.
 class Pool : public std::enable_shared_from_this<Pool> {
  public:
@@ -200,6 +207,7 @@ class Pool : public std::enable_shared_from_this<Pool> {
   friend class Lease;
   struct Waiter;
   void give_back(std::unique_ptr<Connection> conn);
+  asio::awaitable<Result<Lease>> take(asio::any_io_executor ex);
 
   PoolOptions options_;
   mutable std::mutex mu_;

@@ -78,6 +78,14 @@ class PostgresSharedJobs final : public SharedJobs {
     });
   }
 
+  std::vector<JobBacklog> backlog() override {
+    auto now = clock_.now_ms();
+    return runner_.run<std::vector<JobBacklog>>([&](Connection& c) -> asio::awaitable<std::vector<JobBacklog>> {
+      auto r = co_await job_backlog(c, now, runner_.deadline());
+      co_return std::move(Runner::check(r, "reading the job backlog"));
+    });
+  }
+
   std::optional<std::int64_t> next_due() override {
     return runner_.run<std::optional<std::int64_t>>([&](Connection& c) -> asio::awaitable<std::optional<std::int64_t>> {
       auto r = co_await next_job_due(c, runner_.deadline());
@@ -184,9 +192,11 @@ class PostgresLedger final : public Ledger {
     for (auto& t : threads_) t.join();  // each drains the queue first
   }
 
+  const Histograms& histograms() const override { return histograms_; }
+
   Stats stats() const override {
     std::lock_guard lock(mu_);
-    return Stats{ops_, ops_, queue_.size(), 0};
+    return Stats{ops_, ops_, queue_.size(), 0, pg::connection_errors()};
   }
 
   std::optional<Reservation> reservation(std::string_view id) override {
@@ -312,7 +322,11 @@ class PostgresLedger final : public Ledger {
       }
       Status st;
       try {
-        st = run_write(session, clock_.now_ms(), op.apply);
+        const auto began = std::chrono::steady_clock::now();
+        st = run_write(session, clock_.now_ms(), op.apply, &histograms_.commit_seconds);
+        histograms_.transaction_seconds.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+        histograms_.batch_ops.observe(1);  // one op per transaction (rows lock, no group commit)
       } catch (const std::exception& e) {
         log::error("write op failed", {log::str("error", e.what())});
         st = Error(Errc::internal, e.what());
@@ -360,6 +374,7 @@ class PostgresLedger final : public Ledger {
   std::deque<WriteOp> queue_;
   bool stopping_ = false;
   std::uint64_t ops_ = 0;
+  Histograms histograms_{.pool_wait_seconds = &pg::pool_wait_seconds()};
   std::vector<std::thread> threads_;
 };
 

@@ -325,7 +325,8 @@ Status script(BlockingSession& s, const char* sql) {
 
 }  // namespace
 
-Status run_write(BlockingSession& session, std::int64_t now_ms, const std::function<Status(WriteTx&)>& apply) {
+Status run_write(BlockingSession& session, std::int64_t now_ms, const std::function<Status(WriteTx&)>& apply,
+                 metrics::Histogram* commit_seconds) {
   for (int attempt = 1;; ++attempt) {
     bool retry = false;
     try {
@@ -341,7 +342,10 @@ Status run_write(BlockingSession& session, std::int64_t now_ms, const std::funct
         (void)script(session, "ROLLBACK");
         return st;
       }
+      const auto committing = std::chrono::steady_clock::now();
       auto committed = script(session, "COMMIT");
+      if (commit_seconds)
+        commit_seconds->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - committing).count());
       if (committed) return st;
       return Error(Errc::unavailable, "the commit failed: " + committed.error().message);
     } catch (const TxFailure& e) {

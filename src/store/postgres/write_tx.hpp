@@ -17,6 +17,8 @@ namespace tacos::store::pg {
 /// throws. A serialization failure or a deadlock (the server chose this transaction to undo) runs
 /// it again, up to three times, as WriteOp allows. UNAVAILABLE when the database cannot be
 /// reached or the commit fails.
-Status run_write(BlockingSession& session, std::int64_t now_ms, const std::function<Status(WriteTx&)>& apply);
+/// `commit_seconds`, when given, observes how long each COMMIT took.
+Status run_write(BlockingSession& session, std::int64_t now_ms, const std::function<Status(WriteTx&)>& apply,
+                 metrics::Histogram* commit_seconds = nullptr);
 
 }  // namespace tacos::store::pg

@@ -491,9 +491,11 @@ class SqliteLedger final : public Ledger {
     if (completer_.joinable()) completer_.join();
   }
 
+  const Histograms& histograms() const override { return histograms_; }
+
   Stats stats() const override {
     std::lock_guard lock(mu_);
-    return Stats{batches_, ops_, queue_.size(), reruns_};
+    return Stats{batches_, ops_, queue_.size(), reruns_, 0};
   }
 
   std::optional<Reservation> reservation(std::string_view id) override {
@@ -700,6 +702,7 @@ class SqliteLedger final : public Ledger {
     bool rerun = false;
     {
       std::lock_guard lock(write_mu_);
+      const auto began = std::chrono::steady_clock::now();
       try {
         // Most batches have no failing op, and a savepoint around each op cost about a tenth of
         // the writer's time (SAVEPOINT, RELEASE, and copying each page the op touches into the
@@ -714,8 +717,13 @@ class SqliteLedger final : public Ledger {
           rerun = true;
           apply_all(batch, results, now, true);
         }
+        const auto committing = std::chrono::steady_clock::now();
         writer_.exec("COMMIT");  // one fsync for the whole batch
         index_.commit();         // before anyone is answered: a replay right after finds the key
+        const auto committed = std::chrono::steady_clock::now();
+        histograms_.commit_seconds.observe(std::chrono::duration<double>(committed - committing).count());
+        histograms_.transaction_seconds.observe(std::chrono::duration<double>(committed - began).count());
+        histograms_.batch_ops.observe(static_cast<double>(batch.size()));
       } catch (const std::exception& e) {
         log::error("group commit failed",
                    {log::str("error", e.what()), log::num("ops", static_cast<long long>(batch.size()))});
@@ -783,6 +791,7 @@ class SqliteLedger final : public Ledger {
   std::uint64_t batches_ = 0;
   std::uint64_t ops_ = 0;
   std::uint64_t reruns_ = 0;
+  Histograms histograms_;
   std::thread thread_;
 };
 
