@@ -3,7 +3,8 @@
 //   - every object validates against its Kubernetes schema (npm kubernetes-models, and the
 //     @kubernetes-models packages of the custom resources used), with no field they do not define;
 //   - every rule of rules.mjs holds (security context, resources, probes, Pod Security labels,
-//     default-deny, pinned images, no ${...} left, Services and HPA/PDB targets, references);
+//     default-deny, pinned images, no ${...} left, Services and HPA/PDB targets, references,
+//     RBAC);
 //   - the Helm chart (deploy/helm/tacos) with values-<env>.yaml lints clean, renders the same
 //     objects as the overlay (kind, name, namespace; each container's image, args and env) and
 //     passes the same checks;
@@ -247,8 +248,8 @@ export function declaredNames(tacos) {
   return new Set(text.match(/TACOS_[A-Z0-9_]+/g) ?? []);
 }
 
-// What the platform's secret store puts in tacos-secrets (deploy/README.md), as stand-ins of the
-// right shape for the binary's check.
+// What tacos-secrets holds (the secret store's values, or the generator Job's in local and dev:
+// deploy/README.md), as stand-ins of the right shape for the binary's check.
 const SECRET_STANDINS = {
   "jwt-secret": "j".repeat(48),
   "service-secret": "s".repeat(48),

@@ -222,20 +222,62 @@ export function autoscalers(objects) {
   return out;
 }
 
-/** The Secrets and ConfigMaps pods read are rendered too, or are the ones deploy/README.md says the
- * platform provides (`provided`: names created outside these manifests, by the secret store). */
-export function references(objects, provided = new Set(["tacos-secrets"])) {
-  const out = [];
-  // An ExternalSecret makes its target Secret.
-  const made = new Set(
-    objects.filter((o) => o.kind === "ExternalSecret").map((o) => `${nsOf(o)}/${o.spec?.target?.name ?? o.metadata.name}`),
+// A rule of a Role that allows `verb` on Secrets, named `name` (resourceNames) or any.
+const allowsOnSecret = (role, verb, name) =>
+  (role.rules ?? []).some(
+    (r) =>
+      (r.apiGroups ?? []).includes("") &&
+      (r.resources ?? []).includes("secrets") &&
+      (r.verbs ?? []).includes(verb) &&
+      (!(r.resourceNames ?? []).length || r.resourceNames.includes(name)),
   );
+
+/** The Jobs of `ns` that make the Secret `name` in the cluster: their ServiceAccount is bound to a
+ * Role that may create Secrets and read that one (components/generated-secrets), with the keys
+ * each makes it with: the files its script writes into the directory it hands to
+ * `kubectl create secret generic --from-file`. */
+export function secretGenerators(objects, name, ns) {
+  const roles = objects.filter(
+    (o) => o.kind === "Role" && nsOf(o) === ns && allowsOnSecret(o, "create", name) && allowsOnSecret(o, "get", name),
+  );
+  const accounts = new Set(
+    objects
+      .filter((b) => b.kind === "RoleBinding" && nsOf(b) === ns && b.roleRef?.kind === "Role" && roles.some((r) => r.metadata.name === b.roleRef.name))
+      .flatMap((b) => (b.subjects ?? []).filter((s) => s.kind === "ServiceAccount" && (s.namespace ?? ns) === ns).map((s) => s.name)),
+  );
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return objects
+    .filter((o) => o.kind === "Job" && nsOf(o) === ns && accounts.has(podSpec(o)?.serviceAccountName))
+    .map((job) => {
+      const keys = new Set();
+      for (const c of containersOf(podSpec(job))) {
+        const script = [...(c.command ?? []), ...(c.args ?? [])].join("\n");
+        for (const [, dir] of script.matchAll(/--from-file=["']?([^\s"']+)/g)) {
+          const written = new RegExp(`>\\s*["']?${escape(dir.replace(/\/$/, ""))}/([A-Za-z0-9._-]+)`, "g");
+          for (const [, key] of script.matchAll(written)) keys.add(key);
+        }
+      }
+      return { job, keys };
+    });
+}
+
+/** The Secrets and ConfigMaps pods read are rendered, or made in the environment: by an
+ * ExternalSecret, or in the cluster by a Job (`secretGenerators`); a key a pod reads from a Secret
+ * made either way is one it is made with. `provided`: names created outside these manifests (none:
+ * applying the manifests is the only step, deploy/README.md). */
+export function references(objects, provided = new Set()) {
+  const out = [];
+  // What each made Secret holds: "ns/name" -> its keys (null: not known here).
+  const made = new Map();
+  for (const e of objects.filter((o) => o.kind === "ExternalSecret")) {
+    made.set(`${nsOf(e)}/${e.spec?.target?.name ?? e.metadata.name}`, e.spec?.dataFrom?.length ? null : new Set((e.spec?.data ?? []).map((d) => d.secretKey)));
+  }
   for (const o of workloads(objects)) {
     const spec = podSpec(o);
     const want = [];
     for (const c of containersOf(spec)) {
       for (const e of c.env ?? []) {
-        if (e.valueFrom?.secretKeyRef) want.push(["Secret", e.valueFrom.secretKeyRef.name]);
+        if (e.valueFrom?.secretKeyRef) want.push(["Secret", e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key]);
         if (e.valueFrom?.configMapKeyRef) want.push(["ConfigMap", e.valueFrom.configMapKeyRef.name]);
       }
       for (const e of c.envFrom ?? []) {
@@ -247,11 +289,59 @@ export function references(objects, provided = new Set(["tacos-secrets"])) {
       if (v.configMap) want.push(["ConfigMap", v.configMap.name]);
       if (v.secret) want.push(["Secret", v.secret.secretName]);
     }
-    for (const [kind, name] of want) {
-      if (kind === "Secret" && (provided.has(name) || made.has(`${nsOf(o)}/${name}`))) continue;
-      if (!objects.some((x) => x.kind === kind && x.metadata?.name === name && nsOf(x) === nsOf(o)))
-        out.push(`${id(o)}: reads ${kind}/${name}, which is not rendered`);
+    for (const [kind, name, key] of want) {
+      if (kind === "Secret" && provided.has(name)) continue;
+      const ns = nsOf(o);
+      if (kind === "Secret" && !made.has(`${ns}/${name}`)) {
+        const generators = secretGenerators(objects, name, ns);
+        if (generators.length) made.set(`${ns}/${name}`, new Set(generators.flatMap((g) => [...g.keys])));
+      }
+      if (kind === "Secret" && made.has(`${ns}/${name}`)) {
+        const keys = made.get(`${ns}/${name}`);
+        if (key && keys && !keys.has(key)) out.push(`${id(o)}: reads key ${key} of Secret/${name}, which is not made with it`);
+        continue;
+      }
+      if (!objects.some((x) => x.kind === kind && x.metadata?.name === name && nsOf(x) === ns))
+        out.push(`${id(o)}: reads ${kind}/${name}, which is neither rendered nor made (an ExternalSecret, or a Job in the cluster)`);
     }
+  }
+  return out;
+}
+
+/** RBAC: a Role grants no "*", may not list or watch Secrets (every value of the namespace), and
+ * reads or changes only the Secrets it names (create cannot be restricted to a name); a RoleBinding
+ * binds a rendered Role of its namespace to rendered ServiceAccounts; a pod runs as a rendered
+ * ServiceAccount, and mounts no token of the namespace's `default` one. */
+export function rbac(objects) {
+  const out = [];
+  for (const r of objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+    for (const rule of r.rules ?? []) {
+      const verbs = rule.verbs ?? [];
+      if ([...verbs, ...(rule.resources ?? []), ...(rule.apiGroups ?? [])].includes("*")) out.push(`${id(r)}: a rule grants "*"`);
+      if (!(rule.apiGroups ?? []).includes("") || !(rule.resources ?? []).includes("secrets")) continue;
+      for (const v of verbs) {
+        if (["list", "watch", "deletecollection"].includes(v)) out.push(`${id(r)}: may ${v} Secrets (every value of the namespace)`);
+        else if (v !== "create" && !(rule.resourceNames ?? []).length) out.push(`${id(r)}: may ${v} any Secret (name the ones it needs: resourceNames)`);
+      }
+    }
+  }
+  for (const b of objects.filter((o) => o.kind === "RoleBinding")) {
+    const ref = b.roleRef ?? {};
+    if (ref.kind !== "Role") out.push(`${id(b)}: binds ${ref.kind}/${ref.name} (bind a Role of its namespace, whose rules are rendered)`);
+    else if (!objects.some((o) => o.kind === "Role" && o.metadata.name === ref.name && nsOf(o) === nsOf(b))) out.push(`${id(b)}: its Role ${ref.name} is not rendered`);
+    for (const s of b.subjects ?? []) {
+      if (s.kind !== "ServiceAccount") out.push(`${id(b)}: binds ${s.kind} ${s.name} (only ServiceAccounts)`);
+      else if (!objects.some((o) => o.kind === "ServiceAccount" && o.metadata.name === s.name && nsOf(o) === (s.namespace ?? nsOf(b))))
+        out.push(`${id(b)}: its ServiceAccount ${s.name} is not rendered`);
+    }
+  }
+  for (const o of workloads(objects)) {
+    const spec = podSpec(o) ?? {};
+    const name = spec.serviceAccountName ?? "default";
+    const account = objects.find((x) => x.kind === "ServiceAccount" && x.metadata.name === name && nsOf(x) === nsOf(o));
+    if (spec.serviceAccountName && !account) out.push(`${id(o)}: runs as ServiceAccount ${name}, which is not rendered`);
+    else if (name === "default" && (spec.automountServiceAccountToken ?? true))
+      out.push(`${id(o)}: mounts a token of the default ServiceAccount (give it one of its own, or automountServiceAccountToken: false)`);
   }
   return out;
 }
@@ -564,6 +654,7 @@ export const RULES = {
   routes,
   serviceMonitors,
   secrets,
+  rbac,
   autoscalers,
   gracefulStop,
 };

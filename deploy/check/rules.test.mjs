@@ -77,6 +77,20 @@ const cases = [
     find(o, "ConfigMap", container(o).envFrom[0].configMapRef.name).data.TACOS_HTTP_SHUTDOWN_TIMEOUT_MS = "60000";
   }],
   ["a ConfigMap nobody renders", "references", (o) => { gateway(o).spec.template.spec.volumes[0].configMap.name = "tacos-config-old"; }],
+  // tacos-secrets is made in the cluster (components/generated-secrets): without its Job the manual
+  // `kubectl create secret` step would be back; a key the Job does not make would stop the pods.
+  ["tacos-secrets that nothing makes", "references", (o) => { o.splice(o.indexOf(find(o, "Job", "tacos-secrets-generator")), 1); }],
+  ["tacos-secrets made by a Job that may not create Secrets", "references", (o) => { find(o, "Role", "tacos-secrets-generator").rules.pop(); }],
+  ["a key of tacos-secrets the generator does not make", "references", (o) => {
+    container(o).env.push({ name: "TACOS_AUTH_JWT_SECRET_PREVIOUS", valueFrom: { secretKeyRef: { name: "tacos-secrets", key: "jwt-secret-previous" } } });
+  }],
+  ["a Role that may list every Secret", "rbac", (o) => { find(o, "Role", "tacos-secrets-generator").rules[0].verbs.push("list"); }],
+  ["a Role that may read any Secret", "rbac", (o) => { delete find(o, "Role", "tacos-secrets-generator").rules[0].resourceNames; }],
+  ["a Role that grants everything", "rbac", (o) => { find(o, "Role", "tacos-secrets-generator").rules.push({ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }); }],
+  ["a RoleBinding to a cluster role", "rbac", (o) => { find(o, "RoleBinding", "tacos-secrets-generator").roleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" }; }],
+  ["a RoleBinding to a ServiceAccount that is not rendered", "rbac", (o) => { find(o, "RoleBinding", "tacos-secrets-generator").subjects[0].name = "tacos-secrets-writer"; }],
+  ["a pod with the default ServiceAccount's token", "rbac", (o) => { find(o, "Job", "tacos-migrate").spec.template.spec.automountServiceAccountToken = true; }],
+  ["a pod whose ServiceAccount is not rendered", "rbac", (o) => { find(o, "Job", "tacos-secrets-generator").spec.template.spec.serviceAccountName = "kubectl"; }],
 ];
 
 for (const [what, rule, breakIt] of cases) {
@@ -173,6 +187,11 @@ test("a drift between the chart and the overlay is refused", () => {
 });
 
 test("a secret value in the manifests is refused, and so is an ExternalSecret without its store", () => {
+  // Local and dev make tacos-secrets in the cluster: no Secret is rendered, with a value or without.
+  for (const objects of [good, render("dev")]) {
+    assert.deepEqual(objects.filter((o) => o.kind === "Secret"), []);
+    assert.ok(find(objects, "Job", "tacos-secrets-generator"));
+  }
   const withValue = copy();
   withValue.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "tacos-secrets", namespace: "tacos" }, stringData: { "jwt-secret": "hunter2" } });
   assert.ok(RULES.secrets(withValue).length > 0);
@@ -186,6 +205,11 @@ test("a kind the environments render but the Argo CD project does not allow is r
   const project = structuredClone(find(argoGood, "AppProject", "tacos"));
   project.spec.namespaceResourceWhitelist = project.spec.namespaceResourceWhitelist.filter((w) => w.kind !== "NetworkPolicy");
   assert.ok(projectAllows(project, good).some((p) => p.includes("NetworkPolicy")));
+  // The generator of tacos-secrets (local, dev) needs its Role and RoleBinding.
+  const noRbac = structuredClone(find(argoGood, "AppProject", "tacos"));
+  noRbac.spec.namespaceResourceWhitelist = noRbac.spec.namespaceResourceWhitelist.filter((w) => w.group !== "rbac.authorization.k8s.io");
+  const refused = projectAllows(noRbac, good);
+  assert.ok(refused.some((p) => p.includes("does not allow Role ")) && refused.some((p) => p.includes("RoleBinding")), refused.join("; "));
   assert.deepEqual(projectAllows(find(argoGood, "AppProject", "tacos"), good), []);
 });
 
