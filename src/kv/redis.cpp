@@ -16,11 +16,14 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "common/log.hpp"
+#include "net/call_context.hpp"
 #include "net/tls_client.hpp"
+#include "net/tracing.hpp"
 
 namespace tacos::kv {
 
@@ -385,10 +388,30 @@ const metrics::Histogram& call_seconds() { return call_durations(); }
 std::uint64_t call_errors() { return g_errors.load(std::memory_order_relaxed); }
 
 void Redis::command(std::vector<std::string> args, Done done) {
-  auto timed = [start = std::chrono::steady_clock::now(), done = std::move(done)](Result<Reply> r) {
+  // A client span under the request being served, when its trace is recorded.
+  std::optional<net::tracing::Span> span;
+  if (const auto& ambient = net::current_call();
+      ambient.sampled && !ambient.span_id.empty() && net::tracing::tracer()) {
+    span.emplace();
+    span->trace_id = ambient.trace_id;
+    span->span_id = net::tracing::new_span_id();
+    span->parent_span_id = ambient.span_id;
+    span->name = "redis " + (args.empty() ? std::string() : args[0]);
+    span->kind = net::tracing::SpanKind::client;
+    span->start_unix_ns = net::tracing::now_unix_ns();
+    span->attributes = {{"db.system", "redis"}, {"db.operation", args.empty() ? std::string() : args[0]}};
+  }
+  auto timed = [start = std::chrono::steady_clock::now(), span = std::move(span),
+                done = std::move(done)](Result<Reply> r) mutable {
     call_durations().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     // NOSCRIPT is not a failure: eval() loads the script and sends the call again.
-    if (!r || (r->is_error() && !r->str.starts_with("NOSCRIPT"))) g_errors.fetch_add(1, std::memory_order_relaxed);
+    bool failed = !r || (r->is_error() && !r->str.starts_with("NOSCRIPT"));
+    if (failed) g_errors.fetch_add(1, std::memory_order_relaxed);
+    if (span) {
+      span->end_unix_ns = net::tracing::now_unix_ns();
+      span->error = failed;
+      if (auto* t = net::tracing::tracer()) t->record(std::move(*span));
+    }
     done(std::move(r));
   };
   asio::post(impl_->io, [this, frame = encode_command(args), done = std::move(timed)]() mutable {

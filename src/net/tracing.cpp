@@ -8,6 +8,7 @@
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "net/call_context.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 
@@ -63,6 +64,12 @@ std::string traceparent(std::string_view trace_id, std::string_view span_id, boo
   return out;
 }
 
+std::string current_traceparent() {
+  const auto& c = current_call();
+  if (c.span_id.empty() || !valid_trace_id(c.trace_id)) return {};
+  return traceparent(c.trace_id, c.span_id, c.sampled);
+}
+
 std::string new_span_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
@@ -111,7 +118,20 @@ std::string otlp_json(std::string_view service_name, const std::vector<Span>& sp
       log::append_json_string(out, s.attributes[i].second);
       out += "}}";
     }
-    out += "],\"status\":{\"code\":";
+    out += ']';
+    if (!s.links.empty()) {
+      out += ",\"links\":[";
+      for (std::size_t i = 0; i < s.links.size(); ++i) {
+        if (i) out += ',';
+        out += '{';
+        append_json(out, "traceId", s.links[i].first);
+        out += ',';
+        append_json(out, "spanId", s.links[i].second);
+        out += '}';
+      }
+      out += ']';
+    }
+    out += ",\"status\":{\"code\":";
     out += s.error ? "2" : "0";  // STATUS_CODE_ERROR, STATUS_CODE_UNSET
     out += "}}";
   }

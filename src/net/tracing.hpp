@@ -41,6 +41,9 @@ struct Span {
   std::int64_t start_unix_ns = 0;
   std::int64_t end_unix_ns = 0;
   std::vector<std::pair<std::string, std::string>> attributes;
+  /// Spans of other traces this one follows from (trace id, span id): a job's run links to the
+  /// request that wrote the job.
+  std::vector<std::pair<std::string, std::string>> links;
   bool error = false;
 };
 
@@ -118,6 +121,9 @@ struct Parent {
 /// Parses a W3C `traceparent` (version 00, or a later one's first four fields).
 std::optional<Parent> parse_traceparent(std::string_view header);
 std::string traceparent(std::string_view trace_id, std::string_view span_id, bool sampled);
+/// The traceparent of the span the calling thread is serving (net/call_context.hpp), or "" when
+/// none or tracing is off: what a job written now keeps (store::Job::trace_parent).
+std::string current_traceparent();
 
 /// 16 random lower-case hex digits (a span id).
 std::string new_span_id();

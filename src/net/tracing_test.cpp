@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/ids.hpp"
+#include "net/call_context.hpp"
 #include "support/otlp_receiver.hpp"
 
 namespace tacos::net::tracing {
@@ -43,6 +44,16 @@ TEST(Traceparent, CarriesTheParentSpanAndTheSampledFlag) {
   EXPECT_EQ(parse_traceparent(traceparent(p->trace_id, "b7ad6b7169203331", false))->span_id, "b7ad6b7169203331");
 }
 
+TEST(Traceparent, OfTheCallBeingServedIsWhatAJobKeeps) {
+  EXPECT_EQ(current_traceparent(), "") << "outside a request";
+  {
+    CallScope scope({0, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", false});
+    EXPECT_EQ(current_traceparent(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+  }
+  CallScope untraced({0, "a-client-chosen-trace-id", "", false});
+  EXPECT_EQ(current_traceparent(), "") << "tracing off, or a trace id that names no trace";
+}
+
 TEST(Ids, SpanIdsAreSixteenHexDigitsAndTraceIdsAreChecked) {
   auto a = new_span_id(), b = new_span_id();
   EXPECT_EQ(a.size(), 16u);
@@ -58,6 +69,7 @@ TEST(OtlpJson, IsAnExportRequestWithHexIdsAndStringTimes) {
   s.parent_span_id = new_span_id();
   s.attributes = {{"http.route", "/api/v1/events"}, {"note", "say \"hi\""}};
   s.error = true;
+  s.links = {{"0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"}};
   auto root = a_span("root");
   auto j = json::parse(otlp_json("tacos-gateway", {s, root}));
   const auto& rs = j["resourceSpans"][0];
@@ -72,7 +84,10 @@ TEST(OtlpJson, IsAnExportRequestWithHexIdsAndStringTimes) {
   EXPECT_EQ(spans[0]["startTimeUnixNano"], std::to_string(s.start_unix_ns));
   EXPECT_EQ(spans[0]["attributes"][1]["value"]["stringValue"], "say \"hi\"");
   EXPECT_EQ(spans[0]["status"]["code"], 2);
+  EXPECT_EQ(spans[0]["links"][0]["traceId"], "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(spans[0]["links"][0]["spanId"], "b7ad6b7169203331");
   EXPECT_FALSE(spans[1].contains("parentSpanId"));
+  EXPECT_FALSE(spans[1].contains("links"));
 }
 
 TEST(Sampling, NewTracesFollowTheRatioByTraceId) {

@@ -82,6 +82,7 @@ struct Job {
   std::string last_error;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  std::string trace_parent;  // W3C traceparent of what wrote it (its run links to it); may be empty
 };
 
 /// The writes (and the reads that decide them) available inside one op. Only valid during
@@ -134,7 +135,13 @@ class WriteTx {
     std::string aggregate_id;
   };
   virtual std::vector<OutboxEvent> publish_outbox(int limit) = 0;
-  virtual std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) = 0;
+  /// A job due at run_at_ms; `trace_parent`, the traceparent of the span that writes it (empty:
+  /// none), is kept with it so its run can link back.
+  virtual std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms,
+                               std::string_view trace_parent) = 0;
+  std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) {
+    return add_job(kind, payload, run_at_ms, {});
+  }
   virtual void finish_job(std::int64_t id) = 0;
   /// Records a failed attempt: retried at `retry_at_ms`, or dead when `dead`.
   virtual void fail_job(std::int64_t id, std::string_view error, std::int64_t retry_at_ms, bool dead) = 0;

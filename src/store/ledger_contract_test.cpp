@@ -314,6 +314,24 @@ TEST_P(LedgerContract, JobsFailDieAndReplay) {
               }).ok());
 }
 
+TEST_P(LedgerContract, AJobKeepsTheTraceThatWroteIt) {
+  const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  ASSERT_TRUE(run([&](WriteTx& tx) -> Status {
+                tx.add_job("traced", "{}", 1000, parent);
+                tx.add_job("untraced", "{}", 1000);
+                return {};
+              }).ok());
+  std::map<std::string, std::string> traces;
+  for (const auto& j : ledger_->pending_jobs()) traces[j.kind] = j.trace_parent;
+  EXPECT_EQ(traces["traced"], parent);
+  EXPECT_EQ(traces["untraced"], "");
+  if (auto* shared = ledger_->shared_jobs()) {  // claims read it back too
+    std::map<std::string, std::string> claimed;
+    for (const auto& j : shared->claim("w", 10, 60'000)) claimed[j.kind] = j.trace_parent;
+    EXPECT_EQ(claimed["traced"], parent);
+  }
+}
+
 TEST_P(LedgerContract, ConfirmRacingExpiryEndsOneWayPerHold) {
   // Two writers at once (SQLite: two threads submitting; PostgreSQL: two connections, as two
   // processes would): for each hold one confirms, one expires; the row state under lock decides.

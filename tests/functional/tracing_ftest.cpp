@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -108,6 +109,41 @@ TEST(Tracing, AHoldThroughSplitRolesIsOneTraceContinuingTheCallers) {
   EXPECT_GE(depth, 4) << "gateway server -> client -> backend server -> client -> server";
   EXPECT_TRUE(services.contains("tacos-gateway"));
   EXPECT_TRUE(services.contains("tacos-inventory-payment-queue-reservation-worker")) << *services.rbegin();
+
+  // Paying writes a webhook job: its run is a trace of its own, linked to the span that wrote it
+  // (the payment role's server span in the payment's trace), and the delivery is its child.
+  constexpr const char* kPayTrace = "0af7651916cd43dd8448eb211c80319c";
+  auto rid = json_body(held)["reservation_id"].get<std::string>();
+  auto intent = payment_intent(*c, fan, rid);
+  ASSERT_EQ(intent.status, 200) << intent.body;
+  auto pay_headers = bearer(fan);
+  pay_headers.push_back({"idempotency-key", unique_name("pay")});
+  pay_headers.push_back({"traceparent", std::string("00-") + kPayTrace + "-b7ad6b7169203331-01"});
+  auto paid = c->post("/api/v1/payment/process",
+                      json{{"payment_intent_id", json_body(intent)["payment_intent_id"]}, {"action", "approve"}}.dump(),
+                      pay_headers);
+  ASSERT_EQ(paid.status, 200) << paid.body;
+  std::optional<OtlpReceiver::Span> job;
+  ASSERT_TRUE(eventually(10000, [&] {
+    for (const auto& s : receiver.spans()) {
+      for (const auto& l : s.span.value("links", json::array())) {
+        if (l["traceId"] == kPayTrace) job = s;
+      }
+    }
+    return job.has_value();
+  })) << "no span links to the payment's trace";
+  EXPECT_EQ(job->span["name"], "job webhook.deliver");
+  EXPECT_NE(job->span["traceId"], kPayTrace) << "a job's run is a trace of its own";
+  auto writer = job->span["links"][0]["spanId"].get<std::string>();
+  bool writer_found = false;
+  for (const auto& s : receiver.trace(kPayTrace)) writer_found = writer_found || s.span["spanId"] == writer;
+  EXPECT_TRUE(writer_found) << "the link names a span of the payment's trace";
+  EXPECT_TRUE(eventually(5000, [&] {
+    for (const auto& s : receiver.trace(job->span["traceId"])) {
+      if (s.span.value("parentSpanId", "") == job->span["spanId"] && s.span["kind"] == 3) return true;
+    }
+    return false;
+  })) << "the webhook delivery is not a child of the job's span";
 }
 
 }  // namespace

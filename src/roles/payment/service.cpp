@@ -4,6 +4,7 @@
 
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "net/tracing.hpp"
 
 namespace tacos::payment {
 
@@ -95,6 +96,7 @@ void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done
   };
   auto out = std::make_shared<Outcome>();  // assigned, not appended: apply may run twice
   bool approve_if_random = req.scenario == Action::random && random_approves();
+  auto trace = net::tracing::current_traceparent();  // the jobs written here link back to this request
   ledger_.submit(store::WriteOp{
       [=, this](store::WriteTx& tx) -> Status {
         *out = Outcome{};
@@ -115,7 +117,8 @@ void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done
         if (req.scenario && p->status == PaymentStatus::pending) {
           Action a = *req.scenario;
           bool approve = a == Action::approve || a == Action::delay || (a == Action::random && approve_if_random);
-          out->settle_job = start_processing(tx, *p, a, approve, a == Action::delay ? s_.delay_ms : s_.settle_after_ms);
+          out->settle_job =
+              start_processing(tx, *p, a, approve, a == Action::delay ? s_.delay_ms : s_.settle_after_ms, trace);
           p = tx.payment(p->id);
         }
         out->intent = p;
@@ -140,19 +143,21 @@ void PaymentService::insert_intent(IntentRequest req, store::Reservation r, Done
 }
 
 std::optional<store::Job> PaymentService::start_processing(store::WriteTx& tx, const store::PaymentIntent& p,
-                                                           Action action, bool approve, std::int64_t after_ms) {
+                                                           Action action, bool approve, std::int64_t after_ms,
+                                                           const std::string& trace) {
   tx.transition_payment(p.id, PaymentStatus::pending, PaymentStatus::processing, to_string(action));
   if (action == Action::timeout) return std::nullopt;  // the simulated provider never answers; the hold expires
   store::Job job;
   job.kind = kSettleJob;
   job.payload = json{{"payment_intent_id", p.id}, {"approve", approve}, {"scenario", to_string(action)}}.dump();
   job.run_at_ms = tx.now_ms() + after_ms;
-  job.id = tx.add_job(job.kind, job.payload, job.run_at_ms);
+  job.trace_parent = trace;
+  job.id = tx.add_job(job.kind, job.payload, job.run_at_ms, job.trace_parent);
   return job;
 }
 
 std::optional<store::Job> PaymentService::settle(store::WriteTx& tx, const store::PaymentIntent& p, PaymentStatus from,
-                                                 bool approved, std::string_view scenario) {
+                                                 bool approved, std::string_view scenario, const std::string& trace) {
   auto to = approved ? PaymentStatus::approved : PaymentStatus::failed;
   if (!tx.transition_payment(p.id, from, to, scenario)) return std::nullopt;
   std::string type = approved ? "payment.approved" : "payment.failed";
@@ -167,13 +172,15 @@ std::optional<store::Job> PaymentService::settle(store::WriteTx& tx, const store
   job.kind = kDeliverJob;
   job.payload = body.dump();
   job.run_at_ms = tx.now_ms();
-  job.id = tx.add_job(job.kind, job.payload, job.run_at_ms);
+  job.trace_parent = trace;
+  job.id = tx.add_job(job.kind, job.payload, job.run_at_ms, job.trace_parent);
   return job;
 }
 
 void PaymentService::process(const net::Identity& who, std::string intent_id, Action action,
                              Done<store::PaymentIntent> done) {
   bool approve_if_random = action == Action::random && random_approves();
+  auto trace = net::tracing::current_traceparent();
   auto out = std::make_shared<std::optional<store::PaymentIntent>>();
   auto scheduled = std::make_shared<std::optional<store::Job>>();  // assigned, not appended: apply may run twice
   ledger_.submit(store::WriteOp{[=, this](store::WriteTx& tx) -> Status {
@@ -188,19 +195,19 @@ void PaymentService::process(const net::Identity& who, std::string intent_id, Ac
                                   std::optional<store::Job> job;
                                   switch (action) {
                                     case Action::approve:
-                                      job = settle(tx, *p, PaymentStatus::pending, true, "approve");
+                                      job = settle(tx, *p, PaymentStatus::pending, true, "approve", trace);
                                       break;
                                     case Action::fail:
-                                      job = settle(tx, *p, PaymentStatus::pending, false, "fail");
+                                      job = settle(tx, *p, PaymentStatus::pending, false, "fail", trace);
                                       break;
                                     case Action::random:
-                                      job = settle(tx, *p, PaymentStatus::pending, approve_if_random, "random");
+                                      job = settle(tx, *p, PaymentStatus::pending, approve_if_random, "random", trace);
                                       break;
                                     case Action::delay:
-                                      job = start_processing(tx, *p, action, true, s_.delay_ms);
+                                      job = start_processing(tx, *p, action, true, s_.delay_ms, trace);
                                       break;
                                     case Action::timeout:
-                                      job = start_processing(tx, *p, action, false, 0);
+                                      job = start_processing(tx, *p, action, false, 0, trace);
                                       break;
                                   }
                                   *scheduled = job;
@@ -238,11 +245,12 @@ void PaymentService::settle_job(const store::Job& job, std::function<void(Status
   bool approve = payload.value("approve", true);
   std::string scenario = payload.value("scenario", "delay");  // jobs written before scenarios on intents
   auto webhook = std::make_shared<std::optional<store::Job>>();
+  auto trace = net::tracing::current_traceparent();  // the settlement's run (JobRunner's span)
   ledger_.submit(store::WriteOp{[=, this](store::WriteTx& tx) -> Status {
                                   auto p = tx.payment(id);
                                   if (!p) return Error(Errc::not_found, "no payment intent " + id);
                                   if (p->status == PaymentStatus::processing) {
-                                    *webhook = settle(tx, *p, PaymentStatus::processing, approve, scenario);
+                                    *webhook = settle(tx, *p, PaymentStatus::processing, approve, scenario, trace);
                                   }
                                   return {};  // already settled: nothing to do (idempotent)
                                 },

@@ -64,12 +64,13 @@ class PaymentService {
 
  private:
   /// Moves an intent to its outcome and queues the webhook, inside the caller's transaction.
+  /// `trace`: the traceparent of the request or job that decided it (the job keeps it).
   std::optional<store::Job> settle(store::WriteTx& tx, const store::PaymentIntent& p, store::PaymentStatus from,
-                                   bool approved, std::string_view scenario);
+                                   bool approved, std::string_view scenario, const std::string& trace);
   /// PENDING -> PROCESSING under `action`, and the settle job that finishes it after `after_ms`
   /// (none for timeout). `approve` is the outcome the job will apply.
   std::optional<store::Job> start_processing(store::WriteTx& tx, const store::PaymentIntent& p, Action action,
-                                             bool approve, std::int64_t after_ms);
+                                             bool approve, std::int64_t after_ms, const std::string& trace);
   bool random_approves();
 
   void insert_intent(IntentRequest req, store::Reservation r, Done<store::PaymentIntent> done);

@@ -7,7 +7,10 @@
 #include <cmath>
 #include <random>
 
+#include "common/ids.hpp"
 #include "common/log.hpp"
+#include "net/call_context.hpp"
+#include "net/tracing.hpp"
 
 namespace tacos::worker {
 
@@ -161,8 +164,34 @@ void JobRunner::run_attempt(const store::Job& job) {
   auto it = handlers_.find(job.kind);
   if (it == handlers_.end()) return finished(job, Error(Errc::internal, "no handler for job kind '" + job.kind + "'"));
   auto shared = std::make_shared<store::Job>(job);
+  std::function<void(Status)> finish = [this, shared](Status st) { finished(*shared, st); };
+  // Tracing: a run is a trace of its own, its span linked to the span that wrote the job; what
+  // the handler calls (a webhook delivery, another role) are its children.
+  net::CallContext traced;
+  if (auto* t = net::tracing::tracer()) {
+    auto writer = net::tracing::parse_traceparent(job.trace_parent);
+    traced.trace_id = new_hex128();
+    traced.span_id = net::tracing::new_span_id();
+    traced.sampled = writer ? writer->sampled : t->sample_root(traced.trace_id);
+    if (traced.sampled) {
+      net::tracing::Span span;
+      span.trace_id = traced.trace_id;
+      span.span_id = traced.span_id;
+      span.name = "job " + job.kind;
+      span.start_unix_ns = net::tracing::now_unix_ns();
+      span.attributes = {{"job.kind", job.kind}, {"job.id", std::to_string(job.id)}};
+      if (writer) span.links.emplace_back(writer->trace_id, writer->span_id);
+      finish = [span = std::move(span), f = std::move(finish)](Status st) mutable {
+        span.end_unix_ns = net::tracing::now_unix_ns();
+        span.error = !st;
+        if (auto* tr = net::tracing::tracer()) tr->record(std::move(span));
+        f(st);
+      };
+    }
+  }
+  net::CallScope scope(std::move(traced));
   try {
-    it->second(*shared, [this, shared](Status st) { finished(*shared, st); });
+    it->second(*shared, std::move(finish));
   } catch (const std::exception& e) {
     finished(job, Error(Errc::internal, e.what()));
   }

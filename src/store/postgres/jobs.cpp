@@ -4,10 +4,11 @@ namespace tacos::store::pg {
 
 namespace {
 
-const Statement kAddJob{"tacos_add_job",
-                        "WITH j AS (INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms)"
-                        " VALUES ($1, $2, $3, $4, $4) RETURNING id)"
-                        " SELECT id, pg_notify('tacos_jobs', $1) FROM j"};
+const Statement kAddJob{
+    "tacos_add_job",
+    "WITH j AS (INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms, trace_parent)"
+    " VALUES ($1, $2, $3, $4, $4, $5) RETURNING id)"
+    " SELECT id, pg_notify('tacos_jobs', $1) FROM j"};
 
 // The inner SELECT locks the rows it picks and skips those another claim holds; the outer
 // UPDATE leases exactly those. RETURNING gives the columns in Job's order.
@@ -18,7 +19,7 @@ const Statement kClaimJobs{
     "   SELECT id FROM jobs WHERE status = 'PENDING' AND run_at_ms <= $2 AND lease_until_ms <= $2"
     "   ORDER BY run_at_ms, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
     " RETURNING id, kind, payload, run_at_ms, attempts, status, COALESCE(last_error, ''), created_at_ms,"
-    " updated_at_ms"};
+    " updated_at_ms, trace_parent"};
 
 const Statement kFinishJob{"tacos_finish_job",
                            "UPDATE jobs SET status = 'DONE', lease_until_ms = 0, leased_by = NULL, updated_at_ms = $3"
@@ -44,8 +45,10 @@ const Statement kJobBacklog{"tacos_job_backlog",
 }  // namespace
 
 asio::awaitable<Result<std::int64_t>> add_job(Connection& c, std::string_view kind, std::string_view payload,
-                                              std::int64_t run_at_ms, std::int64_t now_ms, Deadline deadline) {
-  std::vector<Param> p{std::string(kind), std::string(payload), std::to_string(run_at_ms), std::to_string(now_ms)};
+                                              std::int64_t run_at_ms, std::int64_t now_ms, Deadline deadline,
+                                              std::string_view trace_parent) {
+  std::vector<Param> p{std::string(kind), std::string(payload), std::to_string(run_at_ms), std::to_string(now_ms),
+                       std::string(trace_parent)};
   auto r = co_await c.query(kAddJob, p, deadline);
   if (!r) co_return r.error();
   co_return r->integer(0, 0);
@@ -68,6 +71,7 @@ asio::awaitable<Result<std::vector<Job>>> claim_jobs(Connection& c, std::string_
     j.last_error = r->text(i, 6);
     j.created_at_ms = r->integer(i, 7);
     j.updated_at_ms = r->integer(i, 8);
+    j.trace_parent = r->text(i, 9);
     jobs.push_back(std::move(j));
   }
   co_return jobs;

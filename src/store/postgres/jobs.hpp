@@ -24,7 +24,8 @@ inline constexpr std::string_view kJobsChannel = "tacos_jobs";
 /// Inserts a PENDING job (inside the caller's transaction, or alone) and notifies kJobsChannel
 /// with its kind, delivered when the transaction commits. Returns its id.
 asio::awaitable<Result<std::int64_t>> add_job(Connection& c, std::string_view kind, std::string_view payload,
-                                              std::int64_t run_at_ms, std::int64_t now_ms, Deadline deadline);
+                                              std::int64_t run_at_ms, std::int64_t now_ms, Deadline deadline,
+                                              std::string_view trace_parent = {});
 
 /// Leases up to `limit` due jobs (PENDING, run_at_ms <= now, no live lease), earliest first, to
 /// `worker` until now + lease_ms, counting an attempt for each. Returns them.

@@ -21,7 +21,8 @@ namespace {
 // (GCC 12: parameters are built into named vectors before each co_await.)
 
 constexpr const char* kJobCols =
-    "id, kind, payload, run_at_ms, attempts, status, COALESCE(last_error, ''), created_at_ms, updated_at_ms";
+    "id, kind, payload, run_at_ms, attempts, status, COALESCE(last_error, ''), created_at_ms, updated_at_ms, "
+    "trace_parent";
 
 Job read_job(const Rows& r, int i) {
   Job j;
@@ -34,6 +35,7 @@ Job read_job(const Rows& r, int i) {
   j.last_error = r.text(i, 6);
   j.created_at_ms = r.integer(i, 7);
   j.updated_at_ms = r.integer(i, 8);
+  j.trace_parent = r.text(i, 9);
   return j;
 }
 

@@ -229,9 +229,10 @@ class PgWriteTx final : public WriteTx {
     return out;
   }
 
-  std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) override {
+  std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms,
+                       std::string_view trace_parent) override {
     return s_.run<std::int64_t>([&](Connection& c) -> asio::awaitable<std::int64_t> {
-      auto id = co_await pg::add_job(c, kind, payload, run_at_ms, now_, s_.deadline());
+      auto id = co_await pg::add_job(c, kind, payload, run_at_ms, now_, s_.deadline(), trace_parent);
       co_return value_of(id, c);
     });
   }

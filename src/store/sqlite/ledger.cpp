@@ -76,7 +76,7 @@ constexpr const char* kReservationCols =
 constexpr const char* kPaymentCols =
     "id, reservation_id, user_id, amount, currency, status, scenario, refund_status, created_at_ms, updated_at_ms";
 constexpr const char* kJobCols =
-    "id, kind, payload, run_at_ms, attempts, status, last_error, created_at_ms, updated_at_ms";
+    "id, kind, payload, run_at_ms, attempts, status, last_error, created_at_ms, updated_at_ms, trace_parent";
 
 // reservations.seat_ids holds the seat ids as a JSON array of strings.
 std::string encode_seat_ids(const std::vector<std::string>& ids) {
@@ -162,6 +162,7 @@ Job read_job(const Statement& s) {
   j.last_error = s.text(6);
   j.created_at_ms = s.integer(7);
   j.updated_at_ms = s.integer(8);
+  j.trace_parent = s.text(9);
   return j;
 }
 
@@ -381,7 +382,7 @@ class SqliteWriteTx final : public WriteTx {
   void add_outbox(std::string_view topic, std::string_view aggregate_id, std::string_view payload) override {
     auto& s = db_.cached("INSERT INTO outbox (topic, aggregate_id, payload, created_at_ms) VALUES (?,?,?,?)");
     s.bind_static(1, topic).bind_static(2, aggregate_id).bind_static(3, payload).bind(4, now_);
-    s.exec();
+    if (s.exec() != SQLITE_OK) throw StoreError("cannot store an outbox event of " + std::string(topic));
   }
 
   std::vector<OutboxEvent> publish_outbox(int limit) override {
@@ -401,11 +402,14 @@ class SqliteWriteTx final : public WriteTx {
     return out;
   }
 
-  std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms) override {
-    auto& s =
-        db_.cached("INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms) VALUES (?,?,?,?,?)");
+  std::int64_t add_job(std::string_view kind, std::string_view payload, std::int64_t run_at_ms,
+                       std::string_view trace_parent) override {
+    auto& s = db_.cached(
+        "INSERT INTO jobs (kind, payload, run_at_ms, created_at_ms, updated_at_ms, trace_parent) VALUES (?,?,?,?,?,?)");
     s.bind(1, kind).bind(2, payload).bind(3, run_at_ms).bind(4, now_).bind(5, now_);
-    s.exec();
+    s.bind(6, trace_parent.empty() ? std::string_view("") : trace_parent);  // "", not NULL
+    // exec() reports a constraint as a value: a job that was not written must fail the op.
+    if (s.exec() != SQLITE_OK) throw StoreError("cannot store a job of kind " + std::string(kind));
     return sqlite3_last_insert_rowid(db_.raw());
   }
 
