@@ -59,6 +59,9 @@ export const ROWS = [
         [`max(rate(tacos_queue_abandoned_total{${EVENT}}[${RI}]))`, "abandoned/s"],
       ], { description: "Admissions per second from the counter and the queue's own smoothed measure; places released because their holder stopped polling" }),
       ts("Seats sold per second", "ops", [[`sum(rate(tacos_reservation_seats_sold_total{${EVENT}}[${RI}]))`, "seats/s"]]),
+      ts("Seats by status", "short", [[`max by (status) (tacos_inventory_seats{${EVENT}})`, "{{status}}"]], {
+        description: "Available, held and sold, as the inventory sees them (max over its replicas)",
+      }),
       ts("Holds taken and failed by reason (all events)", "ops", [
         [`sum(rate(tacos_reservation_holds_total{namespace="tacos"}[${RI}]))`, "taken"],
         [`sum by (reason) (rate(tacos_reservation_hold_failures_total{namespace="tacos"}[${RI}]))`, "failed: {{reason}}"],

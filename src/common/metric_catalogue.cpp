@@ -37,6 +37,9 @@ constexpr Family kFamilies[] = {
      "POSTs with an Idempotency-Key that did not run: replayed, in_flight, mismatch"},
     {"tacos_auth_jwks_fetches_total", counter, "outcome", "JWKS fetches from the identity provider by outcome"},
     {"tacos_auth_jwks_keys", gauge, "", "Usable keys in the cached JWKS"},
+    // inventory (per event)
+    {"tacos_inventory_seats", gauge, "event,status",
+     "Seats (or general-admission places) available, held and sold, as this inventory replica's memory has them"},
     // queue (per event)
     {"tacos_queue_joins_total", counter, "", "Waiting-room joins (new places)"},
     {"tacos_queue_store_failures_total", counter, "", "Times the waiting rooms' changes could not be stored (retried)"},

@@ -210,6 +210,10 @@ TEST(Prometheus, EveryShippedQueryRunsOnARealSaleAndTheAvailabilityAlertFires) {
       "sum(tacos_reservation_seats_sold_total{namespace=\"tacos\", event=\"" + event + "\"})";
   EXPECT_TRUE(eventually(20000, [&] { return prom.scalar(sold_query) == static_cast<double>(sold); }))
       << sold_query << " = " << prom.scalar(sold_query) << ", the store says " << sold;
+  const std::string seats_sold =
+      "max(tacos_inventory_seats{namespace=\"tacos\", event=\"" + event + "\", status=\"sold\"})";
+  EXPECT_TRUE(eventually(20000, [&] { return prom.scalar(seats_sold) == static_cast<double>(sold); }))
+      << seats_sold << " = " << prom.scalar(seats_sold) << ", the store says " << sold;
   EXPECT_TRUE(eventually(20000, [&] {
     return prom.scalar("sum(tacos_reservation_hold_failures_total{reason=\"seat_unavailable\"})") >= 1 &&
            prom.scalar("sum(tacos_reservation_hold_expiry_lag_seconds_count)") >= 1 &&

@@ -105,14 +105,28 @@ RedisIdempotencyStore::RedisIdempotencyStore(kv::Redis& redis, std::string prefi
 std::string RedisIdempotencyStore::key(std::string_view slot) const { return prefix_ + std::string(slot); }
 
 void RedisIdempotencyStore::begin(std::string_view slot, std::string_view fingerprint, std::int64_t, Begun done) {
+  {
+    std::unique_lock lock(local_->mu);
+    if (auto w = local_->writing.find(std::string(slot)); w != local_->writing.end()) {
+      Begin b;
+      b.outcome = w->second.first == fingerprint ? Outcome::replay : Outcome::mismatch;
+      if (b.outcome == Outcome::replay) b.response = w->second.second;
+      lock.unlock();
+      return done(std::move(b));
+    }
+  }
   redis_.eval(kBegin, {key(slot)}, {std::string(fingerprint), std::to_string(lease_ms_)},
-              [done = std::move(done)](Result<kv::Reply> r) {
+              [local = local_, slot = std::string(slot), fp = std::string(fingerprint),
+               done = std::move(done)](Result<kv::Reply> r) {
                 if (!r) return done(r.error());
                 if (r->type != kv::Reply::Type::array || r->elements.empty()) return done(bad_reply(*r));
                 const auto& what = r->elements[0].str;
                 Begin b;
                 if (what == "started") {
                   b.outcome = Outcome::started;
+                  std::lock_guard lock(local->mu);
+                  if (local->claimed.size() >= kMaxClaims) local->claimed.clear();
+                  local->claimed[slot] = fp;
                 } else if (what == "mismatch") {
                   b.outcome = Outcome::mismatch;
                 } else if (what == "in_flight") {
@@ -128,17 +142,33 @@ void RedisIdempotencyStore::begin(std::string_view slot, std::string_view finger
 }
 
 void RedisIdempotencyStore::complete(std::string_view slot, const net::Response& response) {
-  redis_.eval(
-      kComplete, {key(slot)}, {std::to_string(response.status), pack_response(response), std::to_string(ttl_ms_)},
-      [](Result<kv::Reply> r) {
-        if (!r || r->is_error()) {
-          // The key stays claimed until its lease runs out; a retry meanwhile is told to wait.
-          log::warn("an idempotent response could not be stored", {log::str("error", r ? r->str : r.error().message)});
-        }
-      });
+  auto packed = pack_response(response);
+  {
+    std::lock_guard lock(local_->mu);
+    if (auto c = local_->claimed.find(std::string(slot)); c != local_->claimed.end()) {
+      local_->writing[c->first] = {std::move(c->second), unpack_response(response.status, packed)};
+      local_->claimed.erase(c);
+    }
+  }
+  redis_.eval(kComplete, {key(slot)}, {std::to_string(response.status), std::move(packed), std::to_string(ttl_ms_)},
+              [local = local_, slot = std::string(slot)](Result<kv::Reply> r) {
+                {
+                  std::lock_guard lock(local->mu);
+                  local->writing.erase(slot);  // Redis has it now (or the claim's lease will end it)
+                }
+                if (!r || r->is_error()) {
+                  // The key stays claimed until its lease runs out; a retry meanwhile is told to wait.
+                  log::warn("an idempotent response could not be stored",
+                            {log::str("error", r ? r->str : r.error().message)});
+                }
+              });
 }
 
 void RedisIdempotencyStore::release(std::string_view slot) {
+  {
+    std::lock_guard lock(local_->mu);
+    local_->claimed.erase(std::string(slot));
+  }
   redis_.command({"DEL", key(slot)}, [](Result<kv::Reply> r) {
     if (!r) log::warn("an idempotency claim could not be released", {log::str("error", r.error().message)});
   });

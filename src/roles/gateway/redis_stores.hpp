@@ -5,7 +5,10 @@
 // a Redis Cluster can host them). Callbacks run on the Redis client's thread.
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "kv/redis.hpp"
 #include "roles/gateway/idempotency.hpp"
@@ -42,6 +45,18 @@ class RedisIdempotencyStore final : public IdempotencyStore {
   std::string prefix_;
   std::int64_t ttl_ms_;
   std::int64_t lease_ms_;
+  // The answer goes to the client while Redis stores it: a retry sent at once could reach Redis
+  // first (another connection) and be told "in flight". So this process answers such a retry
+  // itself from the answers it is still writing. Both maps hold only requests in progress
+  // (claimed is cleared if it ever grows past kMaxClaims, say after lost callbacks). Shared with
+  // the Redis callbacks, which may outlive this store.
+  static constexpr std::size_t kMaxClaims = 65536;
+  struct Local {
+    std::mutex mu;
+    std::unordered_map<std::string, std::string> claimed;  // slot -> fingerprint, started here
+    std::unordered_map<std::string, std::pair<std::string, StoredResponse>> writing;  // slot -> (fp, answer)
+  };
+  std::shared_ptr<Local> local_ = std::make_shared<Local>();
 };
 
 }  // namespace tacos::gateway

@@ -10,8 +10,13 @@ namespace tacos::inventory {
 using domain::SeatStatus;
 
 HoldBook::HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms,
-                   bool shared)
-    : catalogue_(catalogue), ledger_(ledger), clock_(clock), tentative_ms_(tentative_ms), shared_(shared) {
+                   bool shared, metrics::Registry* metrics)
+    : catalogue_(catalogue),
+      ledger_(ledger),
+      clock_(clock),
+      tentative_ms_(tentative_ms),
+      shared_(shared),
+      metrics_(metrics) {
   subscription_ = catalogue_.on_created([this](const domain::Event& e) {
     if (auto st = preload(e.id); !st) {
       log::warn("could not load a new event's seats",
@@ -48,11 +53,30 @@ Result<HoldBook::EventState*> HoldBook::state(std::string_view event_id, bool* l
   if (auto* found = find()) return found;
   auto st = load(event_id);
   if (!st) return st.error();
-  std::unique_lock lock(mu_);
-  auto* loaded = events_.emplace(std::move(key), std::move(*st)).first->second.get();
-  ++loads_;
+  EventState* loaded = nullptr;
+  {
+    std::unique_lock lock(mu_);
+    loaded = events_.emplace(key, std::move(*st)).first->second.get();
+    ++loads_;
+  }
+  if (metrics_) add_seat_gauges(key);
   if (loaded_now) *loaded_now = true;
   return loaded;
+}
+
+void HoldBook::add_seat_gauges(const std::string& event_id) {
+  for (const char* status : {"available", "held", "sold"}) {
+    metrics_->gauge_fn(
+        "tacos_inventory_seats", {{"event", event_id}, {"status", status}},
+        [this, event_id, which = std::string(status)] {
+          std::shared_lock lock(mu_);
+          auto it = events_.find(event_id);
+          if (it == events_.end()) return 0.0;
+          std::lock_guard event_lock(it->second->mu);
+          auto c = count(*it->second);
+          return static_cast<double>(which == "available" ? c.available : which == "held" ? c.held : c.sold);
+        });
+  }
 }
 
 Result<std::unique_ptr<HoldBook::EventState>> HoldBook::load(std::string_view event_id) {
@@ -345,6 +369,10 @@ Result<HoldBook::Counts> HoldBook::counts(std::string_view event_id) {
   if (!st) return st.error();
   auto& e = **st;
   std::lock_guard lock(e.mu);
+  return count(e);
+}
+
+HoldBook::Counts HoldBook::count(const EventState& e) {
   Counts c;
   if (e.event.general_admission) {
     c.available = e.ga_available;

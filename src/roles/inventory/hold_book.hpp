@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/metrics.hpp"
 #include "roles/inventory/catalogue.hpp"
 #include "roles/inventory/client.hpp"
 #include "store/ledger.hpp"
@@ -30,8 +31,9 @@ namespace tacos::inventory {
 
 class HoldBook {
  public:
+  /// `metrics`, when given, gets tacos_inventory_seats{event,status} for each event once loaded.
   HoldBook(Catalogue& catalogue, store::Ledger& ledger, const Clock& clock, std::int64_t tentative_ms = 30'000,
-           bool shared = false);
+           bool shared = false, metrics::Registry* metrics = nullptr);
   ~HoldBook();
   HoldBook(const HoldBook&) = delete;
   HoldBook& operator=(const HoldBook&) = delete;
@@ -84,12 +86,18 @@ class HoldBook {
   bool refresh_due(std::string_view event_id, std::int64_t now_ms);
 
   void revert(const HoldPlan& plan);
+  /// The counts of `e`, whose mutex the caller holds.
+  static Counts count(const EventState& e);
+  /// Registers the seat gauges of a newly loaded event (not under mu_: a scrape takes the
+  /// registry's lock, then mu_).
+  void add_seat_gauges(const std::string& event_id);
 
   Catalogue& catalogue_;
   store::Ledger& ledger_;
   const Clock& clock_;
   const std::int64_t tentative_ms_;
   const bool shared_;
+  metrics::Registry* metrics_;
   std::mutex tentative_mu_;                                                       // guards the tentative holds
   std::unordered_map<std::string, std::pair<std::int64_t, HoldPlan>> tentative_;  // hint id -> (since, plan)
   std::int64_t next_lapse_ms_ = 0;

@@ -60,6 +60,18 @@ TEST_F(HoldBookTest, HoldsAllRequestedSeatsAndPricesThem) {
   EXPECT_EQ(book_->counts("evt_seats")->held, 2);
 }
 
+TEST_F(HoldBookTest, ShowsEachLoadedEventsSeatsByStatusOnMetrics) {
+  metrics::Registry registry;
+  book_.reset();
+  book_ = std::make_unique<HoldBook>(*catalogue_, store_->ledger(), clock_, 30'000, false, &registry);
+  EXPECT_EQ(registry.render().find("tacos_inventory_seats"), std::string::npos) << "nothing loaded yet";
+  ASSERT_TRUE(book_->hold({"evt_seats", {"VIP-1-1", "A-1-2"}, 0}).ok());
+  auto text = registry.render();
+  EXPECT_NE(text.find(R"(tacos_inventory_seats{event="evt_seats",status="available"} 18)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(tacos_inventory_seats{event="evt_seats",status="held"} 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(tacos_inventory_seats{event="evt_seats",status="sold"} 0)"), std::string::npos) << text;
+}
+
 TEST_F(HoldBookTest, TakesNoSeatWhenAnyIsTaken) {
   ASSERT_TRUE(book_->hold({"evt_seats", {"VIP-1-3"}, 0}).ok());
   auto p = book_->hold({"evt_seats", {"VIP-1-2", "VIP-1-3"}, 0});

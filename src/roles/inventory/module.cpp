@@ -76,7 +76,8 @@ class InventoryModule final : public runtime::Module {
     catalogue_ = std::make_unique<Catalogue>(store.events(), env.clock);
     // Shared when other processes may hold seats: another inventory replica, or a reservation
     // role elsewhere whose undo of a tentative hold might never come.
-    holds_ = std::make_unique<HoldBook>(*catalogue_, store.ledger(), env.clock, 30'000, env.calls_cross_network);
+    holds_ = std::make_unique<HoldBook>(*catalogue_, store.ledger(), env.clock, 30'000, env.calls_cross_network,
+                                        &env.metrics);
     env.teardown.push("inventory hold book", [this] {
       holds_.reset();
       catalogue_.reset();
