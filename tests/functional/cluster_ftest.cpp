@@ -77,7 +77,8 @@ std::string read_file(const std::string& path) {
 
 /// POST /api/v1/reservations for `seats` under a fixed Idempotency-Key, asked again while the
 /// answer is a transport failure or 502/503/504 (a replica died under it, or the database is
-/// away): what a client does with a key. Returns the last answer (status -1: no answer).
+/// away): what a client does with a key, for up to about 10 s. Returns the last answer (status -1:
+/// no answer).
 net::ClientResponse hold_until_answered(std::uint16_t port, const std::string& token, const std::string& event_id,
                                         const std::vector<std::string>& seats, const std::string& reservation_token,
                                         const std::string& key, int* tries) {
@@ -85,7 +86,7 @@ net::ClientResponse hold_until_answered(std::uint16_t port, const std::string& t
   auto headers = bearer(token);
   headers.push_back({"Idempotency-Key", key});
   net::ClientResponse r;
-  for (*tries = 1; *tries <= 20; ++*tries) {
+  for (*tries = 1; *tries <= 50; ++*tries) {
     try {
       net::HttpClient c("127.0.0.1", port);
       c.set_timeout(10s);
