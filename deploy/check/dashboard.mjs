@@ -48,6 +48,7 @@ export const ROWS = [
     panels: [
       stat("Waiting now", "short", [[`max(tacos_queue_waiting{${EVENT}})`, "waiting"]], { description: "People in the line, pre-queue included" }),
       stat("Active buyers", "short", [[`max(tacos_queue_active_buyers{${EVENT}})`, "active buyers"]], { description: "Admitted and not finished (counts against the event's active-buyer cap)" }),
+      stat("Oldest wait", "s", [[`max(tacos_queue_oldest_wait_seconds{${EVENT}})`, "oldest wait"]], { description: "How long the place next in line has waited (to the second; the pre-queue from the opening)" }),
       stat("Seats sold in the time range", "short", [[`sum(increase(tacos_reservation_seats_sold_total{${EVENT}}[$__range]))`, "seats"]]),
       ts("Waiting and active buyers", "short", [
         [`max(tacos_queue_waiting{${EVENT}})`, "waiting"],
@@ -85,7 +86,10 @@ export const ROWS = [
   / sum by (service, route) (rate(tacos_http_requests_total{namespace="tacos"}[${RI}]))`,
         "{{service}} {{route}}",
       ]], { description: "The objective is 99.5 % below 500 (alerts TacosErrorBudgetFastBurn and SlowBurn)" }),
-      ts("p99 latency", "s", [[p99("tacos_http_request_duration_seconds", ["service", "route"]), "{{service}} {{route}}"]]),
+      ts("p99 latency", "s", [[p99("tacos_http_request_duration_seconds", ["service", "route"]), "{{service}} {{route}}"]], {
+        exemplars: true,
+        description: "With tracing on, the dots are exemplars: traces of requests in those buckets",
+      }),
       ts("Responses by status class", "reqps", [[
         `sum by (service, status) (rate(tacos_http_requests_total{namespace="tacos", status=~"[45].."}[${RI}]))`,
         "{{service}} {{status}}",
@@ -210,7 +214,9 @@ const REF_IDS = "ABCDEFGHIJ";
 
 function panelBuilder(p) {
   const targets = p.targets.map(([expr, legend], i) => {
-    const q = new DataqueryBuilder().refId(REF_IDS[i]).expr(expr).legendFormat(legend);
+    let q = new DataqueryBuilder().refId(REF_IDS[i]).expr(expr).legendFormat(legend);
+    // Exemplars: the traces of requests in the buckets (tacos serves them in OpenMetrics).
+    if (p.exemplars) q = q.exemplar(true);
     // Tables and stats show the value now (one instant query); the others a range.
     if (p.kind === "table") return q.instant().format(PromQueryFormat.Table);
     return p.kind === "stat" ? q.instant() : q.range();
@@ -243,8 +249,8 @@ function panelBuilder(p) {
         .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
       if (p.bars) b = b.drawStyle(GraphDrawStyle.Bars).fillOpacity(80).stacking(new StackingConfigBuilder().mode(StackingMode.Normal));
   }
-  // Three panels a line (the SDK wraps a full line of 24 columns).
-  b = b.title(p.title).datasource(DS).span(8).height(p.kind === "stat" ? 4 : 8);
+  // Four stats or three other panels a line (the SDK wraps a full line of 24 columns).
+  b = b.title(p.title).datasource(DS).span(p.kind === "stat" ? 6 : 8).height(p.kind === "stat" ? 4 : 8);
   if (p.unit) b = b.unit(p.unit);
   if (p.description) b = b.description(p.description);
   for (const t of targets) b = b.withTarget(t);

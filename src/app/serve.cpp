@@ -125,6 +125,7 @@ std::unique_ptr<net::tracing::Tracer> start_tracing(const config::Config& cfg,
   auto settings = tracing_settings(cfg, name);
   if (!settings) throw ConfigProblem(settings.error().message);
   if (settings->endpoint.empty()) return nullptr;
+  settings->queue_capacity = static_cast<std::size_t>(cfg.integer("tracing.queue_spans"));
   auto tracer = std::make_unique<net::tracing::Tracer>(*settings, &metrics);
   net::tracing::set_tracer(tracer.get());
   log::info("tracing on", {log::str("endpoint", settings->endpoint), log::str("service", settings->service_name),

@@ -45,6 +45,9 @@ constexpr Family kFamilies[] = {
     {"tacos_queue_store_failures_total", counter, "", "Times the waiting rooms' changes could not be stored (retried)"},
     {"tacos_queue_waiting", gauge, "event", "People waiting in line (pre-queue included)"},
     {"tacos_queue_active_buyers", gauge, "event", "Admitted buyers who have not finished"},
+    {"tacos_queue_oldest_wait_seconds", gauge, "event",
+     "How long the place next in line has waited (to the second; the pre-queue from the opening); 0 when nobody "
+     "waits"},
     {"tacos_queue_admission_rate", gauge, "event", "Measured admissions per second (smoothed)"},
     {"tacos_queue_admitted_total", counter, "event", "People admitted from the line"},
     {"tacos_queue_abandoned_total", counter, "event", "Places released because polling stopped"},

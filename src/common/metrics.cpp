@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 namespace tacos::metrics {
@@ -43,12 +45,40 @@ Histogram::Histogram(std::vector<double> upper_bounds)
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
 }
 
-void Histogram::observe(double v) {
+std::size_t Histogram::bucket_of(double v) const {
   std::size_t i = 0;
   while (i < bounds_.size() && v > bounds_[i]) ++i;
+  return i;
+}
+
+void Histogram::observe(double v) {
+  buckets_[bucket_of(v)].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  atomic_add(sum_, v);
+}
+
+void Histogram::observe(double v, std::string_view trace_id) {
+  const auto i = bucket_of(v);
+  // Kept before counting, so a scrape that sees the count may see its exemplar too.
+  if (!trace_id.empty() && exemplar_mu_.try_lock()) {  // a busy lock: another request's exemplar will do
+    std::lock_guard lock(exemplar_mu_, std::adopt_lock);
+    if (!exemplars_) exemplars_ = std::make_unique<Slot[]>(bounds_.size() + 1);
+    auto& slot = exemplars_[i];
+    slot.size = static_cast<std::uint8_t>(std::min(trace_id.size(), sizeof slot.trace_id));
+    std::copy_n(trace_id.data(), slot.size, slot.trace_id);
+    slot.value = v;
+    slot.unix_seconds = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   atomic_add(sum_, v);
+}
+
+std::optional<Histogram::Exemplar> Histogram::exemplar(std::size_t i) const {
+  std::lock_guard lock(exemplar_mu_);
+  if (!exemplars_ || i > bounds_.size() || exemplars_[i].size == 0) return std::nullopt;
+  const auto& slot = exemplars_[i];
+  return Exemplar{std::string(slot.trace_id, slot.size), slot.value, slot.unix_seconds};
 }
 
 const std::vector<double>& latency_buckets() {
@@ -171,13 +201,33 @@ void Registry::histogram_ref(std::string_view name, const Labels& labels, const 
   s.histogram_ref = &histogram;
 }
 
-std::string Registry::render() const {
+std::pair<Registry::Format, std::string_view> negotiate(std::string_view accept) {
+  if (accept.find("application/openmetrics-text") != std::string_view::npos) {
+    return {Registry::Format::openmetrics, "application/openmetrics-text; version=1.0.0; charset=utf-8"};
+  }
+  return {Registry::Format::text, "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+std::string Registry::render(Format format) const {
+  const bool om = format == Format::openmetrics;
   std::shared_lock lock(mu_);
   std::string out;
   out.reserve(4096);
   for (const auto& [name, fam] : families_) {
-    out += "# HELP " + name + " " + fam.help + "\n";
-    out += "# TYPE " + name + " ";
+    // OpenMetrics names a counter's family without the _total its samples carry, and escapes
+    // quotes in help text too.
+    std::string family = name;
+    if (om && fam.kind == Kind::counter && family.ends_with("_total")) family.resize(family.size() - 6);
+    out += "# HELP " + family + " ";
+    for (char c : fam.help) {
+      if (c == '\\' || (om && c == '"')) out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    out += "\n# TYPE " + family + " ";
     out += fam.kind == Kind::counter ? "counter\n" : fam.kind == Kind::gauge ? "gauge\n" : "histogram\n";
     for (const auto& [key, s] : fam.series) {
       if (s.fn) {
@@ -192,13 +242,20 @@ std::string Registry::render() const {
         for (std::size_t i = 0; i <= h.bounds().size(); ++i) {
           cumulative += h.bucket(i);
           std::string le = i < h.bounds().size() ? format_double(h.bounds()[i]) : "+Inf";
-          out += name + "_bucket" + with_label(key, "le", le) + " " + std::to_string(cumulative) + "\n";
+          out += name + "_bucket" + with_label(key, "le", le) + " " + std::to_string(cumulative);
+          if (auto e = om ? h.exemplar(i) : std::nullopt) {
+            out += " # " + render_labels({{"trace_id", e->trace_id}}) + " " + format_double(e->value) + " ";
+            char at[32];
+            out.append(at, static_cast<std::size_t>(std::snprintf(at, sizeof at, "%.3f", e->unix_seconds)));
+          }
+          out += "\n";
         }
         out += name + "_sum" + key + " " + format_double(h.sum()) + "\n";
         out += name + "_count" + key + " " + std::to_string(h.count()) + "\n";
       }
     }
   }
+  if (om) out += "# EOF\n";
   return out;
 }
 

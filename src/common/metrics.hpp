@@ -1,8 +1,11 @@
 #pragma once
 // A small Prometheus client: counters, gauges and histograms with labels, rendered in the text
-// exposition format (version 0.0.4). Debian ships no C++ Prometheus client, so this is ours.
+// exposition format (version 0.0.4), or in OpenMetrics 1.0 when the scraper asks for it, which
+// adds exemplars: a histogram bucket names the trace of the last recorded request that fell in
+// it. Debian ships no C++ Prometheus client, so this is ours.
 // Registry owns every series; references it hands out stay valid for its lifetime.
-// Thread-safety: series updates are lock-free atomics; creating a series takes the registry lock.
+// Thread-safety: series updates are lock-free atomics (an exemplar takes its histogram's lock,
+// or is skipped when another thread holds it); creating a series takes the registry lock.
 
 #include <atomic>
 #include <cstdint>
@@ -10,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -44,6 +48,17 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
   void observe(double v);
+  /// Observes `v` and keeps `trace_id` as its bucket's exemplar (the latest one wins; a trace id
+  /// is at most 32 characters).
+  void observe(double v, std::string_view trace_id);
+
+  struct Exemplar {
+    std::string trace_id;
+    double value = 0;
+    double unix_seconds = 0;
+  };
+  /// Bucket i's exemplar, if one was observed.
+  std::optional<Exemplar> exemplar(std::size_t i) const;
   std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   double sum() const { return sum_.load(std::memory_order_relaxed); }
   const std::vector<double>& bounds() const { return bounds_; }
@@ -55,6 +70,16 @@ class Histogram {
   std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
   std::atomic<std::uint64_t> count_{0};
   std::atomic<double> sum_{0};
+  std::size_t bucket_of(double v) const;
+
+  struct Slot {
+    char trace_id[32];
+    std::uint8_t size = 0;  // 0: none yet
+    double value = 0;
+    double unix_seconds = 0;
+  };
+  mutable std::mutex exemplar_mu_;
+  std::unique_ptr<Slot[]> exemplars_;  // made with the first exemplar
 };
 
 /// Default latency buckets in seconds (0.5 ms .. 10 s).
@@ -95,8 +120,9 @@ class Registry {
   /// the registry's renders.
   void histogram_ref(std::string_view name, const Labels& labels, const Histogram& histogram);
 
-  /// The whole registry in Prometheus text format.
-  std::string render() const;
+  enum class Format { text, openmetrics };
+  /// The whole registry in Prometheus text format (0.0.4), or in OpenMetrics 1.0 with exemplars.
+  std::string render(Format format = Format::text) const;
 
  private:
   struct Series {
@@ -119,6 +145,10 @@ class Registry {
   mutable std::shared_mutex mu_;
   std::map<std::string, Registered, std::less<>> families_;
 };
+
+/// What /metrics answers a scraper whose Accept header is `accept`: OpenMetrics when it asks for
+/// application/openmetrics-text, the text format otherwise; with its Content-Type.
+std::pair<Registry::Format, std::string_view> negotiate(std::string_view accept);
 
 /// Renders labels as `{k="v",...}` with Prometheus escaping; empty for no labels.
 std::string render_labels(const Labels& labels);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ctime>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -167,6 +168,55 @@ TEST(Registry, RendersHistogramWithCumulativeBuckets) {
             "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"
             "tacos_test_duration_seconds_sum{route=\"/x\"} 2.45\n"
             "tacos_test_duration_seconds_count{route=\"/x\"} 4\n");
+}
+
+TEST(Registry, RendersOpenMetricsWithExemplarsOnHistogramBuckets) {
+  Registry r(kTestFamilies);
+  auto& h = r.histogram("tacos_test_duration_seconds", {{"route", "/x"}}, {0.1, 0.5});
+  h.observe(0.05, "4bf92f3577b34da6a3ce929d0e0e4736");
+  h.observe(0.07);                                     // no trace: the bucket keeps its exemplar
+  h.observe(0.3, "0af7651916cd43dd8448eb211c80319c");  // the latest of a bucket wins
+  h.observe(0.4, "00f067aa0ba902b700f067aa0ba902b7");
+  r.counter("tacos_test_requests_total", {{"route", "/x"}}).inc(3);
+  auto om = r.render(Registry::Format::openmetrics);
+  EXPECT_TRUE(contains(om,
+                       "# TYPE tacos_test_requests counter\n"
+                       "tacos_test_requests_total{route=\"/x\"} 3\n"))
+      << "a counter's family has no _total; its sample does\n"
+      << om;
+  EXPECT_TRUE(contains(om,
+                       "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"0.1\"} 2 # "
+                       "{trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 0.05 "))
+      << om;
+  EXPECT_TRUE(contains(om,
+                       "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"0.5\"} 4 # "
+                       "{trace_id=\"00f067aa0ba902b700f067aa0ba902b7\"} 0.4 "))
+      << om;
+  EXPECT_TRUE(contains(om, "tacos_test_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n")) << om;
+  EXPECT_TRUE(om.ends_with("# EOF\n")) << om;
+  auto text = r.render();
+  EXPECT_FALSE(contains(text, "trace_id")) << "the text format has no exemplars";
+  EXPECT_TRUE(contains(text, "# TYPE tacos_test_requests_total counter\n")) << text;
+  EXPECT_FALSE(contains(text, "# EOF")) << text;
+  auto e = h.exemplar(1);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->trace_id, "00f067aa0ba902b700f067aa0ba902b7");
+  EXPECT_NEAR(e->unix_seconds, static_cast<double>(std::time(nullptr)), 5);
+  EXPECT_FALSE(h.exemplar(2)) << "nothing fell in +Inf";
+}
+
+TEST(Negotiate, OpenMetricsOnlyForAScraperThatAsksForIt) {
+  // Prometheus 2.42's default Accept header.
+  auto [om, om_type] = negotiate(
+      "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+      "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+  EXPECT_EQ(om, Registry::Format::openmetrics);
+  EXPECT_EQ(om_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  for (const char* accept : {"", "*/*", "text/plain"}) {
+    auto [text, text_type] = negotiate(accept);
+    EXPECT_EQ(text, Registry::Format::text) << accept;
+    EXPECT_EQ(text_type, "text/plain; version=0.0.4; charset=utf-8");
+  }
 }
 
 TEST(Registry, RendersHistogramWithoutLabels) {

@@ -63,6 +63,9 @@ constexpr std::array kKeys{
     KeyDecl{"tracing.sample_ratio", T::string, "",
             "Share of new traces recorded, 0 to 1 (a traceparent's sampled flag decides for the rest); empty: "
             "OTEL_TRACES_SAMPLER_ARG, else 1"},
+    KeyDecl{"tracing.queue_spans", T::integer, "8192",
+            "Finished spans waiting for export at most; past it spans are dropped (counted), never waited for", 16,
+            1048576},
     KeyDecl{"store.backend", T::choice, "sqlite",
             "Where durable state lives: sqlite (embedded, one process) or postgres (store.postgres_url; run "
             "`tacos migrate` first)",

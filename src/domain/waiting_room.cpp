@@ -1,6 +1,7 @@
 #include "domain/waiting_room.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <numeric>
 
 namespace tacos::domain {
@@ -112,6 +113,7 @@ std::uint32_t WaitingRoom::append_place(std::int64_t now_ms) {
   auto seq = static_cast<std::uint32_t>(state_.size());
   state_.push_back(PlaceState::waiting);
   last_seen_s_.push_back(now_s(now_ms));
+  if (arrivals_.empty() || arrivals_.back().at_ms / 1000 < now_ms / 1000) arrivals_.push_back({seq, now_ms});
   waiting_.add(seq, 1);
   ++counters_.waiting;
   return seq;
@@ -395,6 +397,12 @@ WaitingRoomStats WaitingRoom::stats() const {
   auto s = counters_;
   s.serving = serving_;
   s.measured_rate = measured_rate_;
+  const auto next = serving_ + 1;
+  if (open_ && counters_.waiting > 0 && next < state_.size()) {
+    auto it = std::upper_bound(arrivals_.begin(), arrivals_.end(), next,
+                               [](std::uint64_t seq, const Arrival& a) { return seq < a.seq; });
+    if (it != arrivals_.begin()) s.next_arrived_ms = std::prev(it)->at_ms;
+  }
   return s;
 }
 
@@ -493,8 +501,9 @@ WaitingRoom WaitingRoom::restore(WaitingRoomSettings settings, std::int64_t sale
 
 std::size_t WaitingRoom::memory_bytes() const {
   return state_.capacity() * sizeof(PlaceState) + last_seen_s_.capacity() * sizeof(std::uint32_t) +
-         waiting_.memory_bytes() + pre_state_.capacity() * 5 + pre_seq_.capacity() * 4 +
-         by_user_.size() * (sizeof(std::uint64_t) + sizeof(Ticket) + 16) + by_user_.bucket_count() * sizeof(void*);
+         waiting_.memory_bytes() + arrivals_.capacity() * sizeof(Arrival) + pre_state_.capacity() * 5 +
+         pre_seq_.capacity() * 4 + by_user_.size() * (sizeof(std::uint64_t) + sizeof(Ticket) + 16) +
+         by_user_.bucket_count() * sizeof(void*);
 }
 
 }  // namespace tacos::domain

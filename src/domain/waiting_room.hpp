@@ -81,6 +81,10 @@ struct WaitingRoomStats {
   std::int64_t finished_total = 0;
   std::uint64_t serving = 0;  // highest seq the admission counter has passed
   double measured_rate = 0;   // smoothed admissions per second
+  /// When the place next in line (seq serving + 1) joined, to the second (the opening for the
+  /// pre-queue, the restore for places a restored room no longer knows the time of); 0 when
+  /// nobody waits in an open line. now - this is the oldest wait.
+  std::int64_t next_arrived_ms = 0;
 };
 
 /// One stored change of a place: the places that are not plainly waiting.
@@ -207,6 +211,14 @@ class WaitingRoom {
   std::uint64_t settled_serving_ = 0;   // admissions up to here are durable and shown
   std::uint64_t restored_serving_ = 0;  // admitted before a restore: a valid token proves the enter
   bool opening_settled_ = true;         // false from an unstored opening until it is settled
+
+  // The first seq that joined in each second: arrivals are in seq order, so this dates every
+  // place to the second at a few bytes per second of sale, not per place.
+  struct Arrival {
+    std::uint32_t seq;
+    std::int64_t at_ms;
+  };
+  std::vector<Arrival> arrivals_;
 
   // Per seq (index 0 unused).
   std::vector<PlaceState> state_{PlaceState::finished};

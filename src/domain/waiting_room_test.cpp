@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -156,6 +157,30 @@ TEST(WaitingRoom, AdmitsAtTheConfiguredRate) {
   room.set_admission_rate(40);
   for (int i = 0; i < 50; ++i) room.tick(now += 20);  // 1 s more
   EXPECT_NEAR(static_cast<double>(room.stats().admitted_total), 90.0, 3.0);
+}
+
+TEST(WaitingRoom, TheNextPlaceInLineIsDatedToTheSecondItJoined) {
+  const std::int64_t open_at = kT0 + 10'000;
+  WaitingRoom room(fast(1), open_at, kT0, 1);
+  join_many(room, 3, kT0 + 2'000);  // the pre-queue: dated from the opening
+  EXPECT_EQ(room.stats().next_arrived_ms, 0) << "nobody waits in an open line yet";
+  room.tick(open_at);
+  join_many(room, 2, open_at + 4'100, 100);  // seqs 4 and 5
+  join_many(room, 1, open_at + 9'500, 200);  // seq 6
+  // One admission per second: seqs 1..3 (the opening), then 4 and 5 (4.1 s), then 6 (9.5 s).
+  std::vector<std::int64_t> seen;
+  for (std::int64_t now = open_at; now <= open_at + 12'000; now += 100) {
+    room.tick(now);
+    seen.push_back(room.stats().next_arrived_ms);
+  }
+  EXPECT_EQ(seen.front(), open_at) << "the pre-queue waits from the opening";
+  EXPECT_NE(std::find(seen.begin(), seen.end(), open_at + 4'100), seen.end());
+  EXPECT_NE(std::find(seen.begin(), seen.end(), open_at + 9'500), seen.end());
+  std::vector<std::int64_t> dated;
+  std::copy_if(seen.begin(), seen.end(), std::back_inserter(dated), [](std::int64_t ms) { return ms != 0; });
+  EXPECT_TRUE(std::is_sorted(dated.begin(), dated.end())) << "the head of the line only gets younger";
+  EXPECT_EQ(room.stats().waiting, 0);
+  EXPECT_EQ(seen.back(), 0) << "nobody waits";
 }
 
 TEST(WaitingRoom, ActiveBuyerCapClosesTheLoop) {

@@ -39,13 +39,16 @@ std::optional<Response> RequestIdMiddleware::before(Request& req) {
     req.trace_id = req.request_id;
   }
   // A span of our own when tracing is on and the trace id can name an OpenTelemetry trace.
+  // A request whose trace is not recorded passes its caller's span id on instead of drawing one:
+  // nobody will see either, and the callees only need the trace id and the decision.
   if (auto* t = tracing::tracer(); t && tracing::valid_trace_id(req.trace_id)) {
-    req.span_id = tracing::new_span_id();
     if (parent) {
-      req.parent_span_id = std::move(parent->span_id);
       req.sampled = parent->sampled;
+      req.span_id = req.sampled ? tracing::new_span_id() : parent->span_id;
+      req.parent_span_id = std::move(parent->span_id);
     } else {
       req.sampled = t->sample_root(req.trace_id);
+      req.span_id = tracing::new_span_id();
     }
   }
   return std::nullopt;
@@ -85,10 +88,11 @@ void ObservabilityMiddleware::after(const Request& req, Response& res) {
   double seconds = static_cast<double>(SystemClock::instance().steady_us() - req.start_us) / 1e6;
   auto s = series(req, res.status);
   s.requests->inc();
-  s.duration->observe(seconds);
   // (A later step may have set another trace id, the gateway's on the internal listener: only a
   // valid one names a span.)
-  if (req.sampled && tracing::valid_trace_id(req.trace_id)) {
+  const bool recorded = req.sampled && tracing::valid_trace_id(req.trace_id) && tracing::tracer();
+  s.duration->observe(seconds, recorded ? std::string_view(req.trace_id) : std::string_view());  // the exemplar
+  if (recorded) {
     if (auto* t = tracing::tracer()) {
       tracing::Span span;
       span.trace_id = req.trace_id;

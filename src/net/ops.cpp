@@ -68,8 +68,9 @@ void add_ops_routes(Router& router, metrics::Registry& registry, std::function<S
   router.add_sync(Method::get, "/version", [version_body](Request&) { return Response(200, version_body); });
 
   add_process_metrics(registry, build);
-  router.add_sync(Method::get, "/metrics", [&registry](Request&) {
-    return Response(200, registry.render(), "text/plain; version=0.0.4; charset=utf-8");
+  router.add_sync(Method::get, "/metrics", [&registry](Request& req) {
+    auto [format, content_type] = metrics::negotiate(req.header("accept"));
+    return Response(200, registry.render(format), std::string(content_type));
   });
 }
 

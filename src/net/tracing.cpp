@@ -51,8 +51,9 @@ std::optional<Parent> parse_traceparent(std::string_view header) {
   if (version == "00" && header.size() != 55) return std::nullopt;
   if (header.size() > 55 && header[55] != '-') return std::nullopt;
   if (all_zero(trace) || all_zero(parent)) return std::nullopt;
-  int f = std::stoi(std::string(flags), nullptr, 16);
-  return Parent{std::string(trace), std::string(parent), (f & 1) != 0};
+  // The sampled flag is the low bit of the flags' second hex digit.
+  const bool sampled = ((flags[1] >= 'a' ? flags[1] - 'a' + 10 : flags[1] - '0') & 1) != 0;
+  return Parent{std::string(trace), std::string(parent), sampled};
 }
 
 std::string traceparent(std::string_view trace_id, std::string_view span_id, bool sampled) {
@@ -201,7 +202,10 @@ bool Tracer::sample_root(std::string_view trace_id) const {
   if (s_.ratio >= 1) return true;
   if (s_.ratio <= 0 || trace_id.size() < 16) return false;
   // The trace id's first 64 bits against the ratio: every role decides the same for one trace.
-  std::uint64_t v = std::stoull(std::string(trace_id.substr(0, 16)), nullptr, 16);
+  std::uint64_t v = 0;
+  for (char c : trace_id.substr(0, 16)) {
+    v = v << 4 | static_cast<std::uint64_t>(c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
+  }
   return static_cast<double>(v) < s_.ratio * 18446744073709551616.0;
 }
 

@@ -385,9 +385,10 @@ void Upstream::send(OutboundRequest request, Done done) {
   if (request.deadline_us == 0 && ambient.deadline_us > 0) request.deadline_us = ambient.deadline_us;
   // Tracing: the call is a client span, child of the caller's server span; the callee learns it
   // from `traceparent` (sent whether or not the trace is recorded, so the callee does not decide
-  // again), and records its own server span under it.
+  // again; unrecorded, it names the caller's span rather than a new one), and records its own
+  // server span under it.
   if (!ambient.span_id.empty()) {
-    auto span_id = tracing::new_span_id();
+    auto span_id = ambient.sampled ? tracing::new_span_id() : ambient.span_id;
     std::erase_if(request.headers, [](const Header& h) { return h.name == "traceparent"; });
     request.headers.push_back({"traceparent", tracing::traceparent(ambient.trace_id, span_id, ambient.sampled)});
     if (ambient.sampled) {

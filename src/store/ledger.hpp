@@ -18,6 +18,7 @@
 #include "common/metrics.hpp"
 #include "common/result.hpp"
 #include "domain/catalogue.hpp"
+#include "store/op_trace.hpp"
 #include "store/queue_state.hpp"
 
 namespace tacos::store {
@@ -172,6 +173,9 @@ struct WriteOp {
   std::function<Status(WriteTx&)> apply;
   /// Runs after the batch committed (the op's status) or failed to commit (that error).
   std::function<void(const Status&)> done;
+  /// The sampled trace of the request that submitted it (the ledger's submit() sets it): the
+  /// transaction is recorded as a span of that trace.
+  OpTrace trace{};
 };
 
 /// Jobs that several worker processes run at once (PostgreSQL): each job is claimed with a lease

@@ -1,10 +1,12 @@
 // The metrics, dashboard and alerts against a real Prometheus (Debian's, on loopback): it scrapes
-// a running tacos (every role, calls between roles over HTTP, PostgreSQL and Redis when ctest
-// gives them) while a short sale runs, then every PromQL expression that ships (deploy/check/
-// promql.mjs: each dashboard panel, each alert rule, the autoscalers' queries) is asked of it.
-// Each must parse and run; each panel must return data; each metric an alert reads must exist;
-// the seats sold that Prometheus counts must be the seats sold the store shows; and stopping the
-// server must raise the availability alert.
+// a running tacos with its roles apart (a gateway process in front of a process with every other
+// role, calls between those over HTTP too, PostgreSQL and Redis when ctest gives them) while a
+// short sale runs, then every PromQL expression that ships (deploy/check/promql.mjs: each
+// dashboard panel, each alert rule, the autoscalers' queries) is asked of it. Each must parse and
+// run; each panel must return data; each metric an alert reads must exist; the seats sold that
+// Prometheus counts must be the seats sold the store shows; the latency histograms must carry
+// exemplars naming traces the collector got; and stopping the backend must raise the
+// availability alert.
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -16,6 +18,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +27,7 @@
 #include "support/api_checks.hpp"
 #include "support/buyer_flow.hpp"
 #include "support/invariants.hpp"
+#include "support/otlp_receiver.hpp"
 #include "support/poll.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
@@ -77,28 +81,36 @@ std::string output_of(const std::string& command) {
   return out;
 }
 
-/// Debian's prometheus on a loopback port, in a temporary directory, scraping one target every
-/// second with the labels the Prometheus Operator would give a tacos pod, and evaluating the
-/// alert rules every second.
+/// Debian's prometheus on a loopback port, in a temporary directory, with exemplar storage on,
+/// scraping its targets every second with the labels the Prometheus Operator would give a tacos
+/// pod (each target's service), and evaluating the alert rules every second.
 class Prometheus {
  public:
-  Prometheus(const std::string& binary, const std::string& rules_file, std::uint16_t target_port) : port_(free_port()) {
-    std::ofstream(dir_.path() + "/prometheus.yml")
-        << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        << "rule_files: [\"" << rules_file << "\"]\n"
-        << "scrape_configs:\n  - job_name: tacos\n    static_configs:\n"
-        << "      - targets: [\"127.0.0.1:" << target_port << "\"]\n"
-        << "        labels: {namespace: tacos, service: tacos-all, pod: tacos-all-0}\n";
+  struct Target {
+    std::uint16_t port;
+    std::string service;
+  };
+  Prometheus(const std::string& binary, const std::string& rules_file, const std::vector<Target>& targets)
+      : port_(free_port()) {
+    std::ofstream config(dir_.path() + "/prometheus.yml");
+    config << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+           << "rule_files: [\"" << rules_file << "\"]\n"
+           << "scrape_configs:\n  - job_name: tacos\n    static_configs:\n";
+    for (const auto& t : targets) {
+      config << "      - targets: [\"127.0.0.1:" << t.port << "\"]\n"
+             << "        labels: {namespace: tacos, service: " << t.service << ", pod: " << t.service << "-0}\n";
+    }
+    config.close();
     pid_ = ::fork();
     if (pid_ == 0) {
       std::string log = dir_.path() + "/prometheus.log";
       std::freopen(log.c_str(), "w", stdout);
       std::freopen(log.c_str(), "a", stderr);
-      std::string config = "--config.file=" + dir_.path() + "/prometheus.yml";
+      std::string config_flag = "--config.file=" + dir_.path() + "/prometheus.yml";
       std::string data = "--storage.tsdb.path=" + dir_.path() + "/data";
       std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
-      ::execl(binary.c_str(), binary.c_str(), config.c_str(), data.c_str(), listen.c_str(),
-              static_cast<char*>(nullptr));
+      ::execl(binary.c_str(), binary.c_str(), config_flag.c_str(), data.c_str(), listen.c_str(),
+              "--enable-feature=exemplar-storage", static_cast<char*>(nullptr));
       std::_Exit(127);
     }
     bool ready = eventually(30000, [this] {
@@ -131,6 +143,21 @@ class Prometheus {
     auto j = query(promql);
     if (j.value("status", "") != "success" || j["data"]["result"].size() != 1) return -1;
     return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+  }
+
+  /// GET /api/v1/query_exemplars over the last ten minutes: the trace ids of a selector's
+  /// exemplars.
+  std::vector<std::string> exemplar_trace_ids(const std::string& selector) const {
+    const auto now = std::time(nullptr);
+    auto r = client().get("/api/v1/query_exemplars?query=" + url_encode(selector) +
+                          "&start=" + std::to_string(now - 600) + "&end=" + std::to_string(now + 60));
+    auto j = json::parse(r.body, nullptr, false);
+    std::vector<std::string> ids;
+    if (!j.is_object() || j.value("status", "") != "success") return ids;
+    for (const auto& series : j["data"]) {
+      for (const auto& e : series["exemplars"]) ids.push_back(e["labels"].value("trace_id", ""));
+    }
+    return ids;
   }
 
   /// The state ("pending", "firing") of an alert, or "" when it is inactive.
@@ -182,9 +209,20 @@ TEST(Prometheus, EveryShippedQueryRunsOnARealSaleAndTheAvailabilityAlertFires) {
   auto exprs = json::parse(output_of(node + " " + source + "/deploy/check/promql.mjs"));
   ASSERT_GT(exprs.size(), 40u);
 
-  ServerProcess server;
+  // The roles apart: a gateway in front of a process with every other role, both tracing every
+  // request into a collector here.
+  OtlpReceiver collector;
+  TempDir data;
+  Env traced{{"TACOS_TRACING_OTLP_ENDPOINT", collector.endpoint()}};
+  ServerProcess backend(traced, {"--roles=inventory,queue,reservation,payment,worker"}, data.path() + "/data");
+  backend.start();
+  Env gw = traced;
+  for (const char* role : {"INVENTORY", "QUEUE", "RESERVATION", "PAYMENT", "WORKER"})
+    gw[std::string("TACOS_ROLES_") + role + "_URL"] = "http://127.0.0.1:" + std::to_string(backend.internal_port());
+  ServerProcess server(gw, {"--roles=gateway"}, data.path() + "/data");
   server.start();
-  Prometheus prom(required_env("TACOS_PROMETHEUS"), rules, server.port());
+  Prometheus prom(required_env("TACOS_PROMETHEUS"), rules,
+                  {{server.port(), "tacos-gateway"}, {backend.port(), "tacos-backend"}});
 
   // A short sale: ten seats; eight bought (one paid through the simulator's delayed settlement),
   // one refused (taken), one held and left to expire, one whose payment fails.
@@ -201,7 +239,7 @@ TEST(Prometheus, EveryShippedQueryRunsOnARealSaleAndTheAvailabilityAlertFires) {
   auto failed = buy(*c, buyers[10].token, event, "A-1-10", "fail");
   EXPECT_EQ(wait_reservation_status(*c, buyers[9].token, left, "EXPIRED", 15000), "EXPIRED");
   EXPECT_EQ(wait_reservation_status(*c, buyers[10].token, failed, "CANCELLED", 15000), "CANCELLED");
-  expect_invariants(server);
+  expect_invariants(server);  // through the gateway
 
   // What Prometheus counts is what the store shows.
   auto sold = event_counts(*c, event).sold;
@@ -237,9 +275,20 @@ TEST(Prometheus, EveryShippedQueryRunsOnARealSaleAndTheAvailabilityAlertFires) {
     }
   }
 
+  // Exemplars: the latency buckets name traces of requests they counted, which the collector got
+  // (from both processes: the gateway's server spans and the backend's).
+  std::vector<std::string> exemplars;
+  EXPECT_TRUE(eventually(20000, [&] {
+    exemplars = prom.exemplar_trace_ids("tacos_http_request_duration_seconds_bucket");
+    return !exemplars.empty();
+  })) << "no exemplar on tacos_http_request_duration_seconds";
+  int known = 0;
+  for (const auto& id : exemplars) known += collector.trace(id).empty() ? 0 : 1;
+  EXPECT_GT(known, 0) << "no exemplar names a trace the collector got (of " << exemplars.size() << ")";
+
   // The backend goes away: the availability alert is raised at the next evaluations.
   EXPECT_EQ(prom.alert_state("TacosRoleUnavailable"), "");
-  server.stop();
+  backend.stop();
   EXPECT_TRUE(eventually(20000, [&] { return !prom.alert_state("TacosRoleUnavailable").empty(); }))
       << "TacosRoleUnavailable is not pending 20 s after the server stopped";
 }

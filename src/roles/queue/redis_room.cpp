@@ -18,8 +18,8 @@ namespace {
 // Shared by every script: the keys, the settings (ARGV[1..10], which make the room if it is
 // missing), and the steps several scripts take. Each script's own arguments start at ARGV[11].
 constexpr const char* kPrelude = R"lua(
-local meta, users, st, pst, lp, gone, dl, lease, pp =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local meta, users, st, pst, lp, gone, dl, lease, pp, arr =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local function num(k) return tonumber(redis.call('HGET', meta, k) or '0') end
 local function incr(k, by) return redis.call('HINCRBY', meta, k, by or 1) end
 if redis.call('EXISTS', meta) == 0 then
@@ -125,6 +125,14 @@ local function release(s, to)
   redis.call('ZREM', dl, 'r' .. s, 'e' .. s, 'c' .. s)
   incr('active', -1)
 end
+-- Dates seq s (joined at `now`) if it is the first of its second: arrivals are in seq order, so
+-- `arr` (score seq, member the time in ms) dates every place to the second.
+local function arrived(s, now)
+  local sec = math.floor(now / 1000)
+  if sec <= num('arr_s') then return end
+  redis.call('ZADD', arr, s, string.format('%d', now))
+  redis.call('HSET', meta, 'arr_s', sec)
+end
 -- The opening: the pre-queue takes the next seqs, in its shuffled order, ahead of every later
 -- arrival; refreshing early gives no edge. The pre-queue places that left before it are added to
 -- `gone` by the ticks that follow (a slice each): until then a position may count one of them,
@@ -133,6 +141,7 @@ local function open_sale(now)
   local base = num('seq')
   redis.call('HSET', meta, 'open', 1, 'opened_at', now, 'last_tick', now, 'pre_base', base,
     'seq', base + num('pre'), 'pre_gone', 0)
+  if num('pre') > 0 then arrived(base + 1, now) end
   incr('waiting', num('pre_queue'))
   redis.call('HSET', meta, 'pre_queue', 0)
 end
@@ -170,6 +179,7 @@ if num('open') == 0 then
 else
   local s = incr('seq')
   t = 's' .. s
+  arrived(s, now)
   incr('waiting')
   touch(lp, s, now)
 end
@@ -382,10 +392,24 @@ if num('waiting') == 0 or active >= cap then budget = math.min(budget, 1) end
 redis.call('HSET', meta, 'serving', serving, 'active', active, 'last_tick', now,
   'budget', string.format('%.17g', budget))
 redis.call('ZREMRANGEBYSCORE', gone, '-inf', serving)
+local next_dated = redis.call('ZREVRANGEBYSCORE', arr, serving + 1, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if next_dated[2] then redis.call('ZREMRANGEBYSCORE', arr, '-inf', '(' .. next_dated[2]) end
 return 1
 )lua");
 
-const kv::Script kStats = script("return redis.call('HGETALL', meta)");
+// The meta hash, and `next_arrived` (when the place next in line joined) while people wait.
+const kv::Script kStats = script(R"lua(
+local out = redis.call('HGETALL', meta)
+local next = num('serving') + 1
+if num('open') == 1 and num('waiting') > 0 and next <= num('seq') then
+  local dated = redis.call('ZREVRANGEBYSCORE', arr, next, '-inf', 'LIMIT', 0, 1)
+  if dated[1] then
+    out[#out + 1] = 'next_arrived'
+    out[#out + 1] = dated[1]
+  end
+end
+return out
+)lua");
 const kv::Script kEpoch = script("return redis.call('HGET', meta, 'epoch')");
 const kv::Script kLimits = script("return redis.call('HMGET', meta, 'rate', 'cap')");
 
@@ -469,7 +493,8 @@ RedisRoom::RedisRoom(kv::Redis& redis, const std::string& prefix, const std::str
     : redis_(redis), s_(settings) {
   const std::string base = prefix + "{" + event_id + "}:";
   // KEYS[2] is the bucket of the joining user's key (join() sets it; other scripts do not use it).
-  for (const char* name : {"meta", "u", "st", "pst", "lp", "gone", "dl", "lease", "pp"}) keys_.push_back(base + name);
+  for (const char* name : {"meta", "u", "st", "pst", "lp", "gone", "dl", "lease", "pp", "arr"})
+    keys_.push_back(base + name);
 }
 
 std::vector<std::string> RedisRoom::argv(std::vector<std::string> args) const {
@@ -576,6 +601,7 @@ Result<domain::WaitingRoomStats> RedisRoom::stats() {
   s.lapsed_total = get("lapsed_total");
   s.finished_total = get("finished_total");
   s.serving = static_cast<std::uint64_t>(get("serving"));
+  s.next_arrived_ms = get("next_arrived");
   return s;
 }
 

@@ -18,6 +18,8 @@
 //   pst     string: the same per pre-queue ticket, before the opening
 //   lp      string: eight bytes per seq, when a waiting place last polled (for abandonment)
 //   pp      string: the same per pre-queue ticket, before the opening
+//   arr     sorted set: the first seq that joined in each second (score) and when (member, ms),
+//           so the oldest wait is known to the second; trimmed to the place next in line
 //   gone    sorted set: seqs above `serving` that left the line (a position subtracts them)
 //   dl      sorted set: "r|e|c<seq>" by deadline (ready -> enter, entered -> use, buying)
 //   preseq  string: four bytes per pre-queue ticket, its seq from the opening on

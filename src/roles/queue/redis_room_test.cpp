@@ -113,6 +113,36 @@ TEST_F(RedisRoomTest, JoinsThroughThreeReplicasAreAdmittedInExactlyTheirOrder) {
   EXPECT_EQ(stats->waiting, kUsers - 500);
 }
 
+TEST_F(RedisRoomTest, TheNextPlaceInLineIsDatedToTheSecondItJoined) {
+  settings_.room.admission_rate = 1;
+  for (std::uint64_t u = 1; u <= 3; ++u) join(u, kT0 - 5'000);  // the pre-queue: dated from the opening
+  auto next_arrived = [this] {
+    auto s = room().stats();
+    EXPECT_TRUE(s.ok());
+    return s ? s->next_arrived_ms : -1;
+  };
+  EXPECT_EQ(next_arrived(), 0) << "nobody waits in an open line yet";
+  tick(kT0);
+  join(10, kT0 + 4'100);  // seqs 4 and 5 in one second, seq 6 later
+  join(11, kT0 + 4'200);
+  join(12, kT0 + 9'500);
+  std::vector<std::int64_t> seen;
+  for (std::int64_t now = kT0; now <= kT0 + 12'000; now += 100) {
+    tick(now);
+    seen.push_back(next_arrived());
+  }
+  EXPECT_EQ(seen.front(), kT0) << "the pre-queue waits from the opening";
+  EXPECT_NE(std::find(seen.begin(), seen.end(), kT0 + 4'100), seen.end());
+  EXPECT_NE(std::find(seen.begin(), seen.end(), kT0 + 9'500), seen.end());
+  std::vector<std::int64_t> dated;
+  std::copy_if(seen.begin(), seen.end(), std::back_inserter(dated), [](std::int64_t ms) { return ms != 0; });
+  EXPECT_TRUE(std::is_sorted(dated.begin(), dated.end())) << "the head of the line only gets younger";
+  EXPECT_EQ(seen.back(), 0) << "nobody waits";
+  auto kept = clients_[0]->call({"ZCARD", prefix_ + "{evt_room}:arr"});
+  ASSERT_TRUE(kept.ok());
+  EXPECT_LE(kept->integer, 1) << "dates behind the line are trimmed";
+}
+
 TEST_F(RedisRoomTest, ThePreQueueIsShuffledAtTheOpeningAheadOfLaterArrivals) {
   std::vector<Place> early;
   for (std::uint64_t u = 1; u <= 200; ++u) early.push_back(join(u, kT0 - 1000, static_cast<int>(u % 3)));

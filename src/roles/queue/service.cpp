@@ -275,6 +275,11 @@ void QueueService::register_metrics(const std::string& event_id, Room* room) {
   metrics_.gauge_fn("tacos_queue_admission_rate", labels, read([](const S& s) { return s.measured_rate; }));
   metrics_.counter_fn("tacos_queue_admitted_total", labels, read([](const S& s) { return s.admitted_total; }));
   metrics_.counter_fn("tacos_queue_abandoned_total", labels, read([](const S& s) { return s.abandoned_total; }));
+  const Clock* clock = &clock_;
+  metrics_.gauge_fn(
+      "tacos_queue_oldest_wait_seconds", labels, read([clock](const S& s) {
+        return s.next_arrived_ms > 0 ? std::max<std::int64_t>(0, clock->now_ms() - s.next_arrived_ms) / 1000.0 : 0.0;
+      }));
 }
 
 domain::WaitingRoomSettings QueueService::room_settings(const inventory::EventInfo& info) const {

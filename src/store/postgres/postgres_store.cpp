@@ -169,6 +169,7 @@ class PostgresLedger final : public Ledger {
   ~PostgresLedger() override { stop(); }
 
   void submit(WriteOp op) override {
+    op.trace = OpTrace::current();
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {
@@ -323,16 +324,19 @@ class PostgresLedger final : public Ledger {
         queue_.pop_front();
       }
       Status st;
+      TransactionSpan span{"postgresql", std::chrono::steady_clock::now(), {}, 1};
       try {
-        const auto began = std::chrono::steady_clock::now();
         st = run_write(session, clock_.now_ms(), op.apply, &histograms_.commit_seconds);
         histograms_.transaction_seconds.observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - span.began).count());
         histograms_.batch_ops.observe(1);  // one op per transaction (rows lock, no group commit)
       } catch (const std::exception& e) {
         log::error("write op failed", {log::str("error", e.what())});
         st = Error(Errc::internal, e.what());
       }
+      span.ended = std::chrono::steady_clock::now();
+      span.ok = st.ok();
+      record_transaction(op.trace, span);
       {
         std::lock_guard lock(mu_);
         ++ops_;

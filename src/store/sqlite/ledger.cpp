@@ -468,6 +468,7 @@ class SqliteLedger final : public Ledger {
   ~SqliteLedger() override { stop(); }
 
   void submit(WriteOp op) override {
+    op.trace = OpTrace::current();
     {
       std::lock_guard lock(mu_);
       if (!writer_done_) {
@@ -704,9 +705,10 @@ class SqliteLedger final : public Ledger {
     std::vector<Status> results(batch.size());
     Status commit_status;
     bool rerun = false;
+    TransactionSpan span{"sqlite", {}, {}, batch.size()};
     {
       std::lock_guard lock(write_mu_);
-      const auto began = std::chrono::steady_clock::now();
+      const auto began = span.began = std::chrono::steady_clock::now();
       try {
         // Most batches have no failing op, and a savepoint around each op cost about a tenth of
         // the writer's time (SAVEPOINT, RELEASE, and copying each page the op touches into the
@@ -738,6 +740,12 @@ class SqliteLedger final : public Ledger {
         index_.roll_back_to(0);
         commit_status = Error(Errc::unavailable, "the store could not save the change; try again");
       }
+    }
+    span.ended = std::chrono::steady_clock::now();
+    span.rerun = rerun;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      span.ok = commit_status && results[i];
+      record_transaction(batch[i].trace, span);
     }
     // Answering callers (rendering responses, scheduling jobs) happens on the completion
     // thread, so the writer can start the next batch at once.
