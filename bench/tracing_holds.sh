@@ -6,10 +6,10 @@
 # hold of each mode and the ratios to off (CPU per hold is steadier than holds/s on a shared VM).
 #
 #   BENCH_SEATS, BENCH_DURATION, TACOS_THREADS, ...  as for bench/holds.sh (BENCH_SEATS defaults
-#                                                    to 60000 here, BENCH_DURATION to 3s)
+#                                                    to 150000 here, BENCH_DURATION to 2s)
 set -euo pipefail
-: "${BENCH_SEATS:=60000}"
-: "${BENCH_DURATION:=3s}"
+: "${BENCH_SEATS:=150000}"
+: "${BENCH_DURATION:=2s}"
 export BENCH_SEATS BENCH_DURATION
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

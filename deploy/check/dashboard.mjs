@@ -164,7 +164,7 @@ export const ROWS = [
   {
     title: "Store",
     panels: [
-      ts("Transaction p99", "s", [[p99("tacos_store_transaction_duration_seconds", ["service"]), "{{service}}"]], { description: "Write transactions, BEGIN to COMMIT (alert above 250 ms)" }),
+      ts("Transaction p99", "s", [[p99("tacos_store_transaction_duration_seconds", ["service"]), "{{service}}"]], { exemplars: true, description: "Write transactions, BEGIN to COMMIT (alert above 250 ms); with tracing on, the dots are exemplars" }),
       ts("Commit (fsync) p99", "s", [[p99("tacos_store_commit_duration_seconds", ["service"]), "{{service}}"]]),
       ts("Pool wait p99", "s", [[p99("tacos_store_pool_wait_seconds", ["service"]), "{{service}}"]], { description: "Waits for a PostgreSQL writer connection (store.postgres_writers)" }),
       ts("Commit batch size", "short", [
@@ -185,7 +185,7 @@ export const ROWS = [
   {
     title: "Redis",
     panels: [
-      ts("Call p99", "s", [[p99("tacos_kv_call_duration_seconds", ["service"]), "{{service}}"]]),
+      ts("Call p99", "s", [[p99("tacos_kv_call_duration_seconds", ["service"]), "{{service}}"]], { exemplars: true }),
       ts("Calls and errors per second", "ops", [
         [`sum by (service) (rate(tacos_kv_call_duration_seconds_count{namespace="tacos"}[${RI}]))`, "{{service}} calls"],
         [`sum by (service) (rate(tacos_kv_errors_total{namespace="tacos"}[${RI}]))`, "{{service}} errors"],

@@ -396,6 +396,7 @@ void Redis::command(std::vector<std::string> args, Done done) {
     span->trace_id = ambient.trace_id;
     span->span_id = net::tracing::new_span_id();
     span->parent_span_id = ambient.span_id;
+    span->trace_state = ambient.trace_state;
     span->name = "redis " + (args.empty() ? std::string() : args[0]);
     span->kind = net::tracing::SpanKind::client;
     span->start_unix_ns = net::tracing::now_unix_ns();
@@ -403,7 +404,8 @@ void Redis::command(std::vector<std::string> args, Done done) {
   }
   auto timed = [start = std::chrono::steady_clock::now(), span = std::move(span),
                 done = std::move(done)](Result<Reply> r) mutable {
-    call_durations().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    call_durations().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                             span ? std::string_view(span->trace_id) : std::string_view());
     // NOSCRIPT is not a failure: eval() loads the script and sends the call again.
     bool failed = !r || (r->is_error() && !r->str.starts_with("NOSCRIPT"));
     if (failed) g_errors.fetch_add(1, std::memory_order_relaxed);

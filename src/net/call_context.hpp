@@ -14,6 +14,7 @@ struct CallContext {
   std::string trace_id;
   std::string span_id;  // the server span a call is made from (empty: tracing off)
   bool sampled = false;
+  std::string trace_state{};  // the request's W3C tracestate, passed on unchanged
 };
 
 /// The calling thread's context (empty outside a request).

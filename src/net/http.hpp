@@ -55,6 +55,8 @@ struct Request {
   std::string span_id;
   std::string parent_span_id;
   bool sampled = false;
+  /// The incoming W3C `tracestate` (with a valid `traceparent` only), passed on with the trace.
+  std::string trace_state;
   std::string route = "unmatched";  // the matched pattern, e.g. /api/v1/events/{id}
   std::vector<std::pair<std::string, std::string>> params;
   Identity identity;

@@ -43,6 +43,8 @@ std::optional<Response> RequestIdMiddleware::before(Request& req) {
   // nobody will see either, and the callees only need the trace id and the decision.
   if (auto* t = tracing::tracer(); t && tracing::valid_trace_id(req.trace_id)) {
     if (parent) {
+      // W3C: tracestate travels with a valid traceparent, up to 512 characters.
+      if (auto state = req.header("tracestate"); !state.empty() && state.size() <= 512) req.trace_state = state;
       req.sampled = parent->sampled;
       req.span_id = req.sampled ? tracing::new_span_id() : parent->span_id;
       req.parent_span_id = std::move(parent->span_id);
@@ -98,6 +100,7 @@ void ObservabilityMiddleware::after(const Request& req, Response& res) {
       span.trace_id = req.trace_id;
       span.span_id = req.span_id;
       span.parent_span_id = req.parent_span_id;
+      span.trace_state = req.trace_state;
       span.name = std::string(method_name(req.method)) + " " + req.route;
       span.kind = tracing::SpanKind::server;
       span.end_unix_ns = tracing::now_unix_ns();

@@ -393,7 +393,8 @@ Task<Response> Server::Impl::invoke(Conn& c, const Handler& handler, Request& re
   Responder responder([p, ex](Response&& r) { p->complete(ex, p, std::move(r)); });
   p->caller = std::this_thread::get_id();
   try {
-    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id, req.span_id, req.sampled});
+    CallScope scope(
+        {steady_now_us() + handler_timeout_us(req), req.trace_id, req.span_id, req.sampled, req.trace_state});
     handler(req, responder);
   } catch (const UnavailableError& e) {  // the store could not answer: try again, not a fault
     log::warn("handler: dependency unavailable",
@@ -417,7 +418,8 @@ Task<std::optional<Response>> Server::Impl::before_async(Conn& c, Middleware& m,
   auto p = std::make_shared<Pending>();
   p->caller = std::this_thread::get_id();
   try {
-    CallScope scope({steady_now_us() + handler_timeout_us(req), req.trace_id, req.span_id, req.sampled});
+    CallScope scope(
+        {steady_now_us() + handler_timeout_us(req), req.trace_id, req.span_id, req.sampled, req.trace_state});
     m.before_async(req, [p, ex](std::optional<Response> r) { p->complete(ex, p, std::move(r)); });
   } catch (const UnavailableError& e) {
     log::warn("middleware: dependency unavailable",

@@ -104,6 +104,10 @@ std::string otlp_json(std::string_view service_name, const std::vector<Span>& sp
       out += ',';
       append_json(out, "parentSpanId", s.parent_span_id);
     }
+    if (!s.trace_state.empty()) {
+      out += ',';
+      append_json(out, "traceState", s.trace_state);
+    }
     out += ',';
     append_json(out, "name", s.name);
     out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind));

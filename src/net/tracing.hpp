@@ -36,6 +36,7 @@ struct Span {
   std::string trace_id;        // 32 lower-case hex digits
   std::string span_id;         // 16
   std::string parent_span_id;  // 16, or empty for a root
+  std::string trace_state;     // W3C tracestate, as the request carried it
   std::string name;
   SpanKind kind = SpanKind::internal;
   std::int64_t start_unix_ns = 0;

@@ -70,6 +70,7 @@ TEST(OtlpJson, IsAnExportRequestWithHexIdsAndStringTimes) {
   s.attributes = {{"http.route", "/api/v1/events"}, {"note", "say \"hi\""}};
   s.error = true;
   s.links = {{"0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"}};
+  s.trace_state = "congo=t61rcWkgMzE";
   auto root = a_span("root");
   auto j = json::parse(otlp_json("tacos-gateway", {s, root}));
   const auto& rs = j["resourceSpans"][0];
@@ -86,6 +87,8 @@ TEST(OtlpJson, IsAnExportRequestWithHexIdsAndStringTimes) {
   EXPECT_EQ(spans[0]["status"]["code"], 2);
   EXPECT_EQ(spans[0]["links"][0]["traceId"], "0af7651916cd43dd8448eb211c80319c");
   EXPECT_EQ(spans[0]["links"][0]["spanId"], "b7ad6b7169203331");
+  EXPECT_EQ(spans[0]["traceState"], "congo=t61rcWkgMzE");
+  EXPECT_FALSE(spans[1].contains("traceState"));
   EXPECT_FALSE(spans[1].contains("parentSpanId"));
   EXPECT_FALSE(spans[1].contains("links"));
 }

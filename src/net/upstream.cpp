@@ -389,13 +389,17 @@ void Upstream::send(OutboundRequest request, Done done) {
   // server span under it.
   if (!ambient.span_id.empty()) {
     auto span_id = ambient.sampled ? tracing::new_span_id() : ambient.span_id;
-    std::erase_if(request.headers, [](const Header& h) { return h.name == "traceparent"; });
+    std::erase_if(request.headers, [&ambient](const Header& h) {
+      return h.name == "traceparent" || (!ambient.trace_state.empty() && h.name == "tracestate");
+    });
     request.headers.push_back({"traceparent", tracing::traceparent(ambient.trace_id, span_id, ambient.sampled)});
+    if (!ambient.trace_state.empty()) request.headers.push_back({"tracestate", ambient.trace_state});
     if (ambient.sampled) {
       tracing::Span span;
       span.trace_id = ambient.trace_id;
       span.span_id = std::move(span_id);
       span.parent_span_id = ambient.span_id;
+      span.trace_state = ambient.trace_state;
       span.name = std::string(method_name(request.method)) + " " + impl_->o.name;
       span.kind = tracing::SpanKind::client;
       span.start_unix_ns = tracing::now_unix_ns();

@@ -8,7 +8,7 @@ namespace tacos::store {
 OpTrace OpTrace::current() {
   const auto& c = net::current_call();
   if (!c.sampled || c.span_id.empty() || !net::tracing::tracer()) return {};
-  return {c.trace_id, c.span_id, std::chrono::steady_clock::now()};
+  return {c.trace_id, c.span_id, c.trace_state, std::chrono::steady_clock::now()};
 }
 
 void record_transaction(const OpTrace& op, const TransactionSpan& tx) {
@@ -20,6 +20,7 @@ void record_transaction(const OpTrace& op, const TransactionSpan& tx) {
   span.trace_id = op.trace_id;
   span.span_id = net::tracing::new_span_id();
   span.parent_span_id = op.parent_span_id;
+  span.trace_state = op.trace_state;
   span.name = "store.transaction";
   span.kind = net::tracing::SpanKind::client;
   // Steady times, placed on the wall clock by how long ago they were.

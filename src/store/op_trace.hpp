@@ -13,6 +13,7 @@ namespace tacos::store {
 struct OpTrace {
   std::string trace_id;        // empty: not sampled (or tracing off): nothing is recorded
   std::string parent_span_id;  // the submitting request's span
+  std::string trace_state;     // its W3C tracestate
   std::chrono::steady_clock::time_point queued{};
 
   /// The calling thread's request, if its trace is recorded.

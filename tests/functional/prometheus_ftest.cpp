@@ -285,6 +285,9 @@ TEST(Prometheus, EveryShippedQueryRunsOnARealSaleAndTheAvailabilityAlertFires) {
   int known = 0;
   for (const auto& id : exemplars) known += collector.trace(id).empty() ? 0 : 1;
   EXPECT_GT(known, 0) << "no exemplar names a trace the collector got (of " << exemplars.size() << ")";
+  for (const char* histogram : {"tacos_store_transaction_duration_seconds", "tacos_kv_call_duration_seconds"}) {
+    EXPECT_FALSE(prom.exemplar_trace_ids(std::string(histogram) + "_bucket").empty()) << histogram << ": no exemplar";
+  }
 
   // The backend goes away: the availability alert is raised at the next evaluations.
   EXPECT_EQ(prom.alert_state("TacosRoleUnavailable"), "");

@@ -64,6 +64,7 @@ TEST(Tracing, AHoldThroughSplitRolesIsOneTraceContinuingTheCallers) {
   auto headers = bearer(fan);
   headers.push_back({"idempotency-key", unique_name("hold")});
   headers.push_back({"traceparent", std::string("00-") + kTraceId + "-" + kCallerSpan + "-01"});
+  headers.push_back({"tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"});
   auto held = c->post("/api/v1/reservations",
                       json{{"event_id", event}, {"seat_ids", {"A-1-1"}}, {"reservation_token", entry}}.dump(), headers);
   ASSERT_EQ(held.status, 201) << held.body;
@@ -93,6 +94,10 @@ TEST(Tracing, AHoldThroughSplitRolesIsOneTraceContinuingTheCallers) {
     SCOPED_TRACE(s.service + " " + s.span.dump());
     auto parent = s.span.value("parentSpanId", std::string());
     int kind = s.span["kind"];
+    if (kind == 2 || kind == 3) {
+      EXPECT_EQ(s.span.value("traceState", ""), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
+          << "the caller's tracestate travels with the trace";
+    }
     if (parent == kCallerSpan) {
       ++roots;
       EXPECT_EQ(s.service, "tacos-gateway");

@@ -328,7 +328,7 @@ class PostgresLedger final : public Ledger {
       try {
         st = run_write(session, clock_.now_ms(), op.apply, &histograms_.commit_seconds);
         histograms_.transaction_seconds.observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - span.began).count());
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - span.began).count(), op.trace.trace_id);
         histograms_.batch_ops.observe(1);  // one op per transaction (rows lock, no group commit)
       } catch (const std::exception& e) {
         log::error("write op failed", {log::str("error", e.what())});

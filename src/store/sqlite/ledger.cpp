@@ -728,7 +728,11 @@ class SqliteLedger final : public Ledger {
         index_.commit();         // before anyone is answered: a replay right after finds the key
         const auto committed = std::chrono::steady_clock::now();
         histograms_.commit_seconds.observe(std::chrono::duration<double>(committed - committing).count());
-        histograms_.transaction_seconds.observe(std::chrono::duration<double>(committed - began).count());
+        // The exemplar: the first op of the batch whose trace is recorded.
+        auto traced =
+            std::find_if(batch.begin(), batch.end(), [](const WriteOp& op) { return static_cast<bool>(op.trace); });
+        histograms_.transaction_seconds.observe(std::chrono::duration<double>(committed - began).count(),
+                                                traced != batch.end() ? traced->trace.trace_id : std::string_view());
         histograms_.batch_ops.observe(static_cast<double>(batch.size()));
       } catch (const std::exception& e) {
         log::error("group commit failed",
