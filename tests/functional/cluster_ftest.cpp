@@ -657,6 +657,7 @@ TEST_F(Cluster, APostgresRestartIsA503WithRetryAfterAndTheClusterRecovers) {
   }
   ASSERT_FALSE(token2.empty()) << why;
   auto after = hold_until_answered(port(), second.token, event, {"A-1-2"}, token2, "pg-restart-second", &tries);
+  std::cout << "[ the hold after the restart was answered at try " << tries << " ]\n";
   EXPECT_EQ(after.status, 201) << after.body;
   expect_invariants(*c, *admin_, "after PostgreSQL restarted");
 }

@@ -351,6 +351,7 @@ void Pool::give_back(std::unique_ptr<Connection> conn) {
     --open_;
     ++dropped_;
     conn.reset();
+    suspect_idle();
   }
   if (!waiters_.empty()) {
     auto w = std::move(waiters_.front());
@@ -375,6 +376,12 @@ std::atomic<std::uint64_t> g_connection_errors{0};
 const metrics::Histogram& pool_wait_seconds() { return pool_waits(); }
 std::uint64_t connection_errors() { return g_connection_errors.load(std::memory_order_relaxed); }
 
+void Pool::suspect_idle() {
+  // One connection found broken: the server probably restarted and closed every other one too.
+  // Each is checked before its next use instead of failing the request it is lent to.
+  for (auto& idle : idle_) idle.suspect = true;
+}
+
 asio::awaitable<Result<Lease>> Pool::acquire(asio::any_io_executor ex) {
   const auto start = Clock::now();
   auto lease = co_await take(ex);
@@ -392,12 +399,13 @@ asio::awaitable<Result<Lease>> Pool::take(asio::any_io_executor ex) {
       idle_.pop_back();
       lk.unlock();
       bool healthy = !idle.conn->broken();
-      if (healthy && Clock::now() - idle.since >= options_.health_check_after_idle) {
+      if (healthy && (idle.suspect || Clock::now() - idle.since >= options_.health_check_after_idle)) {
         auto r = co_await idle.conn->query("SELECT 1", {}, Clock::now() + options_.connect_timeout);
         healthy = r.ok();
       }
       if (healthy) co_return Lease(shared_from_this(), std::move(idle.conn));
       lk.lock();
+      suspect_idle();
       --open_;
       ++dropped_;
       g_connection_errors.fetch_add(1, std::memory_order_relaxed);

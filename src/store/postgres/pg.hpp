@@ -148,7 +148,8 @@ struct PoolOptions {
   int size = 8;                                             // connections at most
   std::chrono::milliseconds acquire_timeout{2000};          // waiting for a free connection
   std::chrono::milliseconds connect_timeout{2000};          // opening one
-  std::chrono::milliseconds health_check_after_idle{5000};  // SELECT 1 before reuse after this
+  std::chrono::milliseconds health_check_after_idle{5000};  // SELECT 1 before reuse after this,
+                                                            // and after any connection broke
 };
 
 class Pool;
@@ -208,12 +209,14 @@ class Pool : public std::enable_shared_from_this<Pool> {
   struct Waiter;
   void give_back(std::unique_ptr<Connection> conn);
   asio::awaitable<Result<Lease>> take(asio::any_io_executor ex);
+  void suspect_idle();  // under mu_: every idle connection is health-checked before reuse
 
   PoolOptions options_;
   mutable std::mutex mu_;
   struct Idle {
     std::unique_ptr<Connection> conn;
     std::chrono::steady_clock::time_point since;
+    bool suspect = false;  // another connection broke since: check before reuse
   };
   std::deque<Idle> idle_;
   std::deque<std::shared_ptr<Waiter>> waiters_;

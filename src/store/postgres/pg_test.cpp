@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
+#include <vector>
 
 #include "support/postgres.hpp"
 
@@ -196,6 +197,37 @@ TEST_F(PgTest, PoolReplacesAConnectionTheServerClosed) {
     EXPECT_TRUE(r.ok());
     EXPECT_EQ(pool->stats().dropped, 1u);
     EXPECT_EQ(pool->stats().opened, 2u);
+  });
+}
+
+// The server restarting closes every connection while the pool has them idle: the first request
+// that meets a dead one fails, and the pool then checks each other idle one before lending it,
+// instead of failing one request per connection.
+TEST_F(PgTest, OneBrokenConnectionGetsEveryIdleOneCheckedBeforeReuse) {
+  auto o = pool_options(4);  // health_check_after_idle stays 5 s: these are freshly used
+  run([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto pool = Pool::create(o);
+    std::vector<int> pids;
+    {
+      std::vector<Lease> leases;
+      for (int i = 0; i < 4; ++i) {
+        leases.push_back(std::move((co_await pool->acquire(ex)).value()));
+        pids.push_back(leases.back()->backend_pid());
+      }
+    }
+    for (int pid : pids) db.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+    int failed = 0;
+    for (int i = 0; i < 4; ++i) {
+      auto l = co_await pool->acquire(ex);
+      if (!l) {
+        ++failed;
+        continue;
+      }
+      auto r = co_await (*l.value()).query("SELECT 1", {}, Clock::now() + 5s);
+      failed += r.ok() ? 0 : 1;
+    }
+    EXPECT_EQ(failed, 1) << "only the first request meets a dead connection";
+    EXPECT_EQ(pool->stats().dropped, 4u);
   });
 }
 
