@@ -75,6 +75,13 @@ class UpstreamTest : public ::testing::Test {
       ++hits_;
       return Response(200, req.body);
     });
+    router.add_sync(Method::get, "/headers", [](Request& req) {  // the x- headers received, one a line
+      std::string out;
+      for (const char* name : {"x-ok", "x-bad", "x-injected", "x-bad\r\nx-injected"}) {
+        if (auto v = req.header(name); !v.empty()) out += std::string(name) + "=" + std::string(v) + "\n";
+      }
+      return Response(200, out, "text/plain");
+    });
     router.add_sync(Method::get, "/deadline", [](Request& req) {
       return Response(200, std::string(req.header("x-request-deadline-ms")), "text/plain");
     });
@@ -147,6 +154,16 @@ TEST_F(UpstreamTest, KeepsOneConnectionForSequentialCalls) {
   EXPECT_EQ(call(u, post)->body, R"({"a":1})");
   EXPECT_EQ(u.stats().connections_opened, 1u);
   EXPECT_EQ(u.stats().requests, 21u);
+}
+
+TEST_F(UpstreamTest, AHeaderThatCouldEndALineIsLeftOut) {
+  ClientThreads threads;
+  Upstream u(threads.io, options(), SystemClock::instance());
+  auto r = get("/headers");
+  r.headers = {{"x-ok", "fine"}, {"x-bad", "a\r\nx-injected: 1"}, {"x-bad\r\nx-injected", "b"}};
+  auto sent = call(u, r);
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_EQ(sent->body, "x-ok=fine\n") << "only the header without a line break is sent";
 }
 
 TEST_F(UpstreamTest, TheDeadlineIsSentAlongAndEndsASilentCall) {
