@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/time_format.hpp"
 #include "support/api_checks.hpp"
 #include "support/invariants.hpp"
+#include "support/poll.hpp"
 #include "support/server_process.hpp"
 
 namespace tacos::test {
@@ -217,6 +219,21 @@ TEST_F(QueueFTest, AdminChangesTakeEffect) {
   // A fixed wait on purpose: it shows that the next place is not admitted meanwhile.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(json_body(status(*c, tokens[1]))["ready_for_entry"].get<bool>());  // cap 1 holds the rest
+  // The organiser sees since when the place next in line has waited.
+  json held;
+  EXPECT_TRUE(eventually(5000, [&] {
+    held = json_body(c->get("/api/v1/admin/events/" + event + "/queue", bearer(*admin_token_)));
+    return held["waiting"] == 4 && held["next_in_line_since"].is_string();
+  })) << held.dump();
+  if (held["next_in_line_since"].is_string()) {
+    auto since = parse_rfc3339(held["next_in_line_since"].get<std::string>());
+    ASSERT_TRUE(since.has_value()) << held.dump();
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    EXPECT_LE(*since, now_ms);
+    EXPECT_GT(*since, now_ms - 60'000) << "the four behind the cap joined moments ago";
+  }
 
   auto r = c->request("PATCH", "/api/v1/admin/events/" + event + "/queue",
                       R"({"admission_rate":1000,"active_buyer_cap":10})", bearer(*admin_token_));
@@ -229,6 +246,7 @@ TEST_F(QueueFTest, AdminChangesTakeEffect) {
   EXPECT_EQ(stats["admitted"], 5);
   EXPECT_EQ(stats["active_buyers"], 5);
   EXPECT_EQ(stats["waiting"], 0);
+  EXPECT_TRUE(stats["next_in_line_since"].is_null()) << stats.dump();
   // The new settings are the event's now.
   auto detail = json_body(c->get("/api/v1/events/" + event));
   EXPECT_EQ(detail["admission_rate"], 1000);

@@ -26,7 +26,9 @@ std::string to_json(const QueueStats& s) {
               {"abandoned", r.abandoned_total},
               {"left", r.left_total},
               {"lapsed", r.lapsed_total},
-              {"finished", r.finished_total}}
+              {"finished", r.finished_total},
+              // When the place next in line joined (to the second); null when nobody waits.
+              {"next_in_line_since", r.next_arrived_ms > 0 ? json(format_rfc3339(r.next_arrived_ms)) : json()}}
       .dump();
 }
 
@@ -52,6 +54,9 @@ Result<QueueStats> queue_stats_from_json(std::string_view body) {
     r.left_total = j.at("left").get<std::int64_t>();
     r.lapsed_total = j.at("lapsed").get<std::int64_t>();
     r.finished_total = j.at("finished").get<std::int64_t>();
+    if (auto since = j.find("next_in_line_since"); since != j.end() && since->is_string()) {
+      r.next_arrived_ms = parse_rfc3339(since->get<std::string>()).value_or(0);
+    }
     return s;
   } catch (const json::exception& e) {
     return Error(Errc::bad_gateway, std::string("malformed queue stats: ") + e.what());
