@@ -121,7 +121,7 @@ inline bool create_event(net::HttpClient& c, const std::string& admin_token, con
   return r.status == 201;
 }
 
-/// Joins the event's waiting room as the token's user, polls until ready and enters. Returns the
+/// Joins the event's waiting room as the token's user, polls until ready (again after a 503) and enters. Returns the
 /// reservation token, or "" with `*why` saying what went wrong.
 inline std::string admit(net::HttpClient& c, const std::string& token, const std::string& event_id, std::string* why,
                          int timeout_ms = 20000) {
@@ -142,6 +142,7 @@ inline std::string admit(net::HttpClient& c, const std::string& token, const std
       return fail("not admitted within " + std::to_string(timeout_ms) + " ms");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto s = c.get("/api/v1/queue/status?token=" + waiting);
+    if (s.status == 503) continue;  // a dependency did not answer: poll again, as a fan's page does
     auto sj = json_body(s);
     if (s.status != 200 || !sj.is_object()) return fail("status: HTTP " + std::to_string(s.status) + " " + s.body);
     ready = sj.value("ready_for_entry", false);

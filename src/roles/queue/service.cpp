@@ -312,6 +312,8 @@ QueueService::Room* QueueService::find_room(std::string_view event_id) {
   return it == rooms_.end() ? nullptr : it->second.get();
 }
 
+bool QueueService::no_room(const Error& e) { return e.code == Errc::not_in_queue || e.code == Errc::not_found; }
+
 Result<QueueService::Room*> QueueService::existing_room(std::string_view event_id) {
   if (auto* r = find_room(event_id)) return r;
   if (shared()) {
@@ -448,6 +450,7 @@ Result<std::pair<QueueService::Room*, QueueService::WaitingClaims>> QueueService
   if (!claims) return claims.error();
   auto& c = *claims;
   auto room = existing_room(c.event_id);
+  if (!room && !no_room(room.error())) return room.error();  // Redis or the inventory did not answer
   // A shared room checks the epoch itself (it changes when Redis loses the room).
   if (!room || (!(*room)->shared && (*room)->epoch != c.epoch)) {
     return Error(Errc::place_lost, "the queue for this event was reset; join again");
@@ -686,6 +689,7 @@ Result<Admission> QueueService::check_reservation_token(std::string_view token, 
     return Error(Errc::reservation_token_wrong_user, "this reservation token belongs to another user");
   }
   auto room = existing_room(event_id);
+  if (!room && !no_room(room.error())) return room.error();
   if (!room || (!(*room)->shared && (*room)->epoch != epoch))
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   {
@@ -718,6 +722,7 @@ Status QueueService::consume(const Admission& admission) {
   auto ticket = decode_ticket(std::string_view(admission.ticket).substr(colon + 1));
   if (!ticket) return invalid();
   auto room = existing_room(admission.event_id);
+  if (!room && !no_room(room.error())) return room.error();
   if (!room || (!(*room)->shared && (*room)->epoch != epoch))
     return Error(Errc::reservation_token_expired, "the queue was reset; join again");
   if ((*room)->shared) {

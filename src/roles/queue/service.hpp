@@ -174,6 +174,10 @@ class QueueService {
   void room_for(std::string event_id, std::function<void(Result<Room*>)> done);
   Result<QueueStats> stats_of(const std::string& event_id, Room& room);
   Result<Room*> existing_room(std::string_view event_id);
+  /// True when existing_room's error says the event has no room (a token for it names a place
+  /// that is gone); false for a failure to find out (Redis or the inventory not answering), which
+  /// a token's holder should retry rather than be told to join again.
+  static bool no_room(const Error& e);
   void join_room(Room* room, std::string_view event_id, const Subject& subject,
                  std::function<void(Result<JoinResult>)> done);
   Room* add_room(std::string event_id, std::unique_ptr<Room> room);

@@ -273,6 +273,43 @@ TEST_P(QueueServiceTest, AnAsynchronousPollAnswersAsTheSynchronousOne) {
   EXPECT_EQ(poll_async(j->waiting_token)->reason, "token_expired");
 }
 
+// A replica that has not met the room yet asks Redis for it. When Redis does not answer, the
+// holder of a waiting or reservation token hears "try again" (UNAVAILABLE), not that the queue
+// was reset, which would send them to the back of the line (CI saw a poll answered 410 while
+// the replicas reconnected after a Redis restart).
+TEST(QueueServiceShared, AReplicaThatCannotReachRedisSaysTryAgainNotJoinAgain) {
+  ManualClock clock(kT0);
+  FakeInventory inventory;
+  metrics::Registry metrics_a, metrics_b;
+  auto redis = redis_for(Backend::redis);
+  kv::RedisOptions dead;
+  dead.port = 9;  // nothing listens: every call fails at once
+  dead.connect_timeout_ms = 200;
+  dead.command_timeout_ms = 200;
+  kv::Redis unreachable(dead);
+  const auto prefix = test::unique_redis_prefix();
+  Settings settings;
+  settings.waiting_token_ttl_ms = 3'600'000;
+  auto keys = std::vector<auth::SigningKey>{{"k1", std::string(32, 'k')}};
+  QueueService a(inventory, clock, settings, keys, metrics_a, nullptr, redis.get(), prefix);
+  QueueService b(inventory, clock, settings, keys, metrics_b, nullptr, &unreachable, prefix);
+  auto j = join_now(a, "evt_open", Subject{"usr_1", ""});
+  ASSERT_TRUE(j.ok()) << j.error().message;
+  for (int i = 0; i < 5; ++i) {
+    clock.advance_ms(20);
+    a.tick();
+  }
+  auto polled = b.status(j->waiting_token, "evt_open");
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(polled.error().code, Errc::unavailable) << polled.error().message;
+  auto e = a.enter(j->waiting_token, "evt_open");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  auto checked = b.check_reservation_token(e->reservation_token, "evt_open", "usr_1");
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code, Errc::unavailable) << checked.error().message;
+  EXPECT_TRUE(a.check_reservation_token(e->reservation_token, "evt_open", "usr_1").ok()) << "the entry still holds";
+}
+
 TEST_P(QueueServiceTest, JoiningTwiceKeepsThePlace) {
   auto a = join_now(service_, "evt_open", Subject{"usr_1", ""});
   ASSERT_TRUE(join_now(service_, "evt_open", Subject{"usr_2", ""}).ok());
