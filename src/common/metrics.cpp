@@ -45,20 +45,11 @@ Histogram::Histogram(std::vector<double> upper_bounds)
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
 }
 
-std::size_t Histogram::bucket_of(double v) const {
-  std::size_t i = 0;
-  while (i < bounds_.size() && v > bounds_[i]) ++i;
-  return i;
-}
-
-void Histogram::observe(double v) {
-  buckets_[bucket_of(v)].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-  atomic_add(sum_, v);
-}
+void Histogram::observe(double v) { observe(v, {}); }
 
 void Histogram::observe(double v, std::string_view trace_id) {
-  const auto i = bucket_of(v);
+  std::size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
   // Kept before counting, so a scrape that sees the count may see its exemplar too.
   if (!trace_id.empty() && exemplar_mu_.try_lock()) {  // a busy lock: another request's exemplar will do
     std::lock_guard lock(exemplar_mu_, std::adopt_lock);

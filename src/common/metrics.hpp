@@ -70,7 +70,6 @@ class Histogram {
   std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
   std::atomic<std::uint64_t> count_{0};
   std::atomic<double> sum_{0};
-  std::size_t bucket_of(double v) const;
 
   struct Slot {
     char trace_id[32];
